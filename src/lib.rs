@@ -1,0 +1,26 @@
+//! safetynet: anonymized anti-trafficking case exports into a classified
+//! Parquet store, and publication-safe statistics from it.
+//!
+//! The library holds all behaviour; the binary (`src/main.rs`) only parses
+//! arguments, prints, and maps errors to exit codes.
+
+pub mod batch;
+pub mod classify;
+pub mod clock;
+pub mod countries;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod progress;
+pub mod query;
+pub mod readers;
+pub mod reclassify;
+pub mod record;
+pub mod rng;
+pub mod rules;
+pub mod schema;
+pub mod store;
+pub mod validate;
+pub mod vocab;
+
+pub use error::{Error, Result};

@@ -1,0 +1,102 @@
+//! The store's manifest: which input files were ingested (with their content
+//! hash and counts) and which Parquet files hold the records. The manifest is
+//! the commit point of every change: a data file not listed in it is not
+//! part of the store.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub read: u64,
+    pub stored: u64,
+    pub quarantined: u64,
+    pub duplicates: u64,
+}
+
+impl Counts {
+    pub fn reconciles(&self) -> bool {
+        self.read == self.stored + self.quarantined + self.duplicates
+    }
+
+    pub fn add(&mut self, other: &Counts) {
+        self.read += other.read;
+        self.stored += other.stored;
+        self.quarantined += other.quarantined;
+        self.duplicates += other.duplicates;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestedFile {
+    /// The path as the user gave it.
+    pub name: String,
+    pub sha256: String,
+    pub format: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub ingested_at: String,
+    /// Quarantine CSV of this file, relative to the store root, when any row
+    /// was quarantined or duplicated.
+    pub quarantine_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// Increases with every committed change; data file names carry it.
+    pub generation: u64,
+    pub rules_version: String,
+    pub rules_sha256: String,
+    pub inputs: Vec<IngestedFile>,
+    /// Parquet files of the store, relative to its root, sorted.
+    pub data_files: Vec<String>,
+}
+
+impl Manifest {
+    pub fn empty() -> Self {
+        Manifest {
+            format_version: FORMAT_VERSION,
+            generation: 0,
+            rules_version: String::new(),
+            rules_sha256: String::new(),
+            inputs: Vec::new(),
+            data_files: Vec::new(),
+        }
+    }
+
+    pub fn read(root: &Path) -> Result<Option<Self>> {
+        let path = root.join(MANIFEST_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| Error::store(root, format!("manifest.json is unreadable: {e}")))?;
+        if manifest.format_version != FORMAT_VERSION {
+            return Err(Error::store(
+                root,
+                format!(
+                    "store format version {} is not supported (this tool reads version {FORMAT_VERSION})",
+                    manifest.format_version
+                ),
+            ));
+        }
+        Ok(Some(manifest))
+    }
+
+    pub fn find_input(&self, sha256: &str) -> Option<&IngestedFile> {
+        self.inputs.iter().find(|f| f.sha256 == sha256)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serialises") + "\n"
+    }
+}

@@ -1,0 +1,129 @@
+//! The store: a directory of Parquet files partitioned by reporting country
+//! and year, a manifest, and per-input quarantine files.
+//!
+//! ```text
+//! STORE/manifest.json
+//! STORE/data/reporting_country=US/year=2019/g000003-0001.parquet
+//! STORE/quarantine/g000003-<file hash>.csv
+//! STORE/.tmp/            staging of a change in progress
+//! ```
+//!
+//! Every change is staged under `.tmp/`, moved into place under new names,
+//! and committed by atomically replacing `manifest.json`. A change that fails
+//! removes its staging; one that is killed leaves only files the manifest
+//! does not list, which nothing reads and the next change removes.
+
+pub mod manifest;
+pub mod transaction;
+pub mod writer;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+pub use manifest::{Counts, IngestedFile, Manifest};
+pub use transaction::Transaction;
+
+use crate::error::{Error, Result};
+
+pub struct Store {
+    root: PathBuf,
+    manifest: Manifest,
+    exists: bool,
+}
+
+impl Store {
+    /// Opens an existing store; a directory without a manifest is not one.
+    pub fn open(root: &Path) -> Result<Self> {
+        match Manifest::read(root)? {
+            Some(manifest) => Ok(Store {
+                root: root.to_path_buf(),
+                manifest,
+                exists: true,
+            }),
+            None => Err(Error::Usage(format!(
+                "{} is not a safetynet store (no manifest.json); `safetynet ingest` creates one",
+                root.display()
+            ))),
+        }
+    }
+
+    /// Opens a store, or an empty one to be created by the first commit.
+    pub fn open_or_new(root: &Path) -> Result<Self> {
+        if root.exists() && !root.is_dir() {
+            return Err(Error::Usage(format!("store {} is a file, not a directory", root.display())));
+        }
+        let manifest = Manifest::read(root)?;
+        if manifest.is_none() && root.is_dir() && std::fs::read_dir(root).map_err(|e| Error::io(root, e))?.next().is_some() {
+            return Err(Error::Usage(format!(
+                "{} is a non-empty directory without manifest.json; refusing to use it as a store",
+                root.display()
+            )));
+        }
+        Ok(Store {
+            root: root.to_path_buf(),
+            exists: manifest.is_some(),
+            manifest: manifest.unwrap_or_else(Manifest::empty),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn exists(&self) -> bool {
+        self.exists
+    }
+
+    /// Absolute paths of the store's Parquet files.
+    pub fn data_paths(&self) -> Vec<PathBuf> {
+        self.manifest.data_files.iter().map(|f| self.root.join(f)).collect()
+    }
+
+    /// Starts a change of the store.
+    pub fn begin(&self) -> Result<Transaction<'_>> {
+        Transaction::begin(self)
+    }
+
+    /// Reads the store's records batch by batch, optionally only some columns.
+    pub fn scan(&self, columns: Option<&[&str]>, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+        for path in self.data_paths() {
+            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+            let builder = match columns {
+                Some(names) => {
+                    let schema = builder.parquet_schema();
+                    let indices: Vec<usize> = names
+                        .iter()
+                        .filter_map(|n| builder.schema().index_of(n).ok())
+                        .collect();
+                    let mask = ProjectionMask::roots(schema, indices);
+                    builder.with_projection(mask)
+                }
+                None => builder,
+            };
+            for batch in builder.with_batch_size(8192).build()? {
+                each(batch?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every record id in the store, for duplicate detection.
+    pub fn record_ids(&self) -> Result<HashSet<String>> {
+        let mut ids = HashSet::new();
+        self.scan(Some(&["record_id"]), |batch| {
+            ids.extend(batch.column(0).as_string::<i32>().iter().flatten().map(str::to_string));
+            Ok(())
+        })?;
+        Ok(ids)
+    }
+}

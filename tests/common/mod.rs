@@ -1,0 +1,89 @@
+//! Shared helpers of the integration tests: run the binary in temp dirs,
+//! snapshot a store's bytes, read JSON summaries.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn bin() -> Command {
+    let mut cmd = Command::cargo_bin("safetynet").expect("binary built");
+    cmd.arg("--quiet");
+    cmd
+}
+
+/// Runs the binary, returns (exit code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = bin().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the binary and fails the test unless it exits 0.
+pub fn ok(args: &[&str]) -> String {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 0, "safetynet {args:?} failed:\n{stderr}\n{stdout}");
+    stdout
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 temp path")
+}
+
+/// Every file under `root` with its bytes, for byte-identical comparisons.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else {
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    walk(root, root, &mut out);
+    out
+}
+
+pub fn ingest_json(store: &Path, files: &[&Path]) -> serde_json::Value {
+    let mut args = vec!["ingest", "--json", "--store", p(store)];
+    args.extend(files.iter().map(|f| p(f)));
+    serde_json::from_str(&ok(&args)).expect("ingest --json prints JSON")
+}
+
+/// Runs SQL through `query --format csv` and returns the rows as string cells
+/// (header excluded).
+pub fn query_rows(store: &Path, sql: &str) -> Vec<Vec<String>> {
+    let out = ok(&["query", "--store", p(store), "--format", "csv", sql]);
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+pub fn query_count(store: &Path, sql: &str) -> u64 {
+    query_rows(store, sql)[0][0].parse().expect("a count")
+}
+
+pub const HEADER: &str = "record_id,case_id,data_source,reporting_country,year,month,exploitation_country,exploitation_subdivision,citizenship,gender,age_band,majority_status,trafficking_form,sectors,venue,recruitment_tactics,recruiter_relations,control_methods,abduction";
+
+/// Writes a canonical CSV with the standard header and the given data lines.
+pub fn write_csv(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
