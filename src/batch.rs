@@ -11,7 +11,10 @@ use crate::error::Result;
 use crate::record::CaseRecord;
 use crate::schema;
 
-fn strings<'a>(records: &'a [CaseRecord], get: impl Fn(&'a CaseRecord) -> Option<&'a str>) -> ArrayRef {
+fn strings<'a>(
+    records: &'a [CaseRecord],
+    get: impl Fn(&'a CaseRecord) -> Option<&'a str>,
+) -> ArrayRef {
     let mut b = StringBuilder::with_capacity(records.len(), records.len() * 8);
     for r in records {
         b.append_option(get(r));
@@ -35,7 +38,10 @@ fn bools(records: &[CaseRecord], get: impl Fn(&CaseRecord) -> Option<bool>) -> A
     Arc::new(b.finish())
 }
 
-fn lists<'a>(records: &'a [CaseRecord], get: impl Fn(&'a CaseRecord) -> &'a Option<Vec<String>>) -> ArrayRef {
+fn lists<'a>(
+    records: &'a [CaseRecord],
+    get: impl Fn(&'a CaseRecord) -> &'a Option<Vec<String>>,
+) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for r in records {
         match get(r) {
@@ -77,7 +83,10 @@ fn input_columns(records: &[CaseRecord]) -> Vec<ArrayRef> {
 
 /// Records in the input schema (what `generate` writes as Parquet).
 pub fn input_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
-    Ok(RecordBatch::try_new(schema::input_schema(), input_columns(records))?)
+    Ok(RecordBatch::try_new(
+        schema::input_schema(),
+        input_columns(records),
+    )?)
 }
 
 /// Records in the base schema: input columns plus derived profile fields.

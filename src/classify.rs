@@ -102,7 +102,11 @@ impl<'r> Classifier<'r> {
             .rules
             .rules
             .iter()
-            .map(|rule| rule.phrases.iter().position(|p| contains_phrase(&tokens, &p.tokens)))
+            .map(|rule| {
+                rule.phrases
+                    .iter()
+                    .position(|p| contains_phrase(&tokens, &p.tokens))
+            })
             .collect();
         let hits = Arc::new(hits);
         self.venue_hits.insert(venue.to_string(), hits.clone());
@@ -112,7 +116,11 @@ impl<'r> Classifier<'r> {
     /// Classifies one record, using the caches.
     pub fn classify(&mut self, facts: Facts<'_>) -> Arc<Classification> {
         let venue = blank_to_none(facts.venue);
-        let key = (facts.form.to_string(), facts.sectors.to_vec(), venue.map(str::to_string));
+        let key = (
+            facts.form.to_string(),
+            facts.sectors.to_vec(),
+            venue.map(str::to_string),
+        );
         if let Some(done) = self.decisions.get(&key) {
             return done.clone();
         }
@@ -132,14 +140,27 @@ impl<'r> Classifier<'r> {
         let mut winner: Option<(&Rule, String)> = None;
         let mut near_misses = Vec::new();
         for (index, rule) in self.rules.rules.iter().enumerate() {
-            let phrase_hit = hits.as_ref().and_then(|h| h[index]).map(|i| &rule.phrases[i]);
-            let sector_hit = facts.sectors.iter().find(|s| rule.sectors.contains(&s.as_str()));
+            let phrase_hit = hits
+                .as_ref()
+                .and_then(|h| h[index])
+                .map(|i| &rule.phrases[i]);
+            let sector_hit = facts
+                .sectors
+                .iter()
+                .find(|s| rule.sectors.contains(&s.as_str()));
             let form_ok = rule.forms.is_empty() || rule.forms.contains(&facts.form);
             let phrase_ok = rule.phrases.is_empty() || phrase_hit.is_some();
             let sector_ok = rule.sectors.is_empty() || sector_hit.is_some();
             let touched = phrase_hit.is_some() || sector_hit.is_some();
             if form_ok && phrase_ok && sector_ok {
-                if winner.is_none() {
+                if let Some((first, _)) = &winner {
+                    if touched {
+                        near_misses.push(NearMiss {
+                            rule_id: rule.id.clone(),
+                            why_not: format!("also matches, but comes after rule {}", first.id),
+                        });
+                    }
+                } else {
                     let mut evidence = Vec::new();
                     if let Some(p) = phrase_hit {
                         evidence.push(format!("venue: \"{}\"", p.text));
@@ -148,16 +169,15 @@ impl<'r> Classifier<'r> {
                         evidence.push(format!("sector: {s}"));
                     }
                     winner = Some((rule, evidence.join("; ")));
-                } else if touched {
-                    near_misses.push(NearMiss {
-                        rule_id: rule.id.clone(),
-                        why_not: format!("also matches, but comes after rule {}", winner.as_ref().unwrap().0.id),
-                    });
                 }
             } else if touched {
                 let mut why = Vec::new();
                 if !form_ok {
-                    why.push(format!("form {} is not one of [{}]", facts.form, rule.forms.join(", ")));
+                    why.push(format!(
+                        "form {} is not one of [{}]",
+                        facts.form,
+                        rule.forms.join(", ")
+                    ));
                 }
                 if !phrase_ok {
                     why.push("no phrase of the rule is in the venue text".to_string());
@@ -175,12 +195,20 @@ impl<'r> Classifier<'r> {
             Some((rule, evidence)) => self.decided(rule, evidence),
             None => undetermined(facts.form, facts.sectors, venue),
         };
-        Explanation { decision, near_misses }
+        Explanation {
+            decision,
+            near_misses,
+        }
     }
 
     fn decided(&self, rule: &Rule, evidence: String) -> Classification {
         let (status, typology_id, typology_name, extension_category) = match rule.target {
-            Target::Typology(id) => ("typology", Some(id), self.rules.type_name(id).map(str::to_string), None),
+            Target::Typology(id) => (
+                "typology",
+                Some(id),
+                self.rules.type_name(id).map(str::to_string),
+                None,
+            ),
             Target::Extension(code) => ("extension", None, None, Some(code)),
         };
         Classification {
@@ -201,11 +229,21 @@ impl<'r> Classifier<'r> {
         let base = schema::base_schema();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema::store_schema().fields().len());
         for field in base.fields() {
-            columns.push(batch.column_by_name(field.name()).expect("batch has the base columns").clone());
+            columns.push(
+                batch
+                    .column_by_name(field.name())
+                    .expect("batch has the base columns")
+                    .clone(),
+            );
         }
-        let forms = batch.column_by_name("trafficking_form").expect("form column");
+        let forms = batch
+            .column_by_name("trafficking_form")
+            .expect("form column");
         let forms: &StringArray = forms.as_string();
-        let sectors: &ListArray = batch.column_by_name("sectors").expect("sectors column").as_list();
+        let sectors: &ListArray = batch
+            .column_by_name("sectors")
+            .expect("sectors column")
+            .as_list();
         let venues = batch.column_by_name("venue").expect("venue column");
         let venues: &StringArray = venues.as_string();
 

@@ -29,11 +29,17 @@ pub fn normalise_subdivision(raw: &str, country: Option<&str>) -> Result<String,
     let Some((cc, sub)) = code.split_once('-') else {
         return Err("subdivision is not an ISO 3166-2 code (CC-XXX)".into());
     };
-    if !is_alpha2(cc) || sub.is_empty() || sub.len() > 3 || !sub.chars().all(|c| c.is_ascii_alphanumeric()) {
+    if !is_alpha2(cc)
+        || sub.is_empty()
+        || sub.len() > 3
+        || !sub.chars().all(|c| c.is_ascii_alphanumeric())
+    {
         return Err("subdivision is not an ISO 3166-2 code (CC-XXX)".into());
     }
     match country {
-        Some(c) if c != cc => Err(format!("subdivision {code} is not in exploitation country {c}")),
+        Some(c) if c != cc => Err(format!(
+            "subdivision {code} is not in exploitation country {c}"
+        )),
         None => Err("subdivision given without an exploitation country".into()),
         _ => Ok(code),
     }

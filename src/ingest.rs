@@ -49,17 +49,28 @@ pub struct IngestOptions<'a> {
 /// Hashes a file without holding it in memory.
 pub fn sha256_file(path: &Path) -> Result<String> {
     use sha2::{Digest, Sha256};
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    // an input that cannot be opened is the user's to fix: exit code 2
+    let mut file = File::open(path)
+        .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::bad_input(path, "is a directory, not a file"));
+    }
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The quarantine CSV of one input file: file, row, column, value, reason.
@@ -81,7 +92,8 @@ impl Quarantine {
     fn add(&mut self, txn: &mut Transaction<'_>, row: u64, problem: &Problem) -> Result<()> {
         if self.writer.is_none() {
             let path = txn.stage(&self.relative)?;
-            let mut w = csv::Writer::from_path(&path).map_err(|e| Error::store(&path, e.to_string()))?;
+            let mut w =
+                csv::Writer::from_path(&path).map_err(|e| Error::store(&path, e.to_string()))?;
             w.write_record(["file", "row", "column", "value", "reason"])
                 .map_err(|e| Error::store(&path, e.to_string()))?;
             self.writer = Some(w);
@@ -92,7 +104,13 @@ impl Quarantine {
         self.writer
             .as_mut()
             .expect("opened above")
-            .write_record([&self.file_name, &row.to_string(), &problem.column, &value, &problem.reason])
+            .write_record([
+                &self.file_name,
+                &row.to_string(),
+                &problem.column,
+                &value,
+                &problem.reason,
+            ])
             .map_err(|e| Error::store(&self.relative, e.to_string()))
     }
 
@@ -107,7 +125,11 @@ impl Quarantine {
     }
 }
 
-pub fn ingest(store_dir: &Path, files: &[PathBuf], options: &IngestOptions<'_>) -> Result<IngestSummary> {
+pub fn ingest(
+    store_dir: &Path,
+    files: &[PathBuf],
+    options: &IngestOptions<'_>,
+) -> Result<IngestSummary> {
     let store = Store::open_or_new(store_dir)?;
     let rules = options.rules;
     check_rules_match(&store, rules)?;
@@ -119,16 +141,22 @@ pub fn ingest(store_dir: &Path, files: &[PathBuf], options: &IngestOptions<'_>) 
         let format = match options.format {
             Some(f) => f,
             None => InputFormat::from_path(path).ok_or_else(|| {
-                Error::bad_input(path, "cannot tell the format from the file name; pass --format")
+                Error::bad_input(
+                    path,
+                    "cannot tell the format from the file name; pass --format",
+                )
             })?,
         };
         let sha = sha256_file(path)?;
-        let seen_before = manifest.find_input(&sha).map(|f| f.name.clone()).or_else(|| {
-            pending
-                .iter()
-                .find(|(_, s, _)| *s == sha)
-                .map(|(p, _, _)| p.display().to_string())
-        });
+        let seen_before = manifest
+            .find_input(&sha)
+            .map(|f| f.name.clone())
+            .or_else(|| {
+                pending
+                    .iter()
+                    .find(|(_, s, _)| *s == sha)
+                    .map(|(p, _, _)| p.display().to_string())
+            });
         match seen_before {
             Some(previous) => summaries.push(FileSummary {
                 file: path.display().to_string(),
@@ -148,7 +176,8 @@ pub fn ingest(store_dir: &Path, files: &[PathBuf], options: &IngestOptions<'_>) 
         let mut classifier = Classifier::new(rules);
         let validator = Validator::new(rules);
         for (path, sha, format) in &pending {
-            let quarantine_relative = format!("quarantine/g{:06}-{}.csv", txn.generation(), &sha[..16]);
+            let quarantine_relative =
+                format!("quarantine/g{:06}-{}.csv", txn.generation(), &sha[..16]);
             let (counts, quarantine_file) = ingest_file(
                 path,
                 *format,
@@ -228,7 +257,11 @@ fn ingest_file(
     let mut source = readers::open(path, format)?;
     let columns = ColumnMap::from_header(source.header()).map_err(|m| Error::bad_input(path, m))?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let progress = Progress::bytes(show_progress && format != InputFormat::Parquet, size, &path.display().to_string());
+    let progress = Progress::bytes(
+        show_progress && format != InputFormat::Parquet,
+        size,
+        &path.display().to_string(),
+    );
 
     let mut counts = Counts::default();
     let mut buffer: Vec<CaseRecord> = Vec::with_capacity(BATCH_ROWS);
@@ -251,7 +284,15 @@ fn ingest_file(
                 reason,
             } => {
                 counts.quarantined += 1;
-                quarantine.add(txn, number, &Problem { column, value, reason })?;
+                quarantine.add(
+                    txn,
+                    number,
+                    &Problem {
+                        column,
+                        value,
+                        reason,
+                    },
+                )?;
             }
             RawRow::Cells { number, cells } => {
                 let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();

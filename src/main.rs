@@ -30,7 +30,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Write a synthetic export in the canonical layout (CSV, JSON lines or Parquet by extension).
-    #[command(after_help = "Example:\n  safetynet generate --records 5000 --seed 1 --countries US --years 2015-2024 --out us.csv")]
+    #[command(
+        after_help = "Example:\n  safetynet generate --records 5000 --seed 1 --countries US --years 2015-2024 --out us.csv"
+    )]
     Generate {
         #[arg(long)]
         records: u64,
@@ -46,7 +48,9 @@ enum Command {
         out: PathBuf,
     },
     /// Validate, classify and store case exports; bad rows go to the store's quarantine.
-    #[command(after_help = "Example:\n  safetynet ingest sample-data/us_hotline.csv sample-data/mx_hotline.csv --store store --json")]
+    #[command(
+        after_help = "Example:\n  safetynet ingest sample-data/us_hotline.csv sample-data/mx_hotline.csv --store store --json"
+    )]
     Ingest {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -85,7 +89,9 @@ enum Command {
         record_id: String,
     },
     /// Run read-only SQL over the store (the table is `cases`).
-    #[command(after_help = "Examples:\n  safetynet query --store store \"SELECT typology_name, count(*) AS n FROM cases GROUP BY 1 ORDER BY 2 DESC\"\n  safetynet query --store store --format csv --file queries/my_table.sql")]
+    #[command(
+        after_help = "Examples:\n  safetynet query --store store \"SELECT typology_name, count(*) AS n FROM cases GROUP BY 1 ORDER BY 2 DESC\"\n  safetynet query --store store --format csv --file queries/my_table.sql"
+    )]
     Query {
         #[arg(long)]
         store: PathBuf,
@@ -102,7 +108,10 @@ enum Command {
 fn parse_years(text: &str) -> Result<(i32, i32), safetynet::Error> {
     let bad = || safetynet::Error::Usage(format!("--years '{text}' is not a range like 2015-2024"));
     let (a, b) = text.split_once('-').ok_or_else(bad)?;
-    Ok((a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?))
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -116,7 +125,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
         } => {
             let (first_year, last_year) = parse_years(&years)?;
-            let countries = countries.iter().map(|c| c.trim().to_ascii_uppercase()).collect();
+            let countries = countries
+                .iter()
+                .map(|c| c.trim().to_ascii_uppercase())
+                .collect();
             let n = safetynet::generate::generate(&safetynet::generate::GenerateOptions {
                 records,
                 seed,
@@ -146,13 +158,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )?;
             if json {
-                println!("{}", serde_json::to_string(&summary).context("serialising summary")?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&summary).context("serialising summary")?
+                );
             } else {
-                println!("{:<40} {:>10} {:>10} {:>12} {:>11}  status", "file", "read", "stored", "quarantined", "duplicates");
+                println!(
+                    "{:<40} {:>10} {:>10} {:>12} {:>11}  status",
+                    "file", "read", "stored", "quarantined", "duplicates"
+                );
                 for f in &summary.files {
                     println!(
                         "{:<40} {:>10} {:>10} {:>12} {:>11}  {}",
-                        f.file, f.counts.read, f.counts.stored, f.counts.quarantined, f.counts.duplicates, f.status
+                        f.file,
+                        f.counts.read,
+                        f.counts.stored,
+                        f.counts.quarantined,
+                        f.counts.duplicates,
+                        f.status
                     );
                 }
                 let t = &summary.totals;
@@ -164,17 +187,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     println!(
                         "quarantine of {}: {}",
                         f.file,
-                        store.join(f.quarantine_file.as_ref().expect("filtered")).display()
+                        store
+                            .join(f.quarantine_file.as_ref().expect("filtered"))
+                            .display()
                     );
                 }
             }
         }
-        Command::Classify { store, rules, top, json } => {
+        Command::Classify {
+            store,
+            rules,
+            top,
+            json,
+        } => {
             let rules = Rules::load(rules.as_deref())?;
             let store = Store::open(&store)?;
             let summary = safetynet::reclassify::reclassify(&store, &rules, show_progress, top)?;
             if json {
-                println!("{}", serde_json::to_string(&summary).context("serialising summary")?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&summary).context("serialising summary")?
+                );
             } else {
                 println!(
                     "reclassified {} records with rules {}: {} changed type",
@@ -188,14 +221,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     summary.venue_coverage * 100.0
                 );
                 if !summary.unmatched_venues.is_empty() {
-                    println!("most frequent venue texts that matched no rule (add rules for these):");
+                    println!(
+                        "most frequent venue texts that matched no rule (add rules for these):"
+                    );
                     for (venue, n) in &summary.unmatched_venues {
                         println!("  {n:>8}  {venue}");
                     }
                 }
             }
         }
-        Command::Explain { store, rules, record_id } => {
+        Command::Explain {
+            store,
+            rules,
+            record_id,
+        } => {
             let rules = Rules::load(rules.as_deref())?;
             let store = Store::open(&store)?;
             let e = safetynet::reclassify::explain(&store, &rules, &record_id)?;
@@ -208,7 +247,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             sql,
         } => {
             let sql = match (file, sql) {
-                (Some(path), _) => std::fs::read_to_string(&path).map_err(|e| safetynet::Error::io(&path, e))?,
+                (Some(path), _) => {
+                    std::fs::read_to_string(&path).map_err(|e| safetynet::Error::io(&path, e))?
+                }
                 (None, Some(sql)) => sql,
                 (None, None) => unreachable!("clap requires one"),
             };
@@ -230,15 +271,35 @@ fn render_explanation(e: &safetynet::reclassify::RecordExplanation, rules: &Rule
     let mut out = String::new();
     out += &format!("record      {}\n", e.record_id);
     out += &format!("form        {}\n", e.form);
-    out += &format!("sectors     {}\n", if e.sectors.is_empty() { "(none)".into() } else { e.sectors.join(", ") });
+    out += &format!(
+        "sectors     {}\n",
+        if e.sectors.is_empty() {
+            "(none)".into()
+        } else {
+            e.sectors.join(", ")
+        }
+    );
     out += &format!("venue       {}\n", e.venue.as_deref().unwrap_or("(none)"));
     match (d.typology_id, d.extension_category) {
-        (Some(id), _) => out += &format!("type        {id} {}\n", d.typology_name.as_deref().unwrap_or("")),
+        (Some(id), _) => {
+            out += &format!(
+                "type        {id} {}\n",
+                d.typology_name.as_deref().unwrap_or("")
+            )
+        }
         (None, Some(ext)) => out += &format!("extension   {ext} (outside the 25 types)\n"),
-        _ => out += &format!("type        undetermined: {}\n", d.undetermined_reason.as_deref().unwrap_or("")),
+        _ => {
+            out += &format!(
+                "type        undetermined: {}\n",
+                d.undetermined_reason.as_deref().unwrap_or("")
+            )
+        }
     }
     if let Some(rule) = &d.rule_id {
-        out += &format!("rule        {rule} (confidence {})\n", d.confidence.unwrap_or(""));
+        out += &format!(
+            "rule        {rule} (confidence {})\n",
+            d.confidence.unwrap_or("")
+        );
         out += &format!("evidence    {}\n", d.evidence.as_deref().unwrap_or(""));
     }
     if e.stored_rule != d.rule_id {

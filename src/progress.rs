@@ -12,17 +12,31 @@ pub struct Progress {
 impl Progress {
     /// A bar over `total` bytes (or rows, for `rows`) labelled `label`.
     pub fn bytes(enabled: bool, total: u64, label: &str) -> Self {
-        Self::with_template(enabled, total, label, "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})")
+        Self::with_template(
+            enabled,
+            total,
+            label,
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+        )
     }
 
     pub fn rows(enabled: bool, total: u64, label: &str) -> Self {
-        Self::with_template(enabled, total, label, "{msg} [{bar:30}] {pos}/{len} records ({eta})")
+        Self::with_template(
+            enabled,
+            total,
+            label,
+            "{msg} [{bar:30}] {pos}/{len} records ({eta})",
+        )
     }
 
     fn with_template(enabled: bool, total: u64, label: &str, template: &str) -> Self {
         let bar = if enabled && std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-            bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+            bar.set_style(
+                ProgressStyle::with_template(template)
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
             bar.set_message(label.to_string());
             bar
         } else {

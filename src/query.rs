@@ -5,7 +5,9 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::execution::context::SQLOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -27,7 +29,11 @@ pub enum OutputFormat {
 pub async fn session(store: &Store) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
-        .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        .with_target_partitions(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        );
     let ctx = SessionContext::new_with_config(config);
     let paths = store.data_paths();
     if paths.is_empty() {
@@ -42,7 +48,8 @@ pub async fn session(store: &Store) -> Result<SessionContext> {
             Ok(ListingTableUrl::parse(absolute.to_string_lossy())?)
         })
         .collect::<Result<Vec<_>>>()?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .with_schema(schema::store_schema());
@@ -59,7 +66,9 @@ pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>
         .with_allow_statements(false);
     let df = ctx.sql_with_options(sql, options).await.map_err(|e| {
         let text = e.to_string();
-        if text.contains("not supported") && (text.contains("DDL") || text.contains("DML") || text.contains("Statement")) {
+        if text.contains("not supported")
+            && (text.contains("DDL") || text.contains("DML") || text.contains("Statement"))
+        {
             Error::Usage(format!("query is read-only: {text}"))
         } else {
             Error::Sql(e)

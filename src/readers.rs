@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use datafusion::parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::error::{Error, Result};
 use crate::schema::INPUT_COLUMNS;
@@ -43,8 +45,16 @@ impl InputFormat {
 /// One row as read, or a row that could not even be split into cells.
 #[derive(Debug)]
 pub enum RawRow {
-    Cells { number: u64, cells: Vec<String> },
-    Malformed { number: u64, column: String, value: String, reason: String },
+    Cells {
+        number: u64,
+        cells: Vec<String>,
+    },
+    Malformed {
+        number: u64,
+        column: String,
+        value: String,
+        reason: String,
+    },
 }
 
 /// A source of rows with a fixed header.
@@ -82,15 +92,22 @@ pub struct CsvSource {
 impl CsvSource {
     fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(file);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(file);
         let raw_header = reader
             .byte_headers()
             .map_err(|e| Error::bad_input(path, format!("cannot read the header row: {e}")))?
             .clone();
         let mut header = Vec::with_capacity(raw_header.len());
         for (i, name) in raw_header.iter().enumerate() {
-            let name = std::str::from_utf8(name)
-                .map_err(|_| Error::bad_input(path, format!("line 1, column {}: header is not valid UTF-8", i + 1)))?;
+            let name = std::str::from_utf8(name).map_err(|_| {
+                Error::bad_input(
+                    path,
+                    format!("line 1, column {}: header is not valid UTF-8", i + 1),
+                )
+            })?;
             // a UTF-8 byte order mark before the first name is not part of it
             header.push(name.trim_start_matches('\u{feff}').trim().to_string());
         }
@@ -116,10 +133,16 @@ impl RowSource for CsvSource {
     }
 
     fn next_row(&mut self) -> Result<Option<RawRow>> {
-        let more = self.reader.read_byte_record(&mut self.record).map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            Error::bad_input(&self.path, format!("line {line}: cannot be read as CSV: {e}"))
-        })?;
+        let more = self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                Error::bad_input(
+                    &self.path,
+                    format!("line {line}: cannot be read as CSV: {e}"),
+                )
+            })?;
         if !more {
             return Ok(None);
         }
@@ -129,7 +152,11 @@ impl RowSource for CsvSource {
                 number,
                 column: String::new(),
                 value: String::new(),
-                reason: format!("row has {} fields, header has {}", self.record.len(), self.header.len()),
+                reason: format!(
+                    "row has {} fields, header has {}",
+                    self.record.len(),
+                    self.header.len()
+                ),
             }));
         }
         let mut cells = Vec::with_capacity(self.record.len());
@@ -168,7 +195,9 @@ impl JsonlSource {
         loop {
             first.clear();
             let mut buf = Vec::new();
-            let n = probe.read_until(b'\n', &mut buf).map_err(|e| Error::io(path, e))?;
+            let n = probe
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::io(path, e))?;
             if n == 0 {
                 break;
             }
@@ -176,9 +205,16 @@ impl JsonlSource {
             if first.is_empty() {
                 continue;
             }
-            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(first.trim_start_matches('\u{feff}')) {
+            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+                first.trim_start_matches('\u{feff}'),
+            ) {
                 Ok(object) => header = object.keys().cloned().collect(),
-                Err(e) => return Err(Error::bad_input(path, format!("first record is not a JSON object: {e}"))),
+                Err(e) => {
+                    return Err(Error::bad_input(
+                        path,
+                        format!("first record is not a JSON object: {e}"),
+                    ));
+                }
             }
             break;
         }
@@ -252,16 +288,25 @@ impl RowSource for JsonlSource {
             if text.is_empty() {
                 continue;
             }
-            let object = match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
-                Ok(o) => o,
-                Err(e) => return malformed("", text, format!("not a JSON object: {e}")),
-            };
+            let object =
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+                    Ok(o) => o,
+                    Err(e) => return malformed("", text, format!("not a JSON object: {e}")),
+                };
             if let Some(key) = object.keys().find(|k| !self.header.contains(k)) {
-                return malformed(key, "", "field not in the header of this file (its first record)".into());
+                return malformed(
+                    key,
+                    "",
+                    "field not in the header of this file (its first record)".into(),
+                );
             }
             let mut cells = vec![String::new(); self.header.len()];
             for (key, value) in &object {
-                let i = self.header.iter().position(|h| h == key).expect("checked above");
+                let i = self
+                    .header
+                    .iter()
+                    .position(|h| h == key)
+                    .expect("checked above");
                 match json_cell(value) {
                     Ok(cell) => cells[i] = cell,
                     Err(reason) => return malformed(key, &value.to_string(), reason.into()),
@@ -286,7 +331,12 @@ impl ParquetSource {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))?;
-        let header = builder.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let header = builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
         let reader = builder
             .with_batch_size(8192)
             .build()
@@ -309,9 +359,12 @@ impl ParquetSource {
             let mut cells = Vec::with_capacity(column.len());
             match column.data_type() {
                 DataType::List(_) | DataType::LargeList(_) => {
-                    let as_text = cast(column, &DataType::List(std::sync::Arc::new(
-                        datafusion::arrow::datatypes::Field::new("item", DataType::Utf8, true),
-                    )))?;
+                    let as_text = cast(
+                        column,
+                        &DataType::List(std::sync::Arc::new(
+                            datafusion::arrow::datatypes::Field::new("item", DataType::Utf8, true),
+                        )),
+                    )?;
                     let list = as_text.as_list::<i32>();
                     for row in 0..list.len() {
                         if list.is_null(row) {
@@ -327,7 +380,11 @@ impl ParquetSource {
                     let as_text = cast(column, &DataType::Utf8)?;
                     let strings = as_text.as_string::<i32>();
                     for row in 0..strings.len() {
-                        cells.push(if strings.is_null(row) { String::new() } else { strings.value(row).to_string() });
+                        cells.push(if strings.is_null(row) {
+                            String::new()
+                        } else {
+                            strings.value(row).to_string()
+                        });
                     }
                 }
             }
@@ -353,7 +410,11 @@ impl RowSource for ParquetSource {
             if let Some(batch) = &self.batch
                 && self.offset < batch.num_rows()
             {
-                let cells = self.columns.iter().map(|c| std::mem::take(&mut c.clone()[self.offset])).collect();
+                let cells = self
+                    .columns
+                    .iter()
+                    .map(|c| std::mem::take(&mut c.clone()[self.offset]))
+                    .collect();
                 self.offset += 1;
                 self.row_number += 1;
                 return Ok(Some(RawRow::Cells {

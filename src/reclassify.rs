@@ -34,9 +34,13 @@ pub struct ClassifySummary {
 fn outcome(batch: &RecordBatch, row: usize) -> (Option<i32>, Option<String>, String) {
     let ids = batch.column_by_name("typology_id").expect("typology_id");
     let ids = ids.as_primitive::<Int32Type>();
-    let ext = batch.column_by_name("extension_category").expect("extension_category");
+    let ext = batch
+        .column_by_name("extension_category")
+        .expect("extension_category");
     let ext = ext.as_string::<i32>();
-    let status = batch.column_by_name("classification").expect("classification");
+    let status = batch
+        .column_by_name("classification")
+        .expect("classification");
     let status = status.as_string::<i32>();
     (
         ids.is_valid(row).then(|| ids.value(row)),
@@ -45,11 +49,21 @@ fn outcome(batch: &RecordBatch, row: usize) -> (Option<i32>, Option<String>, Str
     )
 }
 
-pub fn reclassify(store: &Store, rules: &Rules, show_progress: bool, top: usize) -> Result<ClassifySummary> {
+pub fn reclassify(
+    store: &Store,
+    rules: &Rules,
+    show_progress: bool,
+    top: usize,
+) -> Result<ClassifySummary> {
     let mut txn = store.begin()?;
     let mut writer = PartitionedWriter::new(txn.generation());
     let mut classifier = Classifier::new(rules);
-    let total: u64 = store.manifest().inputs.iter().map(|f| f.counts.stored).sum();
+    let total: u64 = store
+        .manifest()
+        .inputs
+        .iter()
+        .map(|f| f.counts.stored)
+        .sum();
     let progress = Progress::rows(show_progress, total, "classify");
     let mut summary = ClassifySummary {
         records: 0,
@@ -91,7 +105,11 @@ pub fn reclassify(store: &Store, rules: &Rules, show_progress: bool, top: usize)
     manifest.rules_sha256 = rules.sha256.clone();
     txn.commit(manifest)?;
 
-    summary.venue_coverage = if with_venue == 0 { 1.0 } else { covered as f64 / with_venue as f64 };
+    summary.venue_coverage = if with_venue == 0 {
+        1.0
+    } else {
+        covered as f64 / with_venue as f64
+    };
     let mut ranked: Vec<(String, u64)> = unmatched.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(top);
@@ -114,38 +132,53 @@ pub struct RecordExplanation {
 pub fn explain(store: &Store, rules: &Rules, record_id: &str) -> Result<RecordExplanation> {
     let mut found: Option<RecordExplanation> = None;
     let mut classifier = Classifier::new(rules);
-    store.scan(Some(&["record_id", "trafficking_form", "sectors", "venue", "rule_id"]), |batch| {
-        if found.is_some() {
-            return Ok(());
-        }
-        let ids = batch.column(0).as_string::<i32>();
-        if let Some(row) = (0..batch.num_rows()).find(|&r| ids.value(r) == record_id) {
-            let form = batch.column(1).as_string::<i32>().value(row).to_string();
-            let sectors_col = batch.column(2).as_list::<i32>();
-            let sectors: Vec<String> = if sectors_col.is_valid(row) {
-                let v = sectors_col.value(row);
-                v.as_string::<i32>().iter().flatten().map(str::to_string).collect()
-            } else {
-                Vec::new()
-            };
-            let venues = batch.column(3).as_string::<i32>();
-            let venue = venues.is_valid(row).then(|| venues.value(row).to_string());
-            let rule_ids = batch.column(4).as_string::<i32>();
-            let explanation = classifier.explain(Facts {
-                form: &form,
-                sectors: &sectors,
-                venue: venue.as_deref(),
-            });
-            found = Some(RecordExplanation {
-                record_id: record_id.to_string(),
-                form,
-                sectors,
-                venue,
-                stored_rule: rule_ids.is_valid(row).then(|| rule_ids.value(row).to_string()),
-                explanation,
-            });
-        }
-        Ok(())
-    })?;
+    store.scan(
+        Some(&[
+            "record_id",
+            "trafficking_form",
+            "sectors",
+            "venue",
+            "rule_id",
+        ]),
+        |batch| {
+            if found.is_some() {
+                return Ok(());
+            }
+            let ids = batch.column(0).as_string::<i32>();
+            if let Some(row) = (0..batch.num_rows()).find(|&r| ids.value(r) == record_id) {
+                let form = batch.column(1).as_string::<i32>().value(row).to_string();
+                let sectors_col = batch.column(2).as_list::<i32>();
+                let sectors: Vec<String> = if sectors_col.is_valid(row) {
+                    let v = sectors_col.value(row);
+                    v.as_string::<i32>()
+                        .iter()
+                        .flatten()
+                        .map(str::to_string)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let venues = batch.column(3).as_string::<i32>();
+                let venue = venues.is_valid(row).then(|| venues.value(row).to_string());
+                let rule_ids = batch.column(4).as_string::<i32>();
+                let explanation = classifier.explain(Facts {
+                    form: &form,
+                    sectors: &sectors,
+                    venue: venue.as_deref(),
+                });
+                found = Some(RecordExplanation {
+                    record_id: record_id.to_string(),
+                    form,
+                    sectors,
+                    venue,
+                    stored_rule: rule_ids
+                        .is_valid(row)
+                        .then(|| rule_ids.value(row).to_string()),
+                    explanation,
+                });
+            }
+            Ok(())
+        },
+    )?;
     found.ok_or_else(|| Error::Usage(format!("no record with id '{record_id}' in the store")))
 }

@@ -151,7 +151,8 @@ impl Rules {
             origin: origin.to_string(),
             message,
         };
-        let typology: TypologyFile = toml::from_str(typology_text).map_err(|e| err(format!("typology: {e}")))?;
+        let typology: TypologyFile =
+            toml::from_str(typology_text).map_err(|e| err(format!("typology: {e}")))?;
         validate_typology(&typology).map_err(err)?;
         let file: RulesFile = toml::from_str(rules_text).map_err(|e| err(e.to_string()))?;
 
@@ -174,11 +175,13 @@ impl Rules {
             }
         }
         for (name, table) in &file.labels.tables {
-            let field = CodedField::from_name(name).ok_or_else(|| err(format!("unknown label table [labels.{name}]")))?;
+            let field = CodedField::from_name(name)
+                .ok_or_else(|| err(format!("unknown label table [labels.{name}]")))?;
             let map = labels.get_mut(&field).expect("every field has a table");
             for (code, names) in table {
-                let code = intern(field.codes(), code)
-                    .ok_or_else(|| err(format!("[labels.{name}]: '{code}' is not a {name} code")))?;
+                let code = intern(field.codes(), code).ok_or_else(|| {
+                    err(format!("[labels.{name}]: '{code}' is not a {name} code"))
+                })?;
                 for label in names {
                     let key = vocab::normalise_label(label);
                     if let Some(previous) = map.insert(key, code)
@@ -191,7 +194,12 @@ impl Rules {
                 }
             }
         }
-        let not_recorded = file.labels.not_recorded.iter().map(|l| vocab::normalise_label(l)).collect();
+        let not_recorded = file
+            .labels
+            .not_recorded
+            .iter()
+            .map(|l| vocab::normalise_label(l))
+            .collect();
 
         Ok(Rules {
             version: file.version,
@@ -224,7 +232,10 @@ impl Rules {
     }
 
     pub fn type_name(&self, id: u8) -> Option<&str> {
-        self.types.iter().find(|t| t.id == id).map(|t| t.name.as_str())
+        self.types
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name.as_str())
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
@@ -244,7 +255,10 @@ fn validate_typology(t: &TypologyFile) -> std::result::Result<(), String> {
     }
     for ty in &t.types {
         if !["sex", "labor", "sex_and_labor"].contains(&ty.form.as_str()) {
-            return Err(format!("type {}: form '{}' is not sex, labor or sex_and_labor", ty.id, ty.form));
+            return Err(format!(
+                "type {}: form '{}' is not sex, labor or sex_and_labor",
+                ty.id, ty.form
+            ));
         }
     }
     let codes: Vec<&str> = t.extensions.iter().map(|e| e.code.as_str()).collect();
@@ -261,24 +275,39 @@ fn compile_rule(def: RuleDef, typology: &TypologyFile) -> std::result::Result<Ru
     let id = def.id;
     let target = match (def.typology, def.extension.as_deref()) {
         (Some(n), None) if typology.types.iter().any(|t| t.id == n) => Target::Typology(n),
-        (Some(n), None) => return Err(format!("rule '{id}': typology {n} is not between 1 and 25")),
+        (Some(n), None) => {
+            return Err(format!("rule '{id}': typology {n} is not between 1 and 25"));
+        }
         (None, Some(code)) => Target::Extension(
             intern(vocab::EXTENSION_CATEGORIES, code)
                 .ok_or_else(|| format!("rule '{id}': unknown extension category '{code}'"))?,
         ),
-        _ => return Err(format!("rule '{id}': give exactly one of `typology` or `extension`")),
+        _ => {
+            return Err(format!(
+                "rule '{id}': give exactly one of `typology` or `extension`"
+            ));
+        }
     };
-    let confidence = intern(vocab::CONFIDENCES, &def.confidence)
-        .ok_or_else(|| format!("rule '{id}': confidence '{}' is not high, medium or low", def.confidence))?;
+    let confidence = intern(vocab::CONFIDENCES, &def.confidence).ok_or_else(|| {
+        format!(
+            "rule '{id}': confidence '{}' is not high, medium or low",
+            def.confidence
+        )
+    })?;
     let forms = def
         .forms
         .iter()
-        .map(|f| intern(vocab::TRAFFICKING_FORMS, f).ok_or_else(|| format!("rule '{id}': unknown form '{f}'")))
+        .map(|f| {
+            intern(vocab::TRAFFICKING_FORMS, f)
+                .ok_or_else(|| format!("rule '{id}': unknown form '{f}'"))
+        })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let sectors = def
         .sectors
         .iter()
-        .map(|s| intern(vocab::SECTORS, s).ok_or_else(|| format!("rule '{id}': unknown sector '{s}'")))
+        .map(|s| {
+            intern(vocab::SECTORS, s).ok_or_else(|| format!("rule '{id}': unknown sector '{s}'"))
+        })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let phrases = def
         .phrases
@@ -288,7 +317,10 @@ fn compile_rule(def: RuleDef, typology: &TypologyFile) -> std::result::Result<Ru
             if tokens.is_empty() {
                 Err(format!("rule '{id}': phrase '{p}' has no words"))
             } else {
-                Ok(Phrase { text: p.clone(), tokens })
+                Ok(Phrase {
+                    text: p.clone(),
+                    tokens,
+                })
             }
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;

@@ -66,7 +66,11 @@ fn input_fields() -> Vec<Field> {
                 n if LIST_COLUMNS.contains(&n) => list_of_utf8(),
                 _ => DataType::Utf8,
             };
-            Field::new(name, data_type, !REQUIRED_COLUMNS.contains(&name) && name != "case_id")
+            Field::new(
+                name,
+                data_type,
+                !REQUIRED_COLUMNS.contains(&name) && name != "case_id",
+            )
         })
         .collect()
 }
@@ -92,7 +96,11 @@ pub fn classification_fields() -> Vec<Field> {
     CLASSIFICATION_COLUMNS
         .iter()
         .map(|&name| {
-            let data_type = if name == "typology_id" { DataType::Int32 } else { DataType::Utf8 };
+            let data_type = if name == "typology_id" {
+                DataType::Int32
+            } else {
+                DataType::Utf8
+            };
             Field::new(name, data_type, name != "classification")
         })
         .collect()
@@ -101,7 +109,11 @@ pub fn classification_fields() -> Vec<Field> {
 /// The schema of every Parquet file in the store: the table `cases`.
 pub fn store_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-        let mut fields = base_schema().fields().iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>();
+        let mut fields = base_schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect::<Vec<_>>();
         fields.extend(classification_fields());
         Arc::new(Schema::new(fields))
     });
@@ -115,8 +127,14 @@ mod tests {
     #[test]
     fn store_schema_is_input_plus_derived() {
         let store = store_schema();
-        assert_eq!(store.fields().len(), INPUT_COLUMNS.len() + 1 + CLASSIFICATION_COLUMNS.len());
-        assert_eq!(store.field_with_name("sectors").unwrap().data_type(), &list_of_utf8());
+        assert_eq!(
+            store.fields().len(),
+            INPUT_COLUMNS.len() + 1 + CLASSIFICATION_COLUMNS.len()
+        );
+        assert_eq!(
+            store.field_with_name("sectors").unwrap().data_type(),
+            &list_of_utf8()
+        );
         assert!(!store.field_with_name("record_id").unwrap().is_nullable());
         assert!(store.field_with_name("abduction").unwrap().is_nullable());
     }

@@ -61,7 +61,10 @@ impl ColumnMap {
             .filter(|r| !header.iter().any(|h| h == r))
             .collect();
         if !missing.is_empty() {
-            return Err(format!("missing required column(s): {}", missing.join(", ")));
+            return Err(format!(
+                "missing required column(s): {}",
+                missing.join(", ")
+            ));
         }
         let positions = INPUT_COLUMNS
             .iter()
@@ -71,7 +74,9 @@ impl ColumnMap {
     }
 
     fn get<'a>(&self, row: &'a [&'a str], column: usize) -> &'a str {
-        self.positions[column].and_then(|i| row.get(i).copied()).unwrap_or("")
+        self.positions[column]
+            .and_then(|i| row.get(i).copied())
+            .unwrap_or("")
     }
 }
 
@@ -117,11 +122,18 @@ pub fn age_band_of(age: i64) -> Option<&'static str> {
 }
 
 fn majority_of_band(band: &str) -> &'static str {
-    if band == "0-8" || band == "9-17" { "minor" } else { "adult" }
+    if band == "0-8" || band == "9-17" {
+        "minor"
+    } else {
+        "adult"
+    }
 }
 
 fn column_index(name: &str) -> usize {
-    INPUT_COLUMNS.iter().position(|c| *c == name).expect("canonical column")
+    INPUT_COLUMNS
+        .iter()
+        .position(|c| *c == name)
+        .expect("canonical column")
 }
 
 impl<'r> Validator<'r> {
@@ -145,7 +157,11 @@ impl<'r> Validator<'r> {
         let record_id = match text("record_id") {
             Some(id) if id.len() <= 128 => id,
             Some(id) => {
-                problems.push(Problem::new("record_id", &id, "record id longer than 128 characters"));
+                problems.push(Problem::new(
+                    "record_id",
+                    &id,
+                    "record id longer than 128 characters",
+                ));
                 id
             }
             None => {
@@ -157,29 +173,49 @@ impl<'r> Validator<'r> {
 
         let reporting_country = match text("reporting_country") {
             None => {
-                problems.push(Problem::new("reporting_country", "", "missing required value"));
+                problems.push(Problem::new(
+                    "reporting_country",
+                    "",
+                    "missing required value",
+                ));
                 String::new()
             }
             Some(raw) => countries::normalise_alpha2(&raw).unwrap_or_else(|| {
-                problems.push(Problem::new("reporting_country", &raw, "not an ISO 3166-1 alpha-2 country code"));
+                problems.push(Problem::new(
+                    "reporting_country",
+                    &raw,
+                    "not an ISO 3166-1 alpha-2 country code",
+                ));
                 String::new()
             }),
         };
 
-        let year = self.number(&mut problems, "year", cell("year"), 1990, i64::from(self.current_year));
+        let year = self.number(
+            &mut problems,
+            "year",
+            cell("year"),
+            1990,
+            i64::from(self.current_year),
+        );
         let month = self.number(&mut problems, "month", cell("month"), 1, 12);
 
-        let exploitation_country = self.country(&mut problems, "exploitation_country", cell("exploitation_country"));
+        let exploitation_country = self.country(
+            &mut problems,
+            "exploitation_country",
+            cell("exploitation_country"),
+        );
         let citizenship = self.country(&mut problems, "citizenship", cell("citizenship"));
-        let exploitation_subdivision = text("exploitation_subdivision").and_then(|raw| {
-            match countries::normalise_subdivision(&raw, exploitation_country.as_deref()) {
-                Ok(code) => Some(code),
-                Err(reason) => {
-                    problems.push(Problem::new("exploitation_subdivision", &raw, reason));
-                    None
-                }
-            }
-        });
+        let exploitation_subdivision =
+            text("exploitation_subdivision").and_then(
+                |raw| match countries::normalise_subdivision(&raw, exploitation_country.as_deref())
+                {
+                    Ok(code) => Some(code),
+                    Err(reason) => {
+                        problems.push(Problem::new("exploitation_subdivision", &raw, reason));
+                        None
+                    }
+                },
+            );
 
         let gender = self.code(&mut problems, CodedField::Gender, cell("gender"));
         let age_band = {
@@ -196,7 +232,11 @@ impl<'r> Validator<'r> {
             }
         };
         let majority_status = match (
-            self.code(&mut problems, CodedField::MajorityStatus, cell("majority_status")),
+            self.code(
+                &mut problems,
+                CodedField::MajorityStatus,
+                cell("majority_status"),
+            ),
             age_band.as_deref(),
         ) {
             (Some(status), Some(band)) if status != majority_of_band(band) => {
@@ -213,18 +253,38 @@ impl<'r> Validator<'r> {
         };
 
         let trafficking_form = self
-            .code(&mut problems, CodedField::TraffickingForm, cell("trafficking_form"))
+            .code(
+                &mut problems,
+                CodedField::TraffickingForm,
+                cell("trafficking_form"),
+            )
             .unwrap_or_else(|| "not_specified".to_string());
 
         let sectors = self.list(&mut problems, CodedField::Sectors, cell("sectors"));
-        let recruitment_tactics = self.list(&mut problems, CodedField::RecruitmentTactics, cell("recruitment_tactics"));
-        let recruiter_relations = self.list(&mut problems, CodedField::RecruiterRelations, cell("recruiter_relations"));
-        let control_methods = self.list(&mut problems, CodedField::ControlMethods, cell("control_methods"));
+        let recruitment_tactics = self.list(
+            &mut problems,
+            CodedField::RecruitmentTactics,
+            cell("recruitment_tactics"),
+        );
+        let recruiter_relations = self.list(
+            &mut problems,
+            CodedField::RecruiterRelations,
+            cell("recruiter_relations"),
+        );
+        let control_methods = self.list(
+            &mut problems,
+            CodedField::ControlMethods,
+            cell("control_methods"),
+        );
 
         let abduction = match parse_bool(cell("abduction")) {
             Some(v) => v,
             None => {
-                problems.push(Problem::new("abduction", cell("abduction"), "not a yes/no value"));
+                problems.push(Problem::new(
+                    "abduction",
+                    cell("abduction"),
+                    "not a yes/no value",
+                ));
                 None
             }
         };
@@ -262,7 +322,14 @@ impl<'r> Validator<'r> {
         })
     }
 
-    fn number(&self, problems: &mut Vec<Problem>, column: &str, raw: &str, min: i64, max: i64) -> Option<i64> {
+    fn number(
+        &self,
+        problems: &mut Vec<Problem>,
+        column: &str,
+        raw: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         if raw.trim().is_empty() {
             return None;
         }
@@ -272,7 +339,11 @@ impl<'r> Validator<'r> {
                 None
             }
             Some(n) if column == "year" && n > max => {
-                problems.push(Problem::new(column, raw, format!("year in the future (after {max})")));
+                problems.push(Problem::new(
+                    column,
+                    raw,
+                    format!("year in the future (after {max})"),
+                ));
                 None
             }
             Some(n) if n < min || n > max => {
@@ -289,7 +360,11 @@ impl<'r> Validator<'r> {
         }
         let code = countries::normalise_alpha2(raw);
         if code.is_none() {
-            problems.push(Problem::new(column, raw, "not an ISO 3166-1 alpha-2 country code"));
+            problems.push(Problem::new(
+                column,
+                raw,
+                "not an ISO 3166-1 alpha-2 country code",
+            ));
         }
         code
     }
@@ -299,7 +374,11 @@ impl<'r> Validator<'r> {
             Label::Code(code) => Some(code.to_string()),
             Label::NotRecorded => None,
             Label::Unknown => {
-                problems.push(Problem::new(field.name(), raw, format!("unknown {} code", field.name())));
+                problems.push(Problem::new(
+                    field.name(),
+                    raw,
+                    format!("unknown {} code", field.name()),
+                ));
                 None
             }
         }
@@ -308,7 +387,12 @@ impl<'r> Validator<'r> {
     /// A multi-valued cell: values joined with ";". Values are normalised to
     /// codes, de-duplicated and put in vocabulary order so equal sets compare
     /// equal. Only "not recorded" labels → null; never an empty list.
-    fn list(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<Vec<String>> {
+    fn list(
+        &self,
+        problems: &mut Vec<Problem>,
+        field: CodedField,
+        raw: &str,
+    ) -> Option<Vec<String>> {
         let mut codes: Vec<&'static str> = Vec::new();
         for part in raw.split(';') {
             match self.rules.label(field, part) {

@@ -60,7 +60,8 @@ pub const RECRUITMENT_TACTICS: &[&str] = &[
     "other",
 ];
 
-pub const RECRUITER_RELATIONS: &[&str] = &["intimate_partner", "friend_acquaintance", "family", "other"];
+pub const RECRUITER_RELATIONS: &[&str] =
+    &["intimate_partner", "friend_acquaintance", "family", "other"];
 
 pub const CONTROL_METHODS: &[&str] = &[
     "debt_bondage",
@@ -249,14 +250,23 @@ mod tests {
         assert_eq!(normalise_label("Explotación Sexual"), "explotacion sexual");
         assert_eq!(normalise_label("18--20"), "18 20");
         assert_eq!(normalise_label("48+"), "48 +");
-        assert_eq!(normalise_label("Immigration-Related Threats"), "immigration related threats");
+        assert_eq!(
+            normalise_label("Immigration-Related Threats"),
+            "immigration related threats"
+        );
     }
 
     #[test]
     fn venue_tokens_fold_plurals_and_accents() {
         assert_eq!(venue_tokens("Hoteles"), venue_tokens("hôtel"));
-        assert_eq!(venue_tokens("Massage Parlors"), venue_tokens("massage parlor"));
-        assert_eq!(venue_tokens("Bares y CANTINAS"), vec!["bar", "y", "cantina"]);
+        assert_eq!(
+            venue_tokens("Massage Parlors"),
+            venue_tokens("massage parlor")
+        );
+        assert_eq!(
+            venue_tokens("Bares y CANTINAS"),
+            vec!["bar", "y", "cantina"]
+        );
         assert_ne!(venue_tokens("barn"), venue_tokens("bar"));
         assert!(venue_tokens("").is_empty());
     }

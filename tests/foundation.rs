@@ -9,8 +9,17 @@ use tempfile::TempDir;
 fn generate(dir: &TempDir, name: &str, records: u64, seed: u64) -> std::path::PathBuf {
     let out = dir.path().join(name);
     ok(&[
-        "generate", "--records", &records.to_string(), "--seed", &seed.to_string(),
-        "--countries", "US,MX,CA", "--years", "2015-2024", "--out", p(&out),
+        "generate",
+        "--records",
+        &records.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--countries",
+        "US,MX,CA",
+        "--years",
+        "2015-2024",
+        "--out",
+        p(&out),
     ]);
     out
 }
@@ -19,7 +28,12 @@ fn generate(dir: &TempDir, name: &str, records: u64, seed: u64) -> std::path::Pa
 /// of the tool.
 fn count_by_country(csv_path: &std::path::Path) -> std::collections::BTreeMap<String, u64> {
     let mut reader = csv::Reader::from_path(csv_path).unwrap();
-    let col = reader.headers().unwrap().iter().position(|h| h == "reporting_country").unwrap();
+    let col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "reporting_country")
+        .unwrap();
     let mut counts = std::collections::BTreeMap::new();
     for r in reader.records() {
         *counts.entry(r.unwrap()[col].to_string()).or_insert(0) += 1;
@@ -34,18 +48,32 @@ fn generate_ingest_query_round_trip() {
     let store = dir.path().join("store");
     let summary = ingest_json(&store, &[&csv_path]);
     assert_eq!(summary["read"], 3000);
-    assert_eq!(summary["stored"], 3000, "generated data is all valid: {summary}");
+    assert_eq!(
+        summary["stored"], 3000,
+        "generated data is all valid: {summary}"
+    );
     assert_eq!(summary["quarantined"], 0);
     assert_eq!(summary["duplicates"], 0);
     assert_eq!(summary["files"][0]["read"], 3000);
 
     let expected = count_by_country(&csv_path);
-    let rows = query_rows(&store, "SELECT reporting_country, count(*) FROM cases GROUP BY 1 ORDER BY 1");
-    let got: std::collections::BTreeMap<String, u64> =
-        rows.into_iter().map(|r| (r[0].clone(), r[1].parse().unwrap())).collect();
+    let rows = query_rows(
+        &store,
+        "SELECT reporting_country, count(*) FROM cases GROUP BY 1 ORDER BY 1",
+    );
+    let got: std::collections::BTreeMap<String, u64> = rows
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+        .collect();
     assert_eq!(got, expected);
     // every stored record got a classification outcome
-    assert_eq!(query_count(&store, "SELECT count(*) FROM cases WHERE classification IS NULL"), 0);
+    assert_eq!(
+        query_count(
+            &store,
+            "SELECT count(*) FROM cases WHERE classification IS NULL"
+        ),
+        0
+    );
 }
 
 #[test]
@@ -65,7 +93,11 @@ fn jsonl_and_parquet_exports_ingest_like_csv() {
                abduction, typology_id, extension_category FROM cases ORDER BY record_id";
     let reference = query_rows(&stores[0], sql);
     for store in &stores[1..] {
-        assert_eq!(query_rows(store, sql), reference, "{store:?} differs from the CSV ingest");
+        assert_eq!(
+            query_rows(store, sql),
+            reference,
+            "{store:?} differs from the CSV ingest"
+        );
     }
 }
 
@@ -79,7 +111,12 @@ fn reingesting_a_file_changes_nothing_and_says_so() {
     let again = ingest_json(&store, &[&csv_path]);
     assert_eq!(again["read"], 0);
     assert_eq!(again["stored"], 0);
-    assert!(again["files"][0]["status"].as_str().unwrap().contains("already ingested"));
+    assert!(
+        again["files"][0]["status"]
+            .as_str()
+            .unwrap()
+            .contains("already ingested")
+    );
     assert_eq!(snapshot(&store), before, "re-ingest changed the store");
     assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), 300);
 }
@@ -92,17 +129,17 @@ fn bad_rows_are_quarantined_with_reasons_and_counts_reconcile() {
         "bad.csv",
         &[
             "A1,,src,US,2019,5,US,US-TX,MX,female,24-26,adult,sex,prostitution,Motel,job_offer,intimate_partner;family,threats;debt_bondage,false",
-            "A2,,src,US,2019,5,US,,US,female,,,sex,,,,,not_a_method,",              // unknown code
-            "A3,,src,USA,2019,5,US,,US,female,,,sex,,,,,,",                          // invalid country
-            "A4,,src,US,2999,5,US,,US,female,,,sex,,,,,,",                           // future year
-            "A5,,src,US,1985,5,US,,US,female,,,sex,,,,,,",                           // before 1990
-            "A6,,src,US,20x9,5,US,,US,female,,,sex,,,,,,",                           // malformed number
-            "A7,,src,US,2019,5,US",                                                   // wrong column count
-            "A1,,src,US,2020,1,US,,US,male,,,labor,,,,,,",                           // duplicate id
-            "A8,,src,US,2019.0,13,US,,US,female,,,sex,,,,,,",                        // month out of range
-            "A9,,src,US,2019,,US,MX-JAL,US,female,,,sex,,,,,,",                      // subdivision not in country
-            "A10,,src,US,2019,,US,,US,female,9-17,adult,sex,,,,,,",                  // majority contradicts band
-            "A11,C1,src,US,2019.0,,,,,,,,labor,,Farm,,,,",                           // valid, mostly unknown
+            "A2,,src,US,2019,5,US,,US,female,,,sex,,,,,not_a_method,", // unknown code
+            "A3,,src,USA,2019,5,US,,US,female,,,sex,,,,,,",            // invalid country
+            "A4,,src,US,2999,5,US,,US,female,,,sex,,,,,,",             // future year
+            "A5,,src,US,1985,5,US,,US,female,,,sex,,,,,,",             // before 1990
+            "A6,,src,US,20x9,5,US,,US,female,,,sex,,,,,,",             // malformed number
+            "A7,,src,US,2019,5,US",                                    // wrong column count
+            "A1,,src,US,2020,1,US,,US,male,,,labor,,,,,,",             // duplicate id
+            "A8,,src,US,2019.0,13,US,,US,female,,,sex,,,,,,",          // month out of range
+            "A9,,src,US,2019,,US,MX-JAL,US,female,,,sex,,,,,,",        // subdivision not in country
+            "A10,,src,US,2019,,US,,US,female,9-17,adult,sex,,,,,,",    // majority contradicts band
+            "A11,C1,src,US,2019.0,,,,,,,,labor,,Farm,,,,",             // valid, mostly unknown
         ],
     );
     let store = dir.path().join("store");
@@ -115,9 +152,19 @@ fn bad_rows_are_quarantined_with_reasons_and_counts_reconcile() {
 
     let quarantine = store.join(s["files"][0]["quarantine_file"].as_str().unwrap());
     let mut reader = csv::Reader::from_path(&quarantine).unwrap();
-    assert_eq!(reader.headers().unwrap(), vec!["file", "row", "column", "value", "reason"]);
-    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_string).collect()).collect();
-    let find = |row: &str| rows.iter().find(|r| r[1] == row).unwrap_or_else(|| panic!("no quarantine line for row {row}: {rows:?}"));
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["file", "row", "column", "value", "reason"]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    let find = |row: &str| {
+        rows.iter()
+            .find(|r| r[1] == row)
+            .unwrap_or_else(|| panic!("no quarantine line for row {row}: {rows:?}"))
+    };
     // rows are numbered as lines of the file: header is line 1
     assert_eq!(find("3")[2], "control_methods");
     assert!(find("3")[4].contains("unknown control_methods"));
@@ -134,10 +181,28 @@ fn bad_rows_are_quarantined_with_reasons_and_counts_reconcile() {
     assert!(rows.iter().all(|r| r[0].ends_with("bad.csv")));
 
     // unknown is not no: a blank flag is null, a blank list is null
-    assert_eq!(query_count(&store, "SELECT count(*) FROM cases WHERE record_id = 'A11' AND abduction IS NULL AND control_methods IS NULL AND year = 2019"), 1);
-    assert_eq!(query_count(&store, "SELECT count(*) FROM cases WHERE record_id = 'A1' AND abduction = false AND foreign_national"), 1);
-    assert_eq!(query_rows(&store, "SELECT case_id FROM cases WHERE record_id = 'A11'")[0][0], "C1");
-    assert_eq!(query_rows(&store, "SELECT case_id FROM cases WHERE record_id = 'A1'")[0][0], "A1");
+    assert_eq!(
+        query_count(
+            &store,
+            "SELECT count(*) FROM cases WHERE record_id = 'A11' AND abduction IS NULL AND control_methods IS NULL AND year = 2019"
+        ),
+        1
+    );
+    assert_eq!(
+        query_count(
+            &store,
+            "SELECT count(*) FROM cases WHERE record_id = 'A1' AND abduction = false AND foreign_national"
+        ),
+        1
+    );
+    assert_eq!(
+        query_rows(&store, "SELECT case_id FROM cases WHERE record_id = 'A11'")[0][0],
+        "C1"
+    );
+    assert_eq!(
+        query_rows(&store, "SELECT case_id FROM cases WHERE record_id = 'A1'")[0][0],
+        "A1"
+    );
 }
 
 #[test]
@@ -154,7 +219,10 @@ fn a_failing_ingest_leaves_the_store_byte_identical() {
     std::fs::write(&broken, "record_id,year\nX1,2019\n").unwrap();
     let (code, _, stderr) = run(&["ingest", "--store", p(&store), p(&second), p(&broken)]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("broken.csv") && stderr.contains("missing required column"), "{stderr}");
+    assert!(
+        stderr.contains("broken.csv") && stderr.contains("missing required column"),
+        "{stderr}"
+    );
     assert_eq!(snapshot(&store), before);
 }
 
@@ -188,8 +256,16 @@ fn generator_is_deterministic() {
         let a = generate(&dir, &format!("a.{ext}"), 2000, 42);
         let b = generate(&dir, &format!("b.{ext}"), 2000, 42);
         let c = generate(&dir, &format!("c.{ext}"), 2000, 43);
-        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), "{ext}");
-        assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap(), "{ext}");
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{ext}"
+        );
+        assert_ne!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&c).unwrap(),
+            "{ext}"
+        );
     }
 }
 
@@ -207,12 +283,29 @@ fn generated_data_looks_like_hotline_data() {
     assert!(share("SELECT count(*) FROM cases WHERE cardinality(control_methods) > 1") > 0.1);
     assert!(share("SELECT count(*) FROM cases WHERE classification = 'extension'") > 0.005);
     assert!(share("SELECT count(*) FROM cases WHERE case_id <> record_id") > 0.05);
-    let top = query_rows(&store, "SELECT typology_id FROM cases WHERE typology_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 2");
-    assert!(top.iter().any(|r| r[0] == "1"), "escort services among the two largest: {top:?}");
-    let labor = query_rows(&store, "SELECT typology_id FROM cases WHERE trafficking_form = 'labor' AND typology_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 3");
-    assert!(labor.iter().any(|r| r[0] == "5" || r[0] == "11"), "{labor:?}");
+    let top = query_rows(
+        &store,
+        "SELECT typology_id FROM cases WHERE typology_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 2",
+    );
+    assert!(
+        top.iter().any(|r| r[0] == "1"),
+        "escort services among the two largest: {top:?}"
+    );
+    let labor = query_rows(
+        &store,
+        "SELECT typology_id FROM cases WHERE trafficking_form = 'labor' AND typology_id IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 3",
+    );
+    assert!(
+        labor.iter().any(|r| r[0] == "5" || r[0] == "11"),
+        "{labor:?}"
+    );
     // Spanish venue texts for MX
-    assert!(query_count(&store, "SELECT count(*) FROM cases WHERE reporting_country = 'MX' AND venue IN ('cantina', 'trabajo del hogar', 'en la calle', 'casa de citas')") > 0);
+    assert!(
+        query_count(
+            &store,
+            "SELECT count(*) FROM cases WHERE reporting_country = 'MX' AND venue IN ('cantina', 'trabajo del hogar', 'en la calle', 'casa de citas')"
+        ) > 0
+    );
 }
 
 #[test]
@@ -221,22 +314,64 @@ fn query_is_read_only_and_reports_sql_errors() {
     let csv_path = generate(&dir, "e.csv", 50, 1);
     let store = dir.path().join("store");
     ingest_json(&store, &[&csv_path]);
-    for sql in ["CREATE TABLE x AS SELECT 1", "INSERT INTO cases SELECT * FROM cases", "DROP TABLE cases", "SET datafusion.execution.batch_size = 1"] {
+    for sql in [
+        "CREATE TABLE x AS SELECT 1",
+        "INSERT INTO cases SELECT * FROM cases",
+        "DROP TABLE cases",
+        "SET datafusion.execution.batch_size = 1",
+    ] {
         let (code, _, stderr) = run(&["query", "--store", p(&store), sql]);
         assert_eq!(code, 2, "{sql}: {stderr}");
-        assert!(stderr.contains("read-only") || stderr.contains("not supported") || stderr.contains("not allowed"), "{sql}: {stderr}");
+        assert!(
+            stderr.contains("read-only")
+                || stderr.contains("not supported")
+                || stderr.contains("not allowed"),
+            "{sql}: {stderr}"
+        );
     }
     let (code, _, stderr) = run(&["query", "--store", p(&store), "SELECT nope FROM cases"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("nope"), "{stderr}");
-    let json = ok(&["query", "--store", p(&store), "--format", "json", "SELECT count(*) AS n FROM cases"]);
+    let json = ok(&[
+        "query",
+        "--store",
+        p(&store),
+        "--format",
+        "json",
+        "SELECT count(*) AS n FROM cases",
+    ]);
     assert_eq!(json.trim(), r#"{"n":50}"#);
-    let table = ok(&["query", "--store", p(&store), "SELECT count(*) AS n FROM cases"]);
+    let table = ok(&[
+        "query",
+        "--store",
+        p(&store),
+        "SELECT count(*) AS n FROM cases",
+    ]);
     assert!(table.contains("| 50 |"), "{table}");
     let sql_file = dir.path().join("q.sql");
-    std::fs::write(&sql_file, "-- a comment\nSELECT count(*) AS n FROM cases WHERE year >= 2015").unwrap();
-    assert_eq!(ok(&["query", "--store", p(&store), "--format", "csv", "--file", p(&sql_file)]), "n\n50\n");
-    let (code, _, _) = run(&["query", "--store", p(&dir.path().join("nostore")), "SELECT 1"]);
+    std::fs::write(
+        &sql_file,
+        "-- a comment\nSELECT count(*) AS n FROM cases WHERE year >= 2015",
+    )
+    .unwrap();
+    assert_eq!(
+        ok(&[
+            "query",
+            "--store",
+            p(&store),
+            "--format",
+            "csv",
+            "--file",
+            p(&sql_file)
+        ]),
+        "n\n50\n"
+    );
+    let (code, _, _) = run(&[
+        "query",
+        "--store",
+        p(&dir.path().join("nostore")),
+        "SELECT 1",
+    ]);
     assert_eq!(code, 2);
 }
 

@@ -52,7 +52,10 @@ fn weights_for(country: &str, year_index: i32) -> Vec<f64> {
 fn pick_codes(rng: &mut Rng, table: &[(&str, f64)], max: usize) -> Vec<String> {
     let n = 1 + rng.below(max);
     let weights: Vec<f64> = table.iter().map(|(_, w)| *w).collect();
-    rng.weighted_distinct(&weights, n).into_iter().map(|i| table[i].0.to_string()).collect()
+    rng.weighted_distinct(&weights, n)
+        .into_iter()
+        .map(|i| table[i].0.to_string())
+        .collect()
 }
 
 /// Makes records one at a time.
@@ -93,10 +96,17 @@ impl Generator {
         if let Some(prev) = &self.previous
             && rng.chance(0.12)
         {
-            let country_index = self.countries.iter().position(|c| *c == prev.reporting_country).unwrap_or(0);
+            let country_index = self
+                .countries
+                .iter()
+                .position(|c| *c == prev.reporting_country)
+                .unwrap_or(0);
             self.counters[country_index] += 1;
             let mut r = prev.clone();
-            r.record_id = format!("{}-{:07}", r.reporting_country, self.counters[country_index]);
+            r.record_id = format!(
+                "{}-{:07}",
+                r.reporting_country, self.counters[country_index]
+            );
             r.age_band = None;
             r.majority_status = None;
             self.previous = Some(r.clone());
@@ -106,8 +116,9 @@ impl Generator {
         let country = self.countries[ci].clone();
         self.counters[ci] += 1;
         let yi = rng.weighted(&self.year_weights);
-        let scenario: &Scenario = &SCENARIOS[rng.weighted(&self.weights[ci][yi as usize])];
-        let form = scenario.forms[rng.weighted(&scenario.forms.iter().map(|f| f.1).collect::<Vec<_>>())].0;
+        let scenario: &Scenario = &SCENARIOS[rng.weighted(&self.weights[ci][yi])];
+        let form =
+            scenario.forms[rng.weighted(&scenario.forms.iter().map(|f| f.1).collect::<Vec<_>>())].0;
         let is_sex = form == "sex" || form == "sex_and_labor";
 
         let lang = match country.as_str() {
@@ -134,7 +145,11 @@ impl Generator {
         let sectors = (!scenario.sectors.is_empty() && rng.chance(0.85))
             .then(|| scenario.sectors.iter().map(|s| s.to_string()).collect());
 
-        let exploitation_country = if rng.chance(0.04) { None } else { Some(country.clone()) };
+        let exploitation_country = if rng.chance(0.04) {
+            None
+        } else {
+            Some(country.clone())
+        };
         let subdivision = match (&exploitation_country, lang) {
             (Some(_), Lang::Fr) => Some("CA-QC".to_string()),
             (Some(c), _) if rng.chance(0.8) => scenarios::subdivisions(c).first().map(|_| {
@@ -165,13 +180,22 @@ impl Generator {
             Some(scenarios::ADULT_BANDS[rng.weighted(&w)].0)
         };
         let (recruit, relations, control) = if is_sex {
-            (scenarios::SEX_RECRUITMENT, scenarios::SEX_RELATIONS, scenarios::SEX_CONTROL)
+            (
+                scenarios::SEX_RECRUITMENT,
+                scenarios::SEX_RELATIONS,
+                scenarios::SEX_CONTROL,
+            )
         } else {
-            (scenarios::LABOR_RECRUITMENT, scenarios::LABOR_RELATIONS, scenarios::LABOR_CONTROL)
+            (
+                scenarios::LABOR_RECRUITMENT,
+                scenarios::LABOR_RELATIONS,
+                scenarios::LABOR_CONTROL,
+            )
         };
         let recruitment_tactics = (!rng.chance(0.45)).then(|| pick_codes(rng, recruit, 2));
         let max_relations = if rng.chance(0.1) { 2 } else { 1 };
-        let recruiter_relations = (!rng.chance(0.5)).then(|| pick_codes(rng, relations, max_relations));
+        let recruiter_relations =
+            (!rng.chance(0.5)).then(|| pick_codes(rng, relations, max_relations));
         let control_methods = (!rng.chance(0.3)).then(|| pick_codes(rng, control, 4));
         let abduction = match rng.unit() {
             u if u < 0.55 => None,
@@ -192,7 +216,14 @@ impl Generator {
             citizenship,
             gender: gender.map(str::to_string),
             age_band: age_band.map(str::to_string),
-            majority_status: age_band.map(|b| if b == "0-8" || b == "9-17" { "minor" } else { "adult" }.to_string()),
+            majority_status: age_band.map(|b| {
+                if b == "0-8" || b == "9-17" {
+                    "minor"
+                } else {
+                    "adult"
+                }
+                .to_string()
+            }),
             trafficking_form: form.to_string(),
             sectors,
             venue,
@@ -219,10 +250,14 @@ impl Sink {
         if name.ends_with(".jsonl") || name.ends_with(".ndjson") {
             Ok(Sink::Jsonl(BufWriter::new(file)))
         } else if name.ends_with(".parquet") {
-            Ok(Sink::Parquet(ArrowWriter::try_new(file, crate::schema::input_schema(), None)?, Vec::new()))
+            Ok(Sink::Parquet(
+                ArrowWriter::try_new(file, crate::schema::input_schema(), None)?,
+                Vec::new(),
+            ))
         } else if name.ends_with(".csv") {
             let mut w = csv::Writer::from_writer(BufWriter::new(file));
-            w.write_record(INPUT_COLUMNS).map_err(|e| Error::store(path, e.to_string()))?;
+            w.write_record(INPUT_COLUMNS)
+                .map_err(|e| Error::store(path, e.to_string()))?;
             Ok(Sink::Csv(w))
         } else {
             Err(Error::Usage(format!(
@@ -234,7 +269,9 @@ impl Sink {
 
     fn write(&mut self, path: &Path, record: CaseRecord) -> Result<()> {
         match self {
-            Sink::Csv(w) => w.write_record(record.to_flat()).map_err(|e| Error::store(path, e.to_string())),
+            Sink::Csv(w) => w
+                .write_record(record.to_flat())
+                .map_err(|e| Error::store(path, e.to_string())),
             Sink::Jsonl(w) => {
                 let line = json_line(&record);
                 writeln!(w, "{line}").map_err(|e| Error::io(path, e))
@@ -275,7 +312,12 @@ fn json_line(record: &CaseRecord) -> String {
         let json = if value.is_empty() {
             Value::Null
         } else if crate::schema::LIST_COLUMNS.contains(name) {
-            Value::Array(value.split(';').map(|v| Value::String(v.to_string())).collect())
+            Value::Array(
+                value
+                    .split(';')
+                    .map(|v| Value::String(v.to_string()))
+                    .collect(),
+            )
         } else if matches!(*name, "year" | "month") {
             Value::Number(value.parse::<i64>().expect("generated number").into())
         } else if *name == "abduction" {
@@ -294,15 +336,20 @@ pub fn generate(options: &GenerateOptions) -> Result<u64> {
     }
     for c in &options.countries {
         if !crate::countries::is_alpha2(c) {
-            return Err(Error::Usage(format!("'{c}' is not an ISO 3166-1 alpha-2 country code")));
+            return Err(Error::Usage(format!(
+                "'{c}' is not an ISO 3166-1 alpha-2 country code"
+            )));
         }
     }
     if options.first_year > options.last_year || options.first_year < 1990 {
-        return Err(Error::Usage("years must be a range like 2015-2024, from 1990 on".into()));
+        return Err(Error::Usage(
+            "years must be a range like 2015-2024, from 1990 on".into(),
+        ));
     }
     let mut generator = Generator::new(options);
     let mut sink = Sink::create(&options.out)?;
-    let progress = crate::progress::Progress::rows(options.show_progress, options.records, "generate");
+    let progress =
+        crate::progress::Progress::rows(options.show_progress, options.records, "generate");
     for i in 0..options.records {
         sink.write(&options.out, generator.next_record())?;
         if i % 8192 == 0 {

@@ -242,8 +242,14 @@ pub fn origins(country: &str) -> &'static [&'static str] {
 /// ISO 3166-2 subdivisions used for the country of exploitation.
 pub fn subdivisions(country: &str) -> &'static [&'static str] {
     match country {
-        "US" => &["US-CA", "US-TX", "US-NY", "US-FL", "US-GA", "US-IL", "US-NV", "US-OH", "US-WA", "US-NC"],
-        "MX" => &["MX-CMX", "MX-JAL", "MX-NLE", "MX-BCN", "MX-CHH", "MX-ROO", "MX-PUE", "MX-VER", "MX-MEX", "MX-CHP"],
+        "US" => &[
+            "US-CA", "US-TX", "US-NY", "US-FL", "US-GA", "US-IL", "US-NV", "US-OH", "US-WA",
+            "US-NC",
+        ],
+        "MX" => &[
+            "MX-CMX", "MX-JAL", "MX-NLE", "MX-BCN", "MX-CHH", "MX-ROO", "MX-PUE", "MX-VER",
+            "MX-MEX", "MX-CHP",
+        ],
         "CA" => &["CA-ON", "CA-QC", "CA-BC", "CA-AB", "CA-MB", "CA-NS"],
         _ => &[],
     }

@@ -78,8 +78,8 @@ impl Manifest {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| Error::store(root, format!("manifest.json is unreadable: {e}")))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| Error::store(root, format!("manifest.json is unreadable: {e}")))?;
         if manifest.format_version != FORMAT_VERSION {
             return Err(Error::store(
                 root,

@@ -55,10 +55,19 @@ impl Store {
     /// Opens a store, or an empty one to be created by the first commit.
     pub fn open_or_new(root: &Path) -> Result<Self> {
         if root.exists() && !root.is_dir() {
-            return Err(Error::Usage(format!("store {} is a file, not a directory", root.display())));
+            return Err(Error::Usage(format!(
+                "store {} is a file, not a directory",
+                root.display()
+            )));
         }
         let manifest = Manifest::read(root)?;
-        if manifest.is_none() && root.is_dir() && std::fs::read_dir(root).map_err(|e| Error::io(root, e))?.next().is_some() {
+        if manifest.is_none()
+            && root.is_dir()
+            && std::fs::read_dir(root)
+                .map_err(|e| Error::io(root, e))?
+                .next()
+                .is_some()
+        {
             return Err(Error::Usage(format!(
                 "{} is a non-empty directory without manifest.json; refusing to use it as a store",
                 root.display()
@@ -85,7 +94,11 @@ impl Store {
 
     /// Absolute paths of the store's Parquet files.
     pub fn data_paths(&self) -> Vec<PathBuf> {
-        self.manifest.data_files.iter().map(|f| self.root.join(f)).collect()
+        self.manifest
+            .data_files
+            .iter()
+            .map(|f| self.root.join(f))
+            .collect()
     }
 
     /// Starts a change of the store.
@@ -94,7 +107,11 @@ impl Store {
     }
 
     /// Reads the store's records batch by batch, optionally only some columns.
-    pub fn scan(&self, columns: Option<&[&str]>, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+    pub fn scan(
+        &self,
+        columns: Option<&[&str]>,
+        mut each: impl FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
         for path in self.data_paths() {
             let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
             let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
@@ -121,7 +138,14 @@ impl Store {
     pub fn record_ids(&self) -> Result<HashSet<String>> {
         let mut ids = HashSet::new();
         self.scan(Some(&["record_id"]), |batch| {
-            ids.extend(batch.column(0).as_string::<i32>().iter().flatten().map(str::to_string));
+            ids.extend(
+                batch
+                    .column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .map(str::to_string),
+            );
             Ok(())
         })?;
         Ok(ids)

@@ -32,9 +32,11 @@ impl<'s> Transaction<'s> {
         let created_root = !root.exists();
         io(root, fs::create_dir_all(root))?;
         remove_leftovers(store)?;
-        let staging = root
-            .join(STAGING_DIR)
-            .join(format!("txn-{}-{}", std::process::id(), store.manifest().generation + 1));
+        let staging = root.join(STAGING_DIR).join(format!(
+            "txn-{}-{}",
+            std::process::id(),
+            store.manifest().generation + 1
+        ));
         io(&staging, fs::create_dir_all(&staging))?;
         Ok(Transaction {
             store,
@@ -103,7 +105,12 @@ impl<'s> Transaction<'s> {
             .data_files
             .iter()
             .map(String::as_str)
-            .chain(manifest.inputs.iter().filter_map(|f| f.quarantine_file.as_deref()))
+            .chain(
+                manifest
+                    .inputs
+                    .iter()
+                    .filter_map(|f| f.quarantine_file.as_deref()),
+            )
             .collect();
         for old in &self.store.manifest().data_files {
             if !keep.contains(old.as_str()) {
@@ -147,7 +154,12 @@ fn remove_leftovers(store: &Store) -> Result<()> {
         .data_files
         .iter()
         .map(|f| root.join(f))
-        .chain(manifest.inputs.iter().filter_map(|f| f.quarantine_file.as_ref().map(|q| root.join(q))))
+        .chain(
+            manifest
+                .inputs
+                .iter()
+                .filter_map(|f| f.quarantine_file.as_ref().map(|q| root.join(q))),
+        )
         .collect();
     for dir in ["data", "quarantine"] {
         for file in files_under(&root.join(dir)) {

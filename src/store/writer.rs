@@ -25,7 +25,9 @@ pub struct PartitionedWriter {
 
 fn properties() -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(256 * 1024))
         .set_created_by("safetynet".to_string())
@@ -42,7 +44,10 @@ impl PartitionedWriter {
 
     /// Relative path of a partition's file in this generation.
     fn relative_path(&self, key: &PartitionKey, index: usize) -> String {
-        let year = key.1.map(|y| y.to_string()).unwrap_or_else(|| "unknown".into());
+        let year = key
+            .1
+            .map(|y| y.to_string())
+            .unwrap_or_else(|| "unknown".into());
         format!(
             "data/reporting_country={}/year={}/g{:06}-{:04}.parquet",
             key.0, year, self.generation, index
@@ -50,7 +55,9 @@ impl PartitionedWriter {
     }
 
     pub fn write(&mut self, txn: &mut Transaction<'_>, batch: &RecordBatch) -> Result<()> {
-        let countries = batch.column_by_name("reporting_country").expect("country column");
+        let countries = batch
+            .column_by_name("reporting_country")
+            .expect("country column");
         let countries = countries.as_string::<i32>();
         let years = batch.column_by_name("year").expect("year column");
         let years = years.as_primitive::<Int32Type>();
@@ -68,7 +75,8 @@ impl PartitionedWriter {
                 let relative = self.relative_path(&key, self.writers.len());
                 let path = txn.stage(&relative)?;
                 let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-                let writer = ArrowWriter::try_new(file, schema::store_schema(), Some(properties()))?;
+                let writer =
+                    ArrowWriter::try_new(file, schema::store_schema(), Some(properties()))?;
                 self.writers.insert(key.clone(), (relative, writer));
             }
             let (_, writer) = self.writers.get_mut(&key).expect("inserted above");
