@@ -59,7 +59,10 @@ type PhraseHits = Vec<Option<usize>>;
 pub struct Classifier<'r> {
     rules: &'r Rules,
     venue_hits: HashMap<String, Arc<PhraseHits>>,
-    decisions: HashMap<(String, Vec<String>, Option<String>), Arc<Classification>>,
+    /// Decisions by `form \x1f sectors \x1f venue`, one string so that a
+    /// lookup needs no allocation.
+    decisions: HashMap<String, Arc<Classification>>,
+    key: String,
 }
 
 fn contains_phrase(tokens: &[String], phrase: &[String]) -> bool {
@@ -86,6 +89,7 @@ impl<'r> Classifier<'r> {
             rules,
             venue_hits: HashMap::new(),
             decisions: HashMap::new(),
+            key: String::new(),
         }
     }
 
@@ -116,16 +120,21 @@ impl<'r> Classifier<'r> {
     /// Classifies one record, using the caches.
     pub fn classify(&mut self, facts: Facts<'_>) -> Arc<Classification> {
         let venue = blank_to_none(facts.venue);
-        let key = (
-            facts.form.to_string(),
-            facts.sectors.to_vec(),
-            venue.map(str::to_string),
-        );
-        if let Some(done) = self.decisions.get(&key) {
+        self.key.clear();
+        self.key.push_str(facts.form);
+        for sector in facts.sectors {
+            self.key.push('\x1f');
+            self.key.push_str(sector);
+        }
+        self.key.push('\x1e');
+        if let Some(v) = venue {
+            self.key.push_str(v);
+        }
+        if let Some(done) = self.decisions.get(self.key.as_str()) {
             return done.clone();
         }
         let decision = Arc::new(self.decide(facts).decision);
-        self.decisions.insert(key, decision.clone());
+        self.decisions.insert(self.key.clone(), decision.clone());
         decision
     }
 

@@ -35,6 +35,10 @@ pub enum Error {
     #[error("store {path}: {message}")]
     Store { path: PathBuf, message: String },
 
+    /// A chart could not be drawn.
+    #[error("chart: {0}")]
+    Chart(String),
+
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
 

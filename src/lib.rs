@@ -5,8 +5,10 @@
 //! arguments, prints, and maps errors to exit codes.
 
 pub mod batch;
+pub mod bench;
 pub mod classify;
 pub mod clock;
+pub mod config;
 pub mod countries;
 pub mod error;
 pub mod generate;
@@ -16,10 +18,12 @@ pub mod query;
 pub mod readers;
 pub mod reclassify;
 pub mod record;
+pub mod report;
 pub mod rng;
 pub mod rules;
 pub mod schema;
 pub mod store;
+pub mod udf;
 pub mod validate;
 pub mod vocab;
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use safetynet::query::OutputFormat;
 use safetynet::readers::InputFormat;
+use safetynet::report::{Policy, ReportOptions, Selection, Unit};
 use safetynet::rules::Rules;
 use safetynet::store::Store;
 
@@ -88,6 +89,42 @@ enum Command {
         rules: Option<PathBuf>,
         record_id: String,
     },
+    /// Write the report: tables (CSV, XLSX), charts (SVG, PNG), HTML and Markdown.
+    #[command(
+        after_help = "Example:\n  safetynet report --store store --out reports --from 2018 --to 2024 --country US,MX --unit cases --min-cell 10"
+    )]
+    Report {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        selection: SelectionArgs,
+        /// Counts from 1 to K-1 are suppressed.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..))]
+        min_cell: u64,
+        /// A directory of more .sql files to publish (same header conventions as queries/).
+        #[arg(long)]
+        queries: Option<PathBuf>,
+    },
+    /// Run the whole pipeline from a config file: ingest, classify, report.
+    #[command(after_help = "Example:\n  safetynet run --config safetynet.toml")]
+    Run {
+        #[arg(long, default_value = "safetynet.toml")]
+        config: PathBuf,
+    },
+    /// Measure classification throughput on generated records (not a test).
+    #[command(
+        after_help = "Example (release build):\n  cargo run --release -- bench-classify --records 10000000"
+    )]
+    BenchClassify {
+        #[arg(long, default_value_t = 1_000_000)]
+        records: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Run read-only SQL over the store (the table is `cases`).
     #[command(
         after_help = "Examples:\n  safetynet query --store store \"SELECT typology_name, count(*) AS n FROM cases GROUP BY 1 ORDER BY 2 DESC\"\n  safetynet query --store store --format csv --file queries/my_table.sql"
@@ -97,12 +134,72 @@ enum Command {
         store: PathBuf,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        /// Values bound to $from_year, $to_year, $countries and $unit.
+        #[command(flatten)]
+        selection: SelectionArgs,
         /// Read the SQL from a file.
         #[arg(long, conflicts_with = "sql")]
         file: Option<PathBuf>,
         #[arg(required_unless_present = "file")]
         sql: Option<String>,
     },
+}
+
+/// The report's selection, shared by `report` and `query`.
+#[derive(clap::Args)]
+struct SelectionArgs {
+    /// First year of registration (default: the earliest in the store).
+    #[arg(long = "from")]
+    from_year: Option<i32>,
+    /// Last year of registration (default: the latest in the store).
+    #[arg(long = "to")]
+    to_year: Option<i32>,
+    /// Reporting countries, comma-separated ISO codes (default: all).
+    #[arg(long = "country", value_delimiter = ',')]
+    countries: Vec<String>,
+    /// victims (records) or cases (distinct case ids).
+    #[arg(long, value_enum, default_value_t = Unit::Victims)]
+    unit: Unit,
+}
+
+impl SelectionArgs {
+    fn selection(&self) -> Result<Selection, safetynet::Error> {
+        let countries = self
+            .countries
+            .iter()
+            .map(|c| {
+                safetynet::countries::normalise_alpha2(c).ok_or_else(|| {
+                    safetynet::Error::Usage(format!(
+                        "--country: '{c}' is not an ISO 3166-1 alpha-2 code"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Selection {
+            from_year: self.from_year,
+            to_year: self.to_year,
+            countries,
+            unit: self.unit,
+        })
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the query runtime")
+}
+
+fn report(store: &Store, out: &std::path::Path, options: &ReportOptions) -> anyhow::Result<()> {
+    let report = runtime()?.block_on(safetynet::report::build(store, options))?;
+    let written = safetynet::report::write_replacing(&report, out)?;
+    println!(
+        "wrote {} files to {} ({} counts suppressed below {}, {} derived figures withheld)",
+        written.len(),
+        out.display(),
+        report.context.suppressed_cells,
+        report.context.min_cell,
+        report.context.withheld_cells
+    );
+    Ok(())
 }
 
 fn parse_years(text: &str) -> Result<(i32, i32), safetynet::Error> {
@@ -240,9 +337,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let e = safetynet::reclassify::explain(&store, &rules, &record_id)?;
             print!("{}", render_explanation(&e, &rules));
         }
+        Command::Report {
+            store,
+            out,
+            selection,
+            min_cell,
+            queries,
+        } => {
+            let store = Store::open(&store)?;
+            let options = ReportOptions {
+                selection: selection.selection()?,
+                policy: Policy { min_cell },
+                extra_queries: queries,
+            };
+            report(&store, &out, &options)?;
+        }
+        Command::Run { config } => {
+            let config = safetynet::config::Config::load(&config)?;
+            let rules = Rules::load(config.rules.as_deref())?;
+            {
+                let store = Store::open_or_new(&config.store)?;
+                if store.exists() && store.manifest().rules_sha256 != rules.sha256 {
+                    let s = safetynet::reclassify::reclassify(&store, &rules, show_progress, 0)?;
+                    println!(
+                        "reclassified {} records with rules {}: {} changed type",
+                        s.records, s.rules_version, s.changed
+                    );
+                }
+            }
+            let summary = safetynet::ingest::ingest(
+                &config.store,
+                &config.inputs,
+                &safetynet::ingest::IngestOptions {
+                    format: None,
+                    rules: &rules,
+                    show_progress,
+                },
+            )?;
+            let t = &summary.totals;
+            println!(
+                "ingest: read {} = stored {} + quarantined {} + duplicates {}",
+                t.read, t.stored, t.quarantined, t.duplicates
+            );
+            let store = Store::open(&config.store)?;
+            let options = ReportOptions {
+                selection: Selection {
+                    from_year: config.report.from,
+                    to_year: config.report.to,
+                    countries: config.report.countries.clone(),
+                    unit: config.report.unit,
+                },
+                policy: Policy {
+                    min_cell: config.report.min_cell,
+                },
+                extra_queries: None,
+            };
+            report(&store, &config.out, &options)?;
+        }
+        Command::BenchClassify {
+            records,
+            seed,
+            rules,
+        } => {
+            let rules = Rules::load(rules.as_deref())?;
+            let r = safetynet::bench::classify(records, seed, &rules)?;
+            println!(
+                "classified {} records in {:.2} s: {:.0} records/s",
+                r.records, r.seconds, r.records_per_second
+            );
+        }
         Command::Query {
             store,
             format,
+            selection,
             file,
             sql,
         } => {
@@ -254,10 +421,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => unreachable!("clap requires one"),
             };
             let store = Store::open(&store)?;
-            let runtime = tokio::runtime::Runtime::new().context("starting the query runtime")?;
-            let output = runtime.block_on(async {
+            let selection = selection.selection()?;
+            let output = runtime()?.block_on(async {
                 let ctx = safetynet::query::session(&store).await?;
-                let batches = safetynet::query::run_sql(&ctx, &sql).await?;
+                let batches = if sql.contains('$') {
+                    let (from, to) = safetynet::report::year_range(&ctx).await?;
+                    let params = safetynet::report::parameters(
+                        &selection,
+                        selection.from_year.unwrap_or(from),
+                        selection.to_year.unwrap_or(to),
+                    );
+                    safetynet::report::run_with_parameters(&ctx, &sql, params).await?
+                } else {
+                    safetynet::query::run_sql(&ctx, &sql).await?
+                };
                 safetynet::query::render(&batches, format)
             })?;
             print!("{output}");

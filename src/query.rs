@@ -35,6 +35,7 @@ pub async fn session(store: &Store) -> Result<SessionContext> {
                 .unwrap_or(2),
         );
     let ctx = SessionContext::new_with_config(config);
+    crate::udf::register(&ctx);
     let paths = store.data_paths();
     if paths.is_empty() {
         let empty = MemTable::try_new(schema::store_schema(), vec![vec![]])?;

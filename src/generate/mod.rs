@@ -330,6 +330,13 @@ fn json_line(record: &CaseRecord) -> String {
     Value::Object(object).to_string()
 }
 
+/// The generated records as an iterator, for benchmarks that need records
+/// without a file.
+pub fn records(options: &GenerateOptions) -> impl Iterator<Item = CaseRecord> {
+    let mut generator = Generator::new(options);
+    (0..options.records).map(move |_| generator.next_record())
+}
+
 pub fn generate(options: &GenerateOptions) -> Result<u64> {
     if options.countries.is_empty() {
         return Err(Error::Usage("give at least one country".into()));

@@ -1,0 +1,44 @@
+-- Produces: the trend table: records by typology type and year, with the change from the previous year;
+--   extension categories (forms outside the 25 types) and undetermined records in their own sections.
+-- From: cases (classified store).
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Records by typology type and year (trend)
+-- counts: n, prev_n, denominator
+-- derived: change_pct from n, prev_n
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: change_pct is the change from the previous year, shown only where both years are published; share_pct is the share of all records of the year (95% Wilson interval).
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE year BETWEEN $from_year AND $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+labelled AS (
+  SELECT year, unit_id,
+    CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
+    CASE classification WHEN 'typology' THEN 'typology' WHEN 'extension' THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
+    typology_id AS type_id,
+    coalesce(typology_name, extension_category, 'not determined') AS category
+  FROM selected
+),
+years AS (SELECT year, count(DISTINCT unit_id) AS denominator FROM selected GROUP BY year),
+categories AS (SELECT DISTINCT section_order, section, type_id, category FROM labelled),
+counts AS (SELECT year, category, count(DISTINCT unit_id) AS n FROM labelled GROUP BY year, category),
+grid AS (
+  SELECT k.section_order, k.section, k.type_id, k.category, y.year, coalesce(c.n, 0) AS n, y.denominator
+  FROM categories k CROSS JOIN years y
+  LEFT JOIN counts c ON c.category = k.category AND c.year = y.year
+),
+with_previous AS (
+  SELECT *, lag(n) OVER (PARTITION BY category ORDER BY year) AS prev_n FROM grid
+)
+SELECT
+  section, type_id, category, year, n, prev_n,
+  CASE WHEN prev_n > 0 THEN round(100.0 * (n - prev_n) / prev_n, 1) END AS change_pct,
+  denominator,
+  round(100.0 * n / denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(n, denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(n, denominator), 1) AS ci_high_pct
+FROM with_previous
+ORDER BY section_order, type_id NULLS LAST, category, year

@@ -1,0 +1,31 @@
+-- Produces: the five most frequent typology types within each trafficking form, over the whole period.
+-- From: cases (classified store); records with a typology type only.
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Top types within each trafficking form
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: share_pct is the type's share of all records of the form (including those without a type); 95% Wilson interval.
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE year BETWEEN $from_year AND $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+forms AS (SELECT trafficking_form, count(DISTINCT unit_id) AS denominator FROM selected GROUP BY trafficking_form),
+counts AS (
+  SELECT trafficking_form, typology_id AS type_id, typology_name AS category, count(DISTINCT unit_id) AS n
+  FROM selected WHERE typology_id IS NOT NULL
+  GROUP BY trafficking_form, typology_id, typology_name
+),
+ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY trafficking_form ORDER BY n DESC, type_id) AS rank FROM counts
+)
+SELECT
+  r.trafficking_form, r.rank, r.type_id, r.category, r.n, f.denominator,
+  round(100.0 * r.n / f.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(r.n, f.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(r.n, f.denominator), 1) AS ci_high_pct
+FROM ranked r JOIN forms f ON f.trafficking_form = r.trafficking_form
+WHERE r.rank <= 5
+ORDER BY CASE r.trafficking_form WHEN 'sex' THEN 1 WHEN 'labor' THEN 2 WHEN 'sex_and_labor' THEN 3 WHEN 'other' THEN 4 ELSE 5 END, r.rank

@@ -1,0 +1,37 @@
+-- Produces: victim profile (gender, adult/minor, foreign national) by typology type or extension category.
+-- From: cases (classified store); undetermined records as one row group.
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Victim profile by type
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: denominator = records of the type where the attribute was recorded (not recorded is left out of the share, never counted as "no"); 95% Wilson interval.
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE year BETWEEN $from_year AND $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+labelled AS (
+  SELECT unit_id, typology_id AS type_id,
+    coalesce(typology_name, extension_category, 'not determined') AS category,
+    gender, majority_status,
+    CASE WHEN foreign_national THEN 'foreign national' WHEN NOT foreign_national THEN 'national' END AS citizenship_status
+  FROM selected
+),
+long AS (
+  SELECT type_id, category, 'gender' AS attribute, gender AS value, unit_id FROM labelled WHERE gender IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'adult/minor', majority_status, unit_id FROM labelled WHERE majority_status IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'citizenship', citizenship_status, unit_id FROM labelled WHERE citizenship_status IS NOT NULL
+),
+denominators AS (SELECT category, attribute, count(DISTINCT unit_id) AS denominator FROM long GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, count(DISTINCT unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+SELECT
+  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value

@@ -1,0 +1,28 @@
+-- Produces: control methods by typology type or extension category.
+-- From: cases (classified store), the multi-valued column control_methods unnested.
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Methods of control by type
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: A record can have several control methods, so shares within a type do not sum to 100%. Denominator = records of the type with control_methods recorded; 95% Wilson interval.
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE year BETWEEN $from_year AND $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+recorded AS (
+  SELECT unit_id, typology_id AS type_id, coalesce(typology_name, extension_category, 'not determined') AS category, control_methods AS vals
+  FROM selected WHERE control_methods IS NOT NULL
+),
+denominators AS (SELECT category, count(DISTINCT unit_id) AS denominator FROM recorded GROUP BY category),
+long AS (SELECT unit_id, type_id, category, unnest(vals) AS value FROM recorded),
+counts AS (SELECT type_id, category, value, count(DISTINCT unit_id) AS n FROM long GROUP BY type_id, category, value)
+SELECT
+  c.type_id, c.category, c.value AS control_method, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category
+ORDER BY c.type_id NULLS LAST, c.category, c.n DESC, c.value

@@ -1,0 +1,24 @@
+-- Produces: citizenship of victims for each country of exploitation.
+-- From: cases (classified store); records with a country of exploitation.
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Citizenship of victims by country of exploitation
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: denominator = records of the country of exploitation with citizenship recorded; 95% Wilson interval.
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE year BETWEEN $from_year AND $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+recorded AS (SELECT * FROM selected WHERE exploitation_country IS NOT NULL AND citizenship IS NOT NULL),
+denominators AS (SELECT exploitation_country, count(DISTINCT unit_id) AS denominator FROM recorded GROUP BY exploitation_country),
+counts AS (SELECT exploitation_country, citizenship, count(DISTINCT unit_id) AS n FROM recorded GROUP BY exploitation_country, citizenship)
+SELECT
+  c.exploitation_country, c.citizenship, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.exploitation_country = c.exploitation_country
+ORDER BY c.exploitation_country, c.n DESC, c.citizenship

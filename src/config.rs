@@ -1,0 +1,63 @@
+//! The pipeline configuration read by `run` (`safetynet.toml` at the
+//! repository root runs it on the sample data). Paths are relative to the
+//! configuration file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::report::Unit;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    pub from: Option<i32>,
+    pub to: Option<i32>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default = "default_unit")]
+    pub unit: Unit,
+    #[serde(default = "default_min_cell")]
+    pub min_cell: u64,
+}
+
+fn default_unit() -> Unit {
+    Unit::Victims
+}
+
+fn default_min_cell() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub store: PathBuf,
+    pub out: PathBuf,
+    pub inputs: Vec<PathBuf>,
+    pub rules: Option<PathBuf>,
+    pub report: ReportConfig,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::bad_input(path, format!("cannot read: {e}")))?;
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| Error::bad_input(path, e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            }
+        };
+        config.store = resolve(&config.store);
+        config.out = resolve(&config.out);
+        config.inputs = config.inputs.iter().map(resolve).collect();
+        config.rules = config.rules.as_ref().map(resolve);
+        Ok(config)
+    }
+}

@@ -1,0 +1,734 @@
+//! Charts drawn with plotters, each once as SVG (inlined in the HTML report)
+//! and once as PNG (with the bundled DejaVu Sans font; no system fonts).
+//! Colours are the Okabe–Ito palette, which stays distinguishable with the
+//! common forms of colour blindness. Only published (disclosure-controlled)
+//! figures are drawn: a suppressed or withheld cell is never drawn as zero.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::table::{Cell, Table, WITHHELD};
+use super::{Report, Unit};
+use crate::error::{Error, Result};
+
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// Okabe & Ito (2008) colour-blind-safe palette, then greys.
+const PALETTE: &[RGBColor] = &[
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(213, 94, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(204, 121, 167),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+const OTHER_GREY: RGBColor = RGBColor(170, 170, 170);
+const LIGHT_GREY: RGBColor = RGBColor(215, 215, 215);
+const SUPPRESSED_GREY: RGBColor = RGBColor(235, 235, 235);
+
+/// A heatmap cell: a published share, a figure not published, or no
+/// records at all (drawn differently: not published is never "none").
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum HeatCell {
+    Share(f64),
+    NotPublished,
+    NoRecords,
+}
+
+/// One chart: its data, drawn on demand for each backend.
+pub struct Chart {
+    pub name: String,
+    pub title: String,
+    pub caption: String,
+    pub svg: String,
+    kind: Kind,
+}
+
+enum Kind {
+    /// Stacked bars: years × series of (label, counts by year).
+    Stacked {
+        years: Vec<i32>,
+        series: Vec<(String, Vec<f64>)>,
+        y_label: String,
+    },
+    /// Lines with bands: series of (label, points (year, share, lo, hi)).
+    Trend {
+        years: Vec<i32>,
+        series: Vec<(String, Vec<(i32, f64, f64, f64)>)>,
+    },
+    /// Rows × columns of shares.
+    Heatmap {
+        rows: Vec<String>,
+        columns: Vec<String>,
+        cells: Vec<Vec<HeatCell>>,
+    },
+    /// Rows of grouped horizontal bars: (row label, values per group).
+    Bars {
+        rows: Vec<String>,
+        groups: Vec<String>,
+        values: Vec<Vec<Option<f64>>>,
+    },
+}
+
+fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Chart(format!("{e:?}"))
+}
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
+    });
+}
+
+fn table<'a>(report: &'a Report, name: &str) -> Option<&'a Table> {
+    report.tables.iter().find(|t| t.spec.name == name)
+}
+
+fn cell<'a>(t: &Table, row: &'a [Cell], column: &str) -> &'a Cell {
+    &row[t.column(column).expect("column named by the query header")]
+}
+
+fn unit_label(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Victims => "Detected victims (records)",
+        Unit::Cases => "Detected cases (distinct case ids)",
+    }
+}
+
+pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
+    register_font();
+    let mut charts = Vec::new();
+    let k = report.context.min_cell;
+    if let Some(t) = table(report, "02_types_by_year") {
+        charts.push(stacked_types(report, t, k));
+        charts.push(trend_top_types(t));
+    }
+    if let Some(t) = table(report, "07_control_methods_by_type") {
+        charts.push(control_heatmap(t, k));
+    }
+    if let Some(t) = table(report, "04_profile_by_type") {
+        charts.push(profile_bars(t, k));
+    }
+    for chart in &mut charts {
+        let mut svg = String::new();
+        {
+            let (w, h) = chart.size();
+            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            chart.draw(&root)?;
+            root.present().map_err(chart_error)?;
+        }
+        chart.svg = svg;
+    }
+    Ok(charts)
+}
+
+pub fn write_png(chart: &Chart, path: &Path) -> Result<()> {
+    register_font();
+    let (w, h) = chart.size();
+    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
+    chart.draw(&root)?;
+    root.present().map_err(chart_error)
+}
+
+/// Types ordered by their total published count over the period.
+fn top_types(t: &Table, section: &str, n: usize) -> Vec<String> {
+    let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+    for row in &t.rows {
+        if cell(t, row, "section").as_text() == Some(section) {
+            let name = cell(t, row, "category").as_text().unwrap_or("").to_string();
+            *totals.entry(name).or_default() += cell(t, row, "n").as_f64().unwrap_or(0.0);
+        }
+    }
+    let mut ranked: Vec<(String, f64)> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.into_iter().take(n).map(|(name, _)| name).collect()
+}
+
+fn years_of(t: &Table) -> Vec<i32> {
+    let mut years: Vec<i32> = t
+        .rows
+        .iter()
+        .filter_map(|r| cell(t, r, "year").as_f64())
+        .map(|y| y as i32)
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    years
+}
+
+fn stacked_types(report: &Report, t: &Table, k: u64) -> Chart {
+    let years = years_of(t);
+    let top = top_types(t, "typology", 7);
+    let mut series: Vec<(String, Vec<f64>)> = top
+        .iter()
+        .map(|n| (n.clone(), vec![0.0; years.len()]))
+        .collect();
+    let mut rest = vec![vec![0.0; years.len()]; 3];
+    for row in &t.rows {
+        let Some(value) = cell(t, row, "n").as_f64() else {
+            continue;
+        };
+        let year = cell(t, row, "year").as_f64().unwrap_or(0.0) as i32;
+        let Some(yi) = years.iter().position(|y| *y == year) else {
+            continue;
+        };
+        let name = cell(t, row, "category").as_text().unwrap_or("");
+        match (
+            top.iter().position(|n| n == name),
+            cell(t, row, "section").as_text().unwrap_or(""),
+        ) {
+            (Some(i), "typology") => series[i].1[yi] += value,
+            (_, "typology") => rest[0][yi] += value,
+            (_, "undetermined") => rest[2][yi] += value,
+            _ => rest[1][yi] += value,
+        }
+    }
+    let labels = ["other types", "extension categories", "undetermined"];
+    for (label, values) in labels.iter().zip(rest) {
+        series.push((label.to_string(), values));
+    }
+    Chart {
+        name: "types_by_year".into(),
+        title: "Records by typology type and year".into(),
+        caption: format!(
+            "{}. The seven largest types, the other types together, categories outside the typology, and records \
+             whose type could not be determined. Cells with fewer than {k} records are not drawn.",
+            unit_label(report.context.unit)
+        ),
+        svg: String::new(),
+        kind: Kind::Stacked {
+            years,
+            series,
+            y_label: unit_label(report.context.unit).into(),
+        },
+    }
+}
+
+fn trend_top_types(t: &Table) -> Chart {
+    let years = years_of(t);
+    let top = top_types(t, "typology", 5);
+    let series = top
+        .iter()
+        .map(|name| {
+            let points = t
+                .rows
+                .iter()
+                .filter(|r| cell(t, r, "category").as_text() == Some(name))
+                .filter_map(|r| {
+                    Some((
+                        cell(t, r, "year").as_f64()? as i32,
+                        cell(t, r, "share_pct").as_f64()?,
+                        cell(t, r, "ci_low_pct").as_f64()?,
+                        cell(t, r, "ci_high_pct").as_f64()?,
+                    ))
+                })
+                .collect();
+            (name.clone(), points)
+        })
+        .collect();
+    Chart {
+        name: "top_types_trend".into(),
+        title: "Share of the year's records, five largest types".into(),
+        caption: "Lines: share of all records of the year; bands: 95% Wilson intervals. Years where a share is \
+                  withheld are left as gaps."
+            .into(),
+        svg: String::new(),
+        kind: Kind::Trend { years, series },
+    }
+}
+
+fn control_heatmap(t: &Table, k: u64) -> Chart {
+    let mut rows: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    for row in &t.rows {
+        let r = cell(t, row, "category").as_text().unwrap_or("").to_string();
+        let c = cell(t, row, "control_method")
+            .as_text()
+            .unwrap_or("")
+            .to_string();
+        if !rows.contains(&r) {
+            rows.push(r);
+        }
+        if !columns.contains(&c) {
+            columns.push(c);
+        }
+    }
+    let vocab = crate::vocab::CONTROL_METHODS;
+    columns.sort_by_key(|c| vocab.iter().position(|v| v == c));
+    let mut cells = vec![vec![HeatCell::NoRecords; columns.len()]; rows.len()];
+    for row in &t.rows {
+        let r = rows
+            .iter()
+            .position(|x| Some(x.as_str()) == cell(t, row, "category").as_text());
+        let c = columns
+            .iter()
+            .position(|x| Some(x.as_str()) == cell(t, row, "control_method").as_text());
+        if let (Some(r), Some(c)) = (r, c) {
+            cells[r][c] = match cell(t, row, "share_pct").as_f64() {
+                Some(v) => HeatCell::Share(v),
+                None => HeatCell::NotPublished,
+            };
+        }
+    }
+    Chart {
+        name: "control_methods_heatmap".into(),
+        title: "Methods of control by type".into(),
+        caption: format!(
+            "Share of records of the type (with control methods recorded) that name the method; a record can name \
+             several. Grey cells marked x: not published (a count below {k}). White cells: no record names the method."
+        ),
+        svg: String::new(),
+        kind: Kind::Heatmap {
+            rows,
+            columns,
+            cells,
+        },
+    }
+}
+
+fn profile_bars(t: &Table, k: u64) -> Chart {
+    let groups = [
+        ("gender", "female", "% female"),
+        ("adult/minor", "minor", "% minor"),
+        ("citizenship", "foreign national", "% foreign national"),
+    ];
+    let mut rows: Vec<String> = Vec::new();
+    let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+    for row in &t.rows {
+        if cell(t, row, "attribute").as_text() == Some("gender") {
+            let name = cell(t, row, "category").as_text().unwrap_or("").to_string();
+            *totals.entry(name).or_default() += cell(t, row, "n").as_f64().unwrap_or(0.0);
+        }
+    }
+    let mut ranked: Vec<(String, f64)> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows.extend(ranked.into_iter().take(10).map(|(n, _)| n));
+    let values = rows
+        .iter()
+        .map(|name| {
+            groups
+                .iter()
+                .map(|(attribute, value, _)| {
+                    t.rows
+                        .iter()
+                        .find(|r| {
+                            cell(t, r, "category").as_text() == Some(name)
+                                && cell(t, r, "attribute").as_text() == Some(attribute)
+                                && cell(t, r, "value").as_text() == Some(value)
+                        })
+                        .and_then(|r| cell(t, r, "share_pct").as_f64())
+                })
+                .collect()
+        })
+        .collect();
+    Chart {
+        name: "victim_profile".into(),
+        title: "Victim profile, ten largest types".into(),
+        caption: format!(
+            "Share of records of the type where the attribute was recorded. Bars not drawn: not published (a count \
+             below {k}) or none recorded."
+        ),
+        svg: String::new(),
+        kind: Kind::Bars {
+            rows,
+            groups: groups.iter().map(|g| g.2.to_string()).collect(),
+            values,
+        },
+    }
+}
+
+fn text_style(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&BLACK)
+}
+
+/// Width in pixels of the longest label, measured with the real font so that
+/// long labels get the room they need instead of being cut.
+fn label_width<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &[String],
+    size: u32,
+) -> u32 {
+    labels
+        .iter()
+        .filter_map(|l| area.estimate_text_size(l, &text_style(size)).ok())
+        .map(|(w, _)| w)
+        .max()
+        .unwrap_or(0)
+}
+
+/// A legend drawn by hand in its own area: colour swatch and full label.
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+) -> Result<()> {
+    for (i, (label, color)) in entries.iter().enumerate() {
+        let y = 40 + i as i32 * 22;
+        area.draw(&Rectangle::new([(6, y), (20, y + 14)], color.filled()))
+            .map_err(chart_error)?;
+        area.draw(&Text::new(label.clone(), (26, y + 1), text_style(13)))
+            .map_err(chart_error)?;
+    }
+    Ok(())
+}
+
+impl Chart {
+    fn size(&self) -> (u32, u32) {
+        match &self.kind {
+            Kind::Stacked { .. } | Kind::Trend { .. } => (1000, 520),
+            Kind::Heatmap { rows, .. } => (1000, 170 + 24 * rows.len() as u32 + 24 * 9),
+            Kind::Bars { rows, .. } => (1000, 110 + 54 * rows.len() as u32),
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(chart_error)?;
+        let root = root
+            .titled(&self.title, text_style(20))
+            .map_err(chart_error)?;
+        match &self.kind {
+            Kind::Stacked {
+                years,
+                series,
+                y_label,
+            } => self.draw_stacked(&root, years, series, y_label),
+            Kind::Trend { years, series } => self.draw_trend(&root, years, series),
+            Kind::Heatmap {
+                rows,
+                columns,
+                cells,
+            } => self.draw_heatmap(&root, rows, columns, cells),
+            Kind::Bars {
+                rows,
+                groups,
+                values,
+            } => self.draw_bars(&root, rows, groups, values),
+        }
+    }
+
+    fn draw_stacked<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        years: &[i32],
+        series: &[(String, Vec<f64>)],
+        y_label: &str,
+    ) -> Result<()> {
+        let labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
+        let legend_width = label_width(root, &labels, 13) + 40;
+        let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
+        let max = (0..years.len())
+            .map(|i| series.iter().map(|s| s.1[i]).sum::<f64>())
+            .fold(0.0, f64::max)
+            .max(1.0);
+        let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(first as f64 - 0.6..last as f64 + 0.6, 0.0..max * 1.05)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(years.len())
+            .x_label_formatter(&|x| format!("{:.0}", x))
+            .y_label_formatter(&|y| format!("{:.0}", y))
+            .x_desc("Year of registration")
+            .y_desc(y_label)
+            .label_style(text_style(13))
+            .axis_desc_style(text_style(14))
+            .draw()
+            .map_err(chart_error)?;
+        // the last three series (other types, extension, undetermined) are grey
+        let greys = [OTHER_GREY, RGBColor(120, 120, 120), LIGHT_GREY];
+        let colors: Vec<RGBColor> = (0..series.len())
+            .map(|i| {
+                if i + 3 < series.len() {
+                    PALETTE[i % 7]
+                } else {
+                    greys[i + 3 - series.len()]
+                }
+            })
+            .collect();
+        for (i, year) in years.iter().enumerate() {
+            let mut base = 0.0;
+            for (s, (_, values)) in series.iter().enumerate() {
+                let top = base + values[i];
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(*year as f64 - 0.38, base), (*year as f64 + 0.38, top)],
+                        colors[s].filled(),
+                    )))
+                    .map_err(chart_error)?;
+                base = top;
+            }
+        }
+        legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
+    }
+
+    fn draw_trend<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        years: &[i32],
+        series: &[(String, Vec<(i32, f64, f64, f64)>)],
+    ) -> Result<()> {
+        let labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
+        let legend_width = label_width(root, &labels, 13) + 40;
+        let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
+        let max = series
+            .iter()
+            .flat_map(|s| s.1.iter().map(|p| p.3))
+            .fold(0.0, f64::max)
+            .max(1.0);
+        let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(first as f64 - 0.3..last as f64 + 0.3, 0.0..max * 1.05)
+            .map_err(chart_error)?;
+        chart
+            .configure_mesh()
+            .x_labels(years.len())
+            .x_label_formatter(&|x| format!("{:.0}", x))
+            .y_label_formatter(&|y| format!("{:.0}%", y))
+            .x_desc("Year of registration")
+            .y_desc("Share of the year's records")
+            .label_style(text_style(13))
+            .axis_desc_style(text_style(14))
+            .draw()
+            .map_err(chart_error)?;
+        let colors = series_colors(series.len());
+        for ((_, points), color) in series.iter().zip(&colors) {
+            // contiguous runs only: a withheld year is a gap, not a line through it
+            for run in runs(points) {
+                let mut band: Vec<(f64, f64)> = run.iter().map(|p| (p.0 as f64, p.3)).collect();
+                band.extend(run.iter().rev().map(|p| (p.0 as f64, p.2)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        band,
+                        color.mix(0.18).filled(),
+                    )))
+                    .map_err(chart_error)?;
+                chart
+                    .draw_series(LineSeries::new(
+                        run.iter().map(|p| (p.0 as f64, p.1)),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(chart_error)?;
+                chart
+                    .draw_series(
+                        run.iter()
+                            .map(|p| Circle::new((p.0 as f64, p.1), 3, color.filled())),
+                    )
+                    .map_err(chart_error)?;
+            }
+        }
+        legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
+    }
+
+    fn draw_heatmap<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        rows: &[String],
+        columns: &[String],
+        cells: &[Vec<HeatCell>],
+    ) -> Result<()> {
+        let left = label_width(root, rows, 13) as i32 + 16;
+        let (width, _) = root.dim_in_pixel();
+        let cell_w = ((width as i32 - left - 20) / columns.len().max(1) as i32).max(10);
+        let top = 40;
+        let cell_h = 24;
+        let max = cells
+            .iter()
+            .flatten()
+            .filter_map(|c| {
+                if let HeatCell::Share(v) = c {
+                    Some(*v)
+                } else {
+                    None
+                }
+            })
+            .fold(0.0f64, f64::max)
+            .max(1.0);
+        let center = Pos::new(HPos::Center, VPos::Center);
+        for (c, _) in columns.iter().enumerate() {
+            let x = left + c as i32 * cell_w + cell_w / 2;
+            root.draw(&Text::new(
+                format!("{}", c + 1),
+                (x, top - 14),
+                text_style(13).pos(center),
+            ))
+            .map_err(chart_error)?;
+        }
+        for (r, name) in rows.iter().enumerate() {
+            let y = top + r as i32 * cell_h;
+            root.draw(&Text::new(
+                name.clone(),
+                (left - 8, y + cell_h / 2),
+                text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(chart_error)?;
+            for c in 0..columns.len() {
+                let x = left + c as i32 * cell_w;
+                let rect = [(x, y), (x + cell_w - 2, y + cell_h - 2)];
+                match cells[r][c] {
+                    HeatCell::Share(v) => {
+                        let t = v / max;
+                        // white to Okabe–Ito blue
+                        let color = RGBColor(
+                            (255.0 - t * 255.0) as u8,
+                            (255.0 - t * 141.0) as u8,
+                            (255.0 - t * 77.0) as u8,
+                        );
+                        root.draw(&Rectangle::new(rect, color.filled()))
+                            .map_err(chart_error)?;
+                        let ink = if t > 0.55 { WHITE } else { BLACK };
+                        root.draw(&Text::new(
+                            format!("{v:.0}"),
+                            (x + cell_w / 2 - 1, y + cell_h / 2),
+                            text_style(11).color(&ink).pos(center),
+                        ))
+                        .map_err(chart_error)?;
+                    }
+                    HeatCell::NotPublished => {
+                        root.draw(&Rectangle::new(rect, SUPPRESSED_GREY.filled()))
+                            .map_err(chart_error)?;
+                        root.draw(&Text::new(
+                            WITHHELD.to_string(),
+                            (x + cell_w / 2 - 1, y + cell_h / 2),
+                            text_style(11).color(&OTHER_GREY).pos(center),
+                        ))
+                        .map_err(chart_error)?;
+                    }
+                    HeatCell::NoRecords => {
+                        root.draw(&Rectangle::new(rect, LIGHT_GREY.stroke_width(1)))
+                            .map_err(chart_error)?;
+                    }
+                }
+            }
+        }
+        // key of the numbered columns, in two columns of text
+        let key_top = top + rows.len() as i32 * cell_h + 16;
+        root.draw(&Text::new(
+            "Methods of control (column numbers; cell = % of records):".to_string(),
+            (left, key_top),
+            text_style(13),
+        ))
+        .map_err(chart_error)?;
+        let half = columns.len().div_ceil(2);
+        for (c, name) in columns.iter().enumerate() {
+            let (col, line) = (c / half, c % half);
+            let x = left + col as i32 * ((width as i32 - left) / 2);
+            root.draw(&Text::new(
+                format!("{}  {}", c + 1, name.replace('_', " ")),
+                (x, key_top + 22 + line as i32 * 22),
+                text_style(13),
+            ))
+            .map_err(chart_error)?;
+        }
+        Ok(())
+    }
+
+    fn draw_bars<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        rows: &[String],
+        groups: &[String],
+        values: &[Vec<Option<f64>>],
+    ) -> Result<()> {
+        let left = label_width(root, rows, 13) as i32 + 16;
+        let (width, _) = root.dim_in_pixel();
+        let legend_width = label_width(root, groups, 13) as i32 + 40;
+        let plot_w = width as i32 - left - legend_width - 30;
+        let top = 50;
+        let row_h = 54;
+        let bar_h = 14;
+        let colors = series_colors(groups.len());
+        // axis with 0, 25, 50, 75, 100 %
+        for tick in [0, 25, 50, 75, 100] {
+            let x = left + plot_w * tick / 100;
+            root.draw(&PathElement::new(
+                vec![(x, top - 6), (x, top + row_h * rows.len() as i32)],
+                LIGHT_GREY.stroke_width(1),
+            ))
+            .map_err(chart_error)?;
+            root.draw(&Text::new(
+                format!("{tick}%"),
+                (x, top - 20),
+                text_style(12).pos(Pos::new(HPos::Center, VPos::Center)),
+            ))
+            .map_err(chart_error)?;
+        }
+        for (r, name) in rows.iter().enumerate() {
+            let y = top + r as i32 * row_h + 4;
+            root.draw(&Text::new(
+                name.clone(),
+                (left - 8, y + row_h / 2 - 4),
+                text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(chart_error)?;
+            for (g, color) in colors.iter().enumerate() {
+                let by = y + g as i32 * (bar_h + 1);
+                match values[r][g] {
+                    Some(v) => {
+                        let x1 = left + (plot_w as f64 * v / 100.0).round() as i32;
+                        root.draw(&Rectangle::new(
+                            [(left, by), (x1.max(left + 1), by + bar_h)],
+                            color.filled(),
+                        ))
+                        .map_err(chart_error)?;
+                        root.draw(&Text::new(
+                            format!("{v:.0}%"),
+                            (x1 + 4, by + bar_h / 2),
+                            text_style(11).pos(Pos::new(HPos::Left, VPos::Center)),
+                        ))
+                        .map_err(chart_error)?;
+                    }
+                    None => {
+                        root.draw(&Text::new(
+                            "x".to_string(),
+                            (left + 4, by + bar_h / 2),
+                            text_style(11)
+                                .color(&OTHER_GREY)
+                                .pos(Pos::new(HPos::Left, VPos::Center)),
+                        ))
+                        .map_err(chart_error)?;
+                    }
+                }
+            }
+        }
+        let (_, key) = root.split_horizontally(width - legend_width as u32);
+        legend(
+            &key,
+            &groups.iter().cloned().zip(colors).collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// Colours for n series, from the palette.
+fn series_colors(n: usize) -> Vec<RGBColor> {
+    (0..n).map(|i| PALETTE[i % PALETTE.len()]).collect()
+}
+
+/// Splits points into runs of consecutive years.
+fn runs(points: &[(i32, f64, f64, f64)]) -> Vec<&[(i32, f64, f64, f64)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=points.len() {
+        if i == points.len() || points[i].0 != points[i - 1].0 + 1 {
+            if i > start {
+                out.push(&points[start..i]);
+            }
+            start = i;
+        }
+    }
+    out
+}

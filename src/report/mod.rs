@@ -1,0 +1,328 @@
+//! `report`: runs the SQL files of `queries/` over the store, passes every
+//! table through disclosure control, and writes CSV tables, one XLSX
+//! workbook, SVG and PNG charts, and the report as HTML and Markdown.
+//! The same store and options always give the same bytes.
+
+pub mod charts;
+pub mod disclosure;
+pub mod render;
+pub mod table;
+
+use std::path::{Path, PathBuf};
+
+use datafusion::common::ParamValues;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+pub use disclosure::Policy;
+pub use table::{Cell, Table, TableSpec};
+
+/// The query files shipped in `queries/`, embedded so the binary works from
+/// any directory.
+pub const DEFAULT_QUERIES: &[(&str, &str)] = &[
+    (
+        "01_totals_by_form_year",
+        include_str!("../../queries/01_totals_by_form_year.sql"),
+    ),
+    (
+        "02_types_by_year",
+        include_str!("../../queries/02_types_by_year.sql"),
+    ),
+    (
+        "03_top_types_by_form",
+        include_str!("../../queries/03_top_types_by_form.sql"),
+    ),
+    (
+        "04_profile_by_type",
+        include_str!("../../queries/04_profile_by_type.sql"),
+    ),
+    (
+        "05_recruitment_by_type",
+        include_str!("../../queries/05_recruitment_by_type.sql"),
+    ),
+    (
+        "06_recruiter_relation_by_type",
+        include_str!("../../queries/06_recruiter_relation_by_type.sql"),
+    ),
+    (
+        "07_control_methods_by_type",
+        include_str!("../../queries/07_control_methods_by_type.sql"),
+    ),
+    (
+        "08_exploitation_country_by_year",
+        include_str!("../../queries/08_exploitation_country_by_year.sql"),
+    ),
+    (
+        "09_citizenship_by_country",
+        include_str!("../../queries/09_citizenship_by_country.sql"),
+    ),
+    (
+        "10_classification_coverage",
+        include_str!("../../queries/10_classification_coverage.sql"),
+    ),
+];
+
+/// What is counted: victims (records) or cases (distinct case ids).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    Victims,
+    Cases,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Victims => "victims",
+            Unit::Cases => "cases",
+        }
+    }
+}
+
+/// The selection and the parameters every query is run with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub from_year: Option<i32>,
+    pub to_year: Option<i32>,
+    /// Reporting countries; empty = all.
+    pub countries: Vec<String>,
+    pub unit: Unit,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            from_year: None,
+            to_year: None,
+            countries: Vec::new(),
+            unit: Unit::Victims,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub selection: Selection,
+    pub policy: Policy,
+    /// More `.sql` files to run after the shipped ones.
+    pub extra_queries: Option<PathBuf>,
+}
+
+/// Facts the report states about its data.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub from_year: i32,
+    pub to_year: i32,
+    pub countries: Vec<String>,
+    pub unit: Unit,
+    pub min_cell: u64,
+    pub rules_version: String,
+    /// Input files by name (not path) with their stored counts.
+    pub inputs: Vec<(String, u64)>,
+    pub suppressed_cells: usize,
+    pub withheld_cells: usize,
+}
+
+pub struct Report {
+    pub context: Context,
+    pub tables: Vec<Table>,
+}
+
+/// The named parameters bound into every query (never spliced into SQL).
+pub fn parameters(selection: &Selection, from_year: i32, to_year: i32) -> ParamValues {
+    ParamValues::from(vec![
+        ("from_year", ScalarValue::Int32(Some(from_year))),
+        ("to_year", ScalarValue::Int32(Some(to_year))),
+        (
+            "countries",
+            ScalarValue::Utf8(Some(selection.countries.join(","))),
+        ),
+        (
+            "unit",
+            ScalarValue::Utf8(Some(selection.unit.as_str().to_string())),
+        ),
+    ])
+}
+
+/// Runs SQL with the report's parameters bound.
+pub async fn run_with_parameters(
+    ctx: &SessionContext,
+    sql: &str,
+    params: ParamValues,
+) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
+    let options = datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let df = ctx
+        .sql_with_options(sql, options)
+        .await
+        .map_err(Error::Sql)?;
+    let df = df.with_param_values(params).map_err(Error::Sql)?;
+    df.collect().await.map_err(Error::Sql)
+}
+
+/// The first and last year of registration in the store.
+pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
+    let batches =
+        crate::query::run_sql(ctx, "SELECT min(year) AS lo, max(year) AS hi FROM cases").await?;
+    let t = Table::from_batches(TableSpec::parse("years", "")?, &batches)?;
+    match t.rows.first().map(|r| (r[0].as_f64(), r[1].as_f64())) {
+        Some((Some(lo), Some(hi))) => Ok((lo as i32, hi as i32)),
+        _ => Err(Error::Usage(
+            "the store has no records with a year: nothing to report".into(),
+        )),
+    }
+}
+
+fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
+    let mut files: Vec<(String, String)> = DEFAULT_QUERIES
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    if let Some(dir) = extra {
+        let mut extra_files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            .collect();
+        extra_files.sort();
+        for path in extra_files {
+            let name = path
+                .file_stem()
+                .expect("a file")
+                .to_string_lossy()
+                .to_string();
+            if files.iter().any(|(n, _)| *n == name) {
+                continue; // the shipped file of the same name is the same table
+            }
+            let sql = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            files.push((name, sql));
+        }
+    }
+    Ok(files)
+}
+
+pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
+    let ctx = crate::query::session(store).await?;
+    let (lo, hi) = year_range(&ctx).await?;
+    let sel = &options.selection;
+    let from_year = sel.from_year.unwrap_or(lo);
+    let to_year = sel.to_year.unwrap_or(hi);
+    if from_year > to_year {
+        return Err(Error::Usage(format!(
+            "--from {from_year} is after --to {to_year}"
+        )));
+    }
+    let mut tables = Vec::new();
+    let (mut suppressed, mut withheld) = (0, 0);
+    for (name, sql) in query_files(options.extra_queries.as_deref())? {
+        let spec = TableSpec::parse(&name, &sql)?;
+        let batches = run_with_parameters(&ctx, &sql, parameters(sel, from_year, to_year))
+            .await
+            .map_err(|e| Error::Usage(format!("query {name}.sql: {e}")))?;
+        let mut table = Table::from_batches(spec, &batches)?;
+        let outcome = disclosure::apply(&mut table, options.policy);
+        suppressed += outcome.suppressed;
+        withheld += outcome.withheld;
+        tables.push(table);
+    }
+    let countries = if sel.countries.is_empty() {
+        let batches = crate::query::run_sql(
+            &ctx,
+            "SELECT DISTINCT reporting_country FROM cases ORDER BY 1",
+        )
+        .await?;
+        let t = Table::from_batches(TableSpec::parse("countries", "")?, &batches)?;
+        t.rows
+            .iter()
+            .filter_map(|r| r[0].as_text().map(str::to_string))
+            .collect()
+    } else {
+        sel.countries.clone()
+    };
+    let manifest = store.manifest();
+    let mut inputs: Vec<(String, u64)> = manifest
+        .inputs
+        .iter()
+        .map(|f| {
+            let name = Path::new(&f.name)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            (name, f.counts.stored)
+        })
+        .collect();
+    inputs.sort();
+    Ok(Report {
+        context: Context {
+            from_year,
+            to_year,
+            countries,
+            unit: sel.unit,
+            min_cell: options.policy.min_cell,
+            rules_version: manifest.rules_version.clone(),
+            inputs,
+            suppressed_cells: suppressed,
+            withheld_cells: withheld,
+        },
+        tables,
+    })
+}
+
+/// Writes the report into `out`, replacing what was there: it is written
+/// beside it first, so a failure leaves the previous report in place and a
+/// table that no longer exists does not linger.
+pub fn write_replacing(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "report".into());
+    let staging = out.with_file_name(format!(".{name}.tmp"));
+    let _ = std::fs::remove_dir_all(&staging);
+    let written = write(report, &staging)?;
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
+    }
+    std::fs::rename(&staging, out).map_err(|e| Error::io(out, e))?;
+    Ok(written
+        .into_iter()
+        .map(|p| out.join(p.strip_prefix(&staging).expect("under staging")))
+        .collect())
+}
+
+/// Writes every output of the report into `out`.
+pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
+    let tables_dir = out.join("tables");
+    let charts_dir = out.join("charts");
+    for dir in [out, &tables_dir, &charts_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut written = Vec::new();
+    for table in &report.tables {
+        let path = tables_dir.join(format!("{}.csv", table.spec.name));
+        render::write_csv(table, report.context.min_cell, &path)?;
+        written.push(path);
+    }
+    let xlsx = out.join("report.xlsx");
+    render::write_xlsx(report, &xlsx)?;
+    written.push(xlsx);
+    let charts = charts::draw_all(report)?;
+    for chart in &charts {
+        let svg = charts_dir.join(format!("{}.svg", chart.name));
+        std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
+        let png = charts_dir.join(format!("{}.png", chart.name));
+        charts::write_png(chart, &png)?;
+        written.extend([svg, png]);
+    }
+    let md = out.join("report.md");
+    std::fs::write(&md, render::markdown(report, &charts)).map_err(|e| Error::io(&md, e))?;
+    let html = out.join("report.html");
+    std::fs::write(&html, render::html(report, &charts)).map_err(|e| Error::io(&html, e))?;
+    written.extend([md, html]);
+    Ok(written)
+}

@@ -1,0 +1,396 @@
+//! Renderers of a report: CSV per table, one XLSX workbook, Markdown and a
+//! self-contained HTML page. No timestamps and no absolute paths, so the same
+//! report gives the same bytes.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+
+use super::charts::Chart;
+use super::table::{Cell, Table, WITHHELD};
+use super::{Report, Unit};
+use crate::error::{Error, Result};
+
+pub fn write_csv(table: &Table, min_cell: u64, path: &Path) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| Error::store(path, e.to_string()))?;
+    let fail = |e: csv::Error| Error::store(path, e.to_string());
+    w.write_record(&table.columns).map_err(fail)?;
+    for row in &table.rows {
+        w.write_record(row.iter().map(|c| c.render(min_cell)))
+            .map_err(fail)?;
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Excel sheet names: at most 31 characters, unique.
+fn sheet_name(name: &str) -> String {
+    name.chars().take(31).collect()
+}
+
+pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
+    let fail = |e: rust_xlsxwriter::XlsxError| Error::store(path, e.to_string());
+    let mut workbook = Workbook::new();
+    // a fixed creation time: the workbook must not change between runs
+    let created = ExcelDateTime::from_ymd(2000, 1, 1).map_err(fail)?;
+    workbook.set_properties(
+        &DocProperties::new()
+            .set_title("safetynet report")
+            .set_author("safetynet")
+            .set_creation_datetime(&created),
+    );
+    let bold = Format::new().set_bold();
+    let italic = Format::new().set_italic();
+    let k = report.context.min_cell;
+    for table in &report.tables {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(sheet_name(&table.spec.name)).map_err(fail)?;
+        sheet
+            .write_string_with_format(0, 0, &table.spec.title, &bold)
+            .map_err(fail)?;
+        for (c, name) in table.columns.iter().enumerate() {
+            sheet
+                .write_string_with_format(2, c as u16, name, &bold)
+                .map_err(fail)?;
+        }
+        for (r, row) in table.rows.iter().enumerate() {
+            let r = r as u32 + 3;
+            for (c, cell) in row.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Int(n) => sheet.write_number(r, c, *n as f64).map(|_| ()),
+                    Cell::Float(f) => sheet.write_number(r, c, *f).map(|_| ()),
+                    Cell::Null => Ok(()),
+                    other => sheet.write_string(r, c, other.render(k)).map(|_| ()),
+                }
+                .map_err(fail)?;
+            }
+        }
+        let mut line = table.rows.len() as u32 + 4;
+        for note in footnotes(table, k) {
+            sheet
+                .write_string_with_format(line, 0, &note, &italic)
+                .map_err(fail)?;
+            line += 1;
+        }
+    }
+    workbook.save(path).map_err(fail)
+}
+
+/// The notes printed under a table: its own, and the symbols when used.
+fn footnotes(table: &Table, k: u64) -> Vec<String> {
+    let mut notes = table.spec.notes.clone();
+    let any = |wanted: &Cell| table.rows.iter().flatten().any(|c| c == wanted);
+    if any(&Cell::Suppressed) {
+        notes.push(format!(
+            "<{k}: a count from 1 to {} is not published (disclosure control).",
+            k - 1
+        ));
+    }
+    if any(&Cell::Withheld) {
+        notes.push(format!(
+            "{WITHHELD}: withheld because a count it is computed from is not published."
+        ));
+    }
+    notes
+}
+
+fn unit_text(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Victims => "victims (one record = one victim in one case)",
+        Unit::Cases => "cases (distinct case ids; a case can have several victims)",
+    }
+}
+
+fn scope(report: &Report) -> String {
+    let c = &report.context;
+    format!(
+        "Reporting countries: {}. Years of registration: {}–{}. Unit: {}. Classification rules: version {}.",
+        c.countries.join(", "),
+        c.from_year,
+        c.to_year,
+        unit_text(c.unit),
+        c.rules_version
+    )
+}
+
+/// Coverage figures for the methods section, read from the coverage table.
+fn coverage(report: &Report) -> Option<(String, String)> {
+    let t = report
+        .tables
+        .iter()
+        .find(|t| t.spec.name == "10_classification_coverage")?;
+    let (outcome, share, n) = (t.column("outcome")?, t.column("share_pct")?, t.column("n")?);
+    let k = report.context.min_cell;
+    let sum = |name: &str| -> String {
+        let shares: Vec<&Cell> = t
+            .rows
+            .iter()
+            .filter(|r| r[outcome].as_text() == Some(name))
+            .map(|r| &r[share])
+            .collect();
+        if shares.iter().any(|c| c.as_f64().is_none()) {
+            return WITHHELD.to_string();
+        }
+        format!(
+            "{:.1}%",
+            shares.iter().filter_map(|c| c.as_f64()).sum::<f64>()
+        )
+    };
+    let left_out = t
+        .rows
+        .iter()
+        .find(|r| {
+            r[outcome]
+                .as_text()
+                .is_some_and(|o| o.starts_with("left out"))
+        })
+        .map(|r| r[n].render(k))
+        .unwrap_or_else(|| "0".into());
+    Some((
+        format!(
+            "{} of records have a typology type, {} an extension category (a form outside the 25 types), and {} \
+             could not be given a type; the reasons are listed in the coverage table.",
+            sum("typology"),
+            sum("extension"),
+            sum("undetermined")
+        ),
+        left_out,
+    ))
+}
+
+fn methods(report: &Report) -> Vec<(String, String)> {
+    let c = &report.context;
+    let mut sections = vec![
+        (
+            "What these figures are".to_string(),
+            "All figures count cases detected by or reported to the contributing hotlines and organisations. They \
+             are not estimates of the prevalence of trafficking: they depend on who contacts a hotline, on \
+             outreach, and on how each organisation records cases, which differ by country, region, population \
+             group and form of exploitation. Rates or comparisons between countries reflect detection as much \
+             as trafficking."
+                .to_string(),
+        ),
+        (
+            "Units and shares".to_string(),
+            format!(
+                "Counts are {}. Every share states its denominator in the table (the column `denominator`); \
+                 attributes that were not recorded are left out of the denominator and never counted as \"no\". \
+                 Shares carry 95% Wilson score intervals (`ci_low_pct`, `ci_high_pct`).",
+                unit_text(c.unit)
+            ),
+        ),
+        (
+            "Multi-valued attributes".to_string(),
+            "Recruitment tactics, recruiter relations and methods of control can each have several values per \
+             record, so their shares within a type do not add up to 100%."
+                .to_string(),
+        ),
+    ];
+    if let Some((text, left_out)) = coverage(report) {
+        sections.push((
+            "Classification coverage".to_string(),
+            format!(
+                "Each record is placed in the Typology of Modern Slavery (Polaris, 2017) by reviewed, versioned \
+                 rules on its trafficking form, sectors and venue text (rules version {}). {text} Records whose \
+                 year of registration was not recorded are left out of every table: {left_out}.",
+                c.rules_version
+            ),
+        ));
+    }
+    sections.push((
+        "Disclosure control".to_string(),
+        format!(
+            "Every published count from 1 to {} is suppressed and shown as `<{}`, never as 0; zero is shown as 0. \
+             Shares, intervals and changes computed from a suppressed count are withheld and shown as `{WITHHELD}`. \
+             In this report {} counts were suppressed and {} figures withheld. Charts draw only published figures.",
+            c.min_cell - 1,
+            c.min_cell,
+            c.suppressed_cells,
+            c.withheld_cells
+        ),
+    ));
+    sections.push((
+        "Data".to_string(),
+        format!(
+            "{} Input files: {}.",
+            scope(report),
+            c.inputs
+                .iter()
+                .map(|(name, n)| format!("{name} ({n} records)"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ));
+    sections
+}
+
+fn markdown_table(table: &Table, k: u64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| {} |", table.columns.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}|",
+        table
+            .columns
+            .iter()
+            .map(|_| "---")
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for row in &table.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.render(k).replace('|', "\\|"))
+            .collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out
+}
+
+pub fn markdown(report: &Report, charts: &[Chart]) -> String {
+    let k = report.context.min_cell;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Detected cases of human trafficking: annual statistics\n"
+    );
+    let _ = writeln!(out, "{}\n", scope(report));
+    let _ = writeln!(
+        out,
+        "> These are cases detected by or reported to hotlines, not the prevalence of trafficking.\n"
+    );
+    let _ = writeln!(out, "## Charts\n");
+    for chart in charts {
+        let _ = writeln!(
+            out,
+            "### {}\n\n![{}](charts/{}.svg)\n\n{}\n",
+            chart.title, chart.title, chart.name, chart.caption
+        );
+    }
+    let _ = writeln!(out, "## Tables\n");
+    for table in &report.tables {
+        let _ = writeln!(out, "### {}\n", table.spec.title);
+        let _ = writeln!(out, "File: `tables/{}.csv`\n", table.spec.name);
+        out += &markdown_table(table, k);
+        for note in footnotes(table, k) {
+            let _ = writeln!(out, "\n_{note}_");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Methods\n");
+    for (title, text) in methods(report) {
+        let _ = writeln!(out, "### {title}\n\n{text}\n");
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Inline code spans of the methods text, for HTML.
+fn code_spans(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in escape(text).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}th,td{border:1px solid #ccc;padding:2px 6px}\
+th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}td.sup{text-align:right;background:#eee;color:#555}\
+.note{font-size:0.85em;color:#444;font-style:italic;margin:0.2em 0}figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#444}\
+.caveat{border-left:4px solid #0072B2;padding:0.3em 0.8em;background:#f3f8fc}details{margin:0.4em 0 1.4em}\
+svg{max-width:100%;height:auto}";
+
+pub fn html(report: &Report, charts: &[Chart]) -> String {
+    let k = report.context.min_cell;
+    let mut out = String::new();
+    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+    out += "<title>Detected cases of human trafficking: annual statistics</title>\n";
+    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+    out += "<h1>Detected cases of human trafficking: annual statistics</h1>\n";
+    let _ = writeln!(out, "<p>{}</p>", escape(&scope(report)));
+    out += "<p class=\"caveat\">These are cases detected by or reported to hotlines, not the prevalence of trafficking.</p>\n";
+    out += "<h2>Contents</h2>\n<ul>\n<li><a href=\"#charts\">Charts</a></li>\n";
+    for table in &report.tables {
+        let _ = writeln!(
+            out,
+            "<li><a href=\"#{}\">{}</a></li>",
+            table.spec.name,
+            escape(&table.spec.title)
+        );
+    }
+    out += "<li><a href=\"#methods\">Methods</a></li>\n</ul>\n";
+    out += "<h2 id=\"charts\">Charts</h2>\n";
+    for chart in charts {
+        // the SVG is inlined so that the page is one self-contained file
+        let svg = chart.svg.trim_start_matches(|c| c != '<');
+        let svg = svg
+            .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
+            .unwrap_or(svg);
+        let _ = writeln!(
+            out,
+            "<figure role=\"img\" aria-label=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
+            escape(&chart.title),
+            svg.trim(),
+            escape(&chart.caption)
+        );
+    }
+    out += "<h2>Tables</h2>\n";
+    for table in &report.tables {
+        let _ = writeln!(
+            out,
+            "<h3 id=\"{}\">{}</h3>",
+            table.spec.name,
+            escape(&table.spec.title)
+        );
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">File: tables/{}.csv, sheet {} of report.xlsx</p>",
+            table.spec.name, table.spec.name
+        );
+        out += "<table>\n<thead><tr>";
+        for c in &table.columns {
+            let _ = write!(out, "<th>{}</th>", escape(c));
+        }
+        out += "</tr></thead>\n<tbody>\n";
+        for row in &table.rows {
+            out += "<tr>";
+            for cell in row {
+                let class = match cell {
+                    Cell::Int(_) | Cell::Float(_) => " class=\"num\"",
+                    Cell::Suppressed | Cell::Withheld => " class=\"sup\"",
+                    _ => "",
+                };
+                let _ = write!(out, "<td{class}>{}</td>", escape(&cell.render(k)));
+            }
+            out += "</tr>\n";
+        }
+        out += "</tbody>\n</table>\n";
+        for note in footnotes(table, k) {
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
+        }
+    }
+    out += "<h2 id=\"methods\">Methods</h2>\n";
+    for (title, text) in methods(report) {
+        let _ = writeln!(
+            out,
+            "<h3>{}</h3>\n<p>{}</p>",
+            escape(&title),
+            code_spans(&text)
+        );
+    }
+    out += "</body>\n</html>\n";
+    out
+}
