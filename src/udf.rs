@@ -18,7 +18,7 @@ const Z95: f64 = 1.959_963_984_540_054;
 /// The 95% Wilson score interval of x successes in n trials, as fractions.
 /// `None` when n is not positive or x is outside 0..=n.
 pub fn wilson(x: f64, n: f64) -> Option<(f64, f64)> {
-    if !(n > 0.0) || x < 0.0 || x > n {
+    if n.is_nan() || n <= 0.0 || x < 0.0 || x > n {
         return None;
     }
     let p = x / n;

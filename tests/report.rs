@@ -30,17 +30,101 @@ struct Group {
 
 const GROUPS: &[Group] = &[
     // 20 escort victims in 2020, nationals, adults, 5 cases of 4
-    Group { count: 20, year: "2020", country: "US", form: "sex", sectors: "prostitution", venue: "Hotel", gender: "female", age: "18-20", citizenship: "US", recruitment: "intimate_partner", relation: "intimate_partner", control: "threats;physical_abuse", per_case: 4 },
+    Group {
+        count: 20,
+        year: "2020",
+        country: "US",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "Hotel",
+        gender: "female",
+        age: "18-20",
+        citizenship: "US",
+        recruitment: "intimate_partner",
+        relation: "intimate_partner",
+        control: "threats;physical_abuse",
+        per_case: 4,
+    },
     // 12 escort victims in 2021, minors, foreign nationals
-    Group { count: 12, year: "2021", country: "US", form: "sex", sectors: "prostitution", venue: "Motel", gender: "female", age: "9-17", citizenship: "MX", recruitment: "intimate_partner;internet", relation: "family", control: "threats", per_case: 1 },
+    Group {
+        count: 12,
+        year: "2021",
+        country: "US",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "Motel",
+        gender: "female",
+        age: "9-17",
+        citizenship: "MX",
+        recruitment: "intimate_partner;internet",
+        relation: "family",
+        control: "threats",
+        per_case: 1,
+    },
     // 4 agriculture victims in 2020 (a small cell)
-    Group { count: 4, year: "2020", country: "US", form: "labor", sectors: "agriculture", venue: "farm", gender: "male", age: "30-38", citizenship: "GT", recruitment: "job_offer", relation: "other", control: "debt_bondage;withholds_documents", per_case: 1 },
+    Group {
+        count: 4,
+        year: "2020",
+        country: "US",
+        form: "labor",
+        sectors: "agriculture",
+        venue: "farm",
+        gender: "male",
+        age: "30-38",
+        citizenship: "GT",
+        recruitment: "job_offer",
+        relation: "other",
+        control: "debt_bondage;withholds_documents",
+        per_case: 1,
+    },
     // 11 agriculture victims in 2021 in Mexico
-    Group { count: 11, year: "2021", country: "MX", form: "labor", sectors: "agriculture", venue: "rancho", gender: "male", age: "24-26", citizenship: "MX", recruitment: "job_offer", relation: "other", control: "debt_bondage", per_case: 1 },
+    Group {
+        count: 11,
+        year: "2021",
+        country: "MX",
+        form: "labor",
+        sectors: "agriculture",
+        venue: "rancho",
+        gender: "male",
+        age: "24-26",
+        citizenship: "MX",
+        recruitment: "job_offer",
+        relation: "other",
+        control: "debt_bondage",
+        per_case: 1,
+    },
     // 10 sex trafficking records with no venue: undetermined
-    Group { count: 10, year: "2021", country: "MX", form: "sex", sectors: "prostitution", venue: "", gender: "female", age: "", citizenship: "", recruitment: "", relation: "", control: "", per_case: 1 },
+    Group {
+        count: 10,
+        year: "2021",
+        country: "MX",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "",
+        gender: "female",
+        age: "",
+        citizenship: "",
+        recruitment: "",
+        relation: "",
+        control: "",
+        per_case: 1,
+    },
     // 2 records without a year: left out of every table
-    Group { count: 2, year: "", country: "US", form: "sex", sectors: "prostitution", venue: "Hotel", gender: "female", age: "", citizenship: "US", recruitment: "", relation: "", control: "", per_case: 1 },
+    Group {
+        count: 2,
+        year: "",
+        country: "US",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "Hotel",
+        gender: "female",
+        age: "",
+        citizenship: "US",
+        recruitment: "",
+        relation: "",
+        control: "",
+        per_case: 1,
+    },
 ];
 
 fn fixture_csv(dir: &Path) -> PathBuf {
@@ -80,11 +164,18 @@ fn fixture_store(dir: &Path) -> PathBuf {
 
 /// A published table as rows of column → text.
 fn read_table(out: &Path, name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(out.join("tables").join(format!("{name}.csv"))).unwrap();
+    let mut reader =
+        csv::Reader::from_path(out.join("tables").join(format!("{name}.csv"))).unwrap();
     let headers = reader.headers().unwrap().clone();
     reader
         .records()
-        .map(|r| headers.iter().zip(r.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -93,7 +184,10 @@ fn row<'a>(
     key: &[(&str, &str)],
 ) -> &'a std::collections::BTreeMap<String, String> {
     rows.iter()
-        .find(|r| key.iter().all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v)))
+        .find(|r| {
+            key.iter()
+                .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+        })
         .unwrap_or_else(|| panic!("no row {key:?} in {rows:#?}"))
 }
 
@@ -120,15 +214,29 @@ fn every_query_gives_the_values_worked_out_from_the_fixture() {
     assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("20", "24"));
     assert_eq!(r["share_pct"], pct(20.0, 24.0));
     let r = row(&t, &[("year", "2020"), ("trafficking_form", "labor")]);
-    assert_eq!((r["n"].as_str(), r["share_pct"].as_str(), r["ci_low_pct"].as_str()), ("<10", "x", "x"));
+    assert_eq!(
+        (
+            r["n"].as_str(),
+            r["share_pct"].as_str(),
+            r["ci_low_pct"].as_str()
+        ),
+        ("<10", "x", "x")
+    );
     let r = row(&t, &[("year", "2021"), ("trafficking_form", "sex")]);
     assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("22", "33"));
     let r = row(&t, &[("year", "2021"), ("trafficking_form", "other")]);
-    assert_eq!((r["n"].as_str(), r["share_pct"].as_str()), ("0", "0.0"), "zero is shown as zero");
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].as_str()),
+        ("0", "0.0"),
+        "zero is shown as zero"
+    );
     // the Wilson interval of 20/24
     let (lo, hi) = wilson(20.0, 24.0);
     let r = row(&t, &[("year", "2020"), ("trafficking_form", "sex")]);
-    assert_eq!((r["ci_low_pct"].clone(), r["ci_high_pct"].clone()), (format!("{lo:.1}"), format!("{hi:.1}")));
+    assert_eq!(
+        (r["ci_low_pct"].clone(), r["ci_high_pct"].clone()),
+        (format!("{lo:.1}"), format!("{hi:.1}"))
+    );
 
     // 02: the trend table
     let t = read_table(&out, "02_types_by_year");
@@ -137,64 +245,176 @@ fn every_query_gives_the_values_worked_out_from_the_fixture() {
     assert_eq!(r["change_pct"], "-40.0");
     assert_eq!(r["share_pct"], pct(12.0, 33.0));
     assert_eq!(r["section"], "typology");
-    let r = row(&t, &[("category", "Agriculture and Animal Husbandry"), ("year", "2021")]);
-    assert_eq!((r["n"].as_str(), r["prev_n"].as_str(), r["change_pct"].as_str()), ("11", "<10", "x"));
+    let r = row(
+        &t,
+        &[
+            ("category", "Agriculture and Animal Husbandry"),
+            ("year", "2021"),
+        ],
+    );
+    assert_eq!(
+        (
+            r["n"].as_str(),
+            r["prev_n"].as_str(),
+            r["change_pct"].as_str()
+        ),
+        ("11", "<10", "x")
+    );
     let r = row(&t, &[("category", "not determined"), ("year", "2021")]);
-    assert_eq!((r["section"].as_str(), r["n"].as_str()), ("undetermined", "10"));
+    assert_eq!(
+        (r["section"].as_str(), r["n"].as_str()),
+        ("undetermined", "10")
+    );
     let r = row(&t, &[("category", "not determined"), ("year", "2020")]);
     assert_eq!(r["n"], "0");
 
     // 03: top types within each form; sex records: 42 (32 escort + 10 undetermined)
     let t = read_table(&out, "03_top_types_by_form");
     let r = row(&t, &[("trafficking_form", "sex"), ("rank", "1")]);
-    assert_eq!((r["category"].as_str(), r["n"].as_str(), r["denominator"].as_str()), ("Escort Services", "32", "42"));
+    assert_eq!(
+        (
+            r["category"].as_str(),
+            r["n"].as_str(),
+            r["denominator"].as_str()
+        ),
+        ("Escort Services", "32", "42")
+    );
     assert_eq!(r["share_pct"], pct(32.0, 42.0));
     let r = row(&t, &[("trafficking_form", "labor"), ("rank", "1")]);
     assert_eq!((r["n"].as_str(), r["share_pct"].as_str()), ("15", "100.0"));
 
     // 04: profile
     let t = read_table(&out, "04_profile_by_type");
-    let r = row(&t, &[("category", "Escort Services"), ("attribute", "adult/minor"), ("value", "minor")]);
-    assert_eq!((r["n"].as_str(), r["denominator"].as_str(), r["share_pct"].clone()), ("12", "32", pct(12.0, 32.0)));
-    let r = row(&t, &[("category", "Escort Services"), ("attribute", "citizenship"), ("value", "foreign national")]);
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("attribute", "adult/minor"),
+            ("value", "minor"),
+        ],
+    );
+    assert_eq!(
+        (
+            r["n"].as_str(),
+            r["denominator"].as_str(),
+            r["share_pct"].clone()
+        ),
+        ("12", "32", pct(12.0, 32.0))
+    );
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("attribute", "citizenship"),
+            ("value", "foreign national"),
+        ],
+    );
     assert_eq!(r["n"], "12");
-    let r = row(&t, &[("category", "Escort Services"), ("attribute", "gender"), ("value", "female")]);
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("attribute", "gender"),
+            ("value", "female"),
+        ],
+    );
     assert_eq!(r["share_pct"], "100.0");
 
     // 05-07: multi-valued attributes, shares of records with the attribute recorded
     let t = read_table(&out, "05_recruitment_by_type");
-    let r = row(&t, &[("category", "Escort Services"), ("recruitment_tactic", "intimate_partner")]);
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("recruitment_tactic", "intimate_partner"),
+        ],
+    );
     assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("32", "32"));
-    let r = row(&t, &[("category", "Escort Services"), ("recruitment_tactic", "internet")]);
-    assert_eq!((r["n"].as_str(), r["share_pct"].clone()), ("12", pct(12.0, 32.0)));
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("recruitment_tactic", "internet"),
+        ],
+    );
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].clone()),
+        ("12", pct(12.0, 32.0))
+    );
     let t = read_table(&out, "06_recruiter_relation_by_type");
-    let r = row(&t, &[("category", "Escort Services"), ("recruiter_relation", "family")]);
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("recruiter_relation", "family"),
+        ],
+    );
     assert_eq!(r["n"], "12");
     let t = read_table(&out, "07_control_methods_by_type");
-    let r = row(&t, &[("category", "Escort Services"), ("control_method", "physical_abuse")]);
-    assert_eq!((r["n"].as_str(), r["share_pct"].clone()), ("20", pct(20.0, 32.0)));
-    let r = row(&t, &[("category", "Agriculture and Animal Husbandry"), ("control_method", "withholds_documents")]);
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("control_method", "physical_abuse"),
+        ],
+    );
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].clone()),
+        ("20", pct(20.0, 32.0))
+    );
+    let r = row(
+        &t,
+        &[
+            ("category", "Agriculture and Animal Husbandry"),
+            ("control_method", "withholds_documents"),
+        ],
+    );
     assert_eq!((r["n"].as_str(), r["share_pct"].as_str()), ("<10", "x"));
-    let r = row(&t, &[("category", "Agriculture and Animal Husbandry"), ("control_method", "debt_bondage")]);
+    let r = row(
+        &t,
+        &[
+            ("category", "Agriculture and Animal Husbandry"),
+            ("control_method", "debt_bondage"),
+        ],
+    );
     assert_eq!((r["n"].as_str(), r["share_pct"].as_str()), ("15", "100.0"));
 
     // 08: country of exploitation by year
     let t = read_table(&out, "08_exploitation_country_by_year");
-    assert_eq!(row(&t, &[("exploitation_country", "US"), ("year", "2020")])["n"], "24");
-    assert_eq!(row(&t, &[("exploitation_country", "MX"), ("year", "2021")])["n"], "21");
+    assert_eq!(
+        row(&t, &[("exploitation_country", "US"), ("year", "2020")])["n"],
+        "24"
+    );
+    assert_eq!(
+        row(&t, &[("exploitation_country", "MX"), ("year", "2021")])["n"],
+        "21"
+    );
 
     // 09: citizenship in the US: 20 US, 12 MX, 4 GT
     let t = read_table(&out, "09_citizenship_by_country");
     let r = row(&t, &[("exploitation_country", "US"), ("citizenship", "MX")]);
     assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("12", "36"));
-    assert_eq!(row(&t, &[("exploitation_country", "US"), ("citizenship", "GT")])["n"], "<10");
+    assert_eq!(
+        row(&t, &[("exploitation_country", "US"), ("citizenship", "GT")])["n"],
+        "<10"
+    );
 
     // 10: coverage, and the records without a year
     let t = read_table(&out, "10_classification_coverage");
     let r = row(&t, &[("outcome", "undetermined")]);
-    assert_eq!((r["reason"].as_str(), r["n"].as_str(), r["denominator"].as_str()), ("sex trafficking, prostitution, no venue", "10", "57"));
+    assert_eq!(
+        (
+            r["reason"].as_str(),
+            r["n"].as_str(),
+            r["denominator"].as_str()
+        ),
+        ("sex trafficking, prostitution, no venue", "10", "57")
+    );
     assert_eq!(row(&t, &[("outcome", "typology")])["n"], "47");
-    assert_eq!(row(&t, &[("outcome", "left out: year not recorded")])["n"], "<10");
+    assert_eq!(
+        row(&t, &[("outcome", "left out: year not recorded")])["n"],
+        "<10"
+    );
 }
 
 /// 95% Wilson interval in percent, computed here independently of the UDF.
@@ -211,7 +431,20 @@ fn parameters_select_years_countries_and_unit() {
     let dir = TempDir::new().unwrap();
     let store = fixture_store(dir.path());
     let out = dir.path().join("cases");
-    report(&store, &out, &["--unit", "cases", "--from", "2020", "--to", "2020", "--country", "US"]);
+    report(
+        &store,
+        &out,
+        &[
+            "--unit",
+            "cases",
+            "--from",
+            "2020",
+            "--to",
+            "2020",
+            "--country",
+            "US",
+        ],
+    );
     let t = read_table(&out, "02_types_by_year");
     assert!(t.iter().all(|r| r["year"] == "2020"));
     // 20 victims in 5 cases: counted as cases the cell is small
@@ -221,10 +454,21 @@ fn parameters_select_years_countries_and_unit() {
     let t = read_table(&out, "08_exploitation_country_by_year");
     assert!(t.iter().all(|r| r["exploitation_country"] == "MX"), "{t:?}");
     // a value that is not a country code never reaches the SQL
-    let (code, _, stderr) = run(&["report", "--store", p(&store), "--out", p(&out), "--country", "US' OR '1'='1"]);
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--country",
+        "US' OR '1'='1",
+    ]);
     assert_eq!(code, 2, "{stderr}");
     // the same parameters are bound by `query`
-    let n = query_rows(&store, "SELECT count(*) FROM cases WHERE year BETWEEN $from_year AND $to_year");
+    let n = query_rows(
+        &store,
+        "SELECT count(*) FROM cases WHERE year BETWEEN $from_year AND $to_year",
+    );
     assert_eq!(n[0][0], "57");
 }
 
@@ -232,7 +476,17 @@ fn parameters_select_years_countries_and_unit() {
 fn no_published_count_is_between_1_and_k_minus_1() {
     let dir = TempDir::new().unwrap();
     let export = dir.path().join("g.csv");
-    ok(&["generate", "--records", "1500", "--seed", "3", "--countries", "US,MX", "--out", p(&export)]);
+    ok(&[
+        "generate",
+        "--records",
+        "1500",
+        "--seed",
+        "3",
+        "--countries",
+        "US,MX",
+        "--out",
+        p(&export),
+    ]);
     let store = dir.path().join("store");
     ingest_json(&store, &[&export]);
     for k in ["5", "10"] {
@@ -242,7 +496,12 @@ fn no_published_count_is_between_1_and_k_minus_1() {
         for entry in std::fs::read_dir(out.join("tables")).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_stem().unwrap().to_string_lossy().to_string();
-            let sql = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("queries").join(format!("{name}.sql"))).unwrap();
+            let sql = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("queries")
+                    .join(format!("{name}.sql")),
+            )
+            .unwrap();
             let counts: Vec<String> = sql
                 .lines()
                 .find_map(|l| l.strip_prefix("-- counts:"))
@@ -255,7 +514,11 @@ fn no_published_count_is_between_1_and_k_minus_1() {
                     if let Ok(n) = r[c].parse::<i64>() {
                         assert!(n == 0 || n >= k, "{name}: {c} = {n} published with K = {k}");
                     } else {
-                        assert!(r[c] == format!("<{k}") || r[c].is_empty(), "{name}: {c} = {}", r[c]);
+                        assert!(
+                            r[c] == format!("<{k}") || r[c].is_empty(),
+                            "{name}: {c} = {}",
+                            r[c]
+                        );
                     }
                 }
             }
@@ -271,12 +534,28 @@ fn two_runs_give_identical_bytes_and_match_the_snapshots() {
     report(&store, &a, &[]);
     report(&store, &b, &[]);
     assert_eq!(snapshot(&a), snapshot(&b));
-    let files: Vec<_> = snapshot(&a).keys().map(|p| p.display().to_string()).collect();
-    for expected in ["report.html", "report.md", "report.xlsx", "charts/types_by_year.svg", "charts/types_by_year.png", "tables/02_types_by_year.csv"] {
-        assert!(files.contains(&expected.to_string()), "{expected} missing: {files:?}");
+    let files: Vec<_> = snapshot(&a)
+        .keys()
+        .map(|p| p.display().to_string())
+        .collect();
+    for expected in [
+        "report.html",
+        "report.md",
+        "report.xlsx",
+        "charts/types_by_year.svg",
+        "charts/types_by_year.png",
+        "tables/02_types_by_year.csv",
+    ] {
+        assert!(
+            files.contains(&expected.to_string()),
+            "{expected} missing: {files:?}"
+        );
     }
     let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-    for (file, snap) in [("report.md", "fixture_report.md"), ("charts/types_by_year.svg", "fixture_types_by_year.svg")] {
+    for (file, snap) in [
+        ("report.md", "fixture_report.md"),
+        ("charts/types_by_year.svg", "fixture_types_by_year.svg"),
+    ] {
         let got = std::fs::read_to_string(a.join(file)).unwrap();
         let path = snapshots.join(snap);
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
@@ -284,7 +563,10 @@ fn two_runs_give_identical_bytes_and_match_the_snapshots() {
             std::fs::write(&path, &got).unwrap();
         }
         let want = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(got == want, "{file} differs from tests/snapshots/{snap}; if the change is intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff");
+        assert!(
+            got == want,
+            "{file} differs from tests/snapshots/{snap}; if the change is intended, rerun with UPDATE_SNAPSHOTS=1 and review the diff"
+        );
     }
     // the workbook is a real XLSX (a zip) with a sheet per table
     let xlsx = std::fs::read(a.join("report.xlsx")).unwrap();
@@ -300,16 +582,36 @@ fn the_committed_reports_are_what_the_main_command_produces() {
     let config = std::fs::read_to_string(root.join("safetynet.toml")).unwrap();
     // the same configuration, with the store and output in a temp dir
     let config = config
-        .replace("store = \"store\"", &format!("store = {:?}", dir.path().join("store").display().to_string()))
-        .replace("out = \"reports\"", &format!("out = {:?}", dir.path().join("reports").display().to_string()))
-        .replace("\"sample-data/", &format!("\"{}/sample-data/", root.display()));
+        .replace(
+            "store = \"store\"",
+            &format!(
+                "store = {:?}",
+                dir.path().join("store").display().to_string()
+            ),
+        )
+        .replace(
+            "out = \"reports\"",
+            &format!(
+                "out = {:?}",
+                dir.path().join("reports").display().to_string()
+            ),
+        )
+        .replace(
+            "\"sample-data/",
+            &format!("\"{}/sample-data/", root.display()),
+        );
     let config_path = dir.path().join("safetynet.toml");
     std::fs::write(&config_path, config).unwrap();
     ok(&["run", "--config", p(&config_path)]);
     let produced = snapshot(&dir.path().join("reports"));
     let committed = snapshot(&root.join("reports"));
-    let names = |s: &std::collections::BTreeMap<PathBuf, Vec<u8>>| s.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(names(&produced), names(&committed), "reports/ lists other files than the command writes");
+    let names =
+        |s: &std::collections::BTreeMap<PathBuf, Vec<u8>>| s.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&produced),
+        names(&committed),
+        "reports/ lists other files than the command writes"
+    );
     for (path, bytes) in &produced {
         assert!(
             committed.get(path) == Some(bytes),
@@ -321,7 +623,10 @@ fn the_committed_reports_are_what_the_main_command_produces() {
 
 #[test]
 fn the_html_report_renders_in_headless_chromium() {
-    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|p| Path::new(p).exists()) else {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
         eprintln!("SKIPPED: Debian's chromium is not installed (.ci/run installs it)");
         if std::env::var_os("CI_REQUIRE_BROWSER").is_some() {
             panic!("CI_REQUIRE_BROWSER is set but chromium is missing");
@@ -337,9 +642,18 @@ fn the_html_report_renders_in_headless_chromium() {
     let profile = dir.path().join("profile");
     let output = std::process::Command::new(chromium)
         .args([
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--enable-logging=stderr", "--v=0", "--hide-scrollbars", "--window-size=1200,1600",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--window-size=1200,1600",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", shot.display()))
@@ -349,14 +663,28 @@ fn the_html_report_renders_in_headless_chromium() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let console_errors: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("error") || l.contains("Error")))
+        .filter(|l| {
+            l.contains("CONSOLE")
+                && (l.contains("Uncaught") || l.contains("error") || l.contains("Error"))
+        })
         .collect();
-    assert!(console_errors.is_empty(), "console errors: {console_errors:?}");
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&shot).expect("a screenshot was taken")));
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:?}"
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("a screenshot was taken"),
+    ));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut buf).unwrap();
     let pixels = &buf[..info.buffer_size()];
-    let non_white = pixels.chunks(info.color_type.samples()).filter(|px| px.iter().take(3).any(|v| *v < 200)).count();
-    assert!(non_white > 5000, "the screenshot is (almost) blank: {non_white} dark pixels");
+    let non_white = pixels
+        .chunks(info.color_type.samples())
+        .filter(|px| px.iter().take(3).any(|v| *v < 200))
+        .count();
+    assert!(
+        non_white > 5000,
+        "the screenshot is (almost) blank: {non_white} dark pixels"
+    );
 }

@@ -51,6 +51,9 @@ pub struct Chart {
     kind: Kind,
 }
 
+/// A point of a trend line: year, share, interval low, interval high.
+type TrendPoint = (i32, f64, f64, f64);
+
 enum Kind {
     /// Stacked bars: years × series of (label, counts by year).
     Stacked {
@@ -61,7 +64,7 @@ enum Kind {
     /// Lines with bands: series of (label, points (year, share, lo, hi)).
     Trend {
         years: Vec<i32>,
-        series: Vec<(String, Vec<(i32, f64, f64, f64)>)>,
+        series: Vec<(String, Vec<TrendPoint>)>,
     },
     /// Rows × columns of shares.
     Heatmap {
@@ -477,7 +480,7 @@ impl Chart {
         &self,
         root: &DrawingArea<DB, Shift>,
         years: &[i32],
-        series: &[(String, Vec<(i32, f64, f64, f64)>)],
+        series: &[(String, Vec<TrendPoint>)],
     ) -> Result<()> {
         let labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
         let legend_width = label_width(root, &labels, 13) + 40;
@@ -576,10 +579,10 @@ impl Chart {
                 text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
             ))
             .map_err(chart_error)?;
-            for c in 0..columns.len() {
+            for (c, heat) in cells[r].iter().enumerate() {
                 let x = left + c as i32 * cell_w;
                 let rect = [(x, y), (x + cell_w - 2, y + cell_h - 2)];
-                match cells[r][c] {
+                match *heat {
                     HeatCell::Share(v) => {
                         let t = v / max;
                         // white to Okabe–Ito blue
@@ -719,7 +722,7 @@ fn series_colors(n: usize) -> Vec<RGBColor> {
 }
 
 /// Splits points into runs of consecutive years.
-fn runs(points: &[(i32, f64, f64, f64)]) -> Vec<&[(i32, f64, f64, f64)]> {
+fn runs(points: &[TrendPoint]) -> Vec<&[TrendPoint]> {
     let mut out = Vec::new();
     let mut start = 0;
     for i in 1..=points.len() {

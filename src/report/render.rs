@@ -66,12 +66,11 @@ pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
                 .map_err(fail)?;
             }
         }
-        let mut line = table.rows.len() as u32 + 4;
-        for note in footnotes(table, k) {
+        let first_line = table.rows.len() as u32 + 4;
+        for (line, note) in (first_line..).zip(footnotes(table, k)) {
             sheet
                 .write_string_with_format(line, 0, &note, &italic)
                 .map_err(fail)?;
-            line += 1;
         }
     }
     workbook.save(path).map_err(fail)
