@@ -377,10 +377,81 @@ fn query_is_read_only_and_reports_sql_errors() {
 
 #[test]
 fn help_shows_an_example_for_each_command() {
-    for cmd in ["generate", "ingest", "classify", "explain", "query"] {
+    for cmd in [
+        "generate",
+        "ingest",
+        "classify",
+        "explain",
+        "query",
+        "report",
+        "run",
+        "bench-classify",
+    ] {
         let out = ok(&[cmd, "--help"]);
         assert!(out.contains("Example"), "{cmd} --help has no example");
     }
     let (code, _, _) = run(&["ingest"]);
     assert_eq!(code, 2);
+}
+
+#[test]
+fn exported_labels_are_normalised_to_codes() {
+    let dir = TempDir::new().unwrap();
+    // Polaris, CTDC, HTCDS, Spanish and French labels in a canonical-layout file
+    let file = write_csv(
+        dir.path(),
+        "labels.csv",
+        &[
+            "L1,,src,us,2019.0,,US,,MX,Female,18--20,,Sexual exploitation,Prostitution,Hotel,Job Offer / Advertisement,Intimate Partner,Emotional Abuse; Immigration-Related Threats;DebtBondage,1",
+            "L2,,src,MX,2020,,MX,,MX,Mujer,25,,Explotación laboral,Agricultura,rancho,,Familiar,abuso físico;Not specified,no",
+            "L3,,src,CA,2021,,CA,,,femme,,mineur,exploitation sexuelle,,,,,Unknown,",
+        ],
+    );
+    let store = dir.path().join("store");
+    let s = ingest_json(&store, &[&file]);
+    assert_eq!(s["stored"], 3, "{s}");
+    let rows = query_rows(
+        &store,
+        "SELECT record_id, reporting_country, year, gender, age_band, majority_status, trafficking_form, \
+         array_to_string(sectors, ';'), array_to_string(recruitment_tactics, ';'), array_to_string(recruiter_relations, ';'), \
+         array_to_string(control_methods, ';'), abduction, control_methods IS NULL FROM cases ORDER BY record_id",
+    );
+    let want = [
+        [
+            "L1",
+            "US",
+            "2019",
+            "female",
+            "18-20",
+            "adult",
+            "sex",
+            "prostitution",
+            "job_offer",
+            "intimate_partner",
+            "debt_bondage;psychological_abuse;threat_of_law_enforcement",
+            "true",
+            "false",
+        ],
+        [
+            "L2",
+            "MX",
+            "2020",
+            "female",
+            "24-26",
+            "adult",
+            "labor",
+            "agriculture",
+            "",
+            "family",
+            "physical_abuse",
+            "false",
+            "false",
+        ],
+        [
+            "L3", "CA", "2021", "female", "", "minor", "sex", "", "", "", "", "", "true",
+        ],
+    ];
+    for (got, want) in rows.iter().zip(want) {
+        assert_eq!(got, &want.map(str::to_string).to_vec());
+    }
 }
