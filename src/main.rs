@@ -202,6 +202,15 @@ fn report(store: &Store, out: &std::path::Path, options: &ReportOptions) -> anyh
     Ok(())
 }
 
+/// Prints a summary as one JSON object (for `--json`).
+fn print_json(summary: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string(summary).context("serialising summary")?
+    );
+    Ok(())
+}
+
 fn parse_years(text: &str) -> Result<(i32, i32), safetynet::Error> {
     let bad = || safetynet::Error::Usage(format!("--years '{text}' is not a range like 2015-2024"));
     let (a, b) = text.split_once('-').ok_or_else(bad)?;
@@ -255,10 +264,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             )?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&summary).context("serialising summary")?
-                );
+                print_json(&summary)?;
             } else {
                 println!(
                     "{:<40} {:>10} {:>10} {:>12} {:>11}  status",
@@ -301,10 +307,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let store = Store::open(&store)?;
             let summary = safetynet::reclassify::reclassify(&store, &rules, show_progress, top)?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&summary).context("serialising summary")?
-                );
+                print_json(&summary)?;
             } else {
                 println!(
                     "reclassified {} records with rules {}: {} changed type",

@@ -26,31 +26,9 @@ const EXTENSIONS: [&str; 7] = [
     "other_form",
 ];
 
-const FORMS: [&str; 5] = ["sex", "labor", "sex_and_labor", "other", "not_specified"];
-
-const SECTORS: [&str; 21] = [
-    "agriculture",
-    "aquafarming",
-    "begging",
-    "construction",
-    "domestic_work",
-    "hospitality",
-    "illicit_activities",
-    "manufacturing",
-    "mining_or_drilling",
-    "peddling",
-    "transportation",
-    "other_labour",
-    "prostitution",
-    "pornography",
-    "remote_interactive_services",
-    "private_sexual_services",
-    "forced_marriage",
-    "forced_military",
-    "organ_removal",
-    "slavery_practices",
-    "other_exploitation",
-];
+// the vocabularies come from the library: the examples are checked against them
+const FORMS: &[&str] = safetynet::vocab::TRAFFICKING_FORMS;
+const SECTORS: &[&str] = safetynet::vocab::SECTORS;
 
 /// Types that are sex trafficking only.
 const SEX_TYPES: [u8; 6] = [1, 3, 4, 7, 12, 21];

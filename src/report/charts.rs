@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -430,25 +431,7 @@ impl Chart {
             .map(|i| series.iter().map(|s| s.1[i]).sum::<f64>())
             .fold(0.0, f64::max)
             .max(1.0);
-        let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(first as f64 - 0.6..last as f64 + 0.6, 0.0..max * 1.05)
-            .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(years.len())
-            .x_label_formatter(&|x| format!("{:.0}", x))
-            .y_label_formatter(&|y| format!("{:.0}", y))
-            .x_desc("Year of registration")
-            .y_desc(y_label)
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .draw()
-            .map_err(chart_error)?;
+        let mut chart = year_axes(&plot, years, 0.6, max, y_label, |y| format!("{y:.0}"))?;
         // the last three series (other types, extension, undetermined) are grey
         let greys = [OTHER_GREY, RGBColor(120, 120, 120), LIGHT_GREY];
         let colors: Vec<RGBColor> = (0..series.len())
@@ -490,24 +473,9 @@ impl Chart {
             .flat_map(|s| s.1.iter().map(|p| p.3))
             .fold(0.0, f64::max)
             .max(1.0);
-        let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(first as f64 - 0.3..last as f64 + 0.3, 0.0..max * 1.05)
-            .map_err(chart_error)?;
-        chart
-            .configure_mesh()
-            .x_labels(years.len())
-            .x_label_formatter(&|x| format!("{:.0}", x))
-            .y_label_formatter(&|y| format!("{:.0}%", y))
-            .x_desc("Year of registration")
-            .y_desc("Share of the year's records")
-            .label_style(text_style(13))
-            .axis_desc_style(text_style(14))
-            .draw()
-            .map_err(chart_error)?;
+        let mut chart = year_axes(&plot, years, 0.3, max, "Share of the year's records", |y| {
+            format!("{y:.0}%")
+        })?;
         let colors = series_colors(series.len());
         for ((_, points), color) in series.iter().zip(&colors) {
             // contiguous runs only: a withheld year is a gap, not a line through it
@@ -714,6 +682,40 @@ impl Chart {
             &groups.iter().cloned().zip(colors).collect::<Vec<_>>(),
         )
     }
+}
+
+type YearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Axes shared by the charts over years: years on x (padded by `pad`),
+/// 0..max on y with the given label and tick format.
+fn year_axes<'a, DB: DrawingBackend>(
+    plot: &'a DrawingArea<DB, Shift>,
+    years: &[i32],
+    pad: f64,
+    max: f64,
+    y_desc: &str,
+    y_format: impl Fn(&f64) -> String,
+) -> Result<YearChart<'a, DB>> {
+    let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
+    let mut chart = ChartBuilder::on(plot)
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(first as f64 - pad..last as f64 + pad, 0.0..max * 1.05)
+        .map_err(chart_error)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(years.len())
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&y_format)
+        .x_desc("Year of registration")
+        .y_desc(y_desc)
+        .label_style(text_style(13))
+        .axis_desc_style(text_style(14))
+        .draw()
+        .map_err(chart_error)?;
+    Ok(chart)
 }
 
 /// Colours for n series, from the palette.
