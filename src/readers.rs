@@ -410,10 +410,11 @@ impl RowSource for ParquetSource {
             if let Some(batch) = &self.batch
                 && self.offset < batch.num_rows()
             {
+                let offset = self.offset;
                 let cells = self
                     .columns
-                    .iter()
-                    .map(|c| std::mem::take(&mut c.clone()[self.offset]))
+                    .iter_mut()
+                    .map(|c| std::mem::take(&mut c[offset]))
                     .collect();
                 self.offset += 1;
                 self.row_number += 1;
