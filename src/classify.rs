@@ -93,10 +93,6 @@ impl<'r> Classifier<'r> {
         }
     }
 
-    pub fn rules(&self) -> &Rules {
-        self.rules
-    }
-
     fn phrase_hits(&mut self, venue: &str) -> Arc<PhraseHits> {
         if let Some(hits) = self.venue_hits.get(venue) {
             return hits.clone();

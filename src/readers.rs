@@ -4,7 +4,7 @@
 //! text file, the 1-based row in a Parquet file.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -15,7 +15,6 @@ use datafusion::parquet::arrow::arrow_reader::{
 };
 
 use crate::error::{Error, Result};
-use crate::schema::INPUT_COLUMNS;
 
 /// Input containers of the canonical layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -429,18 +428,4 @@ impl RowSource for ParquetSource {
             }
         }
     }
-}
-
-/// Canonical columns a reader's header lacks; used in messages.
-pub fn canonical_columns() -> &'static [&'static str] {
-    INPUT_COLUMNS
-}
-
-/// Reads a whole small file (for hashing).
-pub fn read_all(path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
 }

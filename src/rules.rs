@@ -237,10 +237,6 @@ impl Rules {
             .find(|t| t.id == id)
             .map(|t| t.name.as_str())
     }
-
-    pub fn rule(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.id == id)
-    }
 }
 
 pub fn hex_sha256(bytes: &[u8]) -> String {

@@ -150,16 +150,6 @@ impl CodedField {
             CodedField::ControlMethods => CONTROL_METHODS,
         }
     }
-
-    pub fn is_multi_valued(self) -> bool {
-        matches!(
-            self,
-            CodedField::Sectors
-                | CodedField::RecruitmentTactics
-                | CodedField::RecruiterRelations
-                | CodedField::ControlMethods
-        )
-    }
 }
 
 /// Folds a character to lowercase ASCII-ish form: accents are removed by
