@@ -22,6 +22,7 @@ pub mod report;
 pub mod rng;
 pub mod rules;
 pub mod schema;
+pub mod sdc;
 pub mod store;
 pub mod udf;
 pub mod validate;

@@ -1,0 +1,184 @@
+//! Choosing what to suppress: primary suppression of small counts, then
+//! complementary (secondary) suppression until the audit passes.
+//!
+//! Why not the plain greedy "suppress the smallest published cell sharing a
+//! constraint with the exposed cell": in a table with row and column totals
+//! a small cell is only protected by a rectangle of four interior cells (or
+//! by totals), and the fourth corner shares no constraint with the exposed
+//! cell. Cell-by-cell greedy then drifts into suppressing totals one after
+//! another. Instead, for the first exposed cell, a small linear program
+//! finds the cheapest way to *move* the published values while keeping every
+//! sum true: the cells that have to move are exactly the complements needed
+//! (the classic network/LP heuristic for cell suppression). Cost per unit of
+//! movement is the cell's value (so small cells are preferred, as they carry
+//! least information), and already suppressed cells move for free.
+//!
+//! Why this always terminates successfully: scaling every cell by (1 + t)
+//! keeps all sums true and zeros at zero, so some move with the exposed cell
+//! going up by any amount always exists once enough non-zero cells are
+//! suppressed. Each round suppresses at least one new cell, so there are at
+//! most as many rounds as cells.
+
+use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
+
+use super::audit::{CellStatus, audit, check_statuses, solver_error, tolerance};
+use super::model::{CellId, LinkedTables, SdcError};
+
+/// Marks counts in 1..=k-1 as [`CellStatus::Primary`]; all else, zeros
+/// included (an empty category discloses no one), is published.
+pub fn primary_suppression(problem: &LinkedTables, k: u64) -> Vec<CellStatus> {
+    problem
+        .cells()
+        .iter()
+        .map(|cell| {
+            if (1..k).contains(&cell.value) {
+                CellStatus::Primary
+            } else {
+                CellStatus::Published
+            }
+        })
+        .collect()
+}
+
+/// Statuses (indexed by [`CellId`]) such that no count in 1..=k-1 is
+/// published and every suppressed cell has a feasible range of at least
+/// `width` (see [`audit`]). Deterministic: the same problem gives the same
+/// statuses.
+pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellStatus>, SdcError> {
+    let mut statuses = primary_suppression(problem, k);
+    // Each round suppresses at least one more cell; the bound only guards
+    // against a solver answering inconsistently.
+    for _ in 0..=problem.cells().len() {
+        let findings = audit(problem, &statuses, width)?;
+        let Some(exposed) = findings.first() else {
+            return Ok(statuses);
+        };
+        let complements = cheapest_complements(problem, &statuses, exposed.cell, width)?;
+        if complements.is_empty() {
+            return Err(SdcError::Unprotectable {
+                cell: exposed.label.clone(),
+                reason: format!(
+                    "range [{}, {}] is narrower than {width} and the solver proposes no further cell",
+                    exposed.lo, exposed.hi
+                ),
+            });
+        }
+        for cell in complements {
+            statuses[cell.0] = CellStatus::Secondary;
+        }
+    }
+    let cell = audit(problem, &statuses, width)?
+        .first()
+        .map(|f| f.label.clone())
+        .unwrap_or_default();
+    Err(SdcError::Unprotectable {
+        cell,
+        reason: "no progress after suppressing every cell".to_string(),
+    })
+}
+
+/// Movement of one cell in one direction of the perturbation: value after
+/// the move is `value + up - down`.
+#[derive(Clone, Copy)]
+struct Move {
+    up: Variable,
+    down: Variable,
+}
+
+/// The published non-zero cells that must also be suppressed so that
+/// `exposed` can be `width` apart between two consistent tables.
+///
+/// Two perturbations of the whole table are sought, one raising the exposed
+/// cell by `a`, one lowering it by `b`, with a + b >= width; each keeps every
+/// sum true and every cell non-negative. Published zero cells may not move
+/// (they stay published). Once every cell that moves is suppressed, both
+/// perturbed tables agree with everything published, so the exposed cell's
+/// range is at least `width` wide.
+fn cheapest_complements(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    exposed: CellId,
+    width: u64,
+) -> Result<Vec<CellId>, SdcError> {
+    check_statuses(problem, statuses)?;
+    let cells = problem.cells();
+    let mut lp = Problem::new(OptimizationDirection::Minimize);
+    let mut perturbations: [Vec<Move>; 2] = [Vec::new(), Vec::new()];
+    for (sense, moves) in perturbations.iter_mut().enumerate() {
+        let raising = sense == 0;
+        for (i, cell) in cells.iter().enumerate() {
+            let value = cell.value as f64;
+            let published = !statuses[i].is_suppressed();
+            let move_cost = if published {
+                cost(i, cell.value, cells.len())
+            } else {
+                0.0
+            };
+            let (up, down) = if i == exposed.0 {
+                // Only in the direction this perturbation is for.
+                if raising {
+                    ((0.0, f64::INFINITY), (0.0, 0.0))
+                } else {
+                    ((0.0, 0.0), (0.0, value))
+                }
+            } else if published && cell.value == 0 {
+                ((0.0, 0.0), (0.0, 0.0))
+            } else {
+                ((0.0, f64::INFINITY), (0.0, value))
+            };
+            let cost_here = if i == exposed.0 { 0.0 } else { move_cost };
+            moves.push(Move {
+                up: lp.add_var(cost_here, up),
+                down: lp.add_var(cost_here, down),
+            });
+        }
+        for constraint in problem.constraints() {
+            let mut terms: Vec<(Variable, f64)> = Vec::new();
+            for &part in &constraint.parts {
+                terms.push((moves[part.0].up, 1.0));
+                terms.push((moves[part.0].down, -1.0));
+            }
+            terms.push((moves[constraint.total.0].up, -1.0));
+            terms.push((moves[constraint.total.0].down, 1.0));
+            lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, 0.0);
+        }
+    }
+    let spread = [
+        (perturbations[0][exposed.0].up, 1.0),
+        (perturbations[1][exposed.0].down, 1.0),
+    ];
+    lp.add_constraint(spread.as_slice(), ComparisonOp::Ge, width as f64);
+
+    let solution = match lp.solve() {
+        Ok(outcome) if outcome.is_optimal() => match outcome.into_solution() {
+            Ok(solution) => solution,
+            Err(_) => return Err(solver_error(problem, exposed, "no solution returned")),
+        },
+        Ok(_) => return Err(solver_error(problem, exposed, "stopped before optimality")),
+        // Cannot happen with sums of non-negative cells (see the module
+        // comment), but a solver's word is not proof.
+        Err(microlp::Error::Infeasible) => {
+            return Err(SdcError::Unprotectable {
+                cell: problem.describe(exposed),
+                reason: "no consistent table moves it by the width asked for".to_string(),
+            });
+        }
+        Err(e) => return Err(solver_error(problem, exposed, &e.to_string())),
+    };
+    let moved = |m: &Move| {
+        solution.var_value(m.up).abs() + solution.var_value(m.down).abs() > tolerance(width)
+    };
+    Ok((0..cells.len())
+        .filter(|&i| !statuses[i].is_suppressed() && cells[i].value > 0)
+        .filter(|&i| perturbations.iter().any(|moves| moved(&moves[i])))
+        .map(CellId)
+        .collect())
+}
+
+/// Cost of moving a published cell by one unit: its value, so the smallest
+/// cells are hidden first, plus one so that hiding more cells always costs
+/// something, plus a tiny id-ordered term so that ties between equal cells go
+/// to the lower id instead of to the solver's pivoting order.
+fn cost(index: usize, value: u64, cells: usize) -> f64 {
+    value as f64 + 1.0 + 1e-3 * (index + 1) as f64 / (cells + 1) as f64
+}

@@ -1,0 +1,291 @@
+//! Hand-worked examples and a property test over random tables with
+//! margins.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// An R x C table with row totals, column totals and grand total, as the
+/// engine sees it: interior cells first (row-major), then row totals, column
+/// totals, grand total.
+struct Table {
+    problem: LinkedTables,
+    interior: Vec<Vec<CellId>>,
+    row_totals: Vec<CellId>,
+    column_totals: Vec<CellId>,
+    grand_total: CellId,
+}
+
+fn table(counts: &[Vec<u64>]) -> Table {
+    let mut problem = LinkedTables::new();
+    let interior: Vec<Vec<CellId>> = counts
+        .iter()
+        .enumerate()
+        .map(|(r, row)| {
+            row.iter()
+                .enumerate()
+                .map(|(c, &v)| problem.add_labelled_cell(v, format!("r{r}c{c}")))
+                .collect()
+        })
+        .collect();
+    let columns = counts[0].len();
+    let row_totals: Vec<CellId> = counts
+        .iter()
+        .enumerate()
+        .map(|(r, row)| problem.add_labelled_cell(row.iter().sum(), format!("row {r}")))
+        .collect();
+    let column_totals: Vec<CellId> = (0..columns)
+        .map(|c| {
+            let sum = counts.iter().map(|row| row[c]).sum();
+            problem.add_labelled_cell(sum, format!("column {c}"))
+        })
+        .collect();
+    let grand = counts.iter().flatten().sum();
+    let grand_total = problem.add_labelled_cell(grand, "total");
+    for (r, cells) in interior.iter().enumerate() {
+        problem.add_sum(cells, row_totals[r]).unwrap();
+    }
+    for (c, &total) in column_totals.iter().enumerate() {
+        let cells: Vec<CellId> = interior.iter().map(|row| row[c]).collect();
+        problem.add_sum(&cells, total).unwrap();
+    }
+    problem.add_sum(&row_totals, grand_total).unwrap();
+    problem.add_sum(&column_totals, grand_total).unwrap();
+    Table {
+        problem,
+        interior,
+        row_totals,
+        column_totals,
+        grand_total,
+    }
+}
+
+fn suppressed(statuses: &[CellStatus]) -> Vec<usize> {
+    (0..statuses.len())
+        .filter(|&i| statuses[i].is_suppressed())
+        .collect()
+}
+
+fn assert_range(problem: &LinkedTables, statuses: &[CellStatus], cell: CellId, lo: f64, hi: f64) {
+    let (l, h) = feasible_range(problem, statuses, cell).unwrap();
+    assert!(
+        (l - lo).abs() < 1e-6 && (h - hi).abs() < 1e-6,
+        "{cell}: [{l}, {h}], expected [{lo}, {hi}]"
+    );
+}
+
+#[test]
+fn two_by_two_primary_alone_is_recomputable_and_a_rectangle_protects_it() {
+    //        c0   c1 | total
+    //   r0    3   20 |   23
+    //   r1   15   40 |   55
+    //   ---------------------
+    //        18   60 |   78
+    let t = table(&[vec![3, 20], vec![15, 40]]);
+    let p = &t.problem;
+    let a = t.interior[0][0];
+
+    let primary = primary_suppression(p, 10);
+    assert_eq!(suppressed(&primary), vec![a.0]);
+    // 3 = 23 - 20: the row margin gives it away.
+    let findings = audit(p, &primary, 10).unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].cell, a);
+    assert_eq!(findings[0].label, "cell #0 (r0c0)");
+    assert_eq!(findings[0].status, CellStatus::Primary);
+    assert!((findings[0].lo - 3.0).abs() < 1e-6 && (findings[0].hi - 3.0).abs() < 1e-6);
+
+    let statuses = protect(p, 10, 10).unwrap();
+    let rectangle: Vec<usize> = t.interior.iter().flatten().map(|c| c.0).collect();
+    assert_eq!(suppressed(&statuses), rectangle, "{statuses:?}");
+    assert_eq!(statuses[a.0], CellStatus::Primary);
+    assert_eq!(statuses[t.interior[1][1].0], CellStatus::Secondary);
+    for total in t.row_totals.iter().chain(&t.column_totals) {
+        assert_eq!(statuses[total.0], CellStatus::Published);
+    }
+    assert_eq!(statuses[t.grand_total.0], CellStatus::Published);
+    assert!(audit(p, &statuses, 10).unwrap().is_empty());
+    // a = 3 + t with b = 20 - t, c = 15 - t, d = 40 + t: t in [-3, 15].
+    assert_range(p, &statuses, a, 0.0, 18.0);
+    assert_range(p, &statuses, t.interior[1][1], 37.0, 55.0);
+}
+
+/// One row 15 + 3 + 22 = 40 with the total published.
+fn one_row() -> (LinkedTables, [CellId; 4]) {
+    let mut p = LinkedTables::new();
+    let x = p.add_cell(15);
+    let small = p.add_cell(3);
+    let y = p.add_cell(22);
+    let total = p.add_cell(40);
+    p.add_sum(&[x, small, y], total).unwrap();
+    (p, [x, small, y, total])
+}
+
+#[test]
+fn row_with_one_suppressed_cell_and_published_total() {
+    let (p, [x, small, y, total]) = one_row();
+    let primary = primary_suppression(&p, 10);
+    assert_eq!(suppressed(&primary), vec![small.0]);
+    let findings = audit(&p, &primary, 10).unwrap();
+    assert_eq!(
+        findings.iter().map(|f| f.cell).collect::<Vec<_>>(),
+        vec![small]
+    );
+
+    // The smallest other cell suffices: 3 + 15 = 18 leaves a range of 18.
+    let statuses = protect(&p, 10, 10).unwrap();
+    assert_eq!(suppressed(&statuses), vec![x.0, small.0]);
+    assert_eq!(statuses[x.0], CellStatus::Secondary);
+    assert_range(&p, &statuses, small, 0.0, 18.0);
+    assert!(audit(&p, &statuses, 10).unwrap().is_empty());
+
+    // A width of 20 needs the third cell too (the total stays published).
+    let statuses = protect(&p, 10, 20).unwrap();
+    assert_eq!(suppressed(&statuses), vec![x.0, small.0, y.0]);
+    assert_eq!(statuses[total.0], CellStatus::Published);
+    assert_range(&p, &statuses, small, 0.0, 40.0);
+    assert!(audit(&p, &statuses, 20).unwrap().is_empty());
+    // ...and the audit notices when the statuses of width 10 are held to 20.
+    let narrow = protect(&p, 10, 10).unwrap();
+    assert_eq!(audit(&p, &narrow, 20).unwrap().len(), 2);
+}
+
+#[test]
+fn two_tables_sharing_the_total() {
+    // Table A: 3 + 50 = T, table B: 20 + 33 = T, T = 53 in both.
+    let mut p = LinkedTables::new();
+    let a_small = p.add_labelled_cell(3, "A small");
+    let a_big = p.add_labelled_cell(50, "A big");
+    let b1 = p.add_labelled_cell(20, "B 1");
+    let b2 = p.add_labelled_cell(33, "B 2");
+    let shared = p.add_labelled_cell(53, "shared total");
+    p.add_sum(&[a_small, a_big], shared).unwrap();
+    p.add_sum(&[b1, b2], shared).unwrap();
+
+    // Hiding the total in table A does not help: table B recomputes it.
+    let mut statuses = primary_suppression(&p, 10);
+    statuses[shared.0] = CellStatus::Secondary;
+    let findings = audit(&p, &statuses, 5).unwrap();
+    let exposed: Vec<CellId> = findings.iter().map(|f| f.cell).collect();
+    assert_eq!(exposed, vec![a_small, shared]);
+    assert_range(&p, &statuses, a_small, 3.0, 3.0);
+
+    let statuses = protect(&p, 10, 5).unwrap();
+    assert!(audit(&p, &statuses, 5).unwrap().is_empty());
+    // Cheapest: the other cell of table A (cost 50) rather than the total
+    // plus a cell of table B (53 + 20).
+    assert_eq!(suppressed(&statuses), vec![a_small.0, a_big.0]);
+    assert_range(&p, &statuses, a_small, 0.0, 53.0);
+}
+
+#[test]
+fn zero_cells_are_never_suppressed_and_totals_are_used_instead() {
+    //        c0   c1 | total
+    //   r0    3    0 |    3
+    //   r1   15   40 |   55
+    let t = table(&[vec![3, 0], vec![15, 40]]);
+    let p = &t.problem;
+    let statuses = protect(p, 10, 10).unwrap();
+    for (i, cell) in p.cells().iter().enumerate() {
+        if cell.value == 0 {
+            assert_eq!(statuses[i], CellStatus::Published, "zero cell {i}");
+        }
+    }
+    // The row total is 3 as well: primary too.
+    assert_eq!(statuses[t.row_totals[0].0], CellStatus::Primary);
+    assert!(audit(p, &statuses, 10).unwrap().is_empty());
+}
+
+#[test]
+fn ties_go_to_the_lower_id_and_results_repeat() {
+    let mut p = LinkedTables::new();
+    let small = p.add_cell(3);
+    let first = p.add_cell(20);
+    let second = p.add_cell(20);
+    let total = p.add_cell(43);
+    p.add_sum(&[small, first, second], total).unwrap();
+    let statuses = protect(&p, 10, 10).unwrap();
+    assert_eq!(suppressed(&statuses), vec![small.0, first.0]);
+    for _ in 0..3 {
+        assert_eq!(protect(&p, 10, 10).unwrap(), statuses);
+    }
+}
+
+#[test]
+fn trivial_thresholds() {
+    let t = table(&[vec![3, 20], vec![1, 40]]);
+    let p = &t.problem;
+    // k = 1: nothing is small enough to suppress.
+    assert!(suppressed(&protect(p, 1, 10).unwrap()).is_empty());
+    assert!(suppressed(&protect(p, 0, 10).unwrap()).is_empty());
+    // width 0: the primaries alone pass.
+    let statuses = protect(p, 10, 0).unwrap();
+    assert_eq!(statuses, primary_suppression(p, 10));
+    // A cell with no constraint at all is unbounded above.
+    let mut lone = LinkedTables::new();
+    let c = lone.add_cell(2);
+    let statuses = protect(&lone, 5, 100).unwrap();
+    assert_eq!(statuses, vec![CellStatus::Primary]);
+    let (lo, hi) = feasible_range(&lone, &statuses, c).unwrap();
+    assert_eq!((lo, hi), (0.0, f64::INFINITY));
+}
+
+#[test]
+fn statuses_must_match_the_cells() {
+    let (p, _) = one_row();
+    assert_eq!(
+        audit(&p, &[CellStatus::Published], 5),
+        Err(SdcError::StatusCount { given: 1, cells: 4 })
+    );
+}
+
+#[test]
+fn published_cells_have_their_value_as_range() {
+    let (p, [x, ..]) = one_row();
+    let statuses = primary_suppression(&p, 10);
+    assert_range(&p, &statuses, x, 15.0, 15.0);
+}
+
+/// Counts with many small values and some zeros, as in real breakdowns.
+fn count() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        2 => Just(0u64),
+        4 => 1u64..10,
+        3 => 10u64..200,
+    ]
+}
+
+fn counts() -> impl Strategy<Value = Vec<Vec<u64>>> {
+    (1usize..=5, 1usize..=5).prop_flat_map(|(rows, columns)| {
+        proptest::collection::vec(proptest::collection::vec(count(), columns), rows)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn protected_tables_pass_the_audit(
+        counts in counts(),
+        k in 2u64..=10,
+        width in 1u64..=15,
+    ) {
+        let t = table(&counts);
+        let p = &t.problem;
+        let statuses = protect(p, k, width).unwrap();
+        let findings = audit(p, &statuses, width).unwrap();
+        prop_assert!(findings.is_empty(), "{findings:?}");
+        for (i, cell) in p.cells().iter().enumerate() {
+            let small = (1..k).contains(&cell.value);
+            if small {
+                prop_assert_eq!(statuses[i], CellStatus::Primary);
+            }
+            if statuses[i] == CellStatus::Published {
+                prop_assert!(!small);
+            }
+            if cell.value == 0 {
+                prop_assert_eq!(statuses[i], CellStatus::Published);
+            }
+        }
+    }
+}
