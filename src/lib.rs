@@ -23,6 +23,7 @@ pub mod rng;
 pub mod rules;
 pub mod schema;
 pub mod sdc;
+pub mod stats;
 pub mod store;
 pub mod udf;
 pub mod validate;
