@@ -17,11 +17,13 @@
 //! keeps all sums true and zeros at zero, so some move with the exposed cell
 //! going up by any amount always exists once enough non-zero cells are
 //! suppressed. Each round suppresses at least one new cell, so there are at
-//! most as many rounds as cells.
+//! most as many rounds as cells (in practice two or three: a round fixes
+//! every exposed cell it finds, and only new secondary cells may need
+//! another).
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
-use super::audit::{CellStatus, audit, check_statuses, solver_error, tolerance};
+use super::audit::{CellStatus, audit, check_statuses, feasible_range, solver_error, tolerance};
 use super::model::{CellId, LinkedTables, SdcError};
 
 /// Marks counts in 1..=k-1 as [`CellStatus::Primary`]; all else, zeros
@@ -50,21 +52,33 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
     // against a solver answering inconsistently.
     for _ in 0..=problem.cells().len() {
         let findings = audit(problem, &statuses, width)?;
-        let Some(exposed) = findings.first() else {
+        if findings.is_empty() {
             return Ok(statuses);
-        };
-        let complements = cheapest_complements(problem, &statuses, exposed.cell, width)?;
-        if complements.is_empty() {
-            return Err(SdcError::Unprotectable {
-                cell: exposed.label.clone(),
-                reason: format!(
-                    "range [{}, {}] is narrower than {width} and the solver proposes no further cell",
-                    exposed.lo, exposed.hi
-                ),
-            });
         }
-        for cell in complements {
-            statuses[cell.0] = CellStatus::Secondary;
+        // Suppressing more cells only widens ranges, so a cell protected
+        // earlier in the round stays protected; a cell protected as a side
+        // effect of an earlier complement is skipped. New secondary cells
+        // are checked in the next round.
+        for (position, exposed) in findings.iter().enumerate() {
+            if position > 0 {
+                let (lo, hi) = feasible_range(problem, &statuses, exposed.cell)?;
+                if hi - lo >= width as f64 - tolerance(width) {
+                    continue;
+                }
+            }
+            let complements = cheapest_complements(problem, &statuses, exposed.cell, width)?;
+            if complements.is_empty() {
+                return Err(SdcError::Unprotectable {
+                    cell: exposed.label.clone(),
+                    reason: format!(
+                        "range [{}, {}] is narrower than {width} and the solver proposes no further cell",
+                        exposed.lo, exposed.hi
+                    ),
+                });
+            }
+            for cell in complements {
+                statuses[cell.0] = CellStatus::Secondary;
+            }
         }
     }
     let cell = audit(problem, &statuses, width)?
