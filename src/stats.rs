@@ -295,6 +295,8 @@ pub fn chi_square_upper_tail(statistic: f64, df: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn close(actual: f64, expected: f64, tolerance: f64) -> bool {
@@ -555,5 +557,50 @@ mod tests {
         ));
         assert_eq!(chi_square_upper_tail(0.0, 3), 1.0);
         assert!(chi_square_upper_tail(1.0, 0).is_nan());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Every category ends up tested, pooled or dropped exactly once, and
+        /// the numbers stay in range.
+        #[test]
+        fn results_are_well_formed(
+            first in proptest::collection::vec(0u64..40, 1..=7),
+            second in proptest::collection::vec(0u64..40, 7),
+        ) {
+            let columns = first.len();
+            let second = &second[..columns];
+            let labels: Vec<String> = (0..columns).map(|j| format!("c{j}")).collect();
+            let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+            let t = CountTable::two_rows(["x", "y"], &label_refs, &first, second).unwrap();
+            for method in [Method::PearsonChiSquare, Method::LikelihoodRatio] {
+                match compare_distributions(&t, method) {
+                    Comparison::NotTestable { n, .. } => {
+                        prop_assert_eq!(n, first.iter().chain(second).sum::<u64>());
+                    }
+                    Comparison::Tested(r) => {
+                        prop_assert!((0.0..=1.0).contains(&r.p_value), "{:?}", r);
+                        prop_assert!(r.statistic >= -1e-9);
+                        prop_assert!((0.0..=1.0 + 1e-12).contains(&r.cramers_v));
+                        prop_assert!(r.columns.len() >= 2);
+                        prop_assert_eq!(r.df, r.columns.len() as u64 - 1);
+                        prop_assert!(r.min_expected >= MIN_EXPECTED || r.columns.len() == 2);
+                        let mut seen: Vec<String> = r
+                            .columns
+                            .iter()
+                            .filter(|c| c.as_str() != POOLED_LABEL)
+                            .chain(&r.pooled_columns)
+                            .chain(&r.dropped_columns)
+                            .cloned()
+                            .collect();
+                        seen.sort();
+                        let mut all = labels.clone();
+                        all.sort();
+                        prop_assert_eq!(seen, all);
+                    }
+                }
+            }
+        }
     }
 }

@@ -287,5 +287,6 @@ proptest! {
                 prop_assert_eq!(statuses[i], CellStatus::Published);
             }
         }
+        prop_assert_eq!(protect(p, k, width).unwrap(), statuses);
     }
 }
