@@ -51,6 +51,11 @@ pub(crate) fn tolerance(width: u64) -> f64 {
     1e-6 * (1.0 + width as f64)
 }
 
+/// Whether [lo, hi] protects a cell; an unbounded hi always does.
+pub(crate) fn wide_enough(lo: f64, hi: f64, width: u64) -> bool {
+    hi - lo >= width as f64 - tolerance(width)
+}
+
 /// Every suppressed cell whose range [lo, hi] is narrower than `width`, in
 /// cell order. An empty list means the statuses are safe to publish.
 pub fn audit(
@@ -66,7 +71,7 @@ pub fn audit(
         }
         let cell = CellId(index);
         let (lo, hi) = feasible_range(problem, statuses, cell)?;
-        if hi - lo < width as f64 - tolerance(width) {
+        if !wide_enough(lo, hi, width) {
             findings.push(AuditFinding {
                 cell,
                 label: problem.describe(cell),

@@ -23,7 +23,9 @@
 
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
-use super::audit::{CellStatus, audit, check_statuses, feasible_range, solver_error, tolerance};
+use super::audit::{
+    CellStatus, audit, check_statuses, feasible_range, solver_error, tolerance, wide_enough,
+};
 use super::model::{CellId, LinkedTables, SdcError};
 
 /// Marks counts in 1..=k-1 as [`CellStatus::Primary`]; all else, zeros
@@ -62,7 +64,7 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
         for (position, exposed) in findings.iter().enumerate() {
             if position > 0 {
                 let (lo, hi) = feasible_range(problem, &statuses, exposed.cell)?;
-                if hi - lo >= width as f64 - tolerance(width) {
+                if wide_enough(lo, hi, width) {
                     continue;
                 }
             }
