@@ -110,17 +110,20 @@ pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<Tex
         text.into_owned()
     };
     let joined: Box<dyn Read> = Box::new(Cursor::new(head).chain(stream));
-    let reader: Box<dyn Read> = Box::new(
-        DecodeReaderBytesBuilder::new()
-            .encoding(Some(encoding))
-            .bom_override(true)
-            .strip_bom(true)
-            // UTF-8 is passed through unchanged so that an invalid byte
-            // later in the file is reported at its row and column instead
-            // of being replaced silently
-            .utf8_passthru(true)
-            .build(joined),
-    );
+    // UTF-8 is passed through unchanged (readers strip a byte order mark),
+    // so that an invalid byte later in the file is reported at its row and
+    // column instead of being replaced silently
+    let reader: Box<dyn Read> = if encoding == UTF_8 {
+        joined
+    } else {
+        Box::new(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .bom_override(true)
+                .strip_bom(true)
+                .build(joined),
+        )
+    };
     Ok(TextInput {
         reader,
         encoding,

@@ -370,23 +370,30 @@ impl Shape {
                 let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();
                 validator.validate(columns, &cells_ref)
             }
-            Shape::Mapped(mapper) => {
-                let canonical = mapper.map_row(number, &cells)?;
-                let cells_ref: Vec<&str> = canonical.iter().map(String::as_str).collect();
-                validator
-                    .validate(&ColumnMap::identity(), &cells_ref)
-                    .map_err(|problems| {
-                        problems
-                            .into_iter()
-                            .map(|mut p| {
-                                p.column = mapper.describe(&p.column);
-                                p
-                            })
-                            .collect()
-                    })
-            }
+            Shape::Mapped(mapper) => mapped_record(mapper, validator, number, &cells),
         }
     }
+}
+
+/// Maps and validates one row; all problems of the row, mapping and
+/// validation alike, with columns named as the user's file names them.
+pub fn mapped_record(
+    mapper: &Mapper,
+    validator: &Validator<'_>,
+    number: u64,
+    cells: &[String],
+) -> Result<CaseRecord, Vec<Problem>> {
+    let (canonical, mut problems) = mapper.map_row(number, cells);
+    let cells_ref: Vec<&str> = canonical.iter().map(String::as_str).collect();
+    match validator.validate(&ColumnMap::identity(), &cells_ref) {
+        Ok(record) if problems.is_empty() => return Ok(record),
+        Ok(_) => {}
+        Err(more) => problems.extend(more.into_iter().map(|mut p| {
+            p.column = mapper.describe(&p.column);
+            p
+        })),
+    }
+    Err(problems)
 }
 
 /// Runs the personal-data guard over a whole file before any of it is

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::guard::Guard;
 use crate::readers::{self, InputFormat, RawRow, ReadOptions};
 use crate::rules::Rules;
-use crate::validate::{ColumnMap, Validator};
+use crate::validate::Validator;
 
 /// Values listed per column at most; the rest are counted.
 const VALUES_PER_COLUMN: usize = 25;
@@ -152,24 +152,12 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
                 *unlisted_counts.entry(i).or_default() += 1;
             }
         }
-        let problems = match mapper.map_row(number, &cells) {
-            Err(problems) => problems,
-            Ok(canonical) => {
-                let refs: Vec<&str> = canonical.iter().map(String::as_str).collect();
-                match validator.validate(&ColumnMap::identity(), &refs) {
-                    Ok(_) => {
-                        rows_ok += 1;
-                        continue;
-                    }
-                    Err(problems) => problems
-                        .into_iter()
-                        .map(|mut p| {
-                            p.column = mapper.describe(&p.column);
-                            p
-                        })
-                        .collect(),
-                }
+        let problems = match crate::ingest::mapped_record(&mapper, &validator, number, &cells) {
+            Ok(_) => {
+                rows_ok += 1;
+                continue;
             }
+            Err(problems) => problems,
         };
         for p in problems {
             *values.entry((p.column, p.value, p.reason)).or_default() += 1;

@@ -249,8 +249,10 @@ impl Mapper {
         }
     }
 
-    /// Maps one source row into canonical cells, in `INPUT_COLUMNS` order.
-    pub fn map_row(&self, row_number: u64, cells: &[String]) -> Result<Vec<String>, Vec<Problem>> {
+    /// Maps one source row into canonical cells, in `INPUT_COLUMNS` order,
+    /// with the problems met on the way (a cell with a problem is left
+    /// empty, so validation can still report the rest of the row).
+    pub fn map_row(&self, row_number: u64, cells: &[String]) -> (Vec<String>, Vec<Problem>) {
         let mut out = vec![String::new(); INPUT_COLUMNS.len()];
         let mut problems = Vec::new();
         for (i, value) in &self.constants {
@@ -338,6 +340,16 @@ impl Mapper {
             };
             out[field.canonical] = cell;
         }
+        (out, problems)
+    }
+
+    /// `map_row`, as a result: the cells only when there was no problem.
+    pub fn map_row_strict(
+        &self,
+        row_number: u64,
+        cells: &[String],
+    ) -> Result<Vec<String>, Vec<Problem>> {
+        let (out, problems) = self.map_row(row_number, cells);
         if problems.is_empty() {
             Ok(out)
         } else {
@@ -437,7 +449,7 @@ column = "folio"
         );
         let m = mapper(&toml, &["folio", "control"]).unwrap();
         let out = m
-            .map_row(
+            .map_row_strict(
                 2,
                 &row(&["A1", "deuda, golpes y amenazas; sin dato; Aislamiento"]),
             )
@@ -464,13 +476,19 @@ column = "folio"
             "typeOfNotSpecified",
         ];
         let m = mapper(&toml, &header).unwrap();
-        let out = m.map_row(2, &row(&["a", "1", "1", "1", "1", "1"])).unwrap();
+        let out = m
+            .map_row_strict(2, &row(&["a", "1", "1", "1", "1", "1"]))
+            .unwrap();
         assert_eq!(at(&out, "trafficking_form"), "sex_and_labor");
         assert_eq!(at(&out, "sectors"), "agriculture");
-        let out = m.map_row(3, &row(&["b", "0", "1.0", "", "", "1"])).unwrap();
+        let out = m
+            .map_row_strict(3, &row(&["b", "0", "1.0", "", "", "1"]))
+            .unwrap();
         assert_eq!(at(&out, "trafficking_form"), "labor");
         assert_eq!(at(&out, "sectors"), "");
-        let problems = m.map_row(4, &row(&["c", "2", "", "", "", ""])).unwrap_err();
+        let problems = m
+            .map_row_strict(4, &row(&["c", "2", "", "", "", ""]))
+            .unwrap_err();
         assert_eq!(problems[0].column, "isSex");
         assert_eq!(problems[0].reason, "flag is not 1, 0 or blank");
     }
@@ -492,15 +510,17 @@ column = "date"
 date = ["%d/%m/%Y"]
 "#;
         let m = mapper(toml, &["date"]).unwrap();
-        let out = m.map_row(12, &row(&["31/12/2019"])).unwrap();
+        let out = m.map_row_strict(12, &row(&["31/12/2019"])).unwrap();
         assert_eq!(at(&out, "record_id"), "gen-abcdef012345-0000012");
         assert_eq!(
             (at(&out, "year"), at(&out, "month")),
             ("2019".into(), "12".into())
         );
-        let out = m.map_row(13, &row(&["2020-03-01T00:00:00"])).unwrap();
+        let out = m
+            .map_row_strict(13, &row(&["2020-03-01T00:00:00"]))
+            .unwrap();
         assert_eq!(at(&out, "month"), "3");
-        let problems = m.map_row(14, &row(&["March 2020"])).unwrap_err();
+        let problems = m.map_row_strict(14, &row(&["March 2020"])).unwrap_err();
         assert_eq!(problems[0].column, "date");
     }
 
@@ -520,7 +540,9 @@ date = ["%d/%m/%Y"]
     fn several_values_without_a_rule_are_a_problem() {
         let toml = format!("{BASE}\n[fields.gender]\ncolumn = \"g\"\nsplit = [\"/\"]\n");
         let m = mapper(&toml, &["folio", "g"]).unwrap();
-        let problems = m.map_row(2, &row(&["a", "female/male"])).unwrap_err();
+        let problems = m
+            .map_row_strict(2, &row(&["a", "female/male"]))
+            .unwrap_err();
         assert!(problems[0].reason.contains("single-valued"));
     }
 

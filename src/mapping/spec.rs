@@ -193,12 +193,12 @@ impl MappingSpec {
                     "[fields.{name}] needs exactly one of `column`, `columns`, `flags` or `generate`"
                 ));
             }
-            if let Some(g) = &field.generate {
-                if name != "record_id" || !GENERATORS.contains(&g.as_str()) {
-                    return bad(format!(
-                        "[fields.{name}] generate = '{g}': only record_id can be generated, with 'file-row'"
-                    ));
-                }
+            if let Some(g) = &field.generate
+                && (name != "record_id" || !GENERATORS.contains(&g.as_str()))
+            {
+                return bad(format!(
+                    "[fields.{name}] generate = '{g}': only record_id can be generated, with 'file-row'"
+                ));
             }
             if !field.date.is_empty() && name != "year" && name != "month" {
                 return bad(format!(
