@@ -38,15 +38,16 @@ fn read_up_to(reader: &mut dyn Read, limit: usize, path: &Path) -> Result<Vec<u8
     Ok(buf)
 }
 
-/// True when `bytes` is UTF-8, allowing a character cut at the end.
-fn is_utf8_prefix(bytes: &[u8]) -> bool {
+/// True when `bytes` is UTF-8, allowing a character cut at the end when
+/// the sample is only the start of the file.
+fn is_utf8(bytes: &[u8], whole_file: bool) -> bool {
     match std::str::from_utf8(bytes) {
         Ok(_) => true,
-        Err(e) => e.error_len().is_none(),
+        Err(e) => !whole_file && e.error_len().is_none(),
     }
 }
 
-fn detect(sample: &[u8], path: &Path) -> Result<&'static Encoding> {
+fn detect(sample: &[u8], whole_file: bool, path: &Path) -> Result<&'static Encoding> {
     if let Some((encoding, _)) = Encoding::for_bom(sample) {
         return Ok(encoding);
     }
@@ -72,7 +73,7 @@ fn detect(sample: &[u8], path: &Path) -> Result<&'static Encoding> {
             ),
         ));
     }
-    Ok(if is_utf8_prefix(sample) {
+    Ok(if is_utf8(sample, whole_file) {
         UTF_8
     } else {
         WINDOWS_1252
@@ -103,7 +104,7 @@ pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<Tex
     }
     let encoding = match encoding {
         Some(e) => Encoding::for_bom(&head).map(|(bom, _)| bom).unwrap_or(e),
-        None => detect(&head, path)?,
+        None => detect(&head, head.len() < SNIFF_BYTES, path)?,
     };
     let sample = {
         let (text, _, _) = encoding.decode(&head);
@@ -174,12 +175,14 @@ mod tests {
     #[test]
     fn detection() {
         let p = Path::new("x");
-        assert_eq!(detect(b"caf\xc3\xa9", p).unwrap(), UTF_8);
-        assert_eq!(detect(b"caf\xe9", p).unwrap(), WINDOWS_1252);
-        assert_eq!(detect(b"\xef\xbb\xbfa", p).unwrap(), UTF_8);
-        assert_eq!(detect(b"\xff\xfea\x00", p).unwrap(), UTF_16LE);
-        assert!(detect(b"PK\x03\x04\x00\x00", p).is_err());
-        // a multi-byte character cut by the sample's end is still UTF-8
-        assert_eq!(detect(b"caf\xc3", p).unwrap(), UTF_8);
+        assert_eq!(detect(b"caf\xc3\xa9", true, p).unwrap(), UTF_8);
+        assert_eq!(detect(b"caf\xe9", true, p).unwrap(), WINDOWS_1252);
+        assert_eq!(detect(b"\xef\xbb\xbfa", true, p).unwrap(), UTF_8);
+        assert_eq!(detect(b"\xff\xfea\x00", true, p).unwrap(), UTF_16LE);
+        assert!(detect(b"PK\x03\x04\x00\x00", true, p).is_err());
+        // a multi-byte character cut by the sample's end is still UTF-8,
+        // but not at the real end of the file
+        assert_eq!(detect(b"caf\xc3", false, p).unwrap(), UTF_8);
+        assert_eq!(detect(b"caf\xc3", true, p).unwrap(), WINDOWS_1252);
     }
 }

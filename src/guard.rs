@@ -255,7 +255,7 @@ static EXACT_DATE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("regex")
 });
 static PHONE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\+|00)?[\d][\d\s().-]{5,22}\d$").expect("regex"));
+    LazyLock::new(|| Regex::new(r"^(\+|00)?\(?\d[\d\s().-]{5,22}\d$").expect("regex"));
 static IDENTITY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(\d{3}-\d{2}-\d{4}",                  // US social security number

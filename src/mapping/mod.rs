@@ -102,17 +102,17 @@ impl Mapper {
             .cloned()
             .collect();
         if spec.layout.unlisted_columns == Unlisted::Refuse {
-            if !ignored_columns.is_empty() {
-                return Err(format!(
-                    "column(s) {} are neither mapped nor dropped by mapping '{}'; map them, or list them under `drop` (dropped columns are never read)",
-                    ignored_columns.join(", "),
-                    spec.layout.name
-                ));
-            }
             if !missing_columns.is_empty() {
                 return Err(format!(
                     "column(s) {} read by mapping '{}' are not in the file",
                     missing_columns.join(", "),
+                    spec.layout.name
+                ));
+            }
+            if !ignored_columns.is_empty() {
+                return Err(format!(
+                    "column(s) {} are neither mapped nor dropped by mapping '{}'; map them, or list them under `drop` (dropped columns are never read)",
+                    ignored_columns.join(", "),
                     spec.layout.name
                 ));
             }
@@ -532,7 +532,7 @@ date = ["%d/%m/%Y"]
         assert!(err.contains("folio"), "{err}");
         let err = mapper(BASE, &["folio", "folio"]).unwrap_err();
         assert!(err.contains("twice"), "{err}");
-        let dropping = format!("{BASE}\ndrop = [\"Nombre\"]\n");
+        let dropping = format!("drop = [\"Nombre\"]\n{BASE}");
         assert!(mapper(&dropping, &["folio", "Nombre"]).is_ok());
     }
 
