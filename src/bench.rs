@@ -26,6 +26,7 @@ pub fn classify(records: u64, seed: u64, rules: &Rules) -> Result<ClassifyBench>
         first_year: 2015,
         last_year: 2024,
         out: std::path::PathBuf::new(),
+        layout: None,
         show_progress: false,
     };
     let mut classifier = Classifier::new(rules);

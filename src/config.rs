@@ -30,12 +30,54 @@ fn default_min_cell() -> u64 {
     10
 }
 
+/// One input of the pipeline: a path, or a table naming how to read it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum InputEntry {
+    Path(PathBuf),
+    Detailed(Input),
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Mapping file for a layout other than the canonical one.
+    pub mapping: Option<PathBuf>,
+    /// Container or public layout, as `ingest --format` takes it.
+    pub format: Option<crate::ingest::Format>,
+    /// Reporting country for layouts that have none.
+    pub country: Option<String>,
+}
+
+impl From<InputEntry> for Input {
+    fn from(entry: InputEntry) -> Self {
+        match entry {
+            InputEntry::Path(path) => Input {
+                path,
+                mapping: None,
+                format: None,
+                country: None,
+            },
+            InputEntry::Detailed(input) => input,
+        }
+    }
+}
+
+fn inputs<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<Input>, D::Error> {
+    Ok(Vec::<InputEntry>::deserialize(d)?
+        .into_iter()
+        .map(Input::from)
+        .collect())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub store: PathBuf,
     pub out: PathBuf,
-    pub inputs: Vec<PathBuf>,
+    #[serde(deserialize_with = "inputs")]
+    pub inputs: Vec<Input>,
     pub rules: Option<PathBuf>,
     pub report: ReportConfig,
 }
@@ -56,7 +98,10 @@ impl Config {
         };
         config.store = resolve(&config.store);
         config.out = resolve(&config.out);
-        config.inputs = config.inputs.iter().map(resolve).collect();
+        for input in &mut config.inputs {
+            input.path = resolve(&input.path);
+            input.mapping = input.mapping.as_ref().map(resolve);
+        }
         config.rules = config.rules.as_ref().map(resolve);
         Ok(config)
     }

@@ -12,6 +12,13 @@ pub enum Error {
     #[error("{path}: {message}")]
     BadInput { path: PathBuf, message: String },
 
+    /// Columns of an input that look like personal data; nothing was stored.
+    #[error("{path}: {report}")]
+    PersonalData {
+        path: PathBuf,
+        report: crate::guard::Report,
+    },
+
     /// Invalid arguments or a request the tool refuses (e.g. DDL in `query`).
     #[error("{0}")]
     Usage(String),
@@ -54,7 +61,11 @@ impl Error {
     /// their input or command line, 1 for failures at run time.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::BadInput { .. } | Error::Usage(_) | Error::Rules { .. } | Error::Sql(_) => 2,
+            Error::BadInput { .. }
+            | Error::PersonalData { .. }
+            | Error::Usage(_)
+            | Error::Rules { .. }
+            | Error::Sql(_) => 2,
             _ => 1,
         }
     }

@@ -11,10 +11,13 @@ use serde::Serialize;
 
 use crate::classify::Classifier;
 use crate::error::{Error, Result};
+use crate::guard::Guard;
+use crate::mapping::{Mapper, MappingSpec};
 use crate::progress::Progress;
-use crate::readers::{self, InputFormat, RawRow};
+use crate::readers::{self, InputFormat, RawRow, ReadOptions};
 use crate::record::CaseRecord;
 use crate::rules::Rules;
+use crate::schema::INPUT_COLUMNS;
 use crate::store::writer::PartitionedWriter;
 use crate::store::{Counts, IngestedFile, Store, Transaction};
 use crate::validate::{ColumnMap, Problem, Validator};
@@ -41,9 +44,74 @@ pub struct IngestSummary {
 }
 
 pub struct IngestOptions<'a> {
+    /// The container; guessed from each file name when `None`.
     pub format: Option<InputFormat>,
+    /// The layout, when it is not the canonical one.
+    pub mapping: Option<MappingSpec>,
+    /// `--country`: the reporting country of every record of the files.
+    pub country: Option<String>,
+    /// Encoding, delimiter and sheet overrides.
+    pub read: ReadOptions,
     pub rules: &'a Rules,
     pub show_progress: bool,
+}
+
+impl<'a> IngestOptions<'a> {
+    /// Canonical layout, container from the file name, nothing overridden.
+    pub fn canonical(rules: &'a Rules) -> Self {
+        IngestOptions {
+            format: None,
+            mapping: None,
+            country: None,
+            read: ReadOptions::default(),
+            rules,
+            show_progress: false,
+        }
+    }
+
+    /// The read options with what the layout says about encoding,
+    /// delimiter, sheet and the columns to look for.
+    fn read_options(&self) -> Result<ReadOptions> {
+        let mut read = self.read.clone();
+        match &self.mapping {
+            Some(spec) => {
+                read.expected_columns = spec.read_columns();
+                let layout = &spec.layout;
+                if read.encoding.is_none()
+                    && let Some(label) = &layout.encoding
+                {
+                    read.encoding =
+                        Some(crate::decode::encoding_for_label(label).ok_or_else(|| {
+                            Error::Usage(format!(
+                                "mapping '{}': unknown encoding '{label}'",
+                                layout.name
+                            ))
+                        })?);
+                }
+                if read.delimiter.is_none()
+                    && let Some(d) = &layout.delimiter
+                {
+                    read.delimiter = Some(parse_delimiter(d)?);
+                }
+                if read.sheet.is_none() {
+                    read.sheet = layout.sheet.clone();
+                }
+            }
+            None => read.expected_columns = INPUT_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        }
+        Ok(read)
+    }
+}
+
+/// A delimiter as a user writes it: one ASCII character, or `tab`.
+pub fn parse_delimiter(text: &str) -> Result<u8> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        t => Err(Error::Usage(format!(
+            "delimiter '{t}' is not one ASCII character (or 'tab')"
+        ))),
+    }
 }
 
 /// Hashes a file without holding it in memory.
@@ -130,6 +198,14 @@ pub fn ingest(
     files: &[PathBuf],
     options: &IngestOptions<'_>,
 ) -> Result<IngestSummary> {
+    if let Some(cc) = &options.country
+        && !cc.eq_ignore_ascii_case("XX")
+        && crate::countries::normalise_alpha2(cc).is_none()
+    {
+        return Err(Error::Usage(format!(
+            "--country: '{cc}' is not an ISO 3166-1 alpha-2 code (or XX for pooled data)"
+        )));
+    }
     let store = Store::open_or_new(store_dir)?;
     let rules = options.rules;
     check_rules_match(&store, rules)?;
@@ -175,12 +251,20 @@ pub fn ingest(
         let mut writer = PartitionedWriter::new(txn.generation());
         let mut classifier = Classifier::new(rules);
         let validator = Validator::new(rules);
+        let read = options.read_options()?;
         for (path, sha, format) in &pending {
             let quarantine_relative =
                 format!("quarantine/g{:06}-{}.csv", txn.generation(), &sha[..16]);
-            let (counts, quarantine_file) = ingest_file(
+            let input = Input {
                 path,
-                *format,
+                sha,
+                format: *format,
+                read: &read,
+                mapping: options.mapping.as_ref(),
+                country: options.country.as_deref(),
+            };
+            let (counts, quarantine_file) = ingest_file(
+                &input,
                 &validator,
                 &mut classifier,
                 &mut record_ids,
@@ -194,6 +278,7 @@ pub fn ingest(
                 name: path.display().to_string(),
                 sha256: sha.clone(),
                 format: format!("{format:?}").to_lowercase(),
+                layout: options.mapping.as_ref().map(|m| m.layout.name.clone()),
                 counts: counts.clone(),
                 ingested_at: crate::clock::now_rfc3339(),
                 quarantine_file: quarantine_file.clone(),
@@ -242,10 +327,130 @@ fn check_rules_match(store: &Store, rules: &Rules) -> Result<()> {
     Ok(())
 }
 
+/// One file to ingest and how to read it.
+pub struct Input<'a> {
+    pub path: &'a Path,
+    pub sha: &'a str,
+    pub format: InputFormat,
+    pub read: &'a ReadOptions,
+    pub mapping: Option<&'a MappingSpec>,
+    pub country: Option<&'a str>,
+}
+
+/// How rows of one file become canonical cells.
+pub enum Shape {
+    Canonical(ColumnMap),
+    Mapped(Box<Mapper>),
+}
+
+impl Shape {
+    pub fn new(input: &Input<'_>, header: &[String]) -> Result<Self> {
+        let path = input.path;
+        match input.mapping {
+            None => Ok(Shape::Canonical(
+                ColumnMap::from_header(header).map_err(|m| Error::bad_input(path, m))?,
+            )),
+            Some(spec) => Ok(Shape::Mapped(Box::new(
+                Mapper::new(spec, header, input.sha, input.country)
+                    .map_err(|m| Error::bad_input(path, m))?,
+            ))),
+        }
+    }
+
+    /// Canonical cells of a row, or the problems that quarantine it, with
+    /// columns named as the user's file names them.
+    pub fn validate(
+        &self,
+        validator: &Validator<'_>,
+        number: u64,
+        cells: Vec<String>,
+    ) -> Result<CaseRecord, Vec<Problem>> {
+        match self {
+            Shape::Canonical(columns) => {
+                let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();
+                validator.validate(columns, &cells_ref)
+            }
+            Shape::Mapped(mapper) => mapped_record(mapper, validator, number, &cells),
+        }
+    }
+}
+
+/// Maps and validates one row; all problems of the row, mapping and
+/// validation alike, with columns named as the user's file names them.
+pub fn mapped_record(
+    mapper: &Mapper,
+    validator: &Validator<'_>,
+    number: u64,
+    cells: &[String],
+) -> Result<CaseRecord, Vec<Problem>> {
+    let (canonical, mut problems) = mapper.map_row(number, cells);
+    let cells_ref: Vec<&str> = canonical.iter().map(String::as_str).collect();
+    match validator.validate(&ColumnMap::identity(), &cells_ref) {
+        Ok(record) if problems.is_empty() => return Ok(record),
+        Ok(_) => {}
+        Err(more) => problems.extend(more.into_iter().map(|mut p| {
+            p.column = mapper.describe(&p.column);
+            p
+        })),
+    }
+    Err(problems)
+}
+
+/// Runs the personal-data guard over a whole file before any of it is
+/// stored; a finding fails the ingest with the guard's report.
+pub fn screen(input: &Input<'_>) -> Result<()> {
+    let mut source = readers::open(input.path, input.format, input.read)?;
+    let (dropped, date_columns) = match input.mapping {
+        Some(spec) => (
+            spec.drop.clone(),
+            spec.fields
+                .values()
+                .filter(|f| !f.date.is_empty())
+                .flat_map(|f| f.source_columns())
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let mut guard = Guard::new(source.header(), &dropped, &date_columns);
+    while let Some(row) = source.next_row()? {
+        if let RawRow::Cells { number, cells } = row {
+            guard.scan(number, &cells);
+        }
+    }
+    let report = guard.finish();
+    if report.is_clean() {
+        Ok(())
+    } else {
+        Err(Error::PersonalData {
+            path: input.path.to_path_buf(),
+            report,
+        })
+    }
+}
+
+/// A row right after the header that repeats the columns' labels (the HTCDS
+/// template has one: `prs_Gender` above `Gender`) is not a record.
+fn is_label_row(header: &[String], cells: &[String]) -> bool {
+    let strip = |name: &str| {
+        let name = match name.split_once('_') {
+            Some((prefix, rest)) if prefix.len() <= 4 => rest,
+            _ => name,
+        };
+        crate::vocab::normalise_label(name)
+    };
+    let pairs: Vec<(String, String)> = header
+        .iter()
+        .zip(cells)
+        .filter(|(h, c)| !h.is_empty() && !c.trim().is_empty())
+        .map(|(h, c)| (strip(h), crate::vocab::normalise_label(c)))
+        .collect();
+    let matching = pairs.iter().filter(|(h, c)| h == c).count();
+    pairs.len() >= 3 && matching * 2 >= pairs.len()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn ingest_file(
-    path: &Path,
-    format: InputFormat,
+    input: &Input<'_>,
     validator: &Validator<'_>,
     classifier: &mut Classifier<'_>,
     record_ids: &mut HashSet<String>,
@@ -254,11 +459,15 @@ fn ingest_file(
     mut quarantine: Quarantine,
     show_progress: bool,
 ) -> Result<(Counts, Option<String>)> {
-    let mut source = readers::open(path, format)?;
-    let columns = ColumnMap::from_header(source.header()).map_err(|m| Error::bad_input(path, m))?;
+    let path = input.path;
+    let format = input.format;
+    let mut source = readers::open(path, format, input.read)?;
+    let shape = Shape::new(input, source.header())?;
+    screen(input)?;
+    let header = source.header().to_vec();
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(
-        show_progress && format != InputFormat::Parquet,
+        show_progress && format == InputFormat::Csv,
         size,
         &path.display().to_string(),
     );
@@ -294,19 +503,31 @@ fn ingest_file(
                     },
                 )?;
             }
-            RawRow::Cells { number, cells } => {
-                let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();
-                match validator.validate(&columns, &cells_ref) {
-                    Err(problems) => {
-                        counts.quarantined += 1;
-                        for p in &problems {
-                            quarantine.add(txn, number, p)?;
-                        }
+            RawRow::Cells { number, cells }
+                if counts.read == 1 && is_label_row(&header, &cells) =>
+            {
+                counts.quarantined += 1;
+                quarantine.add(
+                    txn,
+                    number,
+                    &Problem::new(
+                        "",
+                        "",
+                        "repeats the column labels (a label row, not a record)",
+                    ),
+                )?;
+            }
+            RawRow::Cells { number, cells } => match shape.validate(validator, number, cells) {
+                Err(problems) => {
+                    counts.quarantined += 1;
+                    for p in &problems {
+                        quarantine.add(txn, number, p)?;
                     }
-                    Ok(record) => {
-                        if record_ids.contains(&record.record_id) {
-                            counts.duplicates += 1;
-                            quarantine.add(
+                }
+                Ok(record) => {
+                    if record_ids.contains(&record.record_id) {
+                        counts.duplicates += 1;
+                        quarantine.add(
                                 txn,
                                 number,
                                 &Problem::new(
@@ -315,17 +536,16 @@ fn ingest_file(
                                     "duplicate: a record with this id is already stored (not stored again)",
                                 ),
                             )?;
-                        } else {
-                            record_ids.insert(record.record_id.clone());
-                            counts.stored += 1;
-                            buffer.push(record);
-                            if buffer.len() >= BATCH_ROWS {
-                                flush(&mut buffer, txn)?;
-                            }
+                    } else {
+                        record_ids.insert(record.record_id.clone());
+                        counts.stored += 1;
+                        buffer.push(record);
+                        if buffer.len() >= BATCH_ROWS {
+                            flush(&mut buffer, txn)?;
                         }
                     }
                 }
-            }
+            },
         }
         if counts.read % 4096 == 0 {
             progress.set_position(source.position());
@@ -337,4 +557,62 @@ fn ingest_file(
         return Err(Error::bad_input(path, "file has a header but no data rows"));
     }
     Ok((counts, quarantine.finish()?))
+}
+
+/// What `--format` names: a container, or a public layout (read from the
+/// container its file name says, through the built-in mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Csv,
+    Jsonl,
+    Parquet,
+    Xlsx,
+    /// The CTDC k-anonymized Global Dataset layout.
+    Ctdc,
+    /// The CTDC synthetic data layout.
+    CtdcSynthetic,
+    /// HTCDS v2.0 field names (CSV or the Excel template).
+    Htcds,
+}
+
+impl Format {
+    pub fn container(self) -> Option<InputFormat> {
+        match self {
+            Format::Csv => Some(InputFormat::Csv),
+            Format::Jsonl => Some(InputFormat::Jsonl),
+            Format::Parquet => Some(InputFormat::Parquet),
+            Format::Xlsx => Some(InputFormat::Xlsx),
+            Format::Ctdc | Format::CtdcSynthetic | Format::Htcds => None,
+        }
+    }
+
+    pub fn builtin_mapping(self) -> Option<&'static str> {
+        match self {
+            Format::Ctdc => Some("ctdc"),
+            Format::CtdcSynthetic => Some("ctdc-synthetic"),
+            Format::Htcds => Some("htcds"),
+            _ => None,
+        }
+    }
+}
+
+/// The container and mapping that `--format` and `--mapping` ask for.
+pub fn resolve_layout(
+    format: Option<Format>,
+    mapping: Option<&Path>,
+) -> Result<(Option<InputFormat>, Option<MappingSpec>)> {
+    let builtin = format.and_then(Format::builtin_mapping);
+    let spec = match (builtin, mapping) {
+        (Some(name), Some(file)) => {
+            return Err(Error::Usage(format!(
+                "--format {name} already selects a mapping; drop it or --mapping {}",
+                file.display()
+            )));
+        }
+        (Some(name), None) => Some(crate::mapping::builtin::load(name).expect("listed")?),
+        (None, Some(file)) => Some(MappingSpec::load(file)?),
+        (None, None) => None,
+    };
+    Ok((format.and_then(Format::container), spec))
 }

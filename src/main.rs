@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use safetynet::ingest::Format;
 use safetynet::query::OutputFormat;
-use safetynet::readers::InputFormat;
 use safetynet::report::{Policy, ReportOptions, Selection, Unit};
 use safetynet::rules::Rules;
 use safetynet::store::Store;
@@ -45,6 +45,10 @@ enum Command {
         /// Year range, e.g. 2015-2024.
         #[arg(long, default_value = "2015-2024")]
         years: String,
+        /// Write the export in the layout of this mapping file (CSV), e.g.
+        /// mappings/mx_hotline.toml, instead of the canonical layout.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -57,9 +61,19 @@ enum Command {
         files: Vec<PathBuf>,
         #[arg(long)]
         store: PathBuf,
-        /// Input container; guessed from the file extension when omitted.
+        /// Container (csv, jsonl, parquet, xlsx; guessed from the file name when
+        /// omitted) or public layout (ctdc, ctdc-synthetic, htcds).
         #[arg(long, value_enum)]
-        format: Option<InputFormat>,
+        format: Option<Format>,
+        /// Mapping file (TOML) for any other layout; see docs/mapping.md.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Reporting country (ISO alpha-2) of every record, for layouts that
+        /// have none (CTDC); XX marks pooled data from several countries.
+        #[arg(long)]
+        country: Option<String>,
+        #[command(flatten)]
+        read: ReadArgs,
         /// Classification rules (TOML); the embedded default when omitted.
         #[arg(long)]
         rules: Option<PathBuf>,
@@ -67,6 +81,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Work on mapping files (declarative layouts of other exports).
+    #[command(subcommand)]
+    Mapping(MappingCommand),
     /// Reclassify every record of the store (atomically) after a rules change.
     #[command(after_help = "Example:\n  safetynet classify --store store --rules my-rules.toml")]
     Classify {
@@ -143,6 +160,69 @@ enum Command {
         #[arg(required_unless_present = "file")]
         sql: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum MappingCommand {
+    /// List what a mapping leaves unmapped in a sample export (columns and
+    /// values, with counts). Stores nothing.
+    #[command(
+        after_help = "Example:\n  safetynet mapping check mappings/mx_hotline.toml --sample sample-data/mx_hotline.csv"
+    )]
+    Check {
+        /// The mapping file, or the name of a built-in one (ctdc, ctdc-synthetic, htcds).
+        mapping: String,
+        /// A sample export in the mapping's layout.
+        #[arg(long)]
+        sample: PathBuf,
+        /// Container of the sample (guessed from its name when omitted).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        #[arg(long)]
+        country: Option<String>,
+        #[command(flatten)]
+        read: ReadArgs,
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Print the findings as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to read an input container, when detection is not enough.
+#[derive(clap::Args)]
+struct ReadArgs {
+    /// Text encoding: utf-8, windows-1252, latin1, utf-16le, ... (detected when omitted).
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Field delimiter of delimited text: one character or `tab` (sniffed when omitted).
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// Worksheet of a workbook (the first sheet when omitted).
+    #[arg(long)]
+    sheet: Option<String>,
+}
+
+impl ReadArgs {
+    fn options(&self) -> Result<safetynet::readers::ReadOptions, safetynet::Error> {
+        let encoding = match &self.encoding {
+            None => None,
+            Some(label) => Some(safetynet::decode::encoding_for_label(label).ok_or_else(|| {
+                safetynet::Error::Usage(format!("--encoding: '{label}' is not an encoding name"))
+            })?),
+        };
+        let delimiter = match &self.delimiter {
+            None => None,
+            Some(d) => Some(safetynet::ingest::parse_delimiter(d)?),
+        };
+        Ok(safetynet::readers::ReadOptions {
+            encoding,
+            delimiter,
+            sheet: self.sheet.clone(),
+            expected_columns: Vec::new(),
+        })
+    }
 }
 
 /// The report's selection, shared by `report` and `query`.
@@ -228,9 +308,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             countries,
             years,
+            mapping,
             out,
         } => {
             let (first_year, last_year) = parse_years(&years)?;
+            let layout = match &mapping {
+                Some(path) => Some(safetynet::mapping::MappingSpec::load(path)?),
+                None => None,
+            };
             let countries = countries
                 .iter()
                 .map(|c| c.trim().to_ascii_uppercase())
@@ -242,23 +327,72 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 first_year,
                 last_year,
                 out: out.clone(),
+                layout,
                 show_progress,
             })?;
             eprintln!("wrote {n} synthetic records to {}", out.display());
+        }
+        Command::Mapping(MappingCommand::Check {
+            mapping,
+            sample,
+            format,
+            country,
+            read,
+            rules,
+            json,
+        }) => {
+            let rules = Rules::load(rules.as_deref())?;
+            let spec = match safetynet::mapping::builtin::load(&mapping) {
+                Some(spec) => spec?,
+                None => safetynet::mapping::MappingSpec::load(std::path::Path::new(&mapping))?,
+            };
+            let container = match format.and_then(Format::container) {
+                Some(c) => c,
+                None => safetynet::readers::InputFormat::from_path(&sample).ok_or_else(|| {
+                    safetynet::Error::bad_input(
+                        &sample,
+                        "cannot tell the format from the file name; pass --format",
+                    )
+                })?,
+            };
+            let mut read = read.options()?;
+            read.expected_columns = spec.read_columns();
+            let report =
+                safetynet::mapping::check::check(&safetynet::mapping::check::CheckInput {
+                    spec: &spec,
+                    sample: &sample,
+                    format: container,
+                    read: &read,
+                    country: country.as_deref(),
+                    rules: &rules,
+                })?;
+            if json {
+                print_json(&report)?;
+            } else {
+                print!("{}", report.render());
+            }
         }
         Command::Ingest {
             files,
             store,
             format,
+            mapping,
+            country,
+            read,
             rules,
             json,
         } => {
             let rules = Rules::load(rules.as_deref())?;
+            let (container, mapping) =
+                safetynet::ingest::resolve_layout(format, mapping.as_deref())?;
             let summary = safetynet::ingest::ingest(
                 &store,
                 &files,
                 &safetynet::ingest::IngestOptions {
-                    format,
+                    format: container,
+                    mapping,
+                    country,
+                    read: read.options()?,
                     rules: &rules,
                     show_progress,
                 },
@@ -368,16 +502,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
             }
-            let summary = safetynet::ingest::ingest(
-                &config.store,
-                &config.inputs,
-                &safetynet::ingest::IngestOptions {
-                    format: None,
-                    rules: &rules,
-                    show_progress,
-                },
-            )?;
-            let t = &summary.totals;
+            // one ingest per input: each may have its own layout
+            let mut totals = safetynet::store::Counts::default();
+            for input in &config.inputs {
+                let (container, mapping) =
+                    safetynet::ingest::resolve_layout(input.format, input.mapping.as_deref())?;
+                let summary = safetynet::ingest::ingest(
+                    &config.store,
+                    std::slice::from_ref(&input.path),
+                    &safetynet::ingest::IngestOptions {
+                        format: container,
+                        mapping,
+                        country: input.country.clone(),
+                        read: Default::default(),
+                        rules: &rules,
+                        show_progress,
+                    },
+                )?;
+                totals.add(&summary.totals);
+            }
+            let t = &totals;
             println!(
                 "ingest: read {} = stored {} + quarantined {} + duplicates {}",
                 t.read, t.stored, t.quarantined, t.duplicates

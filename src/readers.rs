@@ -1,10 +1,11 @@
 //! Readers that turn an input file into header + rows of text cells, so that
-//! every container (CSV, JSON lines, Parquet) goes through the same
-//! validation. Rows carry the number a user would look for: the line in a
-//! text file, the 1-based row in a Parquet file.
+//! every container (CSV, JSON lines, Parquet, XLSX) goes through the same
+//! mapping and validation. Rows carry the number a user would look for: the
+//! line in a text file, the 1-based row in a Parquet file, the sheet row in a
+//! workbook.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -16,20 +17,39 @@ use datafusion::parquet::arrow::arrow_reader::{
 
 use crate::error::{Error, Result};
 
-/// Input containers of the canonical layout.
+/// Input containers. Delimited text may be gzip-compressed (detected from
+/// the file's first bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
     Csv,
     Jsonl,
     Parquet,
+    Xlsx,
+}
+
+/// How to read a container: everything the user may override.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    pub delimiter: Option<u8>,
+    pub sheet: Option<String>,
+    /// Column names the layout expects, to find the header row of a sheet.
+    pub expected_columns: Vec<String>,
 }
 
 impl InputFormat {
     /// Guesses the container from the file name; `None` when it cannot.
     pub fn from_path(path: &Path) -> Option<Self> {
         let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
-        if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".xlsx")
+            || name.ends_with(".xlsm")
+            || name.ends_with(".xls")
+            || name.ends_with(".ods")
+        {
+            Some(InputFormat::Xlsx)
+        } else if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
             Some(InputFormat::Csv)
         } else if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
             Some(InputFormat::Jsonl)
@@ -66,7 +86,7 @@ pub trait RowSource {
     fn position(&self) -> u64;
 }
 
-pub fn open(path: &Path, format: InputFormat) -> Result<Box<dyn RowSource>> {
+pub fn open(path: &Path, format: InputFormat, options: &ReadOptions) -> Result<Box<dyn RowSource>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return Err(Error::bad_input(path, "is a directory, not a file"));
@@ -75,26 +95,31 @@ pub fn open(path: &Path, format: InputFormat) -> Result<Box<dyn RowSource>> {
         return Err(Error::bad_input(path, "file is empty"));
     }
     match format {
-        InputFormat::Csv => Ok(Box::new(CsvSource::open(path)?)),
-        InputFormat::Jsonl => Ok(Box::new(JsonlSource::open(path)?)),
+        InputFormat::Csv => Ok(Box::new(CsvSource::open(path, options)?)),
+        InputFormat::Jsonl => Ok(Box::new(JsonlSource::open(path, options)?)),
         InputFormat::Parquet => Ok(Box::new(ParquetSource::open(path)?)),
+        InputFormat::Xlsx => Ok(Box::new(crate::xlsx::XlsxSource::open(path, options)?)),
     }
 }
 
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<File>,
+    reader: csv::Reader<Box<dyn Read>>,
     header: Vec<String>,
     record: csv::ByteRecord,
 }
 
 impl CsvSource {
-    fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
+        let text = crate::decode::open_text(path, options.encoding)?;
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| crate::decode::sniff_delimiter(&text.sample));
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
-            .from_reader(file);
+            .delimiter(delimiter)
+            .from_reader(text.reader);
         let raw_header = reader
             .byte_headers()
             .map_err(|e| Error::bad_input(path, format!("cannot read the header row: {e}")))?
@@ -112,6 +137,16 @@ impl CsvSource {
         }
         if header.iter().all(String::is_empty) {
             return Err(Error::bad_input(path, "file has no header row"));
+        }
+        if let Some(long) = header.iter().position(|h| h.chars().count() > 200) {
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "line 1, column {}: a header name of {} characters; the first line is not a header row",
+                    long + 1,
+                    header[long].chars().count()
+                ),
+            ));
         }
         Ok(CsvSource {
             path: path.to_path_buf(),
@@ -146,6 +181,14 @@ impl RowSource for CsvSource {
             return Ok(None);
         }
         let number = self.record.position().map(|p| p.line()).unwrap_or(0);
+        // a line of only delimiters carries no record
+        if self
+            .record
+            .iter()
+            .all(|c| c.iter().all(u8::is_ascii_whitespace))
+        {
+            return self.next_row();
+        }
         if self.record.len() != self.header.len() {
             return Ok(Some(RawRow::Malformed {
                 number,
@@ -167,7 +210,7 @@ impl RowSource for CsvSource {
                         number,
                         column: self.header[i].clone(),
                         value: String::from_utf8_lossy(cell).into_owned(),
-                        reason: "not valid UTF-8".into(),
+                        reason: "not valid UTF-8 (if the file is Latin-1 or Windows-1252, pass --encoding windows-1252)".into(),
                     }));
                 }
             }
@@ -178,18 +221,18 @@ impl RowSource for CsvSource {
 
 pub struct JsonlSource {
     path: PathBuf,
-    lines: std::io::Split<BufReader<File>>,
+    lines: std::io::Split<BufReader<Box<dyn Read>>>,
     header: Vec<String>,
     line_number: u64,
     consumed: u64,
 }
 
 impl JsonlSource {
-    fn open(path: &Path) -> Result<Self> {
+    fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
         // the keys of the first object stand for the header, so that a file
         // missing a required field is refused as a whole, like a CSV
         let mut first = String::new();
-        let mut probe = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
+        let mut probe = BufReader::new(crate::decode::open_text(path, options.encoding)?.reader);
         let mut header = Vec::new();
         loop {
             first.clear();
@@ -220,10 +263,10 @@ impl JsonlSource {
         if header.is_empty() {
             return Err(Error::bad_input(path, "file has no records"));
         }
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::decode::open_text(path, options.encoding)?;
         Ok(JsonlSource {
             path: path.to_path_buf(),
-            lines: BufReader::new(file).split(b'\n'),
+            lines: BufReader::new(text.reader).split(b'\n'),
             header,
             line_number: 0,
             consumed: 0,

@@ -73,6 +73,13 @@ impl ColumnMap {
         Ok(ColumnMap { positions })
     }
 
+    /// A row already in canonical order (the output of a mapping).
+    pub fn identity() -> Self {
+        ColumnMap {
+            positions: (0..INPUT_COLUMNS.len()).map(Some).collect(),
+        }
+    }
+
     fn get<'a>(&self, row: &'a [&'a str], column: usize) -> &'a str {
         self.positions[column]
             .and_then(|i| row.get(i).copied())
@@ -180,6 +187,9 @@ impl<'r> Validator<'r> {
                 ));
                 String::new()
             }
+            // XX (user-assigned in ISO 3166) marks data pooled from several
+            // reporting countries, such as the CTDC global dataset
+            Some(raw) if raw.eq_ignore_ascii_case("XX") => "XX".to_string(),
             Some(raw) => countries::normalise_alpha2(&raw).unwrap_or_else(|| {
                 problems.push(Problem::new(
                     "reporting_country",

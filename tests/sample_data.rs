@@ -6,11 +6,29 @@ mod common;
 use common::*;
 use tempfile::TempDir;
 
-const SAMPLES: &[(&str, &str, &str, &str)] = &[
-    ("us_hotline.csv", "6000", "2015", "US"),
-    ("mx_hotline.csv", "4000", "2016", "MX"),
-    ("ca_hotline.csv", "3000", "2017", "CA"),
+/// File, records, seed, country, and the mapping of its layout (the US
+/// sample is in the canonical layout; MX and CA in their own).
+const SAMPLES: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    ("us_hotline.csv", "6000", "2015", "US", None),
+    (
+        "mx_hotline.csv",
+        "4000",
+        "2016",
+        "MX",
+        Some("mappings/mx_hotline.toml"),
+    ),
+    (
+        "ca_hotline.csv",
+        "3000",
+        "2017",
+        "CA",
+        Some("mappings/ca_hotline.toml"),
+    ),
 ];
+
+fn repo(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
 
 fn sample(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -22,25 +40,33 @@ fn sample(name: &str) -> std::path::PathBuf {
 fn sample_data_is_what_the_documented_commands_produce() {
     let dir = TempDir::new().unwrap();
     let readme = std::fs::read_to_string(sample("README.md")).unwrap();
-    for (name, records, seed, country) in SAMPLES {
+    for (name, records, seed, country, mapping) in SAMPLES {
+        let layout = mapping
+            .map(|m| format!(" --mapping {m}"))
+            .unwrap_or_default();
         let command = format!(
-            "safetynet generate --records {records} --seed {seed} --countries {country} --years 2015-2024 --out sample-data/{name}"
+            "safetynet generate --records {records} --seed {seed} --countries {country} --years 2015-2024{layout} --out sample-data/{name}"
         );
         assert!(readme.contains(&command), "README does not give: {command}");
         let out = dir.path().join(name);
-        ok(&[
-            "generate",
-            "--records",
-            records,
-            "--seed",
-            seed,
-            "--countries",
-            country,
-            "--years",
-            "2015-2024",
-            "--out",
-            p(&out),
-        ]);
+        let mut args = vec![
+            "generate".to_string(),
+            "--records".into(),
+            records.to_string(),
+            "--seed".into(),
+            seed.to_string(),
+            "--countries".into(),
+            country.to_string(),
+            "--years".into(),
+            "2015-2024".into(),
+            "--out".into(),
+            p(&out).to_string(),
+        ];
+        if let Some(m) = mapping {
+            args.push("--mapping".into());
+            args.push(p(&repo(m)).to_string());
+        }
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(
             std::fs::read(&out).unwrap() == std::fs::read(sample(name)).unwrap(),
             "sample-data/{name} is out of date: regenerate it with the command in sample-data/README.md"
@@ -91,12 +117,19 @@ const PINNED: &[(&str, u64)] = &[
 fn per_type_counts_on_the_sample_data_are_pinned() {
     let dir = TempDir::new().unwrap();
     let store = dir.path().join("store");
-    let files: Vec<_> = SAMPLES.iter().map(|s| sample(s.0)).collect();
-    let summary = ingest_json(
-        &store,
-        &files.iter().map(|f| f.as_path()).collect::<Vec<_>>(),
-    );
-    assert_eq!(summary["stored"], 13000);
+    let mut stored = 0;
+    for (name, .., mapping) in SAMPLES {
+        let file = sample(name);
+        let mut args = vec!["ingest", p(&file), "--store", p(&store), "--json"];
+        let mapping_path = mapping.map(repo);
+        if let Some(m) = &mapping_path {
+            args.extend(["--mapping", p(m)]);
+        }
+        let summary: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+        assert_eq!(summary["read"], summary["stored"], "{name}");
+        stored += summary["stored"].as_u64().unwrap();
+    }
+    assert_eq!(stored, 13000);
     let rows = query_rows(
         &store,
         "SELECT coalesce(CAST(typology_id AS VARCHAR), extension_category, classification) AS k, count(*) \

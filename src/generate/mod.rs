@@ -24,6 +24,8 @@ pub struct GenerateOptions {
     pub first_year: i32,
     pub last_year: i32,
     pub out: PathBuf,
+    /// Write the export in this layout (CSV only) instead of the canonical one.
+    pub layout: Option<crate::mapping::MappingSpec>,
     pub show_progress: bool,
 }
 
@@ -239,13 +241,30 @@ impl Generator {
 
 enum Sink {
     Csv(csv::Writer<BufWriter<File>>),
+    Mapped(
+        csv::Writer<BufWriter<File>>,
+        crate::mapping::inverse::Inverse,
+    ),
     Jsonl(BufWriter<File>),
     Parquet(ArrowWriter<File>, Vec<CaseRecord>),
 }
 
 impl Sink {
-    fn create(path: &Path) -> Result<Self> {
+    fn create(path: &Path, layout: Option<&crate::mapping::MappingSpec>) -> Result<Self> {
         let name = path.to_string_lossy().to_ascii_lowercase();
+        if let Some(spec) = layout {
+            if !name.ends_with(".csv") {
+                return Err(Error::Usage(
+                    "an export in a mapped layout is written as CSV; name the output .csv".into(),
+                ));
+            }
+            let inverse = crate::mapping::inverse::Inverse::new(spec, path)?;
+            let file = File::create(path).map_err(|e| Error::io(path, e))?;
+            let mut w = csv::Writer::from_writer(BufWriter::new(file));
+            w.write_record(inverse.header())
+                .map_err(|e| Error::store(path, e.to_string()))?;
+            return Ok(Sink::Mapped(w, inverse));
+        }
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         if name.ends_with(".jsonl") || name.ends_with(".ndjson") {
             Ok(Sink::Jsonl(BufWriter::new(file)))
@@ -272,6 +291,9 @@ impl Sink {
             Sink::Csv(w) => w
                 .write_record(record.to_flat())
                 .map_err(|e| Error::store(path, e.to_string())),
+            Sink::Mapped(w, inverse) => w
+                .write_record(inverse.row(&record.to_flat()))
+                .map_err(|e| Error::store(path, e.to_string())),
             Sink::Jsonl(w) => {
                 let line = json_line(&record);
                 writeln!(w, "{line}").map_err(|e| Error::io(path, e))
@@ -289,7 +311,7 @@ impl Sink {
 
     fn finish(self, path: &Path) -> Result<()> {
         match self {
-            Sink::Csv(mut w) => w.flush().map_err(|e| Error::io(path, e)),
+            Sink::Csv(mut w) | Sink::Mapped(mut w, _) => w.flush().map_err(|e| Error::io(path, e)),
             Sink::Jsonl(mut w) => w.flush().map_err(|e| Error::io(path, e)),
             Sink::Parquet(mut w, buffer) => {
                 if !buffer.is_empty() {
@@ -354,7 +376,7 @@ pub fn generate(options: &GenerateOptions) -> Result<u64> {
         ));
     }
     let mut generator = Generator::new(options);
-    let mut sink = Sink::create(&options.out)?;
+    let mut sink = Sink::create(&options.out, options.layout.as_ref())?;
     let progress =
         crate::progress::Progress::rows(options.show_progress, options.records, "generate");
     for i in 0..options.records {

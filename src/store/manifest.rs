@@ -39,6 +39,10 @@ pub struct IngestedFile {
     pub name: String,
     pub sha256: String,
     pub format: String,
+    /// The mapping the file was read through (`ctdc`, `htcds`, or the
+    /// `[layout] name` of a mapping file); absent for the canonical layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
     pub ingested_at: String,

@@ -1,0 +1,188 @@
+//! Turns an input file into a stream of UTF-8 text: gzip is undone, the
+//! encoding is taken from a byte order mark, from `--encoding`, or detected
+//! (UTF-8 when the first 64 KiB are valid UTF-8, otherwise Windows-1252, the
+//! superset of Latin-1 that spreadsheet exports actually use). Binary files
+//! are refused before any row is read.
+
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use crate::error::{Error, Result};
+
+const SNIFF_BYTES: usize = 64 * 1024;
+
+pub struct TextInput {
+    pub reader: Box<dyn Read>,
+    pub encoding: &'static Encoding,
+    /// The start of the file as decoded text, for delimiter sniffing.
+    pub sample: String,
+    pub gzip: bool,
+}
+
+/// The encoding named by a user (`utf-8`, `latin1`, `windows-1252`,
+/// `iso-8859-15`, ...), using the WHATWG labels.
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    Encoding::for_label(label.trim().as_bytes())
+}
+
+fn read_up_to(reader: &mut dyn Read, limit: usize, path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(limit.min(1 << 16));
+    reader
+        .take(limit as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
+    Ok(buf)
+}
+
+/// True when `bytes` is UTF-8, allowing a character cut at the end when
+/// the sample is only the start of the file.
+fn is_utf8(bytes: &[u8], whole_file: bool) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => true,
+        Err(e) => !whole_file && e.error_len().is_none(),
+    }
+}
+
+fn detect(sample: &[u8], whole_file: bool, path: &Path) -> Result<&'static Encoding> {
+    if let Some((encoding, _)) = Encoding::for_bom(sample) {
+        return Ok(encoding);
+    }
+    if let Some(at) = sample.iter().position(|&b| b == 0) {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "binary data (a NUL byte at byte {at}); not a text export. \
+                 If it is UTF-16 without a byte order mark, pass --encoding utf-16le"
+            ),
+        ));
+    }
+    let controls = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+        .count();
+    if controls * 100 > sample.len().max(1) {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "binary data ({controls} control bytes in the first {} bytes); not a text export",
+                sample.len()
+            ),
+        ));
+    }
+    Ok(if is_utf8(sample, whole_file) {
+        UTF_8
+    } else {
+        WINDOWS_1252
+    })
+}
+
+/// Opens `path` as text. `encoding` overrides detection.
+pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<TextInput> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut raw = BufReader::new(file);
+    let magic = read_up_to(&mut raw, 2, path)?;
+    let gzip = magic == [0x1f, 0x8b];
+    let rest: Box<dyn Read> = Box::new(Cursor::new(magic).chain(raw));
+    let mut stream: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(rest))
+    } else {
+        rest
+    };
+    let head = read_up_to(&mut stream, SNIFF_BYTES, path).map_err(|e| match e {
+        Error::BadInput { path, message } if gzip => Error::BadInput {
+            path,
+            message: format!("not a readable gzip file: {message}"),
+        },
+        other => other,
+    })?;
+    if head.is_empty() {
+        return Err(Error::bad_input(path, "file is empty"));
+    }
+    let encoding = match encoding {
+        Some(e) => Encoding::for_bom(&head).map(|(bom, _)| bom).unwrap_or(e),
+        None => detect(&head, head.len() < SNIFF_BYTES, path)?,
+    };
+    let sample = {
+        let (text, _, _) = encoding.decode(&head);
+        text.into_owned()
+    };
+    let joined: Box<dyn Read> = Box::new(Cursor::new(head).chain(stream));
+    // UTF-8 is passed through unchanged (readers strip a byte order mark),
+    // so that an invalid byte later in the file is reported at its row and
+    // column instead of being replaced silently
+    let reader: Box<dyn Read> = if encoding == UTF_8 {
+        joined
+    } else {
+        Box::new(
+            DecodeReaderBytesBuilder::new()
+                .encoding(Some(encoding))
+                .bom_override(true)
+                .strip_bom(true)
+                .build(joined),
+        )
+    };
+    Ok(TextInput {
+        reader,
+        encoding,
+        sample,
+        gzip,
+    })
+}
+
+/// The field delimiter of a delimited text file, from its first line:
+/// the most frequent of `,`, `;`, tab and `|` outside quotes.
+pub fn sniff_delimiter(sample: &str) -> u8 {
+    let mut counts = [0usize; 4];
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for b in sample.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = CANDIDATES.iter().position(|&c| c == b) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let (best, n) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+        .expect("four candidates");
+    if *n == 0 { b',' } else { CANDIDATES[best] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use encoding_rs::UTF_16LE;
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(sniff_delimiter("a,b,c\n1;2;3;4;5"), b',');
+        assert_eq!(sniff_delimiter("a;b;\"c,d,e\"\n"), b';');
+        assert_eq!(sniff_delimiter("a\tb\tc"), b'\t');
+        assert_eq!(sniff_delimiter("single"), b',');
+    }
+
+    #[test]
+    fn detection() {
+        let p = Path::new("x");
+        assert_eq!(detect(b"caf\xc3\xa9", true, p).unwrap(), UTF_8);
+        assert_eq!(detect(b"caf\xe9", true, p).unwrap(), WINDOWS_1252);
+        assert_eq!(detect(b"\xef\xbb\xbfa", true, p).unwrap(), UTF_8);
+        assert_eq!(detect(b"\xff\xfea\x00", true, p).unwrap(), UTF_16LE);
+        assert!(detect(b"PK\x03\x04\x00\x00", true, p).is_err());
+        // a multi-byte character cut by the sample's end is still UTF-8,
+        // but not at the real end of the file
+        assert_eq!(detect(b"caf\xc3", false, p).unwrap(), UTF_8);
+        assert_eq!(detect(b"caf\xc3", true, p).unwrap(), WINDOWS_1252);
+    }
+}
