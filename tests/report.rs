@@ -599,6 +599,10 @@ fn the_committed_reports_are_what_the_main_command_produces() {
         .replace(
             "\"sample-data/",
             &format!("\"{}/sample-data/", root.display()),
+        )
+        .replace(
+            "\"mappings/",
+            &format!("\"{}/mappings/", root.display()),
         );
     let config_path = dir.path().join("safetynet.toml");
     std::fs::write(&config_path, config).unwrap();
