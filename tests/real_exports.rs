@@ -214,14 +214,14 @@ fn ctdc_layout_maps_flags_forms_and_blanks() {
         ("CountryOfExploitation", "US"),
         ("isForcedLabour", "1"),
         ("isSexualExploit", "1"),
-        ("meansOfControlDebtBondage", "1"),
+        ("meansOfControlTakesEarnings", "1"),
         ("meansOfControlThreats", "1"),
         ("meansOfControlPhysicalAbuse", "0"),
         ("typeOfLabourDomesticWork", "1"),
         ("typeOfSexProstitution", "1"),
         ("recruiterRelationFamily", "1"),
         ("isAbduction", "0"),
-        ("meansOfControlConcatenated", "Debt bondage; Threats"),
+        ("meansOfControlConcatenated", "Takes earnings; Threats"),
     ];
     // k-anonymity makes identical rows: both must be stored
     let blank = vec![
@@ -258,7 +258,7 @@ fn ctdc_layout_maps_flags_forms_and_blanks() {
         [
             "2019",
             "sex_and_labor",
-            "debt_bondage;threats",
+            "takes_earnings;threats",
             "domestic_work;prostitution",
             "family",
             "false",

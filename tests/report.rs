@@ -600,10 +600,7 @@ fn the_committed_reports_are_what_the_main_command_produces() {
             "\"sample-data/",
             &format!("\"{}/sample-data/", root.display()),
         )
-        .replace(
-            "\"mappings/",
-            &format!("\"{}/mappings/", root.display()),
-        );
+        .replace("\"mappings/", &format!("\"{}/mappings/", root.display()));
     let config_path = dir.path().join("safetynet.toml");
     std::fs::write(&config_path, config).unwrap();
     ok(&["run", "--config", p(&config_path)]);
