@@ -401,14 +401,7 @@ pub fn mapped_record(
 pub fn screen(input: &Input<'_>) -> Result<()> {
     let mut source = readers::open(input.path, input.format, input.read)?;
     let (dropped, date_columns) = match input.mapping {
-        Some(spec) => (
-            spec.drop.clone(),
-            spec.fields
-                .values()
-                .filter(|f| !f.date.is_empty())
-                .flat_map(|f| f.source_columns())
-                .collect(),
-        ),
+        Some(spec) => (spec.drop.clone(), spec.date_columns()),
         None => (Vec::new(), Vec::new()),
     };
     let mut guard = Guard::new(source.header(), &dropped, &date_columns);

@@ -115,13 +115,7 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
     let mapper = Mapper::new(&relaxed, &header, &"0".repeat(64), country)
         .map_err(|m| Error::bad_input(input.sample, m))?;
     let validator = Validator::new(input.rules);
-    let date_columns: Vec<String> = spec
-        .fields
-        .values()
-        .filter(|f| !f.date.is_empty())
-        .flat_map(|f| f.source_columns())
-        .collect();
-    let mut guard = Guard::new(&header, &spec.drop, &date_columns);
+    let mut guard = Guard::new(&header, &spec.drop, &spec.date_columns());
 
     let unlisted: Vec<usize> = header
         .iter()

@@ -216,6 +216,16 @@ impl MappingSpec {
         Ok(())
     }
 
+    /// Source columns the mapping parses as dates: the guard lets them hold
+    /// exact dates, since only the year and month are kept.
+    pub fn date_columns(&self) -> Vec<String> {
+        self.fields
+            .values()
+            .filter(|f| !f.date.is_empty())
+            .flat_map(FieldSpec::source_columns)
+            .collect()
+    }
+
     /// Every source column some field reads, in a stable order.
     pub fn read_columns(&self) -> Vec<String> {
         let mut out = Vec::new();
