@@ -6,6 +6,11 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: share_pct is the form's share of all records of the year; 95% Wilson interval.
+-- cells: n = records(year, trafficking_form)
+-- cells: denominator = records(year)
+-- sum: records(year, trafficking_form) over trafficking_form
+-- sum: records(year, trafficking_form) over year
+-- sum: records(year) over year
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

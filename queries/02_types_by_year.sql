@@ -8,6 +8,14 @@
 -- derived: change_pct from n, prev_n
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: change_pct is the change from the previous year, shown only where both years are published; share_pct is the share of all records of the year (95% Wilson interval).
+-- cells: n = records(year, section, category)
+-- cells: prev_n = records(year-1, section, category)
+-- cells: denominator = records(year)
+-- sum: records(year, section, category) over category
+-- sum: records(year, section) over section
+-- sum: records(year, section, category) over year
+-- sum: records(section, category) over category
+-- sum: records(section, category) over section
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

@@ -6,6 +6,10 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: share_pct is the type's share of all records of the form (including those without a type); 95% Wilson interval.
+-- cells: n = records(trafficking_form, category)
+-- cells: denominator = records(trafficking_form)
+-- within: records(trafficking_form, category) over category
+-- within: records(trafficking_form, category) over trafficking_form
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

@@ -6,6 +6,10 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: denominator = records of the type where the attribute was recorded (not recorded is left out of the share, never counted as "no"); 95% Wilson interval.
+-- cells: n = profile(category, attribute, value)
+-- cells: denominator = profile(category, attribute)
+-- sum: profile(category, attribute, value) over value
+-- each-within: profile(category, attribute) over attribute = records(category)
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

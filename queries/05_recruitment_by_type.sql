@@ -6,6 +6,10 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: A record can have several recruitment tactics, so shares within a type do not sum to 100%. Denominator = records of the type with recruitment_tactics recorded; 95% Wilson interval.
+-- cells: n = tactics(category, recruitment_tactic)
+-- cells: denominator = tactics(category)
+-- cover: tactics(category, recruitment_tactic) over recruitment_tactic
+-- each-within: tactics(category) = records(category)
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

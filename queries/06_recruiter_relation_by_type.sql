@@ -6,6 +6,10 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: A record can have several recruiter relations, so shares within a type do not sum to 100%. Denominator = records of the type with recruiter_relations recorded; 95% Wilson interval.
+-- cells: n = recruiters(category, recruiter_relation)
+-- cells: denominator = recruiters(category)
+-- cover: recruiters(category, recruiter_relation) over recruiter_relation
+-- each-within: recruiters(category) = records(category)
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

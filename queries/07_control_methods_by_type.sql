@@ -6,6 +6,10 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: A record can have several control methods, so shares within a type do not sum to 100%. Denominator = records of the type with control_methods recorded; 95% Wilson interval.
+-- cells: n = controls(category, control_method)
+-- cells: denominator = controls(category)
+-- cover: controls(category, control_method) over control_method
+-- each-within: controls(category) = records(category)
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

@@ -6,6 +6,10 @@
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: denominator = records of the country of exploitation with citizenship recorded; 95% Wilson interval.
+-- cells: n = citizenship(exploitation_country, citizenship)
+-- cells: denominator = citizenship(exploitation_country)
+-- sum: citizenship(exploitation_country, citizenship) over citizenship
+-- each-within: citizenship(exploitation_country) = records(exploitation_country)
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

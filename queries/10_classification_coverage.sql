@@ -7,6 +7,11 @@
 -- counts: n, denominator
 -- derived: share_pct from n, denominator
 -- note: share_pct is the share of all records in the report; rows "left out" are not in the denominator.
+-- cells: n = records(section, reason) where denominator is not null
+-- cells: n = undated() where denominator is null
+-- cells: denominator = records()
+-- sum: records(section, reason) over reason
+-- sum: records(section) over section
 WITH in_scope AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases
@@ -16,14 +21,16 @@ selected AS (SELECT * FROM in_scope WHERE year BETWEEN $from_year AND $to_year),
 total AS (SELECT count(DISTINCT unit_id) AS denominator FROM selected),
 outcomes AS (
   SELECT
-    CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS outcome_order,
-    classification AS outcome,
+    CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
+    CASE classification WHEN 'typology' THEN 'typology' WHEN 'extension' THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
     coalesce(undetermined_reason, '') AS reason,
     count(DISTINCT unit_id) AS n
   FROM selected GROUP BY classification, undetermined_reason
 )
-SELECT o.outcome, o.reason, o.n, t.denominator, round(100.0 * o.n / t.denominator, 1) AS share_pct
-FROM outcomes o CROSS JOIN total t
-UNION ALL
-SELECT 'left out: year not recorded', '', count(DISTINCT unit_id), NULL, NULL FROM in_scope WHERE year IS NULL
-ORDER BY 1, 2
+SELECT section, reason, n, denominator, share_pct FROM (
+  SELECT o.section_order, o.section, o.reason, o.n, t.denominator, round(100.0 * o.n / t.denominator, 1) AS share_pct
+  FROM outcomes o CROSS JOIN total t
+  UNION ALL
+  SELECT 4, 'left out: year not recorded', '', count(DISTINCT unit_id), NULL, NULL FROM in_scope WHERE year IS NULL
+)
+ORDER BY section_order, reason

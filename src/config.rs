@@ -20,6 +20,10 @@ pub struct ReportConfig {
     pub unit: Unit,
     #[serde(default = "default_min_cell")]
     pub min_cell: u64,
+    /// The narrowest range a suppressed count may be worked out to; K when omitted.
+    pub protection_width: Option<u64>,
+    /// Population table for rates per 100,000 (relative to this file).
+    pub population: Option<PathBuf>,
 }
 
 fn default_unit() -> Unit {
@@ -103,6 +107,7 @@ impl Config {
             input.mapping = input.mapping.as_ref().map(resolve);
         }
         config.rules = config.rules.as_ref().map(resolve);
+        config.report.population = config.report.population.as_ref().map(resolve);
         Ok(config)
     }
 }

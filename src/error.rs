@@ -42,6 +42,16 @@ pub enum Error {
     #[error("store {path}: {message}")]
     Store { path: PathBuf, message: String },
 
+    /// The published tables cannot be put into one disclosure model (they
+    /// disagree about a shared count), or the engine failed on them.
+    #[error("disclosure control: {0}")]
+    Disclosure(String),
+
+    /// The audit found suppressed cells a reader can narrow down, or
+    /// published counts below the threshold; each line names one.
+    #[error("disclosure audit failed:\n{}", .findings.join("\n"))]
+    AuditFailed { findings: Vec<String> },
+
     /// A chart could not be drawn.
     #[error("chart: {0}")]
     Chart(String),
@@ -66,6 +76,7 @@ impl Error {
             | Error::Usage(_)
             | Error::Rules { .. }
             | Error::Sql(_) => 2,
+            Error::AuditFailed { .. } => 3,
             _ => 1,
         }
     }

@@ -117,12 +117,26 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         selection: SelectionArgs,
-        /// Counts from 1 to K-1 are suppressed.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..))]
-        min_cell: u64,
+        #[command(flatten)]
+        disclosure: DisclosureArgs,
         /// A directory of more .sql files to publish (same header conventions as queries/).
         #[arg(long)]
         queries: Option<PathBuf>,
+        /// Population table (CSV: country, year, population, source) for the
+        /// rates per 100,000 population; no rates table without it.
+        #[arg(long)]
+        population: Option<PathBuf>,
+    },
+    /// Check a written report's disclosure control: no published count below
+    /// K, and no suppressed count that the published numbers narrow to a
+    /// range smaller than the protection width. Exit code 3 when it fails.
+    #[command(after_help = "Example:\n  safetynet audit reports")]
+    Audit {
+        /// The report directory (as written by `report` or `run`).
+        report: PathBuf,
+        /// Audit with a wider protection width than the report was written with.
+        #[arg(long)]
+        protection_width: Option<u64>,
     },
     /// Run the whole pipeline from a config file: ingest, classify, report.
     #[command(after_help = "Example:\n  safetynet run --config safetynet.toml")]
@@ -142,7 +156,8 @@ enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
     },
-    /// Run read-only SQL over the store (the table is `cases`).
+    /// Run read-only SQL over the store (the table is `cases`). The result is
+    /// not disclosure-controlled: internal work only (publish with `report`).
     #[command(
         after_help = "Examples:\n  safetynet query --store store \"SELECT typology_name, count(*) AS n FROM cases GROUP BY 1 ORDER BY 2 DESC\"\n  safetynet query --store store --format csv --file queries/my_table.sql"
     )]
@@ -225,6 +240,30 @@ impl ReadArgs {
     }
 }
 
+/// The disclosure-control options of `report`.
+#[derive(clap::Args)]
+struct DisclosureArgs {
+    /// K: counts from 1 to K-1 are suppressed (10 as CTDC; 3 is the Polaris convention).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..))]
+    min_cell: u64,
+    /// The narrowest range a suppressed count may be worked out to (default: K).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    protection_width: Option<u64>,
+    /// Internal work only: no suppression; every output is stamped NOT FOR PUBLICATION.
+    #[arg(long)]
+    no_suppression: bool,
+}
+
+impl DisclosureArgs {
+    fn policy(&self) -> Policy {
+        Policy {
+            min_cell: self.min_cell,
+            width: self.protection_width,
+            suppression: !self.no_suppression,
+        }
+    }
+}
+
 /// The report's selection, shared by `report` and `query`.
 #[derive(clap::Args)]
 struct SelectionArgs {
@@ -270,15 +309,25 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn report(store: &Store, out: &std::path::Path, options: &ReportOptions) -> anyhow::Result<()> {
     let report = runtime()?.block_on(safetynet::report::build(store, options))?;
-    let written = safetynet::report::write_replacing(&report, out)?;
-    println!(
-        "wrote {} files to {} ({} counts suppressed below {}, {} derived figures withheld)",
-        written.len(),
-        out.display(),
-        report.context.suppressed_cells,
-        report.context.min_cell,
-        report.context.withheld_cells
-    );
+    let (written, audited) = safetynet::report::write_replacing(&report, out)?;
+    let c = &report.context;
+    match audited {
+        Some(audit) => println!(
+            "wrote {} files to {} ({} counts below {} suppressed, {} more to protect them, {} derived figures \
+             withheld; audit passed: every suppressed count has a range of at least {})",
+            written.len(),
+            out.display(),
+            c.outcome.primary,
+            c.policy.min_cell,
+            c.outcome.secondary,
+            c.outcome.withheld,
+            audit.width
+        ),
+        None => {
+            println!("wrote {} files to {}", written.len(), out.display());
+            eprintln!("{}", safetynet::report::render::NOT_FOR_PUBLICATION);
+        }
+    }
     Ok(())
 }
 
@@ -478,16 +527,34 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             store,
             out,
             selection,
-            min_cell,
+            disclosure,
             queries,
+            population,
         } => {
             let store = Store::open(&store)?;
             let options = ReportOptions {
                 selection: selection.selection()?,
-                policy: Policy { min_cell },
+                policy: disclosure.policy(),
                 extra_queries: queries,
+                population,
             };
             report(&store, &out, &options)?;
+        }
+        Command::Audit {
+            report,
+            protection_width,
+        } => {
+            let audit = safetynet::report::audit::audit_dir(&report, protection_width)?;
+            if !audit.findings.is_empty() {
+                return Err(safetynet::Error::AuditFailed {
+                    findings: audit.findings,
+                }
+                .into());
+            }
+            println!(
+                "audit passed: {} tables, {} suppressed counts, each with a range of at least {}",
+                audit.tables, audit.suppressed, audit.width
+            );
         }
         Command::Run { config } => {
             let config = safetynet::config::Config::load(&config)?;
@@ -536,8 +603,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 policy: Policy {
                     min_cell: config.report.min_cell,
+                    width: config.report.protection_width,
+                    suppression: true,
                 },
                 extra_queries: None,
+                population: config.report.population.clone(),
             };
             report(&store, &config.out, &options)?;
         }
@@ -569,6 +639,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let store = Store::open(&store)?;
             let selection = selection.selection()?;
+            if show_progress {
+                eprintln!(
+                    "note: query results are not disclosure-controlled: NOT FOR PUBLICATION (publish with `report`)"
+                );
+            }
             let output = runtime()?.block_on(async {
                 let ctx = safetynet::query::session(&store).await?;
                 let batches = if sql.contains('$') {

@@ -60,6 +60,9 @@ enum Kind {
     Stacked {
         years: Vec<i32>,
         series: Vec<(String, Vec<f64>)>,
+        /// Per year, the records in suppressed cells (the year's published
+        /// total less its published cells), drawn hatched on top.
+        not_published: Vec<f64>,
         y_label: String,
     },
     /// Lines with bands: series of (label, points (year, share, lo, hi)).
@@ -110,7 +113,7 @@ fn unit_label(unit: Unit) -> &'static str {
 pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
     register_font();
     let mut charts = Vec::new();
-    let k = report.context.min_cell;
+    let k = report.context.policy.min_cell;
     if let Some(t) = table(report, "02_types_by_year") {
         charts.push(stacked_types(report, t, k));
         charts.push(trend_top_types(t));
@@ -122,6 +125,9 @@ pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
         charts.push(profile_bars(t, k));
     }
     for chart in &mut charts {
+        if !report.context.policy.suppression {
+            chart.title = format!("NOT FOR PUBLICATION – {}", chart.title);
+        }
         let mut svg = String::new();
         {
             let (w, h) = chart.size();
@@ -176,6 +182,13 @@ fn stacked_types(report: &Report, t: &Table, k: u64) -> Chart {
         .map(|n| (n.clone(), vec![0.0; years.len()]))
         .collect();
     let mut rest = vec![vec![0.0; years.len()]; 3];
+    let mut year_totals: Vec<Option<f64>> = vec![None; years.len()];
+    for row in &t.rows {
+        let year = cell(t, row, "year").as_f64().unwrap_or(0.0) as i32;
+        if let Some(yi) = years.iter().position(|y| *y == year) {
+            year_totals[yi] = cell(t, row, "denominator").as_f64();
+        }
+    }
     for row in &t.rows {
         let Some(value) = cell(t, row, "n").as_f64() else {
             continue;
@@ -199,18 +212,30 @@ fn stacked_types(report: &Report, t: &Table, k: u64) -> Chart {
     for (label, values) in labels.iter().zip(rest) {
         series.push((label.to_string(), values));
     }
+    // What the suppressed cells hold together is the published year total
+    // less the published cells: no more than a reader can compute.
+    let not_published = year_totals
+        .iter()
+        .enumerate()
+        .map(|(i, total)| {
+            let drawn: f64 = series.iter().map(|s| s.1[i]).sum();
+            total.map_or(0.0, |t| (t - drawn).max(0.0))
+        })
+        .collect();
     Chart {
         name: "types_by_year".into(),
         title: "Records by typology type and year".into(),
         caption: format!(
             "{}. The seven largest types, the other types together, categories outside the typology, and records \
-             whose type could not be determined. Cells with fewer than {k} records are not drawn.",
+             whose type could not be determined. Hatched grey: records in counts not published (disclosure \
+             control: below {k}, or hidden to protect such a count), drawn together on top of each year.",
             unit_label(report.context.unit)
         ),
         svg: String::new(),
         kind: Kind::Stacked {
             years,
             series,
+            not_published,
             y_label: unit_label(report.context.unit).into(),
         },
     }
@@ -287,7 +312,8 @@ fn control_heatmap(t: &Table, k: u64) -> Chart {
         title: "Methods of control by type".into(),
         caption: format!(
             "Share of records of the type (with control methods recorded) that name the method; a record can name \
-             several. Grey cells marked x: not published (a count below {k}). White cells: no record names the method."
+             several. Grey cells marked x: not published (disclosure control: a count below {k}, or hidden to protect one). \
+             White cells: no record names the method."
         ),
         svg: String::new(),
         kind: Kind::Heatmap {
@@ -337,8 +363,8 @@ fn profile_bars(t: &Table, k: u64) -> Chart {
         name: "victim_profile".into(),
         title: "Victim profile, ten largest types".into(),
         caption: format!(
-            "Share of records of the type where the attribute was recorded. Bars not drawn: not published (a count \
-             below {k}) or none recorded."
+            "Share of records of the type where the attribute was recorded. A grey x instead of a bar: not published \
+             (disclosure control: a count below {k}, or hidden to protect one) or none recorded."
         ),
         svg: String::new(),
         kind: Kind::Bars {
@@ -401,8 +427,9 @@ impl Chart {
             Kind::Stacked {
                 years,
                 series,
+                not_published,
                 y_label,
-            } => self.draw_stacked(&root, years, series, y_label),
+            } => self.draw_stacked(&root, years, series, not_published, y_label),
             Kind::Trend { years, series } => self.draw_trend(&root, years, series),
             Kind::Heatmap {
                 rows,
@@ -422,13 +449,18 @@ impl Chart {
         root: &DrawingArea<DB, Shift>,
         years: &[i32],
         series: &[(String, Vec<f64>)],
+        not_published: &[f64],
         y_label: &str,
     ) -> Result<()> {
-        let labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
+        let mut labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
+        let hatched = not_published.iter().any(|v| *v > 0.0);
+        if hatched {
+            labels.push("not published (hatched)".into());
+        }
         let legend_width = label_width(root, &labels, 13) + 40;
         let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
         let max = (0..years.len())
-            .map(|i| series.iter().map(|s| s.1[i]).sum::<f64>())
+            .map(|i| series.iter().map(|s| s.1[i]).sum::<f64>() + not_published[i])
             .fold(0.0, f64::max)
             .max(1.0);
         let mut chart = year_axes(&plot, years, 0.6, max, y_label, |y| format!("{y:.0}"))?;
@@ -455,6 +487,32 @@ impl Chart {
                     .map_err(chart_error)?;
                 base = top;
             }
+            if not_published[i] > 0.0 {
+                let (x0, x1) = (*year as f64 - 0.38, *year as f64 + 0.38);
+                let top = base + not_published[i];
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x0, base), (x1, top)],
+                        SUPPRESSED_GREY.filled(),
+                    )))
+                    .map_err(chart_error)?;
+                // Horizontal hatching, one line per 1/80 of the axis.
+                let step = max / 80.0;
+                let mut y = base + step / 2.0;
+                while y < top {
+                    chart
+                        .draw_series(std::iter::once(PathElement::new(
+                            vec![(x0, y), (x1, y)],
+                            RGBColor(120, 120, 120).stroke_width(1),
+                        )))
+                        .map_err(chart_error)?;
+                    y += step;
+                }
+            }
+        }
+        let mut colors = colors;
+        if hatched {
+            colors.push(RGBColor(150, 150, 150));
         }
         legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
     }

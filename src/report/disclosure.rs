@@ -1,26 +1,54 @@
-//! The one disclosure-control step every published number passes through.
-//! Counts from 1 to K-1 are suppressed (shown as `<K`); figures derived from
-//! a suppressed count (shares, intervals, changes) are withheld. Zero is not
-//! sensitive and is shown.
+//! The one disclosure-control step every published number passes through,
+//! and the audit of its result.
+//!
+//! Counts from 1 to K-1 are suppressed (primary); then, over all tables of
+//! the report at once, as many other counts as needed so that no suppressed
+//! count can be worked out, from the totals of its own table or of another
+//! table sharing a margin, to a range narrower than the protection width
+//! (secondary; see [`super::linkage`] and [`crate::sdc`]). Figures derived
+//! from a suppressed count (shares, intervals, changes) are withheld. Zero
+//! is not sensitive and is shown.
 
+use super::Unit;
+use super::linkage::{Position, link};
 use super::table::{Cell, Table};
+use crate::error::{Error, Result};
+use crate::sdc::{self, CellStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// K: the smallest count that may be published.
     pub min_cell: u64,
+    /// The narrowest range a suppressed count may be narrowed to; K when
+    /// not given.
+    pub width: Option<u64>,
+    /// False only for internal work (`--no-suppression`): nothing is
+    /// suppressed and every output is stamped NOT FOR PUBLICATION.
+    pub suppression: bool,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { min_cell: 10 }
+        Policy {
+            min_cell: 10,
+            width: None,
+            suppression: true,
+        }
     }
 }
 
-/// Counts of what the step did to one table.
+impl Policy {
+    pub fn width(&self) -> u64 {
+        self.width.unwrap_or(self.min_cell)
+    }
+}
+
+/// What the step did to the report's tables. A count shared by several
+/// tables counts once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Outcome {
-    pub suppressed: usize,
+    pub primary: usize,
+    pub secondary: usize,
     pub withheld: usize,
 }
 
@@ -28,14 +56,57 @@ fn sensitive(cell: &Cell, k: u64) -> bool {
     matches!(cell.as_f64(), Some(v) if v > 0.0 && v < k as f64)
 }
 
-pub fn apply(table: &mut Table, policy: Policy) -> Outcome {
-    let mut outcome = Outcome::default();
-    let counts: Vec<usize> = table
+/// Count columns of a table by index.
+fn count_columns(table: &Table) -> Vec<usize> {
+    table
         .spec
         .counts
         .iter()
         .filter_map(|c| table.column(c))
-        .collect();
+        .collect()
+}
+
+/// Suppresses, across all `tables`, what the policy asks for.
+pub fn protect(tables: &mut [Table], unit: Unit, policy: Policy) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    if !policy.suppression {
+        return Ok(outcome);
+    }
+    let linkage = link(tables, unit, true)?;
+    let statuses = sdc::protect(&linkage.model, policy.min_cell, policy.width())
+        .map_err(|e| Error::Disclosure(e.to_string()))?;
+    outcome.primary = statuses
+        .iter()
+        .filter(|s| **s == CellStatus::Primary)
+        .count();
+    outcome.secondary = statuses
+        .iter()
+        .filter(|s| **s == CellStatus::Secondary)
+        .count();
+    for &(Position { table, row, column }, id) in &linkage.positions {
+        if statuses[id.0].is_suppressed() {
+            tables[table].rows[row][column] = Cell::Suppressed;
+        }
+    }
+    for table in tables.iter_mut() {
+        // Counts no `-- cells:` line places in the model (a user's own
+        // query without declarations) get primary suppression alone; the
+        // README says so.
+        for i in count_columns(table) {
+            for row in &mut table.rows {
+                if sensitive(&row[i], policy.min_cell) {
+                    row[i] = Cell::Suppressed;
+                    outcome.primary += 1;
+                }
+            }
+        }
+        outcome.withheld += withhold_derived(table);
+    }
+    Ok(outcome)
+}
+
+/// Withholds every derived figure whose source count is suppressed.
+fn withhold_derived(table: &mut Table) -> usize {
     let derived: Vec<(Vec<usize>, Vec<usize>)> = table
         .spec
         .derived
@@ -47,97 +118,81 @@ pub fn apply(table: &mut Table, policy: Policy) -> Outcome {
             )
         })
         .collect();
+    let mut withheld = 0;
     for row in &mut table.rows {
-        for &i in &counts {
-            if sensitive(&row[i], policy.min_cell) {
-                row[i] = Cell::Suppressed;
-                outcome.suppressed += 1;
-            }
-        }
         for (columns, sources) in &derived {
             if sources.iter().any(|&s| row[s] == Cell::Suppressed) {
                 for &c in columns {
-                    if row[c] != Cell::Null {
+                    if row[c] != Cell::Null && row[c] != Cell::Withheld {
                         row[c] = Cell::Withheld;
-                        outcome.withheld += 1;
+                        withheld += 1;
                     }
                 }
             }
         }
     }
-    outcome
+    withheld
+}
+
+/// What the audit found wrong with published tables, one line each; empty
+/// when they are safe to publish.
+pub fn audit(tables: &[Table], unit: Unit, policy: Policy) -> Result<Vec<String>> {
+    let k = policy.min_cell;
+    let width = policy.width();
+    let mut findings = Vec::new();
+    for table in tables {
+        for i in count_columns(table) {
+            for (r, row) in table.rows.iter().enumerate() {
+                if sensitive(&row[i], k) {
+                    findings.push(format!(
+                        "table {} row {} column {}: the count {} is published but below {k}",
+                        table.spec.name,
+                        r + 1,
+                        table.columns[i],
+                        row[i].render()
+                    ));
+                }
+            }
+        }
+    }
+    let linkage = link(tables, unit, false)?;
+    let exposed = sdc::audit(&linkage.model, &linkage.statuses, width)
+        .map_err(|e| Error::Disclosure(e.to_string()))?;
+    for finding in exposed {
+        let shown_in: Vec<String> = linkage
+            .positions
+            .iter()
+            .filter(|(_, id)| *id == finding.cell)
+            .map(|(p, _)| format!("{} row {}", tables[p.table].spec.name, p.row + 1))
+            .collect();
+        let label = linkage.model.cells()[finding.cell.0]
+            .label
+            .clone()
+            .unwrap_or_default();
+        findings.push(if finding.lo.is_nan() {
+            format!(
+                "{label} (suppressed in {}): the published numbers around it contradict each other",
+                shown_in.join(", ")
+            )
+        } else {
+            format!(
+                "{label} (suppressed in {}) can be worked out to [{}, {}], narrower than {width}",
+                shown_in.join(", "),
+                round(finding.lo),
+                round(finding.hi)
+            )
+        });
+    }
+    Ok(findings)
+}
+
+fn round(v: f64) -> String {
+    if v.is_infinite() {
+        "unbounded".into()
+    } else {
+        format!("{:.1}", v)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::table::{Derived, TableSpec};
-
-    fn table(rows: Vec<Vec<Cell>>) -> Table {
-        Table {
-            spec: TableSpec {
-                name: "t".into(),
-                title: "t".into(),
-                counts: vec!["n".into(), "denominator".into()],
-                derived: vec![Derived {
-                    columns: vec!["share".into()],
-                    sources: vec!["n".into(), "denominator".into()],
-                }],
-                notes: vec![],
-                description: vec![],
-            },
-            columns: vec!["k".into(), "n".into(), "denominator".into(), "share".into()],
-            rows,
-        }
-    }
-
-    #[test]
-    fn suppresses_small_counts_and_withholds_their_shares() {
-        let mut t = table(vec![
-            vec![
-                Cell::Text("a".into()),
-                Cell::Int(3),
-                Cell::Int(100),
-                Cell::Float(3.0),
-            ],
-            vec![
-                Cell::Text("b".into()),
-                Cell::Int(0),
-                Cell::Int(100),
-                Cell::Float(0.0),
-            ],
-            vec![
-                Cell::Text("c".into()),
-                Cell::Int(10),
-                Cell::Int(100),
-                Cell::Float(10.0),
-            ],
-            vec![
-                Cell::Text("d".into()),
-                Cell::Int(12),
-                Cell::Int(9),
-                Cell::Null,
-            ],
-        ]);
-        let outcome = apply(&mut t, Policy { min_cell: 10 });
-        assert_eq!(t.rows[0][1], Cell::Suppressed);
-        assert_eq!(t.rows[0][3], Cell::Withheld);
-        assert_eq!(t.rows[1][1], Cell::Int(0), "zero is not sensitive");
-        assert_eq!(t.rows[2][1], Cell::Int(10));
-        assert_eq!(t.rows[2][3], Cell::Float(10.0));
-        assert_eq!(
-            t.rows[3][2],
-            Cell::Suppressed,
-            "a small denominator is suppressed too"
-        );
-        assert_eq!(t.rows[3][3], Cell::Null);
-        assert_eq!(
-            outcome,
-            Outcome {
-                suppressed: 2,
-                withheld: 1
-            }
-        );
-        assert_eq!(t.rows[0][1].render(10), "<10");
-    }
-}
+mod tests;

@@ -3,8 +3,12 @@
 //! workbook, SVG and PNG charts, and the report as HTML and Markdown.
 //! The same store and options always give the same bytes.
 
+pub mod audit;
 pub mod charts;
 pub mod disclosure;
+pub mod linkage;
+pub mod mix_test;
+pub mod population;
 pub mod render;
 pub mod table;
 
@@ -62,6 +66,10 @@ pub const DEFAULT_QUERIES: &[(&str, &str)] = &[
         "10_classification_coverage",
         include_str!("../../queries/10_classification_coverage.sql"),
     ),
+    (
+        "11_detection_rates",
+        include_str!("../../queries/11_detection_rates.sql"),
+    ),
 ];
 
 /// What is counted: victims (records) or cases (distinct case ids).
@@ -110,6 +118,8 @@ pub struct ReportOptions {
     pub policy: Policy,
     /// More `.sql` files to run after the shipped ones.
     pub extra_queries: Option<PathBuf>,
+    /// Population table for rates (`-- requires: population` queries).
+    pub population: Option<PathBuf>,
 }
 
 /// Facts the report states about its data.
@@ -119,12 +129,11 @@ pub struct Context {
     pub to_year: i32,
     pub countries: Vec<String>,
     pub unit: Unit,
-    pub min_cell: u64,
+    pub policy: Policy,
     pub rules_version: String,
     /// Input files by name (not path) with their stored counts.
     pub inputs: Vec<(String, u64)>,
-    pub suppressed_cells: usize,
-    pub withheld_cells: usize,
+    pub outcome: disclosure::Outcome,
 }
 
 pub struct Report {
@@ -218,19 +227,24 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             "--from {from_year} is after --to {to_year}"
         )));
     }
+    let mut available = vec!["cases".to_string()];
+    if let Some(path) = &options.population {
+        population::register(&ctx, path).await?;
+        available.push("population".into());
+    }
     let mut tables = Vec::new();
-    let (mut suppressed, mut withheld) = (0, 0);
     for (name, sql) in query_files(options.extra_queries.as_deref())? {
         let spec = TableSpec::parse(&name, &sql)?;
+        if !spec.requires.iter().all(|r| available.contains(r)) {
+            continue;
+        }
         let batches = run_with_parameters(&ctx, &sql, parameters(sel, from_year, to_year))
             .await
             .map_err(|e| Error::Usage(format!("query {name}.sql: {e}")))?;
-        let mut table = Table::from_batches(spec, &batches)?;
-        let outcome = disclosure::apply(&mut table, options.policy);
-        suppressed += outcome.suppressed;
-        withheld += outcome.withheld;
-        tables.push(table);
+        tables.push(Table::from_batches(spec, &batches)?);
     }
+    tables.push(mix_test::build(&ctx, sel, from_year, to_year, options.policy.min_cell).await?);
+    let outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
     let countries = if sel.countries.is_empty() {
         let batches = crate::query::run_sql(
             &ctx,
@@ -264,20 +278,24 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             to_year,
             countries,
             unit: sel.unit,
-            min_cell: options.policy.min_cell,
+            policy: options.policy,
             rules_version: manifest.rules_version.clone(),
             inputs,
-            suppressed_cells: suppressed,
-            withheld_cells: withheld,
+            outcome,
         },
         tables,
     })
 }
 
 /// Writes the report into `out`, replacing what was there: it is written
-/// beside it first, so a failure leaves the previous report in place and a
-/// table that no longer exists does not linger.
-pub fn write_replacing(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
+/// beside it first and audited as written (see [`audit::audit_dir`]), so a
+/// failure, or a report that does not pass the audit, leaves the previous
+/// report in place, and a table that no longer exists does not linger.
+/// Returns the files written and the audit (none with `--no-suppression`).
+pub fn write_replacing(
+    report: &Report,
+    out: &Path,
+) -> Result<(Vec<PathBuf>, Option<audit::AuditReport>)> {
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -285,14 +303,32 @@ pub fn write_replacing(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     let staging = out.with_file_name(format!(".{name}.tmp"));
     let _ = std::fs::remove_dir_all(&staging);
     let written = write(report, &staging)?;
+    let audited = if report.context.policy.suppression {
+        let result = audit::audit_dir(&staging, None);
+        let failed = match &result {
+            Ok(a) if a.findings.is_empty() => None,
+            Ok(a) => Some(Error::AuditFailed {
+                findings: a.findings.clone(),
+            }),
+            Err(_) => None,
+        };
+        if let Some(error) = failed {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(error);
+        }
+        Some(result?)
+    } else {
+        None
+    };
     if out.exists() {
         std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
     }
     std::fs::rename(&staging, out).map_err(|e| Error::io(out, e))?;
-    Ok(written
+    let written = written
         .into_iter()
         .map(|p| out.join(p.strip_prefix(&staging).expect("under staging")))
-        .collect())
+        .collect();
+    Ok((written, audited))
 }
 
 /// Writes every output of the report into `out`.
@@ -305,7 +341,7 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for table in &report.tables {
         let path = tables_dir.join(format!("{}.csv", table.spec.name));
-        render::write_csv(table, report.context.min_cell, &path)?;
+        render::write_csv(table, report.context.policy, &path)?;
         written.push(path);
     }
     let xlsx = out.join("report.xlsx");
@@ -324,5 +360,6 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     let html = out.join("report.html");
     std::fs::write(&html, render::html(report, &charts)).map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
+    written.push(audit::DisclosureModel::of(report).write(out)?);
     Ok(written)
 }

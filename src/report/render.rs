@@ -8,16 +8,28 @@ use std::path::Path;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use super::charts::Chart;
-use super::table::{Cell, Table, WITHHELD};
-use super::{Report, Unit};
+use super::table::{Cell, SUPPRESSED, Table, WITHHELD};
+use super::{Policy, Report, Unit};
 use crate::error::{Error, Result};
 
-pub fn write_csv(table: &Table, min_cell: u64, path: &Path) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| Error::store(path, e.to_string()))?;
+/// Stamped on every output written without disclosure control.
+pub const NOT_FOR_PUBLICATION: &str = "NOT FOR PUBLICATION: written with --no-suppression for internal work; \
+     small counts are shown and no disclosure control was applied.";
+
+/// Writes a table as CSV. Without disclosure control the first line is the
+/// NOT FOR PUBLICATION stamp (as a `#` comment line, which `pandas` and
+/// `read.csv` can skip with `comment = "#"`, and a spreadsheet shows first).
+pub fn write_csv(table: &Table, policy: Policy, path: &Path) -> Result<()> {
+    let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    if !policy.suppression {
+        use std::io::Write as _;
+        writeln!(file, "# {NOT_FOR_PUBLICATION}").map_err(|e| Error::io(path, e))?;
+    }
+    let mut w = csv::Writer::from_writer(file);
     let fail = |e: csv::Error| Error::store(path, e.to_string());
     w.write_record(&table.columns).map_err(fail)?;
     for row in &table.rows {
-        w.write_record(row.iter().map(|c| c.render(min_cell)))
+        w.write_record(row.iter().map(|c| c.render()))
             .map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
@@ -35,19 +47,31 @@ pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
     let created = ExcelDateTime::from_ymd(2000, 1, 1).map_err(fail)?;
     workbook.set_properties(
         &DocProperties::new()
-            .set_title("safetynet report")
+            .set_title(if report.context.policy.suppression {
+                "safetynet report"
+            } else {
+                NOT_FOR_PUBLICATION
+            })
             .set_author("safetynet")
             .set_creation_datetime(&created),
     );
     let bold = Format::new().set_bold();
     let italic = Format::new().set_italic();
-    let k = report.context.min_cell;
+    let stamp = Format::new()
+        .set_bold()
+        .set_font_color(rust_xlsxwriter::Color::RGB(0xC00000));
+    let policy = report.context.policy;
     for table in &report.tables {
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name(&table.spec.name)).map_err(fail)?;
         sheet
             .write_string_with_format(0, 0, &table.spec.title, &bold)
             .map_err(fail)?;
+        if !policy.suppression {
+            sheet
+                .write_string_with_format(1, 0, NOT_FOR_PUBLICATION, &stamp)
+                .map_err(fail)?;
+        }
         for (c, name) in table.columns.iter().enumerate() {
             sheet
                 .write_string_with_format(2, c as u16, name, &bold)
@@ -61,13 +85,13 @@ pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
                     Cell::Int(n) => sheet.write_number(r, c, *n as f64).map(|_| ()),
                     Cell::Float(f) => sheet.write_number(r, c, *f).map(|_| ()),
                     Cell::Null => Ok(()),
-                    other => sheet.write_string(r, c, other.render(k)).map(|_| ()),
+                    other => sheet.write_string(r, c, other.render()).map(|_| ()),
                 }
                 .map_err(fail)?;
             }
         }
         let first_line = table.rows.len() as u32 + 4;
-        for (line, note) in (first_line..).zip(footnotes(table, k)) {
+        for (line, note) in (first_line..).zip(footnotes(table, policy)) {
             sheet
                 .write_string_with_format(line, 0, &note, &italic)
                 .map_err(fail)?;
@@ -76,19 +100,25 @@ pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
     workbook.save(path).map_err(fail)
 }
 
-/// The notes printed under a table: its own, and the symbols when used.
-fn footnotes(table: &Table, k: u64) -> Vec<String> {
+/// The notes printed under a table: its own, and the symbol when used.
+fn footnotes(table: &Table, policy: Policy) -> Vec<String> {
     let mut notes = table.spec.notes.clone();
     let any = |wanted: &Cell| table.rows.iter().flatten().any(|c| c == wanted);
-    if any(&Cell::Suppressed) {
+    let counts = format!(
+        "a count below {} or one hidden so that such a count cannot be worked out from the totals (never 0)",
+        policy.min_cell
+    );
+    let derived = "a figure computed from such a count";
+    let what = match (any(&Cell::Suppressed), any(&Cell::Withheld)) {
+        (true, true) => Some(format!("{counts}, or {derived}")),
+        (true, false) => Some(counts),
+        (false, true) => Some(derived.to_string()),
+        (false, false) => None,
+    };
+    if let Some(what) = what {
+        // suppressed counts and withheld figures share one symbol
         notes.push(format!(
-            "<{k}: a count from 1 to {} is not published (disclosure control).",
-            k - 1
-        ));
-    }
-    if any(&Cell::Withheld) {
-        notes.push(format!(
-            "{WITHHELD}: withheld because a count it is computed from is not published."
+            "{SUPPRESSED}: not published (disclosure control): {what}."
         ));
     }
     notes
@@ -119,13 +149,12 @@ fn coverage(report: &Report) -> Option<(String, String)> {
         .tables
         .iter()
         .find(|t| t.spec.name == "10_classification_coverage")?;
-    let (outcome, share, n) = (t.column("outcome")?, t.column("share_pct")?, t.column("n")?);
-    let k = report.context.min_cell;
+    let (section, share, n) = (t.column("section")?, t.column("share_pct")?, t.column("n")?);
     let sum = |name: &str| -> String {
         let shares: Vec<&Cell> = t
             .rows
             .iter()
-            .filter(|r| r[outcome].as_text() == Some(name))
+            .filter(|r| r[section].as_text() == Some(name))
             .map(|r| &r[share])
             .collect();
         if shares.iter().any(|c| c.as_f64().is_none()) {
@@ -140,18 +169,18 @@ fn coverage(report: &Report) -> Option<(String, String)> {
         .rows
         .iter()
         .find(|r| {
-            r[outcome]
+            r[section]
                 .as_text()
                 .is_some_and(|o| o.starts_with("left out"))
         })
-        .map(|r| r[n].render(k))
+        .map(|r| r[n].render())
         .unwrap_or_else(|| "0".into());
     Some((
         format!(
             "{} of records have a typology type, {} an extension category (a form outside the 25 types), and {} \
              could not be given a type; the reasons are listed in the coverage table.",
             sum("typology"),
-            sum("extension"),
+            sum("extension (outside the 25 types)"),
             sum("undetermined")
         ),
         left_out,
@@ -197,26 +226,41 @@ fn methods(report: &Report) -> Vec<(String, String)> {
             ),
         ));
     }
-    sections.push((
-        "Disclosure control".to_string(),
+    let p = c.policy;
+    let disclosure = if p.suppression {
         format!(
-            "Every published count from 1 to {} is suppressed and shown as `<{}`, never as 0; zero is shown as 0. \
-             Shares, intervals and changes computed from a suppressed count are withheld and shown as `{WITHHELD}`. \
-             In this report {} counts were suppressed and {} figures withheld. Charts draw only published figures.",
-            c.min_cell - 1,
-            c.min_cell,
-            c.suppressed_cells,
-            c.withheld_cells
-        ),
-    ));
+            "Every count from 1 to {} is suppressed (primary suppression). Because totals are published too, \
+             further counts are suppressed (secondary suppression) until no suppressed count can be worked out, \
+             from the totals of its own table or of any other table of this report that shares a margin with it, \
+             to a range narrower than {}; `safetynet audit` checks this with a linear program per suppressed count, \
+             and the report is not written unless the audit passes. Suppressed counts are shown as `{SUPPRESSED}`, \
+             never as 0, and the symbol does not say which of the two reasons applies; zero is shown as 0. Shares, \
+             intervals and changes computed from a suppressed count are withheld and shown as `{WITHHELD}`. In this \
+             report {} counts were suppressed for being small, {} more to protect them, and {} figures were \
+             withheld. Charts draw suppressed figures in grey or hatched, never as zero.",
+            p.min_cell - 1,
+            p.width(),
+            c.outcome.primary,
+            c.outcome.secondary,
+            c.outcome.withheld
+        )
+    } else {
+        format!(
+            "{NOT_FOR_PUBLICATION} Counts from 1 to {} are shown as they are.",
+            p.min_cell - 1
+        )
+    };
+    sections.push(("Disclosure control".to_string(), disclosure));
     sections.push((
         "Data".to_string(),
         format!(
             "{} Input files: {}.",
             scope(report),
+            // Names only: a file's record count is a count per hotline and
+            // year range that no table's disclosure control covers.
             c.inputs
                 .iter()
-                .map(|(name, n)| format!("{name} ({n} records)"))
+                .map(|(name, _)| name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
@@ -224,7 +268,7 @@ fn methods(report: &Report) -> Vec<(String, String)> {
     sections
 }
 
-fn markdown_table(table: &Table, k: u64) -> String {
+fn markdown_table(table: &Table) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "| {} |", table.columns.join(" | "));
     let _ = writeln!(
@@ -238,18 +282,18 @@ fn markdown_table(table: &Table, k: u64) -> String {
             .join("|")
     );
     for row in &table.rows {
-        let cells: Vec<String> = row
-            .iter()
-            .map(|c| c.render(k).replace('|', "\\|"))
-            .collect();
+        let cells: Vec<String> = row.iter().map(|c| c.render().replace('|', "\\|")).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out
 }
 
 pub fn markdown(report: &Report, charts: &[Chart]) -> String {
-    let k = report.context.min_cell;
+    let policy = report.context.policy;
     let mut out = String::new();
+    if !policy.suppression {
+        let _ = writeln!(out, "**{NOT_FOR_PUBLICATION}**\n");
+    }
     let _ = writeln!(
         out,
         "# Detected cases of human trafficking: annual statistics\n"
@@ -271,8 +315,8 @@ pub fn markdown(report: &Report, charts: &[Chart]) -> String {
     for table in &report.tables {
         let _ = writeln!(out, "### {}\n", table.spec.title);
         let _ = writeln!(out, "File: `tables/{}.csv`\n", table.spec.name);
-        out += &markdown_table(table, k);
-        for note in footnotes(table, k) {
+        out += &markdown_table(table);
+        for note in footnotes(table, policy) {
             let _ = writeln!(out, "\n_{note}_");
         }
         out.push('\n');
@@ -309,15 +353,22 @@ table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}th,td{border:1px 
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}td.sup{text-align:right;background:#eee;color:#555}\
 .note{font-size:0.85em;color:#444;font-style:italic;margin:0.2em 0}figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#444}\
 .caveat{border-left:4px solid #0072B2;padding:0.3em 0.8em;background:#f3f8fc}details{margin:0.4em 0 1.4em}\
-svg{max-width:100%;height:auto}";
+svg{max-width:100%;height:auto}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
 
 pub fn html(report: &Report, charts: &[Chart]) -> String {
-    let k = report.context.min_cell;
+    let policy = report.context.policy;
     let mut out = String::new();
     out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
     out += "<title>Detected cases of human trafficking: annual statistics</title>\n";
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
+    if !policy.suppression {
+        let _ = writeln!(
+            out,
+            "<p class=\"stamp\">{}</p>",
+            escape(NOT_FOR_PUBLICATION)
+        );
+    }
     out += "<h1>Detected cases of human trafficking: annual statistics</h1>\n";
     let _ = writeln!(out, "<p>{}</p>", escape(&scope(report)));
     out += "<p class=\"caveat\">These are cases detected by or reported to hotlines, not the prevalence of trafficking.</p>\n";
@@ -372,12 +423,12 @@ pub fn html(report: &Report, charts: &[Chart]) -> String {
                     Cell::Suppressed | Cell::Withheld => " class=\"sup\"",
                     _ => "",
                 };
-                let _ = write!(out, "<td{class}>{}</td>", escape(&cell.render(k)));
+                let _ = write!(out, "<td{class}>{}</td>", escape(&cell.render()));
             }
             out += "</tr>\n";
         }
         out += "</tbody>\n</table>\n";
-        for note in footnotes(table, k) {
+        for note in footnotes(table, policy) {
             let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
         }
     }

@@ -5,6 +5,7 @@ use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
+use super::linkage::{CellDeclaration, RelationDeclaration};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,7 +14,9 @@ pub enum Cell {
     Text(String),
     Int(i64),
     Float(f64),
-    /// A count from 1 to K-1, not published.
+    /// A count not published: from 1 to K-1 (primary), or chosen so that
+    /// such a count cannot be worked out from the totals (secondary). Both
+    /// show the same symbol, so a reader cannot tell which.
     Suppressed,
     /// A figure computed from a suppressed count, not published.
     Withheld,
@@ -22,7 +25,7 @@ pub enum Cell {
 impl Cell {
     /// The published text of a cell. Floats have one decimal; `-0.0` is
     /// written `0.0` so equal values give equal bytes.
-    pub fn render(&self, min_cell: u64) -> String {
+    pub fn render(&self) -> String {
         match self {
             Cell::Null => String::new(),
             Cell::Text(t) => t.clone(),
@@ -31,7 +34,7 @@ impl Cell {
                 let text = format!("{f:.1}");
                 if text == "-0.0" { "0.0".into() } else { text }
             }
-            Cell::Suppressed => format!("<{min_cell}"),
+            Cell::Suppressed => SUPPRESSED.to_string(),
             Cell::Withheld => WITHHELD.to_string(),
         }
     }
@@ -52,19 +55,22 @@ impl Cell {
     }
 }
 
-/// The symbol for a withheld figure.
+/// The symbol for a suppressed count.
+pub const SUPPRESSED: &str = "x";
+/// The symbol for a figure withheld because it was computed from a
+/// suppressed count: the same, one symbol for "not published".
 pub const WITHHELD: &str = "x";
 
 /// A derived column group: `columns` are withheld when any of `sources` is
 /// suppressed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Derived {
     pub columns: Vec<String>,
     pub sources: Vec<String>,
 }
 
 /// What a query file's header says about its table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableSpec {
     /// File stem, e.g. `02_types_by_year`.
     pub name: String,
@@ -74,6 +80,13 @@ pub struct TableSpec {
     pub notes: Vec<String>,
     /// The first comment lines (what it produces, from what, parameters, unit).
     pub description: Vec<String>,
+    /// Which quantity each count is (`-- cells:`), for disclosure control.
+    pub cells: Vec<CellDeclaration>,
+    /// How the quantities add up (`-- sum:`, `-- cover:`, ...).
+    pub relations: Vec<RelationDeclaration>,
+    /// Tables the query needs besides `cases` (`-- requires: population`);
+    /// the query is skipped when one is not given.
+    pub requires: Vec<String>,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -93,6 +106,9 @@ impl TableSpec {
             derived: Vec::new(),
             notes: Vec::new(),
             description: Vec::new(),
+            cells: Vec::new(),
+            relations: Vec::new(),
+            requires: Vec::new(),
         };
         for line in sql.lines() {
             let Some(comment) = line.trim().strip_prefix("--") else {
@@ -115,6 +131,17 @@ impl TableSpec {
                 });
             } else if let Some(v) = comment.strip_prefix("note:") {
                 spec.notes.push(v.trim().to_string());
+            } else if let Some(v) = comment.strip_prefix("cells:") {
+                spec.cells.push(CellDeclaration::parse(name, v.trim())?);
+            } else if let Some(v) = comment.strip_prefix("requires:") {
+                spec.requires = list(v);
+            } else if let Some(relation) = comment
+                .split_once(':')
+                .map(|(keyword, v)| RelationDeclaration::parse(name, keyword.trim(), v.trim()))
+                .transpose()?
+                .flatten()
+            {
+                spec.relations.push(relation);
             } else {
                 spec.description.push(comment.to_string());
             }

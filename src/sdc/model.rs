@@ -18,9 +18,14 @@ impl fmt::Display for CellId {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cell {
+    /// The true count. For a model read back from published tables
+    /// ([`LinkedTables::without_values`]) unknown values are 0 and unused.
     pub value: u64,
     /// Shown in messages instead of the bare id, e.g. "Ghana 2024 / forced labour".
     pub label: Option<String>,
+    /// Never published anywhere: a total no table shows, or the slack of an
+    /// inequality. The intruder does not know it, and it is not audited.
+    pub hidden: bool,
 }
 
 /// `sum(parts) = total`. A single part expresses equality of two cells.
@@ -71,6 +76,9 @@ pub enum SdcError {
 pub struct LinkedTables {
     cells: Vec<Cell>,
     constraints: Vec<SumConstraint>,
+    /// False for a model rebuilt from published tables, where suppressed
+    /// and hidden values are unknown: sums cannot be checked then.
+    unknown_values: bool,
 }
 
 impl LinkedTables {
@@ -78,15 +86,108 @@ impl LinkedTables {
         Self::default()
     }
 
+    /// A model whose unpublished values are unknown (all 0): what an
+    /// auditor reading the published tables has. Only [`crate::sdc::audit`]
+    /// is meaningful on it; sums are not checked against values.
+    pub fn without_values() -> Self {
+        LinkedTables {
+            unknown_values: true,
+            ..Self::default()
+        }
+    }
+
+    pub fn has_values(&self) -> bool {
+        !self.unknown_values
+    }
+
     pub fn add_cell(&mut self, value: u64) -> CellId {
-        self.push(Cell { value, label: None })
+        self.push(Cell {
+            value,
+            label: None,
+            hidden: false,
+        })
     }
 
     pub fn add_labelled_cell(&mut self, value: u64, label: impl Into<String>) -> CellId {
         self.push(Cell {
             value,
             label: Some(label.into()),
+            hidden: false,
         })
+    }
+
+    /// Sets the value of a cell read back as suppressed and found published
+    /// elsewhere (a model [`LinkedTables::without_values`] only).
+    pub fn reveal(&mut self, id: CellId, value: u64) {
+        if self.unknown_values
+            && let Some(cell) = self.cells.get_mut(id.0)
+        {
+            cell.value = value;
+        }
+    }
+
+    /// A cell that no table publishes (see [`Cell::hidden`]).
+    pub fn add_hidden_cell(&mut self, value: u64, label: impl Into<String>) -> CellId {
+        self.push(Cell {
+            value,
+            label: Some(label.into()),
+            hidden: true,
+        })
+    }
+
+    /// `sum(parts) <= total`, through a hidden slack cell.
+    pub fn add_at_most(&mut self, parts: &[CellId], total: CellId) -> Result<(), SdcError> {
+        let parts_sum = self.sum_of(parts)?;
+        let total_value = self.cell(total)?.value;
+        let slack = if self.unknown_values {
+            0
+        } else {
+            u128::from(total_value)
+                .checked_sub(parts_sum)
+                .and_then(|v| u64::try_from(v).ok())
+                .ok_or_else(|| SdcError::Inconsistent {
+                    total: self.describe(total),
+                    total_value,
+                    parts_sum,
+                })?
+        };
+        let label = format!("{} not in the parts", self.describe(total));
+        let slack = self.add_hidden_cell(slack, label);
+        let mut with_slack = parts.to_vec();
+        with_slack.push(slack);
+        self.add_sum(&with_slack, total)
+    }
+
+    /// `sum(parts) >= total` (parts that overlap, such as the values of a
+    /// multi-valued field), through hidden cells for the sum and the overlap.
+    pub fn add_at_least(&mut self, parts: &[CellId], total: CellId) -> Result<(), SdcError> {
+        let parts_sum = self.sum_of(parts)?;
+        let total_value = self.cell(total)?.value;
+        let (sum_value, overlap) = if self.unknown_values {
+            (0, 0)
+        } else {
+            let overlap = parts_sum
+                .checked_sub(u128::from(total_value))
+                .and_then(|v| u64::try_from(v).ok())
+                .ok_or_else(|| SdcError::Inconsistent {
+                    total: self.describe(total),
+                    total_value,
+                    parts_sum,
+                })?;
+            (u64::try_from(parts_sum).unwrap_or(u64::MAX), overlap)
+        };
+        let described = self.describe(total);
+        let sum = self.add_hidden_cell(sum_value, format!("sum of the parts of {described}"));
+        let overlap = self.add_hidden_cell(overlap, format!("overlap of the parts of {described}"));
+        self.add_sum(parts, sum)?;
+        self.add_sum(&[total, overlap], sum)
+    }
+
+    fn sum_of(&self, parts: &[CellId]) -> Result<u128, SdcError> {
+        parts
+            .iter()
+            .map(|&p| self.cell(p).map(|c| u128::from(c.value)))
+            .sum()
     }
 
     fn push(&mut self, cell: Cell) -> CellId {
@@ -114,7 +215,7 @@ impl LinkedTables {
                 });
             }
         }
-        if parts_sum != u128::from(total_value) {
+        if !self.unknown_values && parts_sum != u128::from(total_value) {
             return Err(SdcError::Inconsistent {
                 total: self.describe(total),
                 total_value,

@@ -35,7 +35,9 @@ pub fn primary_suppression(problem: &LinkedTables, k: u64) -> Vec<CellStatus> {
         .cells()
         .iter()
         .map(|cell| {
-            if (1..k).contains(&cell.value) {
+            if cell.hidden {
+                CellStatus::Hidden
+            } else if (1..k).contains(&cell.value) {
                 CellStatus::Primary
             } else {
                 CellStatus::Published
@@ -106,10 +108,17 @@ struct Move {
 ///
 /// Two perturbations of the whole table are sought, one raising the exposed
 /// cell by `a`, one lowering it by `b`, with a + b >= width; each keeps every
-/// sum true and every cell non-negative. Published zero cells may not move
-/// (they stay published). Once every cell that moves is suppressed, both
-/// perturbed tables agree with everything published, so the exposed cell's
-/// range is at least `width` wide.
+/// sum true, hidden cells non-negative and every other cell at least 1
+/// (a reader knows suppressed cells are not zero). Published zero cells may
+/// not move (they stay published). Once every cell that moves is
+/// suppressed, both perturbed tables agree with everything published, so
+/// the exposed cell's range is at least `width` wide.
+///
+/// Only cells near the exposed one may move: first those within two
+/// constraints of it, then a wider circle when no move exists that close.
+/// Every constraint touching a movable cell is part of the program, so a
+/// move found in a small circle is a move of the whole model; the last
+/// circle is the whole model, where the scaling argument guarantees one.
 fn cheapest_complements(
     problem: &LinkedTables,
     statuses: &[CellStatus],
@@ -117,52 +126,146 @@ fn cheapest_complements(
     width: u64,
 ) -> Result<Vec<CellId>, SdcError> {
     check_statuses(problem, statuses)?;
+    let touching = constraints_of_cells(problem);
+    let mut movable = vec![false; problem.cells().len()];
+    movable[exposed.0] = true;
+    let mut reach = 0;
+    for circle in [2usize, 4, 8, usize::MAX] {
+        while reach < circle {
+            if !widen(problem, &touching, &mut movable) {
+                break;
+            }
+            reach += 1;
+        }
+        let whole = movable.iter().all(|&m| m);
+        match complements_within(problem, statuses, exposed, width, &movable, &touching)? {
+            Some(found) => return Ok(found),
+            None if whole || circle == usize::MAX => {
+                return Err(SdcError::Unprotectable {
+                    cell: problem.describe(exposed),
+                    reason: "no consistent table moves it by the width asked for".to_string(),
+                });
+            }
+            None => continue,
+        }
+    }
+    unreachable!("the last circle returns")
+}
+
+/// For each cell, the constraints it appears in.
+fn constraints_of_cells(problem: &LinkedTables) -> Vec<Vec<usize>> {
+    let mut touching = vec![Vec::new(); problem.cells().len()];
+    for (index, constraint) in problem.constraints().iter().enumerate() {
+        for id in constraint
+            .parts
+            .iter()
+            .chain(std::iter::once(&constraint.total))
+        {
+            touching[id.0].push(index);
+        }
+    }
+    touching
+}
+
+/// Adds every cell sharing a constraint with a movable cell; false when
+/// nothing was added.
+fn widen(problem: &LinkedTables, touching: &[Vec<usize>], movable: &mut [bool]) -> bool {
+    let mut added = Vec::new();
+    for (cell, _) in movable.iter().enumerate().filter(|(_, m)| **m) {
+        for &c in &touching[cell] {
+            let constraint = &problem.constraints()[c];
+            for id in constraint
+                .parts
+                .iter()
+                .chain(std::iter::once(&constraint.total))
+            {
+                if !movable[id.0] {
+                    added.push(id.0);
+                }
+            }
+        }
+    }
+    for &i in &added {
+        movable[i] = true;
+    }
+    !added.is_empty()
+}
+
+/// The cheapest move of the movable cells (see [`cheapest_complements`]),
+/// or None when none exists.
+fn complements_within(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    exposed: CellId,
+    width: u64,
+    movable: &[bool],
+    touching: &[Vec<usize>],
+) -> Result<Option<Vec<CellId>>, SdcError> {
     let cells = problem.cells();
     let mut lp = Problem::new(OptimizationDirection::Minimize);
-    let mut perturbations: [Vec<Move>; 2] = [Vec::new(), Vec::new()];
+    let mut perturbations: [Vec<Option<Move>>; 2] = [Vec::new(), Vec::new()];
     for (sense, moves) in perturbations.iter_mut().enumerate() {
         let raising = sense == 0;
         for (i, cell) in cells.iter().enumerate() {
+            if !movable[i] || (statuses[i] == CellStatus::Published && cell.value == 0) {
+                moves.push(None);
+                continue;
+            }
             let value = cell.value as f64;
-            let published = !statuses[i].is_suppressed();
-            let move_cost = if published {
-                cost(i, cell.value, cells.len())
-            } else {
+            let floor = if cell.hidden || cell.value == 0 {
                 0.0
+            } else {
+                1.0
+            };
+            let cost_here = if i == exposed.0 || statuses[i].is_unknown() {
+                0.0
+            } else {
+                cost(i, cell.value, cells.len())
             };
             let (up, down) = if i == exposed.0 {
                 // Only in the direction this perturbation is for.
                 if raising {
                     ((0.0, f64::INFINITY), (0.0, 0.0))
                 } else {
-                    ((0.0, 0.0), (0.0, value))
+                    ((0.0, 0.0), (0.0, value - floor))
                 }
-            } else if published && cell.value == 0 {
-                ((0.0, 0.0), (0.0, 0.0))
             } else {
-                ((0.0, f64::INFINITY), (0.0, value))
+                ((0.0, f64::INFINITY), (0.0, value - floor))
             };
-            let cost_here = if i == exposed.0 { 0.0 } else { move_cost };
-            moves.push(Move {
+            moves.push(Some(Move {
                 up: lp.add_var(cost_here, up),
                 down: lp.add_var(cost_here, down),
-            });
+            }));
         }
-        for constraint in problem.constraints() {
+        let mut included: Vec<usize> = (0..cells.len())
+            .filter(|&i| movable[i])
+            .flat_map(|i| touching[i].iter().copied())
+            .collect();
+        included.sort_unstable();
+        included.dedup();
+        for constraint in included.iter().map(|&c| &problem.constraints()[c]) {
             let mut terms: Vec<(Variable, f64)> = Vec::new();
-            for &part in &constraint.parts {
-                terms.push((moves[part.0].up, 1.0));
-                terms.push((moves[part.0].down, -1.0));
+            let signed = constraint
+                .parts
+                .iter()
+                .map(|&p| (p, 1.0))
+                .chain(std::iter::once((constraint.total, -1.0)));
+            for (id, sign) in signed {
+                if let Some(m) = moves[id.0] {
+                    terms.push((m.up, sign));
+                    terms.push((m.down, -sign));
+                }
             }
-            terms.push((moves[constraint.total.0].up, -1.0));
-            terms.push((moves[constraint.total.0].down, 1.0));
-            lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, 0.0);
+            if !terms.is_empty() {
+                lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, 0.0);
+            }
         }
     }
-    let spread = [
-        (perturbations[0][exposed.0].up, 1.0),
-        (perturbations[1][exposed.0].down, 1.0),
-    ];
+    let (Some(raise), Some(lower)) = (perturbations[0][exposed.0], perturbations[1][exposed.0])
+    else {
+        unreachable!("the exposed cell is movable and suppressed, so it has moves");
+    };
+    let spread = [(raise.up, 1.0), (lower.down, 1.0)];
     lp.add_constraint(spread.as_slice(), ComparisonOp::Ge, width as f64);
 
     let solution = match lp.solve() {
@@ -171,24 +274,21 @@ fn cheapest_complements(
             Err(_) => return Err(solver_error(problem, exposed, "no solution returned")),
         },
         Ok(_) => return Err(solver_error(problem, exposed, "stopped before optimality")),
-        // Cannot happen with sums of non-negative cells (see the module
-        // comment), but a solver's word is not proof.
-        Err(microlp::Error::Infeasible) => {
-            return Err(SdcError::Unprotectable {
-                cell: problem.describe(exposed),
-                reason: "no consistent table moves it by the width asked for".to_string(),
-            });
-        }
+        Err(microlp::Error::Infeasible) => return Ok(None),
         Err(e) => return Err(solver_error(problem, exposed, &e.to_string())),
     };
-    let moved = |m: &Move| {
-        solution.var_value(m.up).abs() + solution.var_value(m.down).abs() > tolerance(width)
+    let moved = |m: &Option<Move>| {
+        m.is_some_and(|m| {
+            solution.var_value(m.up).abs() + solution.var_value(m.down).abs() > tolerance(width)
+        })
     };
-    Ok((0..cells.len())
-        .filter(|&i| !statuses[i].is_suppressed() && cells[i].value > 0)
-        .filter(|&i| perturbations.iter().any(|moves| moved(&moves[i])))
-        .map(CellId)
-        .collect())
+    Ok(Some(
+        (0..cells.len())
+            .filter(|&i| statuses[i] == CellStatus::Published && cells[i].value > 0)
+            .filter(|&i| perturbations.iter().any(|moves| moved(&moves[i])))
+            .map(CellId)
+            .collect(),
+    ))
 }
 
 /// Cost of moving a published cell by one unit: its value, so the smallest

@@ -105,9 +105,10 @@ fn two_by_two_primary_alone_is_recomputable_and_a_rectangle_protects_it() {
     }
     assert_eq!(statuses[t.grand_total.0], CellStatus::Published);
     assert!(audit(p, &statuses, 10).unwrap().is_empty());
-    // a = 3 + t with b = 20 - t, c = 15 - t, d = 40 + t: t in [-3, 15].
-    assert_range(p, &statuses, a, 0.0, 18.0);
-    assert_range(p, &statuses, t.interior[1][1], 37.0, 55.0);
+    // a = 3 + t with b = 20 - t, c = 15 - t, d = 40 + t, each suppressed
+    // cell at least 1 (zeros are never suppressed): t in [-2, 14].
+    assert_range(p, &statuses, a, 1.0, 17.0);
+    assert_range(p, &statuses, t.interior[1][1], 38.0, 54.0);
 }
 
 /// One row 15 + 3 + 22 = 40 with the total published.
@@ -132,18 +133,18 @@ fn row_with_one_suppressed_cell_and_published_total() {
         vec![small]
     );
 
-    // The smallest other cell suffices: 3 + 15 = 18 leaves a range of 18.
+    // The smallest other cell suffices: 3 + 15 = 18 leaves [1, 17].
     let statuses = protect(&p, 10, 10).unwrap();
     assert_eq!(suppressed(&statuses), vec![x.0, small.0]);
     assert_eq!(statuses[x.0], CellStatus::Secondary);
-    assert_range(&p, &statuses, small, 0.0, 18.0);
+    assert_range(&p, &statuses, small, 1.0, 17.0);
     assert!(audit(&p, &statuses, 10).unwrap().is_empty());
 
     // A width of 20 needs the third cell too (the total stays published).
     let statuses = protect(&p, 10, 20).unwrap();
     assert_eq!(suppressed(&statuses), vec![x.0, small.0, y.0]);
     assert_eq!(statuses[total.0], CellStatus::Published);
-    assert_range(&p, &statuses, small, 0.0, 40.0);
+    assert_range(&p, &statuses, small, 1.0, 38.0);
     assert!(audit(&p, &statuses, 20).unwrap().is_empty());
     // ...and the audit notices when the statuses of width 10 are held to 20.
     let narrow = protect(&p, 10, 10).unwrap();
@@ -175,7 +176,7 @@ fn two_tables_sharing_the_total() {
     // Cheapest: the other cell of table A (cost 50) rather than the total
     // plus a cell of table B (53 + 20).
     assert_eq!(suppressed(&statuses), vec![a_small.0, a_big.0]);
-    assert_range(&p, &statuses, a_small, 0.0, 53.0);
+    assert_range(&p, &statuses, a_small, 1.0, 52.0);
 }
 
 #[test]
@@ -227,7 +228,7 @@ fn trivial_thresholds() {
     let statuses = protect(&lone, 5, 100).unwrap();
     assert_eq!(statuses, vec![CellStatus::Primary]);
     let (lo, hi) = feasible_range(&lone, &statuses, c).unwrap();
-    assert_eq!((lo, hi), (0.0, f64::INFINITY));
+    assert_eq!((lo, hi), (1.0, f64::INFINITY));
 }
 
 #[test]
