@@ -138,6 +138,51 @@ enum Command {
         #[arg(long)]
         protection_width: Option<u64>,
     },
+    /// Compare typology shares of several reporting countries side by side
+    /// (tables, chart, report), disclosure-controlled country by country.
+    #[command(
+        after_help = "Example:\n  safetynet compare --store store --countries US,MX,CA --from 2018 --to 2024 --out comparison"
+    )]
+    Compare {
+        #[arg(long)]
+        store: PathBuf,
+        /// Reporting countries, comma-separated ISO codes (default: all in the store).
+        #[arg(long, value_delimiter = ',')]
+        countries: Vec<String>,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        disclosure: DisclosureArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write one country's disclosure-controlled counts as a bundle to send
+    /// to another hotline: no record-level data, no count below K.
+    #[command(
+        after_help = "Example:\n  safetynet share --store store --country MX --from 2018 --to 2024 --out mx-2018-2024.snb"
+    )]
+    Share {
+        #[arg(long)]
+        store: PathBuf,
+        /// The reporting country whose figures are shared.
+        #[arg(long)]
+        country: String,
+        #[command(flatten)]
+        period: PeriodArgs,
+        #[command(flatten)]
+        disclosure: DisclosureArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Verify bundles from several hotlines and write the comparison from
+    /// them alone.
+    #[command(after_help = "Example:\n  safetynet merge us.snb mx.snb ca.snb --out comparison")]
+    Merge {
+        #[arg(required = true)]
+        bundles: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run the whole pipeline from a config file: ingest, classify, report.
     #[command(after_help = "Example:\n  safetynet run --config safetynet.toml")]
     Run {
@@ -238,6 +283,48 @@ impl ReadArgs {
             expected_columns: Vec::new(),
         })
     }
+}
+
+/// Years and unit of `compare` and `share`.
+#[derive(clap::Args)]
+struct PeriodArgs {
+    /// First year of registration (default: the earliest in the store).
+    #[arg(long = "from")]
+    from_year: Option<i32>,
+    /// Last year of registration (default: the latest in the store).
+    #[arg(long = "to")]
+    to_year: Option<i32>,
+    /// victims (records) or cases (distinct case ids).
+    #[arg(long, value_enum, default_value_t = Unit::Victims)]
+    unit: Unit,
+}
+
+fn country_codes(codes: &[String], flag: &str) -> Result<Vec<String>, safetynet::Error> {
+    codes
+        .iter()
+        .map(|c| {
+            safetynet::countries::normalise_alpha2(c).ok_or_else(|| {
+                safetynet::Error::Usage(format!("{flag}: '{c}' is not an ISO 3166-1 alpha-2 code"))
+            })
+        })
+        .collect()
+}
+
+fn write_comparison(
+    aggregates: &[safetynet::exchange::Aggregates],
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let comparison = safetynet::exchange::compare(aggregates)?;
+    let written = safetynet::exchange::compare::write(&comparison, out)?;
+    println!(
+        "wrote {} files to {} comparing {} from {} to {}",
+        written.len(),
+        out.display(),
+        comparison.countries.join(", "),
+        comparison.from_year,
+        comparison.to_year
+    );
+    Ok(())
 }
 
 /// The disclosure-control options of `report`.
@@ -555,6 +642,72 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "audit passed: {} tables, {} suppressed counts, each with a range of at least {}",
                 audit.tables, audit.suppressed, audit.width
             );
+        }
+        Command::Compare {
+            store,
+            countries,
+            period,
+            disclosure,
+            out,
+        } => {
+            let store = Store::open(&store)?;
+            let request = safetynet::exchange::Request {
+                countries: country_codes(&countries, "--countries")?,
+                from_year: period.from_year,
+                to_year: period.to_year,
+                unit: period.unit,
+                policy: disclosure.policy(),
+            };
+            let aggregates = runtime()?
+                .block_on(safetynet::exchange::aggregates_from_store(&store, &request))?;
+            write_comparison(&aggregates, &out)?;
+        }
+        Command::Share {
+            store,
+            country,
+            period,
+            disclosure,
+            out,
+        } => {
+            if disclosure.no_suppression {
+                return Err(safetynet::Error::Usage(
+                    "share never leaves without disclosure control: --no-suppression cannot be combined with sharing"
+                        .into(),
+                )
+                .into());
+            }
+            let store = Store::open(&store)?;
+            let request = safetynet::exchange::Request {
+                countries: country_codes(std::slice::from_ref(&country), "--country")?,
+                from_year: period.from_year,
+                to_year: period.to_year,
+                unit: period.unit,
+                policy: disclosure.policy(),
+            };
+            let aggregates = runtime()?
+                .block_on(safetynet::exchange::aggregates_from_store(&store, &request))?;
+            let manifest = safetynet::exchange::bundle::write(
+                &aggregates[0],
+                safetynet::exchange::source_names(&store),
+                &out,
+            )?;
+            println!(
+                "wrote {}: {} {}–{}, {} tables of counts (no records), threshold {}",
+                out.display(),
+                manifest.scope.country,
+                manifest.scope.from_year,
+                manifest.scope.to_year,
+                manifest.tables.len(),
+                manifest.scope.min_cell
+            );
+        }
+        Command::Merge { bundles, out } => {
+            let mut aggregates = Vec::new();
+            for path in &bundles {
+                let (_, a) = safetynet::exchange::bundle::read(path)?;
+                aggregates.push(a);
+            }
+            write_comparison(&aggregates, &out)?;
         }
         Command::Run { config } => {
             let config = safetynet::config::Config::load(&config)?;

@@ -2,7 +2,7 @@
 //! for a given seed and streamed, so that 10 million records need no more
 //! memory than a thousand.
 
-mod scenarios;
+pub mod scenarios;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

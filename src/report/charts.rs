@@ -53,7 +53,7 @@ pub struct Chart {
 }
 
 /// A point of a trend line: year, share, interval low, interval high.
-type TrendPoint = (i32, f64, f64, f64);
+pub type TrendPoint = (i32, f64, f64, f64);
 
 enum Kind {
     /// Stacked bars: years × series of (label, counts by year).
@@ -76,6 +76,17 @@ enum Kind {
         columns: Vec<String>,
         cells: Vec<Vec<HeatCell>>,
     },
+    /// One trend panel per group (country) on a shared scale, the same
+    /// series (types) in the same colours in every panel.
+    SmallMultiples {
+        years: Vec<i32>,
+        labels: Vec<String>,
+        /// (panel title, per series its points)
+        panels: Vec<(String, Vec<Vec<TrendPoint>>)>,
+    },
+    /// Ranked horizontal bars of counts: (label, low, high, exact). A count
+    /// not published is drawn hatched from its low to its high bound.
+    Ranked { rows: Vec<(String, f64, f64, bool)> },
     /// Rows of grouped horizontal bars: (row label, values per group).
     Bars {
         rows: Vec<String>,
@@ -128,16 +139,62 @@ pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
         if !report.context.policy.suppression {
             chart.title = format!("NOT FOR PUBLICATION – {}", chart.title);
         }
-        let mut svg = String::new();
-        {
-            let (w, h) = chart.size();
-            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-            chart.draw(&root)?;
-            root.present().map_err(chart_error)?;
-        }
-        chart.svg = svg;
+        render_svg(chart)?;
     }
     Ok(charts)
+}
+
+/// Draws the chart as SVG into `chart.svg`.
+pub fn render_svg(chart: &mut Chart) -> Result<()> {
+    register_font();
+    let mut svg = String::new();
+    {
+        let (w, h) = chart.size();
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        chart.draw(&root)?;
+        root.present().map_err(chart_error)?;
+    }
+    chart.svg = svg;
+    Ok(())
+}
+
+/// Ranked horizontal bars of counts, for the service gaps.
+pub fn ranked(
+    name: &str,
+    title: &str,
+    caption: &str,
+    rows: Vec<(String, f64, f64, bool)>,
+) -> Chart {
+    Chart {
+        name: name.into(),
+        title: title.into(),
+        caption: caption.into(),
+        svg: String::new(),
+        kind: Kind::Ranked { rows },
+    }
+}
+
+/// Trend lines of shares, one panel per group on a shared scale (for the
+/// comparison between countries). A point not published is a gap.
+pub fn small_multiples(
+    name: &str,
+    title: &str,
+    caption: &str,
+    years: Vec<i32>,
+    labels: Vec<String>,
+    panels: Vec<(String, Vec<Vec<TrendPoint>>)>,
+) -> Chart {
+    Chart {
+        name: name.into(),
+        title: title.into(),
+        caption: caption.into(),
+        svg: String::new(),
+        kind: Kind::SmallMultiples {
+            years,
+            labels,
+            panels,
+        },
+    }
 }
 
 pub fn write_png(chart: &Chart, path: &Path) -> Result<()> {
@@ -413,8 +470,10 @@ impl Chart {
     fn size(&self) -> (u32, u32) {
         match &self.kind {
             Kind::Stacked { .. } | Kind::Trend { .. } => (1000, 520),
+            Kind::SmallMultiples { panels, .. } => (300 * panels.len().max(1) as u32 + 300, 460),
             Kind::Heatmap { rows, .. } => (1000, 170 + 24 * rows.len() as u32 + 24 * 9),
             Kind::Bars { rows, .. } => (1000, 110 + 54 * rows.len() as u32),
+            Kind::Ranked { rows } => (1000, 110 + 30 * rows.len().max(1) as u32),
         }
     }
 
@@ -431,6 +490,11 @@ impl Chart {
                 y_label,
             } => self.draw_stacked(&root, years, series, not_published, y_label),
             Kind::Trend { years, series } => self.draw_trend(&root, years, series),
+            Kind::SmallMultiples {
+                years,
+                labels,
+                panels,
+            } => self.draw_small_multiples(&root, years, labels, panels),
             Kind::Heatmap {
                 rows,
                 columns,
@@ -441,6 +505,7 @@ impl Chart {
                 groups,
                 values,
             } => self.draw_bars(&root, rows, groups, values),
+            Kind::Ranked { rows } => self.draw_ranked(&root, rows),
         }
     }
 
@@ -536,31 +601,118 @@ impl Chart {
         })?;
         let colors = series_colors(series.len());
         for ((_, points), color) in series.iter().zip(&colors) {
-            // contiguous runs only: a withheld year is a gap, not a line through it
-            for run in runs(points) {
-                let mut band: Vec<(f64, f64)> = run.iter().map(|p| (p.0 as f64, p.3)).collect();
-                band.extend(run.iter().rev().map(|p| (p.0 as f64, p.2)));
-                chart
-                    .draw_series(std::iter::once(Polygon::new(
-                        band,
-                        color.mix(0.18).filled(),
-                    )))
-                    .map_err(chart_error)?;
-                chart
-                    .draw_series(LineSeries::new(
-                        run.iter().map(|p| (p.0 as f64, p.1)),
-                        color.stroke_width(2),
-                    ))
-                    .map_err(chart_error)?;
-                chart
-                    .draw_series(
-                        run.iter()
-                            .map(|p| Circle::new((p.0 as f64, p.1), 3, color.filled())),
-                    )
-                    .map_err(chart_error)?;
-            }
+            draw_runs(&mut chart, points, *color)?;
         }
         legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
+    }
+
+    fn draw_small_multiples<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        years: &[i32],
+        labels: &[String],
+        panels: &[(String, Vec<Vec<TrendPoint>>)],
+    ) -> Result<()> {
+        let legend_width = label_width(root, labels, 13) + 40;
+        let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
+        // one scale for every panel, so that panels compare at a glance
+        let max = panels
+            .iter()
+            .flat_map(|(_, series)| series.iter().flatten().map(|p| p.3))
+            .fold(0.0, f64::max)
+            .max(1.0);
+        let colors = series_colors(labels.len());
+        let areas = plot.split_evenly((1, panels.len().max(1)));
+        for ((title, series), area) in panels.iter().zip(&areas) {
+            let area = area.titled(title, text_style(16)).map_err(chart_error)?;
+            let mut chart =
+                year_axes(&area, years, 0.3, max, "Share of the year's records", |y| {
+                    format!("{y:.0}%")
+                })?;
+            for (points, color) in series.iter().zip(&colors) {
+                draw_runs(&mut chart, points, *color)?;
+            }
+        }
+        legend(
+            &key,
+            &labels.iter().cloned().zip(colors).collect::<Vec<_>>(),
+        )
+    }
+
+    fn draw_ranked<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        rows: &[(String, f64, f64, bool)],
+    ) -> Result<()> {
+        let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let left = label_width(root, &labels, 13) as i32 + 16;
+        let (width, _) = root.dim_in_pixel();
+        let plot_w = width as i32 - left - 90;
+        let (top, row_h, bar_h) = (50, 30, 18);
+        // an unbounded high end is drawn to the largest finite value
+        let max = rows
+            .iter()
+            .map(|r| if r.2.is_finite() { r.2 } else { r.1 })
+            .fold(1.0, f64::max);
+        let x = |v: f64| left + (plot_w as f64 * v.min(max) / max).round() as i32;
+        if rows.is_empty() {
+            root.draw(&Text::new(
+                "No gap found: every place with demand has a matching organization.",
+                (left, top),
+                text_style(14),
+            ))
+            .map_err(chart_error)?;
+        }
+        for (i, (label, lo, hi, exact)) in rows.iter().enumerate() {
+            let y = top + i as i32 * row_h;
+            root.draw(&Text::new(
+                label.clone(),
+                (left - 8, y + bar_h / 2),
+                text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .map_err(chart_error)?;
+            let value_text = if *exact {
+                root.draw(&Rectangle::new(
+                    [(left, y), (x(*lo).max(left + 1), y + bar_h)],
+                    PALETTE[3].filled(),
+                ))
+                .map_err(chart_error)?;
+                format!("{lo:.0}")
+            } else {
+                let (x0, x1) = (x(*lo), x(if hi.is_finite() { *hi } else { max }));
+                root.draw(&Rectangle::new(
+                    [(x0, y), (x1.max(x0 + 1), y + bar_h)],
+                    SUPPRESSED_GREY.filled(),
+                ))
+                .map_err(chart_error)?;
+                let mut hx = x0 + 3;
+                while hx < x1 {
+                    root.draw(&PathElement::new(
+                        vec![(hx, y), (hx, y + bar_h)],
+                        RGBColor(120, 120, 120).stroke_width(1),
+                    ))
+                    .map_err(chart_error)?;
+                    hx += 6;
+                }
+                if hi.is_finite() {
+                    format!("x ({lo:.0}–{hi:.0})")
+                } else {
+                    format!("x (at least {lo:.0})")
+                }
+            };
+            let end = if *exact {
+                x(*lo)
+            } else {
+                x(if hi.is_finite() { *hi } else { max })
+            };
+            root.draw(&Text::new(
+                value_text,
+                (end + 6, y + bar_h / 2),
+                text_style(12).pos(Pos::new(HPos::Left, VPos::Center)),
+            ))
+            .map_err(chart_error)?;
+        }
+        Ok(())
     }
 
     fn draw_heatmap<DB: DrawingBackend>(
@@ -774,6 +926,38 @@ fn year_axes<'a, DB: DrawingBackend>(
         .draw()
         .map_err(chart_error)?;
     Ok(chart)
+}
+
+/// A series of shares with its 95% band; only contiguous runs of years are
+/// joined, so a withheld year is a gap, not a line through it.
+fn draw_runs<DB: DrawingBackend>(
+    chart: &mut YearChart<'_, DB>,
+    points: &[TrendPoint],
+    color: RGBColor,
+) -> Result<()> {
+    for run in runs(points) {
+        let mut band: Vec<(f64, f64)> = run.iter().map(|p| (p.0 as f64, p.3)).collect();
+        band.extend(run.iter().rev().map(|p| (p.0 as f64, p.2)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(
+                band,
+                color.mix(0.18).filled(),
+            )))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(LineSeries::new(
+                run.iter().map(|p| (p.0 as f64, p.1)),
+                color.stroke_width(2),
+            ))
+            .map_err(chart_error)?;
+        chart
+            .draw_series(
+                run.iter()
+                    .map(|p| Circle::new((p.0 as f64, p.1), 3, color.filled())),
+            )
+            .map_err(chart_error)?;
+    }
+    Ok(())
 }
 
 /// Colours for n series, from the palette.

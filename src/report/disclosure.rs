@@ -186,6 +186,36 @@ pub fn audit(tables: &[Table], unit: Unit, policy: Policy) -> Result<Vec<String>
     Ok(findings)
 }
 
+/// The (low, high) range of each suppressed count, keyed by (table, row,
+/// column).
+pub type Ranges = std::collections::BTreeMap<(usize, usize, usize), (f64, f64)>;
+
+/// The range a reader can work each suppressed count out to, from the
+/// published tables alone, rounded inward to whole counts; `hi` is infinite
+/// when nothing bounds it.
+pub fn suppressed_ranges(tables: &[Table], unit: Unit) -> Result<Ranges> {
+    let linkage = link(tables, unit, false)?;
+    let mut by_cell: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
+    let mut out = std::collections::BTreeMap::new();
+    for &(Position { table, row, column }, id) in &linkage.positions {
+        if !linkage.statuses[id.0].is_suppressed() {
+            continue;
+        }
+        let range = match by_cell.get(&id.0) {
+            Some(r) => *r,
+            None => {
+                let (lo, hi) = sdc::feasible_range(&linkage.model, &linkage.statuses, id)
+                    .map_err(|e| Error::Disclosure(e.to_string()))?;
+                let r = ((lo - 1e-6).ceil(), (hi + 1e-6).floor());
+                by_cell.insert(id.0, r);
+                r
+            }
+        };
+        out.insert((table, row, column), range);
+    }
+    Ok(out)
+}
+
 fn round(v: f64) -> String {
     if v.is_infinite() {
         "unbounded".into()

@@ -41,7 +41,26 @@ SELECT reporting_country, year, coalesce(typology_name, extension_category, 'not
 FROM selected GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
 
 /// Counts by category of one group of records.
-type Mix = BTreeMap<String, u64>;
+pub type Mix = BTreeMap<String, u64>;
+
+/// The table's columns, in order.
+pub const COLUMNS: [&str; 10] = [
+    "comparison",
+    "group_a",
+    "group_b",
+    "n",
+    "categories",
+    "statistic",
+    "df",
+    "p_value",
+    "cramers_v",
+    "reading",
+];
+
+/// The table's header (title, counts, notes) under another name.
+pub fn spec(name: &str) -> Result<TableSpec> {
+    TableSpec::parse(name, HEADER)
+}
 
 pub async fn build(
     ctx: &SessionContext,
@@ -101,20 +120,7 @@ pub async fn build(
     }
     Ok(Table {
         spec,
-        columns: [
-            "comparison",
-            "group_a",
-            "group_b",
-            "n",
-            "categories",
-            "statistic",
-            "df",
-            "p_value",
-            "cramers_v",
-            "reading",
-        ]
-        .map(String::from)
-        .to_vec(),
+        columns: COLUMNS.map(String::from).to_vec(),
         rows,
     })
 }
@@ -147,7 +153,15 @@ fn pooled_below(a: &Mix, b: &Mix, min_cell: u64) -> (Vec<String>, [Vec<u64>; 2])
     (labels, counts)
 }
 
-fn row(comparison: &str, a: &str, b: &str, mix_a: &Mix, mix_b: &Mix, min_cell: u64) -> Vec<Cell> {
+/// One comparison: the test of `mix_a` against `mix_b`, or why there is none.
+pub fn row(
+    comparison: &str,
+    a: &str,
+    b: &str,
+    mix_a: &Mix,
+    mix_b: &Mix,
+    min_cell: u64,
+) -> Vec<Cell> {
     let (labels, [first, second]) = pooled_below(mix_a, mix_b, min_cell);
     let n: u64 = first.iter().chain(&second).sum();
     let mut cells = vec![

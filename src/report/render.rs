@@ -41,13 +41,18 @@ fn sheet_name(name: &str) -> String {
 }
 
 pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
+    write_xlsx_tables(&report.tables, report.context.policy, path)
+}
+
+/// One workbook, a sheet per table with its title, notes and footnotes.
+pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Result<()> {
     let fail = |e: rust_xlsxwriter::XlsxError| Error::store(path, e.to_string());
     let mut workbook = Workbook::new();
     // a fixed creation time: the workbook must not change between runs
     let created = ExcelDateTime::from_ymd(2000, 1, 1).map_err(fail)?;
     workbook.set_properties(
         &DocProperties::new()
-            .set_title(if report.context.policy.suppression {
+            .set_title(if policy.suppression {
                 "safetynet report"
             } else {
                 NOT_FOR_PUBLICATION
@@ -60,8 +65,7 @@ pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
     let stamp = Format::new()
         .set_bold()
         .set_font_color(rust_xlsxwriter::Color::RGB(0xC00000));
-    let policy = report.context.policy;
-    for table in &report.tables {
+    for table in tables {
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name(&table.spec.name)).map_err(fail)?;
         sheet
@@ -101,7 +105,7 @@ pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
 }
 
 /// The notes printed under a table: its own, and the symbol when used.
-fn footnotes(table: &Table, policy: Policy) -> Vec<String> {
+pub(crate) fn footnotes(table: &Table, policy: Policy) -> Vec<String> {
     let mut notes = table.spec.notes.clone();
     let any = |wanted: &Cell| table.rows.iter().flatten().any(|c| c == wanted);
     let counts = format!(
@@ -268,7 +272,7 @@ fn methods(report: &Report) -> Vec<(String, String)> {
     sections
 }
 
-fn markdown_table(table: &Table) -> String {
+pub(crate) fn markdown_table(table: &Table) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "| {} |", table.columns.join(" | "));
     let _ = writeln!(
@@ -288,23 +292,52 @@ fn markdown_table(table: &Table) -> String {
     out
 }
 
+/// What the Markdown and HTML renderers need: the report of `report` and the
+/// comparison of `compare` are both one.
+pub struct Document<'a> {
+    pub title: &'a str,
+    pub scope: String,
+    pub caveat: &'a str,
+    pub policy: Policy,
+    pub charts: &'a [Chart],
+    pub tables: &'a [Table],
+    pub sections: Vec<(String, String)>,
+}
+
+const REPORT_TITLE: &str = "Detected cases of human trafficking: annual statistics";
+const REPORT_CAVEAT: &str =
+    "These are cases detected by or reported to hotlines, not the prevalence of trafficking.";
+
+fn report_document<'a>(report: &'a Report, charts: &'a [Chart]) -> Document<'a> {
+    Document {
+        title: REPORT_TITLE,
+        scope: scope(report),
+        caveat: REPORT_CAVEAT,
+        policy: report.context.policy,
+        charts,
+        tables: &report.tables,
+        sections: methods(report),
+    }
+}
+
 pub fn markdown(report: &Report, charts: &[Chart]) -> String {
-    let policy = report.context.policy;
+    markdown_document(&report_document(report, charts))
+}
+
+pub fn html(report: &Report, charts: &[Chart]) -> String {
+    html_document(&report_document(report, charts))
+}
+
+pub fn markdown_document(doc: &Document) -> String {
     let mut out = String::new();
-    if !policy.suppression {
+    if !doc.policy.suppression {
         let _ = writeln!(out, "**{NOT_FOR_PUBLICATION}**\n");
     }
-    let _ = writeln!(
-        out,
-        "# Detected cases of human trafficking: annual statistics\n"
-    );
-    let _ = writeln!(out, "{}\n", scope(report));
-    let _ = writeln!(
-        out,
-        "> These are cases detected by or reported to hotlines, not the prevalence of trafficking.\n"
-    );
+    let _ = writeln!(out, "# {}\n", doc.title);
+    let _ = writeln!(out, "{}\n", doc.scope);
+    let _ = writeln!(out, "> {}\n", doc.caveat);
     let _ = writeln!(out, "## Charts\n");
-    for chart in charts {
+    for chart in doc.charts {
         let _ = writeln!(
             out,
             "### {}\n\n![{}](charts/{}.svg)\n\n{}\n",
@@ -312,23 +345,23 @@ pub fn markdown(report: &Report, charts: &[Chart]) -> String {
         );
     }
     let _ = writeln!(out, "## Tables\n");
-    for table in &report.tables {
+    for table in doc.tables {
         let _ = writeln!(out, "### {}\n", table.spec.title);
         let _ = writeln!(out, "File: `tables/{}.csv`\n", table.spec.name);
         out += &markdown_table(table);
-        for note in footnotes(table, policy) {
+        for note in footnotes(table, doc.policy) {
             let _ = writeln!(out, "\n_{note}_");
         }
         out.push('\n');
     }
     let _ = writeln!(out, "## Methods\n");
-    for (title, text) in methods(report) {
+    for (title, text) in &doc.sections {
         let _ = writeln!(out, "### {title}\n\n{text}\n");
     }
     out
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -348,19 +381,19 @@ fn code_spans(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+pub(crate) const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}th,td{border:1px solid #ccc;padding:2px 6px}\
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}td.sup{text-align:right;background:#eee;color:#555}\
 .note{font-size:0.85em;color:#444;font-style:italic;margin:0.2em 0}figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#444}\
 .caveat{border-left:4px solid #0072B2;padding:0.3em 0.8em;background:#f3f8fc}details{margin:0.4em 0 1.4em}\
 svg{max-width:100%;height:auto}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
 
-pub fn html(report: &Report, charts: &[Chart]) -> String {
-    let policy = report.context.policy;
+pub fn html_document(doc: &Document) -> String {
+    let policy = doc.policy;
     let mut out = String::new();
     out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
     out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    out += "<title>Detected cases of human trafficking: annual statistics</title>\n";
+    let _ = writeln!(out, "<title>{}</title>", escape(doc.title));
     let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
     if !policy.suppression {
         let _ = writeln!(
@@ -369,11 +402,11 @@ pub fn html(report: &Report, charts: &[Chart]) -> String {
             escape(NOT_FOR_PUBLICATION)
         );
     }
-    out += "<h1>Detected cases of human trafficking: annual statistics</h1>\n";
-    let _ = writeln!(out, "<p>{}</p>", escape(&scope(report)));
-    out += "<p class=\"caveat\">These are cases detected by or reported to hotlines, not the prevalence of trafficking.</p>\n";
+    let _ = writeln!(out, "<h1>{}</h1>", escape(doc.title));
+    let _ = writeln!(out, "<p>{}</p>", escape(&doc.scope));
+    let _ = writeln!(out, "<p class=\"caveat\">{}</p>", escape(doc.caveat));
     out += "<h2>Contents</h2>\n<ul>\n<li><a href=\"#charts\">Charts</a></li>\n";
-    for table in &report.tables {
+    for table in doc.tables {
         let _ = writeln!(
             out,
             "<li><a href=\"#{}\">{}</a></li>",
@@ -383,7 +416,7 @@ pub fn html(report: &Report, charts: &[Chart]) -> String {
     }
     out += "<li><a href=\"#methods\">Methods</a></li>\n</ul>\n";
     out += "<h2 id=\"charts\">Charts</h2>\n";
-    for chart in charts {
+    for chart in doc.charts {
         // the SVG is inlined so that the page is one self-contained file
         let svg = chart.svg.trim_start_matches(|c| c != '<');
         let svg = svg
@@ -398,7 +431,7 @@ pub fn html(report: &Report, charts: &[Chart]) -> String {
         );
     }
     out += "<h2>Tables</h2>\n";
-    for table in &report.tables {
+    for table in doc.tables {
         let _ = writeln!(
             out,
             "<h3 id=\"{}\">{}</h3>",
@@ -433,12 +466,12 @@ pub fn html(report: &Report, charts: &[Chart]) -> String {
         }
     }
     out += "<h2 id=\"methods\">Methods</h2>\n";
-    for (title, text) in methods(report) {
+    for (title, text) in &doc.sections {
         let _ = writeln!(
             out,
             "<h3>{}</h3>\n<p>{}</p>",
-            escape(&title),
-            code_spans(&text)
+            escape(title),
+            code_spans(text)
         );
     }
     out += "</body>\n</html>\n";

@@ -1,0 +1,70 @@
+//! A synthetic directory for the sample data and the tests: fictional
+//! organisations in the subdivisions the case generator uses, with some
+//! places left without any entry and some services offered nowhere, so that
+//! the gap analysis has something to find. No real organisation is named.
+
+use std::fmt::Write as _;
+
+use super::vocab::{POPULATIONS, SERVICES};
+use crate::generate::scenarios::subdivisions;
+use crate::rng::Rng;
+
+/// The directory as CSV text, deterministic for a seed.
+pub fn directory_csv(countries: &[String], seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::from("org_id,name,country,subdivision,services,populations,forms\n");
+    let mut id = 0;
+    for country in countries {
+        // one nationwide organisation: a hotline with case management
+        id += 1;
+        let _ = writeln!(
+            out,
+            "ORG-{id:04},National Helpline {country},{country},,hotline;case_management,all,all"
+        );
+        let places = subdivisions(country);
+        for (i, place) in places.iter().enumerate() {
+            // the last place of each country has no entry at all
+            if i + 1 == places.len() {
+                continue;
+            }
+            for k in 0..1 + rng.below(3) {
+                id += 1;
+                // immigration legal aid and repatriation are rare: the
+                // samples' foreign nationals should show gaps
+                let mut services: Vec<&str> = SERVICES
+                    .iter()
+                    .copied()
+                    .filter(|s| match *s {
+                        "immigration_legal_aid" | "repatriation" => rng.chance(0.15),
+                        "hotline" => false,
+                        _ => rng.chance(0.45),
+                    })
+                    .collect();
+                if services.is_empty() {
+                    services.push("case_management");
+                }
+                let populations = if rng.chance(0.5) {
+                    "all".to_string()
+                } else {
+                    let mut p: Vec<&str> = POPULATIONS
+                        .iter()
+                        .copied()
+                        .filter(|_| rng.chance(0.5))
+                        .collect();
+                    if p.is_empty() {
+                        p.push("women");
+                    }
+                    p.join(";")
+                };
+                let forms = *rng.pick(&["all", "all", "sex", "labor"]);
+                let _ = writeln!(
+                    out,
+                    "ORG-{id:04},Fictional Service {place} {},{country},{place},{},{populations},{forms}",
+                    k + 1,
+                    services.join(";")
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,182 @@
+//! One country's figures as they may leave the organisation: counts by type
+//! and year and by type over the period, with their totals, after
+//! disclosure control. The comparison is made from these alone, whether
+//! they come straight from a store (`compare`) or from bundles (`merge`),
+//! so the two agree wherever both publish a number.
+
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::report::disclosure::{self, Policy};
+use crate::report::table::{Cell, Table, TableSpec};
+use crate::report::{Selection, Unit, parameters, run_with_parameters};
+
+/// What the figures are: whose, over which years, counted how, protected how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub country: String,
+    pub from_year: i32,
+    pub to_year: i32,
+    pub unit: Unit,
+    pub rules_version: String,
+    pub min_cell: u64,
+    pub width: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Aggregates {
+    pub scope: Scope,
+    /// [`TYPES_BY_YEAR`], then [`TYPES_OVER_PERIOD`].
+    pub tables: Vec<Table>,
+}
+
+pub const TYPES_BY_YEAR: &str = "types_by_year";
+pub const TYPES_OVER_PERIOD: &str = "types_over_period";
+
+/// The tables' headers, read like a query file's: what each count is and
+/// how they add up, so that disclosure control protects the two together.
+const BY_YEAR_HEADER: &str = "\
+-- title: Records by typology type and year
+-- counts: n, denominator
+-- cells: n = records(year, section, category)
+-- cells: denominator = records(year)
+-- sum: records(year, section, category) over category
+-- sum: records(year, section) over section
+-- sum: records(year, section, category) over year
+-- sum: records(year) over year
+";
+
+const OVER_PERIOD_HEADER: &str = "\
+-- title: Records by typology type over the period
+-- counts: n, denominator
+-- cells: n = records(section, category)
+-- cells: denominator = records()
+-- sum: records(section, category) over category
+-- sum: records(section) over section
+";
+
+pub fn spec(name: &str) -> Result<TableSpec> {
+    match name {
+        TYPES_BY_YEAR => TableSpec::parse(TYPES_BY_YEAR, BY_YEAR_HEADER),
+        TYPES_OVER_PERIOD => TableSpec::parse(TYPES_OVER_PERIOD, OVER_PERIOD_HEADER),
+        other => Err(Error::Usage(format!("no aggregate table '{other}'"))),
+    }
+}
+
+const SELECTED: &str = "\
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE year BETWEEN $from_year AND $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+labelled AS (
+  SELECT year, unit_id,
+    CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
+    CASE classification WHEN 'typology' THEN 'typology' WHEN 'extension' THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
+    typology_id AS type_id,
+    coalesce(typology_name, extension_category, 'not determined') AS category
+  FROM selected
+)";
+
+/// Every type of the country in every year (zeros included, so a share of
+/// 0 is a published 0 and not a missing row).
+const BY_YEAR_SQL: &str = "
+, years AS (SELECT year, count(DISTINCT unit_id) AS denominator FROM labelled GROUP BY year),
+categories AS (SELECT DISTINCT section_order, section, type_id, category FROM labelled),
+counts AS (SELECT year, category, count(DISTINCT unit_id) AS n FROM labelled GROUP BY year, category)
+SELECT y.year, k.section, k.type_id, k.category, coalesce(c.n, 0) AS n, y.denominator
+FROM categories k CROSS JOIN years y
+LEFT JOIN counts c ON c.category = k.category AND c.year = y.year
+ORDER BY k.section_order, k.type_id NULLS LAST, k.category, y.year";
+
+const OVER_PERIOD_SQL: &str = "
+, total AS (SELECT count(DISTINCT unit_id) AS denominator FROM labelled)
+SELECT section, type_id, category, count(DISTINCT unit_id) AS n, (SELECT denominator FROM total) AS denominator
+FROM labelled
+GROUP BY section_order, section, type_id, category
+ORDER BY section_order, type_id NULLS LAST, category";
+
+/// The country's aggregates from the store, protected as one linked pair.
+pub async fn from_store(
+    ctx: &SessionContext,
+    country: &str,
+    from_year: i32,
+    to_year: i32,
+    unit: Unit,
+    rules_version: &str,
+    policy: Policy,
+) -> Result<Aggregates> {
+    if !policy.suppression {
+        return Err(Error::Usage(
+            "figures for comparison or sharing are always disclosure-controlled: --no-suppression is for internal reports only"
+                .into(),
+        ));
+    }
+    let selection = Selection {
+        from_year: Some(from_year),
+        to_year: Some(to_year),
+        countries: vec![country.to_string()],
+        unit,
+    };
+    let mut tables = Vec::new();
+    for (name, sql) in [
+        (TYPES_BY_YEAR, BY_YEAR_SQL),
+        (TYPES_OVER_PERIOD, OVER_PERIOD_SQL),
+    ] {
+        let sql = format!("{SELECTED}{sql}");
+        let batches =
+            run_with_parameters(ctx, &sql, parameters(&selection, from_year, to_year)).await?;
+        tables.push(Table::from_batches(spec(name)?, &batches)?);
+    }
+    if tables[1].rows.is_empty() {
+        return Err(Error::Usage(format!(
+            "the store has no records of {country} from {from_year} to {to_year}"
+        )));
+    }
+    disclosure::protect(&mut tables, unit, policy)?;
+    Ok(Aggregates {
+        scope: Scope {
+            country: country.to_string(),
+            from_year,
+            to_year,
+            unit,
+            rules_version: rules_version.to_string(),
+            min_cell: policy.min_cell,
+            width: policy.width(),
+        },
+        tables,
+    })
+}
+
+impl Aggregates {
+    pub fn policy(&self) -> Policy {
+        Policy {
+            min_cell: self.scope.min_cell,
+            width: Some(self.scope.width),
+            suppression: true,
+        }
+    }
+
+    pub fn table(&self, name: &str) -> &Table {
+        self.tables
+            .iter()
+            .find(|t| t.spec.name == name)
+            .expect("both aggregate tables are always present")
+    }
+
+    /// What an audit of these tables finds (nothing, for aggregates made
+    /// by [`from_store`] or read from a verified bundle).
+    pub fn audit(&self) -> Result<Vec<String>> {
+        disclosure::audit(&self.tables, self.scope.unit, self.policy())
+    }
+}
+
+/// A count as published: its value, or None when suppressed.
+pub fn published(cell: &Cell) -> Option<u64> {
+    match cell {
+        Cell::Int(n) if *n >= 0 => Some(*n as u64),
+        _ => None,
+    }
+}

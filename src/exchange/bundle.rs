@@ -1,0 +1,329 @@
+//! The bundle `share` writes and `merge` reads: one tar file holding
+//! `manifest.json` and the aggregate tables as Parquet. Nothing in it is a
+//! record: only disclosure-controlled counts (a suppressed count is null,
+//! never 0) with the manifest that says whose they are, over which years,
+//! classified with which rules, protected with which threshold, written by
+//! which version, and the SHA-256 of each table.
+//!
+//! Compatibility: `format_version` is 1. A later version reads every
+//! earlier format (a fixture bundle under `tests/fixtures/` proves it) and
+//! refuses a newer one with a clear message.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::aggregate::{self, Aggregates, Scope};
+use crate::error::{Error, Result};
+use crate::report::table::{Cell, Table};
+
+pub const FORMAT_VERSION: u32 = 1;
+const MANIFEST: &str = "manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// `safetynet X.Y.Z` that wrote the bundle.
+    pub tool_version: String,
+    pub scope: Scope,
+    /// The input files of the country's records, by name.
+    pub source: Vec<String>,
+    /// The classification the types come from.
+    pub typology: String,
+    pub tables: Vec<TableEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableEntry {
+    pub name: String,
+    pub file: String,
+    pub rows: usize,
+    pub sha256: String,
+}
+
+pub const TYPOLOGY: &str =
+    "Polaris, Typology of Modern Slavery (2017): 25 types, with safetynet's extension categories";
+
+fn column_type(name: &str) -> DataType {
+    match name {
+        "year" | "type_id" => DataType::Int32,
+        "n" | "denominator" => DataType::Int64,
+        _ => DataType::Utf8,
+    }
+}
+
+fn bad(path: &Path, message: impl Into<String>) -> Error {
+    Error::bad_input(path, message)
+}
+
+/// The table as Arrow: a suppressed count is null.
+fn to_batch(table: &Table) -> Result<RecordBatch> {
+    let fields: Vec<Field> = table
+        .columns
+        .iter()
+        .map(|c| Field::new(c, column_type(c), true))
+        .collect();
+    let arrays: Vec<ArrayRef> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| -> ArrayRef {
+            let cells = table.rows.iter().map(|r| &r[i]);
+            match column_type(c) {
+                DataType::Int32 => Arc::new(
+                    cells
+                        .map(|v| v.as_f64().map(|f| f as i32))
+                        .collect::<Int32Array>(),
+                ),
+                DataType::Int64 => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Cell::Int(n) => Some(*n),
+                            _ => None,
+                        })
+                        .collect::<Int64Array>(),
+                ),
+                _ => Arc::new(
+                    cells
+                        .map(|v| v.as_text().map(str::to_string))
+                        .collect::<StringArray>(),
+                ),
+            }
+        })
+        .collect();
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+}
+
+fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(3).expect("valid level"),
+        ))
+        .set_created_by("safetynet".to_string())
+        .build();
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))?;
+    writer.write(batch)?;
+    writer.close()?;
+    Ok(bytes)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Writes the bundle, after checking that an audit of its tables passes.
+pub fn write(aggregates: &Aggregates, source: Vec<String>, path: &Path) -> Result<Manifest> {
+    let findings = aggregates.audit()?;
+    if !findings.is_empty() {
+        return Err(Error::AuditFailed { findings });
+    }
+    let mut files = Vec::new();
+    let mut tables = Vec::new();
+    for table in &aggregates.tables {
+        let bytes = parquet_bytes(&to_batch(table)?)?;
+        let file = format!("{}.parquet", table.spec.name);
+        tables.push(TableEntry {
+            name: table.spec.name.clone(),
+            file: file.clone(),
+            rows: table.rows.len(),
+            sha256: sha256(&bytes),
+        });
+        files.push((file, bytes));
+    }
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        tool_version: format!("safetynet {}", env!("CARGO_PKG_VERSION")),
+        scope: aggregates.scope.clone(),
+        source,
+        typology: TYPOLOGY.to_string(),
+        tables,
+    };
+    let json =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| Error::store(path, e.to_string()))?;
+    // Written beside the target and renamed, so a failure leaves no half bundle.
+    let staging = path.with_extension("tmp");
+    let file = std::fs::File::create(&staging).map_err(|e| Error::io(&staging, e))?;
+    let mut builder = tar::Builder::new(file);
+    for (name, bytes) in std::iter::once((MANIFEST.to_string(), json)).chain(files) {
+        // fixed metadata: the same figures give the same bytes
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, &name, bytes.as_slice())
+            .map_err(|e| Error::io(&staging, e))?;
+    }
+    builder
+        .into_inner()
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(&staging, e))?;
+    std::fs::rename(&staging, path).map_err(|e| Error::io(path, e))?;
+    Ok(manifest)
+}
+
+/// Reads and verifies a bundle: every file present and no other, hashes,
+/// format version, columns and types, and that its tables pass the audit.
+pub fn read(path: &Path) -> Result<(Manifest, Aggregates)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut archive = tar::Archive::new(file);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let entries = archive
+        .entries()
+        .map_err(|e| bad(path, format!("not a bundle (a tar file): {e}")))?;
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| bad(path, format!("damaged or truncated bundle: {e}")))?;
+        let name = entry
+            .path()
+            .map_err(|e| bad(path, format!("damaged bundle: {e}")))?
+            .to_string_lossy()
+            .to_string();
+        let mut bytes = Vec::new();
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(path, format!("damaged or truncated bundle: {name}: {e}")))?;
+        files.push((name, bytes));
+    }
+    let take = |name: &str| files.iter().find(|(n, _)| n == name).map(|(_, b)| b);
+    let manifest_bytes =
+        take(MANIFEST).ok_or_else(|| bad(path, "not a bundle: no manifest.json"))?;
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes)
+        .map_err(|e| bad(path, format!("manifest.json: {e}")))?;
+    if manifest.format_version > FORMAT_VERSION {
+        return Err(bad(
+            path,
+            format!(
+                "bundle format {} was written by a newer safetynet ({}); this version reads formats up to {FORMAT_VERSION}",
+                manifest.format_version, manifest.tool_version
+            ),
+        ));
+    }
+    if manifest.format_version == 0 {
+        return Err(bad(path, "bundle format 0 does not exist"));
+    }
+    let listed: Vec<&str> = std::iter::once(MANIFEST)
+        .chain(manifest.tables.iter().map(|t| t.file.as_str()))
+        .collect();
+    if let Some((extra, _)) = files.iter().find(|(n, _)| !listed.contains(&n.as_str())) {
+        return Err(bad(
+            path,
+            format!("{extra} is in the bundle but not in its manifest"),
+        ));
+    }
+    let mut tables = Vec::new();
+    for wanted in [aggregate::TYPES_BY_YEAR, aggregate::TYPES_OVER_PERIOD] {
+        let entry = manifest
+            .tables
+            .iter()
+            .find(|t| t.name == wanted)
+            .ok_or_else(|| bad(path, format!("the manifest lists no table {wanted}")))?;
+        let bytes = take(&entry.file)
+            .ok_or_else(|| bad(path, format!("{} is missing from the bundle", entry.file)))?;
+        if sha256(bytes) != entry.sha256 {
+            return Err(bad(
+                path,
+                format!(
+                    "{}: content does not match its SHA-256 in the manifest (altered or damaged)",
+                    entry.file
+                ),
+            ));
+        }
+        let table = read_table(path, wanted, bytes)?;
+        if table.rows.len() != entry.rows {
+            return Err(bad(
+                path,
+                format!(
+                    "{}: {} rows, the manifest says {}",
+                    entry.file,
+                    table.rows.len(),
+                    entry.rows
+                ),
+            ));
+        }
+        tables.push(table);
+    }
+    let aggregates = Aggregates {
+        scope: manifest.scope.clone(),
+        tables,
+    };
+    let findings = aggregates.audit()?;
+    if !findings.is_empty() {
+        return Err(bad(
+            path,
+            format!(
+                "its figures are not disclosure-controlled:\n{}",
+                findings.join("\n")
+            ),
+        ));
+    }
+    Ok((manifest, aggregates))
+}
+
+fn read_table(path: &Path, name: &str, bytes: &[u8]) -> Result<Table> {
+    let spec = aggregate::spec(name)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(bytes))
+        .and_then(|b| b.build())
+        .map_err(|e| bad(path, format!("{name}: not Parquet: {e}")))?;
+    let batches: Vec<RecordBatch> = reader
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(path, format!("{name}: {e}")))?;
+    let expected: Vec<&str> = match name {
+        aggregate::TYPES_BY_YEAR => {
+            vec!["year", "section", "type_id", "category", "n", "denominator"]
+        }
+        _ => vec!["section", "type_id", "category", "n", "denominator"],
+    };
+    if let Some(batch) = batches.first() {
+        let schema = batch.schema();
+        let found: Vec<(&str, &DataType)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type()))
+            .collect();
+        let wanted: Vec<(&str, DataType)> = expected.iter().map(|c| (*c, column_type(c))).collect();
+        if found.len() != wanted.len()
+            || found
+                .iter()
+                .zip(&wanted)
+                .any(|(f, w)| f.0 != w.0 || *f.1 != w.1)
+        {
+            return Err(bad(
+                path,
+                format!("{name}: columns {found:?}, expected {wanted:?}"),
+            ));
+        }
+    }
+    let mut table = Table::from_batches(spec, &batches)?;
+    if table.columns.is_empty() {
+        table.columns = expected.iter().map(|c| c.to_string()).collect();
+    }
+    // In a bundle a null count is a suppressed one.
+    for column in ["n", "denominator"] {
+        let i = table.column(column).expect("checked above");
+        for row in &mut table.rows {
+            if row[i] == Cell::Null {
+                row[i] = Cell::Suppressed;
+            }
+        }
+    }
+    Ok(table)
+}

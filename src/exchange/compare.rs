@@ -1,0 +1,619 @@
+//! The comparison between countries, made from their aggregates only:
+//! typology shares side by side (shares, not counts, since hotline volumes
+//! differ), the types much more common in one country than another, the
+//! chi-square test for each pair, and regional totals, which are ranges
+//! where suppressed counts leave them uncertain.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::aggregate::{Aggregates, TYPES_BY_YEAR, TYPES_OVER_PERIOD, published};
+use crate::error::{Error, Result};
+use crate::report::charts::{self, Chart, TrendPoint};
+use crate::report::disclosure::{self, Policy};
+use crate::report::mix_test::{self, Mix};
+use crate::report::render::{self, Document};
+use crate::report::table::{Cell, Table, TableSpec};
+use crate::stats::wilson_interval;
+
+pub struct Comparison {
+    pub countries: Vec<String>,
+    pub from_year: i32,
+    pub to_year: i32,
+    pub policy: Policy,
+    pub unit: crate::report::Unit,
+    pub rules_version: String,
+    pub tables: Vec<Table>,
+    pub charts: Vec<Chart>,
+}
+
+/// Why aggregates cannot be compared, if they cannot.
+pub fn check_compatible(all: &[Aggregates]) -> Result<()> {
+    let Some(first) = all.first() else {
+        return Err(Error::Usage("nothing to compare".into()));
+    };
+    let mut seen = BTreeSet::new();
+    for a in all {
+        let (s, f) = (&a.scope, &first.scope);
+        let differs = |what: &str, x: String, y: String| {
+            Err(Error::Usage(format!(
+                "{} and {} differ in {what} ({x} and {y}): figures are compared only when {what} is the same",
+                f.country, s.country
+            )))
+        };
+        if !seen.insert(s.country.clone()) {
+            return Err(Error::Usage(format!("{} is given twice", s.country)));
+        }
+        if s.min_cell != f.min_cell {
+            return differs(
+                "suppression threshold",
+                f.min_cell.to_string(),
+                s.min_cell.to_string(),
+            );
+        }
+        if s.unit != f.unit {
+            return differs("unit", f.unit.as_str().into(), s.unit.as_str().into());
+        }
+        if s.rules_version != f.rules_version {
+            return differs(
+                "classification rules version",
+                f.rules_version.clone(),
+                s.rules_version.clone(),
+            );
+        }
+        if (s.from_year, s.to_year) != (f.from_year, f.to_year) {
+            return differs(
+                "period",
+                format!("{}–{}", f.from_year, f.to_year),
+                format!("{}–{}", s.from_year, s.to_year),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A type as the tables key it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Category {
+    section_order: u8,
+    type_id: Option<i64>,
+    name: String,
+    section: String,
+}
+
+fn category_of(t: &Table, row: &[Cell]) -> Category {
+    let text = |c: &str| {
+        t.column(c)
+            .and_then(|i| row[i].as_text())
+            .unwrap_or("")
+            .to_string()
+    };
+    let section = text("section");
+    Category {
+        section_order: match section.as_str() {
+            "typology" => 1,
+            "undetermined" => 3,
+            _ => 2,
+        },
+        type_id: t
+            .column("type_id")
+            .and_then(|i| row[i].as_f64())
+            .map(|v| v as i64),
+        name: text("category"),
+        section,
+    }
+}
+
+fn count_at(t: &Table, row: &[Cell], column: &str) -> Cell {
+    row[t.column(column).expect("aggregate column")].clone()
+}
+
+/// n, denominator, share and Wilson interval as published cells.
+fn share_cells(n: &Cell, denominator: &Cell) -> Vec<Cell> {
+    match (published(n), published(denominator)) {
+        (Some(x), Some(d)) if d > 0 => {
+            let (lo, hi) = wilson_interval(x, d).unwrap_or((0.0, 0.0));
+            vec![
+                n.clone(),
+                denominator.clone(),
+                Cell::Float(round1(100.0 * x as f64 / d as f64)),
+                Cell::Float(round1(100.0 * lo)),
+                Cell::Float(round1(100.0 * hi)),
+            ]
+        }
+        _ => vec![
+            n.clone(),
+            denominator.clone(),
+            Cell::Withheld,
+            Cell::Withheld,
+            Cell::Withheld,
+        ],
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn spec(name: &str, header: &str) -> Result<TableSpec> {
+    TableSpec::parse(name, header)
+}
+
+pub fn compare(all: &[Aggregates]) -> Result<Comparison> {
+    check_compatible(all)?;
+    let first = &all[0].scope;
+    let policy = all[0].policy();
+    let mut sorted: Vec<&Aggregates> = all.iter().collect();
+    sorted.sort_by(|a, b| a.scope.country.cmp(&b.scope.country));
+    let countries: Vec<String> = sorted.iter().map(|a| a.scope.country.clone()).collect();
+
+    let period = shares_over_period(&sorted)?;
+    let by_year = shares_by_year(&sorted)?;
+    let contrasts = contrasts(&period)?;
+    let tests = mix_tests(&sorted, policy.min_cell)?;
+    let regional = regional_totals(&sorted)?;
+    let chart = trend_panels(&period, &by_year, &countries);
+    let mut charts = vec![chart];
+    for chart in &mut charts {
+        charts::render_svg(chart)?;
+    }
+    Ok(Comparison {
+        countries,
+        from_year: first.from_year,
+        to_year: first.to_year,
+        policy,
+        unit: first.unit,
+        rules_version: first.rules_version.clone(),
+        tables: vec![period, by_year, contrasts, tests, regional],
+        charts,
+    })
+}
+
+const SHARE_COLUMNS: [&str; 5] = ["n", "denominator", "share_pct", "ci_low_pct", "ci_high_pct"];
+
+/// Rows of (category, [year,] country) with the country's share; a type a
+/// country has no record of is a published 0 of its total.
+fn share_table(
+    all: &[&Aggregates],
+    source: &str,
+    name: &str,
+    header: &str,
+    by_year: bool,
+) -> Result<Table> {
+    // (category, year) -> country -> (n, denominator)
+    let mut cells: BTreeMap<(Category, i32), BTreeMap<String, (Cell, Cell)>> = BTreeMap::new();
+    let mut totals: BTreeMap<(String, i32), Cell> = BTreeMap::new();
+    for a in all {
+        let t = a.table(source);
+        for row in &t.rows {
+            let year = if by_year {
+                count_at(t, row, "year").as_f64().unwrap_or(0.0) as i32
+            } else {
+                0
+            };
+            let denominator = count_at(t, row, "denominator");
+            totals.insert((a.scope.country.clone(), year), denominator.clone());
+            cells
+                .entry((category_of(t, row), year))
+                .or_default()
+                .insert(
+                    a.scope.country.clone(),
+                    (count_at(t, row, "n"), denominator),
+                );
+        }
+    }
+    let mut rows = Vec::new();
+    for ((category, year), by_country) in &cells {
+        for a in all {
+            let country = &a.scope.country;
+            let (n, denominator) = match by_country.get(country) {
+                Some(pair) => pair.clone(),
+                None => match totals.get(&(country.clone(), *year)) {
+                    Some(total) => (Cell::Int(0), total.clone()),
+                    None => continue, // no records of the country that year
+                },
+            };
+            let mut row = vec![
+                Cell::Text(category.section.clone()),
+                category.type_id.map_or(Cell::Null, Cell::Int),
+                Cell::Text(category.name.clone()),
+            ];
+            if by_year {
+                row.push(Cell::Int(i64::from(*year)));
+            }
+            row.push(Cell::Text(country.clone()));
+            row.extend(share_cells(&n, &denominator));
+            rows.push(row);
+        }
+    }
+    let mut columns: Vec<String> = ["section", "type_id", "category"]
+        .map(String::from)
+        .to_vec();
+    if by_year {
+        columns.push("year".into());
+    }
+    columns.push("country".into());
+    columns.extend(SHARE_COLUMNS.map(String::from));
+    Ok(Table {
+        spec: spec(name, header)?,
+        columns,
+        rows,
+    })
+}
+
+fn shares_over_period(all: &[&Aggregates]) -> Result<Table> {
+    share_table(
+        all,
+        TYPES_OVER_PERIOD,
+        "01_type_shares_by_country",
+        "\
+-- title: Typology shares by country over the period
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: share_pct is the type's share of all the country's records of the period, with its 95% Wilson interval. Hotline volumes differ, so countries are compared by shares, not counts; a type the country has no record of is 0.
+",
+        false,
+    )
+}
+
+fn shares_by_year(all: &[&Aggregates]) -> Result<Table> {
+    share_table(
+        all,
+        TYPES_BY_YEAR,
+        "02_type_shares_by_year",
+        "\
+-- title: Typology shares by country and year
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: share_pct is the type's share of all the country's records of the year, with its 95% Wilson interval.
+",
+        true,
+    )
+}
+
+/// Types whose share in one country is clearly above their share in
+/// another: the intervals do not overlap.
+fn contrasts(period: &Table) -> Result<Table> {
+    let col = |c: &str| period.column(c).expect("share column");
+    let mut by_category: BTreeMap<String, Vec<(String, f64, f64, f64)>> = BTreeMap::new();
+    for row in &period.rows {
+        if let (Some(share), Some(lo), Some(hi)) = (
+            row[col("share_pct")].as_f64(),
+            row[col("ci_low_pct")].as_f64(),
+            row[col("ci_high_pct")].as_f64(),
+        ) {
+            by_category
+                .entry(row[col("category")].render())
+                .or_default()
+                .push((row[col("country")].render(), share, lo, hi));
+        }
+    }
+    let mut found = Vec::new();
+    for (category, shares) in by_category {
+        for high in &shares {
+            for low in &shares {
+                if high.2 > low.3 {
+                    found.push((high.1 - low.1, category.clone(), high.clone(), low.clone()));
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let rows = found
+        .into_iter()
+        .map(|(difference, category, high, low)| {
+            vec![
+                Cell::Text(category),
+                Cell::Text(high.0),
+                Cell::Float(high.1),
+                Cell::Text(low.0),
+                Cell::Float(low.1),
+                Cell::Float(round1(difference)),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        spec: spec(
+            "03_contrasts",
+            "\
+-- title: Types more common in one country than in another
+-- note: Pairs of countries where the 95% Wilson intervals of a type's share over the period do not overlap, largest difference first (percentage points). Shares withheld by disclosure control are left out. Detection differs between hotlines: a type can be common in one country's figures because that hotline reaches its victims.
+",
+        )?,
+        columns: [
+            "category",
+            "more_common_in",
+            "share_pct",
+            "less_common_in",
+            "share_pct_other",
+            "difference_pp",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    })
+}
+
+/// One country's published mix over the period, with the types not
+/// published in either country of the pair pooled: their records are the
+/// published total less the published types, which a reader can compute.
+fn pooled_mix(a: &Aggregates, pooled: &BTreeSet<String>) -> Option<Mix> {
+    let t = a.table(TYPES_OVER_PERIOD);
+    let total = t
+        .rows
+        .first()
+        .and_then(|r| published(&count_at(t, r, "denominator")))?;
+    let mut mix = Mix::new();
+    let mut named = 0;
+    for row in &t.rows {
+        let name = category_of(t, row).name;
+        if pooled.contains(&name) {
+            continue;
+        }
+        let n = published(&count_at(t, row, "n"))?;
+        named += n;
+        mix.insert(name, n);
+    }
+    if !pooled.is_empty() {
+        mix.insert(
+            "types not published in either (pooled)".into(),
+            total.checked_sub(named)?,
+        );
+    }
+    Some(mix)
+}
+
+fn suppressed_types(a: &Aggregates) -> BTreeSet<String> {
+    let t = a.table(TYPES_OVER_PERIOD);
+    t.rows
+        .iter()
+        .filter(|r| count_at(t, r, "n") == Cell::Suppressed)
+        .map(|r| category_of(t, r).name)
+        .collect()
+}
+
+fn mix_tests(all: &[&Aggregates], min_cell: u64) -> Result<Table> {
+    let mut rows = Vec::new();
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            let pooled: BTreeSet<String> = suppressed_types(a)
+                .union(&suppressed_types(b))
+                .cloned()
+                .collect();
+            let (x, y) = (&a.scope.country, &b.scope.country);
+            rows.push(match (pooled_mix(a, &pooled), pooled_mix(b, &pooled)) {
+                (Some(mix_a), Some(mix_b)) => {
+                    mix_test::row("countries", x, y, &mix_a, &mix_b, min_cell)
+                }
+                _ => {
+                    let mut r = vec![
+                        Cell::Text("countries".into()),
+                        Cell::Text(x.clone()),
+                        Cell::Text(y.clone()),
+                    ];
+                    r.extend(std::iter::repeat_n(Cell::Null, 6));
+                    r.push(Cell::Text(
+                        "not tested: a country's total is not published".into(),
+                    ));
+                    r
+                }
+            });
+        }
+    }
+    Ok(Table {
+        spec: mix_test::spec("04_mix_tests")?,
+        columns: mix_test::COLUMNS.map(String::from).to_vec(),
+        rows,
+    })
+}
+
+/// Sums over the countries by type and year: exact where every country
+/// publishes its count, otherwise the range the suppressed counts allow
+/// (each country's range worked out from its own published tables).
+fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
+    // (category, year) -> (low, high, countries not published)
+    let mut sums: BTreeMap<(Category, i32), (f64, f64, Vec<String>)> = BTreeMap::new();
+    for a in all {
+        let ranges = disclosure::suppressed_ranges(&a.tables, a.scope.unit)?;
+        let ti = a
+            .tables
+            .iter()
+            .position(|t| t.spec.name == TYPES_BY_YEAR)
+            .expect("aggregate table");
+        let t = &a.tables[ti];
+        let n = t.column("n").expect("aggregate column");
+        for (r, row) in t.rows.iter().enumerate() {
+            let year = count_at(t, row, "year").as_f64().unwrap_or(0.0) as i32;
+            let entry = sums
+                .entry((category_of(t, row), year))
+                .or_insert((0.0, 0.0, Vec::new()));
+            match published(&row[n]) {
+                Some(v) => {
+                    entry.0 += v as f64;
+                    entry.1 += v as f64;
+                }
+                None => {
+                    let (lo, hi) = ranges
+                        .get(&(ti, r, n))
+                        .copied()
+                        .unwrap_or((1.0, f64::INFINITY));
+                    entry.0 += lo;
+                    entry.1 += hi;
+                    entry.2.push(a.scope.country.clone());
+                }
+            }
+        }
+    }
+    let rows = sums
+        .into_iter()
+        .map(|((category, year), (lo, hi, missing))| {
+            let exact = missing.is_empty();
+            vec![
+                Cell::Text(category.section),
+                category.type_id.map_or(Cell::Null, Cell::Int),
+                Cell::Text(category.name),
+                Cell::Int(i64::from(year)),
+                if exact {
+                    Cell::Int(lo as i64)
+                } else {
+                    Cell::Null
+                },
+                Cell::Int(lo as i64),
+                if hi.is_finite() {
+                    Cell::Int(hi as i64)
+                } else {
+                    Cell::Null
+                },
+                Cell::Text(missing.join(", ")),
+            ]
+        })
+        .collect();
+    Ok(Table {
+        spec: spec(
+            "05_regional_totals",
+            "\
+-- title: Regional totals by type and year
+-- counts: total
+-- note: total is the sum over the countries where every country publishes its count. Where one does not (not_published_in), the total is not known exactly and is given only as the range total_low to total_high that the published figures allow (an empty total_high: no upper bound), never as one number.
+",
+        )?,
+        columns: [
+            "section",
+            "type_id",
+            "category",
+            "year",
+            "total",
+            "total_low",
+            "total_high",
+            "not_published_in",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    })
+}
+
+/// One panel per country: the shares by year of the five types with the
+/// most published records over the period across the countries.
+fn trend_panels(period: &Table, by_year: &Table, countries: &[String]) -> Chart {
+    let col = |t: &Table, c: &str| t.column(c).expect("share column");
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for row in &period.rows {
+        if row[col(period, "section")].as_text() == Some("typology")
+            && let Some(n) = published(&row[col(period, "n")])
+        {
+            *totals
+                .entry(row[col(period, "category")].render())
+                .or_default() += n;
+        }
+    }
+    let mut ranked: Vec<(String, u64)> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let labels: Vec<String> = ranked.into_iter().take(5).map(|(n, _)| n).collect();
+    let mut years: Vec<i32> = by_year
+        .rows
+        .iter()
+        .filter_map(|r| r[col(by_year, "year")].as_f64())
+        .map(|y| y as i32)
+        .collect();
+    years.sort_unstable();
+    years.dedup();
+    let panels = countries
+        .iter()
+        .map(|country| {
+            let series = labels
+                .iter()
+                .map(|label| {
+                    by_year
+                        .rows
+                        .iter()
+                        .filter(|r| {
+                            r[col(by_year, "country")].as_text() == Some(country)
+                                && r[col(by_year, "category")].as_text() == Some(label)
+                        })
+                        .filter_map(|r| -> Option<TrendPoint> {
+                            Some((
+                                r[col(by_year, "year")].as_f64()? as i32,
+                                r[col(by_year, "share_pct")].as_f64()?,
+                                r[col(by_year, "ci_low_pct")].as_f64()?,
+                                r[col(by_year, "ci_high_pct")].as_f64()?,
+                            ))
+                        })
+                        .collect()
+                })
+                .collect();
+            (country.clone(), series)
+        })
+        .collect();
+    charts::small_multiples(
+        "type_shares_by_country",
+        "Share of the year's records, by country",
+        "One panel per country on the same scale: the five types with the most published records across the \
+         countries; bands are 95% Wilson intervals; a year whose share is not published (disclosure control) is a \
+         gap. Shares reflect what each hotline detects.",
+        years,
+        labels,
+        panels,
+    )
+}
+
+/// Writes the comparison: tables as CSV and one workbook, the chart as SVG
+/// and PNG, the report as Markdown and HTML.
+pub fn write(comparison: &Comparison, out: &Path) -> Result<Vec<PathBuf>> {
+    let tables_dir = out.join("tables");
+    let charts_dir = out.join("charts");
+    for dir in [out, &tables_dir, &charts_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut written = Vec::new();
+    for table in &comparison.tables {
+        let path = tables_dir.join(format!("{}.csv", table.spec.name));
+        render::write_csv(table, comparison.policy, &path)?;
+        written.push(path);
+    }
+    let xlsx = out.join("comparison.xlsx");
+    render::write_xlsx_tables(&comparison.tables, comparison.policy, &xlsx)?;
+    written.push(xlsx);
+    for chart in &comparison.charts {
+        let svg = charts_dir.join(format!("{}.svg", chart.name));
+        std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
+        let png = charts_dir.join(format!("{}.png", chart.name));
+        charts::write_png(chart, &png)?;
+        written.extend([svg, png]);
+    }
+    let doc = Document {
+        title: "Detected cases of human trafficking: comparison between countries",
+        scope: format!(
+            "Countries: {}. Years of registration: {}–{}. Unit: {}. Classification rules: version {}. Counts below {} and those protecting them are not published.",
+            comparison.countries.join(", "),
+            comparison.from_year,
+            comparison.to_year,
+            comparison.unit.as_str(),
+            comparison.rules_version,
+            comparison.policy.min_cell
+        ),
+        caveat: "These are cases detected by or reported to each country's hotline, not the prevalence of trafficking. \
+                 Detection differs between hotlines (who calls, outreach, how cases are recorded), so a difference \
+                 between countries can reflect detection as much as trafficking.",
+        policy: comparison.policy,
+        charts: &comparison.charts,
+        tables: &comparison.tables,
+        sections: vec![(
+            "How the comparison is made".to_string(),
+            "Each country's figures are counts by type and year and by type over the period, disclosure-controlled \
+             on their own (primary and secondary suppression over the two tables, which share their margins) before \
+             anything is compared, exactly as `safetynet share` writes them into a bundle; the comparison uses \
+             nothing else, so it is the same whether it is made from the stores or from bundles. Shares carry 95% \
+             Wilson intervals. The chi-square tests pool every type not published in either country of the pair \
+             (their records are each total less its published types). Regional totals are exact only where every \
+             country publishes its count; otherwise they are the range the published figures allow."
+                .to_string(),
+        )],
+    };
+    let md = out.join("comparison.md");
+    std::fs::write(&md, render::markdown_document(&doc)).map_err(|e| Error::io(&md, e))?;
+    let html = out.join("comparison.html");
+    std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
+    written.extend([md, html]);
+    Ok(written)
+}

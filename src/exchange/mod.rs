@@ -1,0 +1,97 @@
+//! Figures exchanged between hotlines without exchanging case records.
+//!
+//! - `compare`: typology shares of several countries side by side, from one
+//!   store ([`compare`]);
+//! - `share`: one country's disclosure-controlled aggregates as a bundle
+//!   ([`bundle::write`]);
+//! - `merge`: the same comparison from bundles alone ([`bundle::read`]).
+//!
+//! All three go through [`aggregate::Aggregates`], so a comparison made from
+//! the stores and one made from bundles agree wherever both publish.
+
+pub mod aggregate;
+pub mod bundle;
+pub mod compare;
+
+use std::path::Path;
+
+pub use aggregate::Aggregates;
+pub use compare::{Comparison, compare};
+
+use crate::error::{Error, Result};
+use crate::report::disclosure::Policy;
+use crate::report::table::{Table, TableSpec};
+use crate::report::{Unit, year_range};
+use crate::store::Store;
+
+/// What to take from a store: countries (all when empty), years (the
+/// store's range when not given), unit and disclosure policy.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub countries: Vec<String>,
+    pub from_year: Option<i32>,
+    pub to_year: Option<i32>,
+    pub unit: Unit,
+    pub policy: Policy,
+}
+
+/// Each requested country's aggregates, from the store.
+pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<Vec<Aggregates>> {
+    let ctx = crate::query::session(store).await?;
+    let (lo, hi) = year_range(&ctx).await?;
+    let (from, to) = (
+        request.from_year.unwrap_or(lo),
+        request.to_year.unwrap_or(hi),
+    );
+    if from > to {
+        return Err(Error::Usage(format!("--from {from} is after --to {to}")));
+    }
+    let countries = if request.countries.is_empty() {
+        let batches = crate::query::run_sql(
+            &ctx,
+            "SELECT DISTINCT reporting_country FROM cases ORDER BY 1",
+        )
+        .await?;
+        let t = Table::from_batches(TableSpec::parse("countries", "")?, &batches)?;
+        t.rows
+            .iter()
+            .filter_map(|r| r[0].as_text().map(str::to_string))
+            .collect()
+    } else {
+        request.countries.clone()
+    };
+    let rules_version = store.manifest().rules_version.clone();
+    let mut all = Vec::new();
+    for country in &countries {
+        all.push(
+            aggregate::from_store(
+                &ctx,
+                country,
+                from,
+                to,
+                request.unit,
+                &rules_version,
+                request.policy,
+            )
+            .await?,
+        );
+    }
+    Ok(all)
+}
+
+/// The names (not paths) of the files ingested into the store.
+pub fn source_names(store: &Store) -> Vec<String> {
+    let mut names: Vec<String> = store
+        .manifest()
+        .inputs
+        .iter()
+        .filter_map(|f| {
+            Path::new(&f.name)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
