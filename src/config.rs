@@ -24,6 +24,8 @@ pub struct ReportConfig {
     pub protection_width: Option<u64>,
     /// Population table for rates per 100,000 (relative to this file).
     pub population: Option<PathBuf>,
+    /// Needs file for the service gaps (relative to this file).
+    pub needs: Option<PathBuf>,
 }
 
 fn default_unit() -> Unit {
@@ -83,6 +85,9 @@ pub struct Config {
     #[serde(deserialize_with = "inputs")]
     pub inputs: Vec<Input>,
     pub rules: Option<PathBuf>,
+    /// A directory of organisations to import (CSV or XLSX) for the
+    /// service gaps.
+    pub directory: Option<PathBuf>,
     pub report: ReportConfig,
 }
 
@@ -108,6 +113,8 @@ impl Config {
         }
         config.rules = config.rules.as_ref().map(resolve);
         config.report.population = config.report.population.as_ref().map(resolve);
+        config.report.needs = config.report.needs.as_ref().map(resolve);
+        config.directory = config.directory.as_ref().map(resolve);
         Ok(config)
     }
 }

@@ -2,7 +2,6 @@
 //! the store in one atomic change. Every row read is stored, quarantined with
 //! a reason, or reported as a duplicate, and the counts reconcile per file.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -446,7 +445,7 @@ fn ingest_file(
     input: &Input<'_>,
     validator: &Validator<'_>,
     classifier: &mut Classifier<'_>,
-    record_ids: &mut HashSet<String>,
+    record_ids: &mut crate::store::RecordIds,
     txn: &mut Transaction<'_>,
     writer: &mut PartitionedWriter,
     mut quarantine: Quarantine,
@@ -530,7 +529,7 @@ fn ingest_file(
                                 ),
                             )?;
                     } else {
-                        record_ids.insert(record.record_id.clone());
+                        record_ids.insert(&record.record_id);
                         counts.stored += 1;
                         buffer.push(record);
                         if buffer.len() >= BATCH_ROWS {

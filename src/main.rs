@@ -84,6 +84,27 @@ enum Command {
     /// Work on mapping files (declarative layouts of other exports).
     #[command(subcommand)]
     Mapping(MappingCommand),
+    /// The directory of organisations and the services they offer.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
+    /// Where services for survivors are lacking: demand from the cases beside
+    /// the organisations of the directory, gaps ranked by unmet demand.
+    #[command(
+        after_help = "Example:\n  safetynet gaps --store store --out gaps --from 2020 --to 2024"
+    )]
+    Gaps {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        selection: SelectionArgs,
+        #[command(flatten)]
+        disclosure: DisclosureArgs,
+        /// Which services each type and profile needs (default: the built-in rules/needs.toml).
+        #[arg(long)]
+        needs: Option<PathBuf>,
+    },
     /// Reclassify every record of the store (atomically) after a rules change.
     #[command(after_help = "Example:\n  safetynet classify --store store --rules my-rules.toml")]
     Classify {
@@ -126,6 +147,10 @@ enum Command {
         /// rates per 100,000 population; no rates table without it.
         #[arg(long)]
         population: Option<PathBuf>,
+        /// Needs file for the service gaps, when the store has a directory
+        /// (default: the built-in rules/needs.toml).
+        #[arg(long)]
+        needs: Option<PathBuf>,
     },
     /// Check a written report's disclosure control: no published count below
     /// K, and no suppressed count that the published numbers narrow to a
@@ -223,6 +248,37 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Validate a directory (CSV or XLSX: org_id, name, country, subdivision,
+    /// services, populations, forms) and store it; bad rows are quarantined.
+    #[command(
+        after_help = "Example:\n  safetynet directory import sample-data/directory.csv --store store"
+    )]
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        store: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a synthetic directory of fictional organisations.
+    #[command(
+        after_help = "Example:\n  safetynet directory generate --countries US,MX,CA --seed 1 --out sample-data/directory.csv"
+    )]
+    Generate {
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_delimiter = ',', default_value = "US")]
+        countries: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum MappingCommand {
     /// List what a mapping leaves unmapped in a sample export (columns and
     /// values, with counts). Stores nothing.
@@ -282,6 +338,24 @@ impl ReadArgs {
             sheet: self.sheet.clone(),
             expected_columns: Vec::new(),
         })
+    }
+}
+
+fn print_directory_summary(s: &safetynet::directory::ImportSummary) {
+    let c = &s.counts;
+    if !s.imported {
+        println!(
+            "{}: already imported (same content); nothing changed",
+            s.file
+        );
+        return;
+    }
+    println!(
+        "{}: read {} = stored {} + quarantined {} + duplicates {}; {} organisations in the directory",
+        s.file, c.read, c.stored, c.quarantined, c.duplicates, s.organizations_in_store
+    );
+    if let Some(q) = &s.quarantine_file {
+        println!("quarantined rows with their reasons: {}", q.display());
     }
 }
 
@@ -617,6 +691,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             disclosure,
             queries,
             population,
+            needs,
         } => {
             let store = Store::open(&store)?;
             let options = ReportOptions {
@@ -624,6 +699,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 policy: disclosure.policy(),
                 extra_queries: queries,
                 population,
+                needs,
             };
             report(&store, &out, &options)?;
         }
@@ -642,6 +718,63 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "audit passed: {} tables, {} suppressed counts, each with a range of at least {}",
                 audit.tables, audit.suppressed, audit.width
             );
+        }
+        Command::Directory(DirectoryCommand::Import {
+            file,
+            store,
+            read,
+            json,
+        }) => {
+            let summary = safetynet::directory::import(&store, &file, &read.options()?)?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                print_directory_summary(&summary);
+            }
+        }
+        Command::Directory(DirectoryCommand::Generate {
+            seed,
+            countries,
+            out,
+        }) => {
+            let countries = country_codes(&countries, "--countries")?;
+            let text = safetynet::directory::generate::directory_csv(&countries, seed);
+            std::fs::write(&out, &text).map_err(|e| safetynet::Error::io(&out, e))?;
+            println!(
+                "wrote {} fictional organisations to {}",
+                text.lines().count() - 1,
+                out.display()
+            );
+        }
+        Command::Gaps {
+            store,
+            out,
+            selection,
+            disclosure,
+            needs,
+        } => {
+            let store = Store::open(&store)?;
+            let gaps = runtime()?.block_on(safetynet::gaps::build_for_store(
+                &store,
+                &selection.selection()?,
+                disclosure.policy(),
+                needs.as_deref(),
+                [
+                    "01_service_gaps",
+                    "02_demand_and_supply",
+                    "03_directory_coverage",
+                ],
+            ))?;
+            let written = safetynet::gaps::write(&gaps, disclosure.policy(), &out)?;
+            println!(
+                "wrote {} files to {} ({} gaps ranked)",
+                written.len(),
+                out.display(),
+                gaps.tables[0].rows.len()
+            );
+            if !disclosure.policy().suppression {
+                eprintln!("{}", safetynet::report::render::NOT_FOR_PUBLICATION);
+            }
         }
         Command::Compare {
             store,
@@ -746,6 +879,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "ingest: read {} = stored {} + quarantined {} + duplicates {}",
                 t.read, t.stored, t.quarantined, t.duplicates
             );
+            if let Some(directory) = &config.directory {
+                let summary =
+                    safetynet::directory::import(&config.store, directory, &Default::default())?;
+                print_directory_summary(&summary);
+            }
             let store = Store::open(&config.store)?;
             let options = ReportOptions {
                 selection: Selection {
@@ -761,6 +899,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 extra_queries: None,
                 population: config.report.population.clone(),
+                needs: config.report.needs.clone(),
             };
             report(&store, &config.out, &options)?;
         }

@@ -303,6 +303,7 @@ fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
         policy: Default::default(),
         extra_queries: None,
         population: None,
+        needs: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut built = runtime

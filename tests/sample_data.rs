@@ -72,6 +72,23 @@ fn sample_data_is_what_the_documented_commands_produce() {
             "sample-data/{name} is out of date: regenerate it with the command in sample-data/README.md"
         );
     }
+    let command = "safetynet directory generate --countries US,MX,CA --seed 1 --out sample-data/directory.csv";
+    assert!(readme.contains(command), "README does not give: {command}");
+    let out = dir.path().join("directory.csv");
+    ok(&[
+        "directory",
+        "generate",
+        "--countries",
+        "US,MX,CA",
+        "--seed",
+        "1",
+        "--out",
+        p(&out),
+    ]);
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(sample("directory.csv")).unwrap(),
+        "sample-data/directory.csv is out of date: regenerate it with the command in sample-data/README.md"
+    );
 }
 
 /// Records per type (1..25), extension category or "undetermined" in the

@@ -148,8 +148,11 @@ pub fn validate(
     let subdivision = match get("subdivision") {
         "" => None,
         raw => Some(
-            crate::countries::normalise_subdivision(raw, Some(&country))
-                .map_err(|why| reject("subdivision", raw, why))?,
+            crate::countries::normalise_subdivision(raw, Some(&country)).map_err(|why| {
+                // the case schema's wording names the exploitation country
+                let why = why.replace("exploitation country", "the organization's country");
+                reject("subdivision", raw, why)
+            })?,
         ),
     };
     let coded = |column: &str, kind: vocab::Kind| -> std::result::Result<Vec<String>, Rejection> {

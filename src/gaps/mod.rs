@@ -42,6 +42,9 @@ struct DemandKey {
     form: String,
 }
 
+/// A count and the hidden groups it sums.
+type Sum = (u64, Vec<CellId>);
+
 pub struct Gaps {
     pub tables: Vec<Table>,
     pub chart: Chart,
@@ -138,9 +141,12 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         run_with_parameters(ctx, CLASSES_SQL, parameters(&selection, from_year, to_year)).await?;
     let classes = Table::from_batches(TableSpec::parse("classes", "")?, &batches)?;
 
-    let mut model = LinkedTables::new();
-    let mut demand: BTreeMap<DemandKey, (u64, Vec<CellId>)> = BTreeMap::new();
-    let mut countries: BTreeMap<String, (u64, Vec<CellId>)> = BTreeMap::new();
+    // Victims whose place, form group and needed (service, population)
+    // pairs are the same cannot be told apart by any published demand, so
+    // they are one hidden group: the smallest model that says everything
+    // the published numbers say.
+    type Signature = (Place, &'static str, Vec<(String, String)>);
+    let mut groups: BTreeMap<Signature, u64> = BTreeMap::new();
     for row in &classes.rows {
         let place = Place {
             country: row[0].render(),
@@ -162,32 +168,61 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
             },
         };
         let n = row[7].as_f64().unwrap_or(0.0) as u64;
-        let base = model.add_hidden_cell(n, format!("{place:?} {profile:?}"));
+        let pairs = needs
+            .of(&profile)
+            .into_iter()
+            .map(|(s, p)| (s.to_string(), p.to_string()))
+            .collect();
+        *groups
+            .entry((place, profile.form_group(), pairs))
+            .or_default() += n;
+    }
+    let mut model = LinkedTables::new();
+    // per (place, service): all victims needing it, and those of them no
+    // listed organisation can serve (their population or form not covered)
+    let mut demand: BTreeMap<(Place, String), [Sum; 2]> = BTreeMap::new();
+    let mut countries: BTreeMap<String, (u64, Vec<CellId>)> = BTreeMap::new();
+    for ((place, form, pairs), n) in groups {
+        let base = model.add_hidden_cell(n, format!("{place:?} {form} {pairs:?}"));
         let total = countries.entry(place.country.clone()).or_default();
         total.0 += n;
         total.1.push(base);
-        for (service, population) in needs.of(&profile) {
+        for (service, population) in pairs {
             let key = DemandKey {
                 place: place.clone(),
-                service: service.to_string(),
-                population: population.to_string(),
-                form: profile.form_group().to_string(),
+                service: service.clone(),
+                population,
+                form: form.to_string(),
             };
-            let entry = demand.entry(key).or_default();
-            entry.0 += n;
-            entry.1.push(base);
+            let served = !place.country.is_empty() && !matching(orgs, &key).is_empty();
+            let entry = demand.entry((place.clone(), service)).or_default();
+            for part in if served {
+                &mut entry[..1]
+            } else {
+                &mut entry[..]
+            } {
+                part.0 += n;
+                part.1.push(base);
+            }
         }
     }
     let sdc_error = |e: sdc::SdcError| Error::Disclosure(e.to_string());
-    let mut demand_cells = Vec::new();
-    for (key, (n, parts)) in &demand {
-        let label = format!(
-            "demand({}, {}, {}, {}, {})",
-            key.place.country, key.place.subdivision, key.service, key.population, key.form
-        );
-        let id = model.add_labelled_cell(*n, label);
-        model.add_sum(parts, id).map_err(sdc_error)?;
-        demand_cells.push(id);
+    let mut cells: Vec<[Option<CellId>; 2]> = Vec::new();
+    for ((place, service), parts) in &demand {
+        let mut pair = [None, None];
+        for (i, (what, (n, bases))) in ["demand", "unmet"].iter().zip(parts).enumerate() {
+            if bases.is_empty() {
+                continue; // unmet is a published 0
+            }
+            let label = format!(
+                "{what}({}, {}, {service})",
+                place.country, place.subdivision
+            );
+            let id = model.add_labelled_cell(*n, label);
+            model.add_sum(bases, id).map_err(sdc_error)?;
+            pair[i] = Some(id);
+        }
+        cells.push(pair);
     }
     let mut country_cells = Vec::new();
     for (country, (n, parts)) in &countries {
@@ -200,7 +235,10 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     } else {
         vec![CellStatus::Published; model.cells().len()]
     };
-    let shown = |id: CellId| -> Result<(Cell, f64, f64)> {
+    let shown = |id: Option<CellId>| -> Result<(Cell, f64, f64)> {
+        let Some(id) = id else {
+            return Ok((Cell::Int(0), 0.0, 0.0));
+        };
         let value = model.cells()[id.0].value;
         if statuses[id.0].is_suppressed() {
             let (lo, hi) = sdc::feasible_range(&model, &statuses, id).map_err(sdc_error)?;
@@ -212,36 +250,44 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
 
     let mut all_rows = Vec::new();
     let mut gaps: Vec<(f64, f64, Vec<Cell>)> = Vec::new();
-    for ((key, _), &id) in demand.iter().zip(&demand_cells) {
-        let (cell, lo, hi) = shown(id)?;
-        let supply = matching(orgs, key).len();
-        let status = if key.place.country.is_empty() {
+    for (((place, service), _), pair) in demand.iter().zip(&cells) {
+        let (demand_cell, _, _) = shown(pair[0])?;
+        let (unmet_cell, lo, hi) = shown(pair[1])?;
+        let offering: Vec<&Organization> = listed(orgs, place)
+            .into_iter()
+            .filter(|o| o.services.contains(service))
+            .collect();
+        let status = if place.country.is_empty() {
             "place not recorded"
-        } else if listed(orgs, &key.place).is_empty() {
+        } else if listed(orgs, place).is_empty() {
             "no organizations listed"
-        } else if supply == 0 {
-            "no matching organization"
-        } else {
+        } else if offering.is_empty() {
+            "no organization offers it"
+        } else if pair[1].is_none() {
             "served"
+        } else if parts_equal(&demand[&(place.clone(), service.clone())]) {
+            "offered, not to these victims"
+        } else {
+            "partly served"
         };
-        let [country, subdivision] = place_cells(&key.place);
+        let [country, subdivision] = place_cells(place);
         let row = vec![
             country,
             subdivision,
-            text(&key.service),
-            text(&key.population),
-            text(&key.form),
-            cell,
+            text(service),
+            demand_cell,
+            unmet_cell,
             Cell::Int(lo as i64),
             if hi.is_finite() {
                 Cell::Int(hi as i64)
             } else {
                 Cell::Null
             },
-            Cell::Int(supply as i64),
+            Cell::Int(offering.len() as i64),
+            text(&not_served(&offering)),
             text(status),
         ];
-        if status != "served" && status != "place not recorded" {
+        if pair[1].is_some() && status != "place not recorded" {
             gaps.push((lo, hi, row.clone()));
         }
         all_rows.push(row);
@@ -264,13 +310,13 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
             country: country.clone(),
             subdivision: String::new(),
         };
-        let (cell, _, _) = shown(id)?;
+        let (cell, _, _) = shown(Some(id))?;
         let [c, _] = place_cells(&place);
         let unlisted: std::collections::BTreeSet<&str> = demand
             .keys()
-            .filter(|k| k.place.country == *country && !k.place.subdivision.is_empty())
-            .filter(|k| listed(orgs, &k.place).is_empty())
-            .map(|k| k.place.subdivision.as_str())
+            .filter(|(p, _)| p.country == *country && !p.subdivision.is_empty())
+            .filter(|(p, _)| listed(orgs, p).is_empty())
+            .map(|(p, _)| p.subdivision.as_str())
             .collect();
         coverage.push(vec![
             c,
@@ -286,25 +332,26 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
                 "country",
                 "subdivision",
                 "service",
-                "population",
-                "form",
                 "demand",
-                "demand_low",
-                "demand_high",
+                "unmet",
+                "unmet_low",
+                "unmet_high",
                 "organizations",
+                "not_offered_to",
                 "status",
             ])
             .map(|c| c.to_string())
             .collect()
     };
-    let chart = gaps_chart(&gaps, policy.min_cell);
+    let ranked_table = Table {
+        spec: TableSpec::parse(names[0], GAPS_HEADER)?,
+        columns: columns(&["rank"]),
+        rows: ranked,
+    };
     Ok(Gaps {
+        chart: chart(&ranked_table, policy.min_cell),
         tables: vec![
-            Table {
-                spec: TableSpec::parse(names[0], GAPS_HEADER)?,
-                columns: columns(&["rank"]),
-                rows: ranked,
-            },
+            ranked_table,
             Table {
                 spec: TableSpec::parse(names[1], DEMAND_HEADER)?,
                 columns: columns(&[]),
@@ -323,23 +370,56 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
                 rows: coverage,
             },
         ],
-        chart,
         needs_version: needs.version.clone(),
     })
 }
 
+/// Whether every victim needing the service is unmet (the same groups).
+fn parts_equal(parts: &[Sum; 2]) -> bool {
+    parts[0].1 == parts[1].1
+}
+
+/// Populations and forms that no organisation offering the service in the
+/// place serves: what the directory says, not what the cases say.
+fn not_served(offering: &[&Organization]) -> String {
+    if offering.is_empty() {
+        return "everyone".into();
+    }
+    let mut missing: Vec<&str> = crate::directory::vocab::POPULATIONS
+        .iter()
+        .copied()
+        .filter(|p| {
+            !offering
+                .iter()
+                .any(|o| o.populations.iter().any(|x| x == "all" || x == p))
+        })
+        .collect();
+    for form in crate::directory::vocab::FORMS {
+        if !offering
+            .iter()
+            .any(|o| o.forms.iter().any(|x| x == "all" || x == form))
+        {
+            missing.push(match *form {
+                "sex" => "sex trafficking",
+                _ => "labor trafficking",
+            });
+        }
+    }
+    missing.join("; ")
+}
+
 const GAPS_HEADER: &str = "\
 -- title: Service gaps, largest unmet demand first
--- counts: demand
--- note: demand = detected victims exploited in the place who need the service (rules/needs.toml), by the population an organisation must serve and the form (any: both forms, another or unknown). organizations = directory entries offering that service to that population for that form, in the subdivision or nationwide.
--- note: no matching organization: the directory lists organizations there, none of them offering this. no organizations listed: the directory has no entry for the place at all, so whether services exist is unknown; this is not \"no gap\".
--- note: A suppressed demand (x) is ranked by demand_low, the least the published figures allow; demand_high empty: no upper bound.
+-- counts: demand, unmet
+-- note: demand = detected victims exploited in the place (subdivision) who need the service (rules/needs.toml); unmet = those of them whom no organization of the directory can serve: none offers the service in the subdivision or nationwide to their population (minors, women, men, LGBTQ+, or foreign nationals for immigration services) and form. organizations = entries offering the service there at all; not_offered_to = populations and forms none of them serves.
+-- note: no organizations listed: the directory has no entry for the place at all, so whether services exist is unknown; this is not \"no gap\". no organization offers it: entries exist, none offers the service. offered, not to these victims: it is offered, but not to the victims' population or form. partly served: some of the victims are served.
+-- note: A suppressed count (x) is ranked by unmet_low, the least the published figures allow; unmet_high empty: no upper bound.
 ";
 
 const DEMAND_HEADER: &str = "\
 -- title: Demand and supply of services by place
--- counts: demand
--- note: Every place, service, population and form with detected victims needing the service, with the organizations that can serve them (status served when at least one).
+-- counts: demand, unmet
+-- note: Every place and service with detected victims needing it, with the organizations offering it and the victims none of them can serve (status served when there are none).
 ";
 
 const COVERAGE_HEADER: &str = "\
@@ -348,30 +428,138 @@ const COVERAGE_HEADER: &str = "\
 -- note: victims = detected victims exploited in the country in the period; organizations = directory entries in the country; subdivisions_without_entries = places with demand where the directory lists no organization.
 ";
 
-fn gaps_chart(gaps: &[(f64, f64, Vec<Cell>)], k: u64) -> Chart {
-    let rows = gaps
+/// The chart of the fifteen largest gaps, from the ranked table.
+pub fn chart(ranked: &Table, k: u64) -> Chart {
+    let col = |c: &str| ranked.column(c).expect("gaps column");
+    let rows = ranked
+        .rows
         .iter()
         .take(15)
-        .map(|(lo, hi, row)| {
-            let label = format!(
-                "{} {} · {} · {} · {}",
-                row[0].render(),
-                row[1].render(),
-                row[2].render(),
-                row[3].render(),
-                row[4].render()
-            );
-            (label, *lo, *hi, row[5] != Cell::Suppressed)
+        .map(|row| {
+            let subdivision = row[col("subdivision")].render();
+            let place = if subdivision.starts_with('(') {
+                format!("{} {subdivision}", row[col("country")].render())
+            } else {
+                subdivision
+            };
+            let label = format!("{place} · {}", row[col("service")].render());
+            let lo = row[col("unmet_low")].as_f64().unwrap_or(0.0);
+            let hi = row[col("unmet_high")].as_f64().unwrap_or(f64::INFINITY);
+            (label, lo, hi, row[col("unmet")] != Cell::Suppressed)
         })
         .collect();
     charts::ranked(
         "service_gaps",
         "Largest service gaps",
         &format!(
-            "Detected victims who need a service where the directory lists no organization offering it (place, \
-             service, population, form). Hatched: a demand not published (disclosure control: below {k}, or hidden \
-             to protect one), drawn from the least to the most the published figures allow."
+            "Detected victims who need a service that no organization of the directory can give them there (their \
+             population or form not served, or the service not offered). Hatched: a count not published (disclosure \
+             control: below {k}, or hidden to protect one), drawn from the least to the most the published figures \
+             allow."
         ),
         rows,
     )
+}
+
+/// The gaps of a store's cases against its directory.
+pub async fn build_for_store(
+    store: &crate::store::Store,
+    selection: &Selection,
+    policy: Policy,
+    needs: Option<&std::path::Path>,
+    names: [&str; 3],
+) -> Result<Gaps> {
+    if !crate::directory::exists(store.root()) {
+        return Err(Error::Usage(format!(
+            "{}: no directory of organizations in the store; import one with `safetynet directory import FILE --store ...`",
+            store.root().display()
+        )));
+    }
+    let needs = Needs::load(needs)?;
+    let organizations = crate::directory::load(store.root())?;
+    let ctx = crate::query::session(store).await?;
+    let (lo, hi) = crate::report::year_range(&ctx).await?;
+    let (from_year, to_year) = (
+        selection.from_year.unwrap_or(lo),
+        selection.to_year.unwrap_or(hi),
+    );
+    build(
+        &ctx,
+        &Request {
+            selection,
+            from_year,
+            to_year,
+            policy,
+            needs: &needs,
+            organizations: &organizations,
+            names,
+        },
+    )
+    .await
+}
+
+/// What the methods section says about the gaps.
+pub fn method_text(needs_version: &str) -> String {
+    format!(
+        "Demand is the number of detected victims, by where they were exploited, who need each service by the \
+         reviewable needs file (`rules/needs.toml`, version {needs_version}: for example minors need child \
+         protection, foreign nationals immigration legal aid). Supply is the organizations of the directory \
+         offering that service, to that population (or all) and form (or all), in the subdivision or nationwide. \
+         A place where the directory lists no organization at all is reported as \"no organizations listed\": \
+         the directory does not cover it, which is not the same as no gap. Demand is disclosure-controlled on its \
+         own model: the groups of victims behind every published demand are linked, so that neither a demand nor \
+         a difference between two demands gives a small count away; a suppressed demand is shown as `x` with the \
+         range the published figures allow, and gaps are ranked by the low end of that range."
+    )
+}
+
+/// Writes the gaps: tables as CSV and one workbook, the chart, the report.
+pub fn write(
+    gaps: &Gaps,
+    policy: Policy,
+    out: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>> {
+    use crate::report::render::{self, Document};
+    let tables_dir = out.join("tables");
+    let charts_dir = out.join("charts");
+    for dir in [out, &tables_dir, &charts_dir] {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    let mut written = Vec::new();
+    for table in &gaps.tables {
+        let path = tables_dir.join(format!("{}.csv", table.spec.name));
+        render::write_csv(table, policy, &path)?;
+        written.push(path);
+    }
+    let xlsx = out.join("gaps.xlsx");
+    render::write_xlsx_tables(&gaps.tables, policy, &xlsx)?;
+    written.push(xlsx);
+    let mut chart = chart(&gaps.tables[0], policy.min_cell);
+    if !policy.suppression {
+        chart.title = format!("NOT FOR PUBLICATION – {}", chart.title);
+    }
+    charts::render_svg(&mut chart)?;
+    let svg = charts_dir.join(format!("{}.svg", chart.name));
+    std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
+    let png = charts_dir.join(format!("{}.png", chart.name));
+    charts::write_png(&chart, &png)?;
+    written.extend([svg, png]);
+    let charts = [chart];
+    let doc = Document {
+        title: "Services for survivors: where they are lacking",
+        scope: "Detected victims by place of exploitation, against the directory of organizations in the store."
+            .into(),
+        caveat: "Demand counts victims detected by hotlines, not all victims; the directory lists the organizations \
+                 someone entered, not every service that exists.",
+        policy,
+        charts: &charts,
+        tables: &gaps.tables,
+        sections: vec![("How gaps are found".into(), method_text(&gaps.needs_version))],
+    };
+    let md = out.join("gaps.md");
+    std::fs::write(&md, render::markdown_document(&doc)).map_err(|e| Error::io(&md, e))?;
+    let html = out.join("gaps.html");
+    std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
+    written.extend([md, html]);
+    Ok(written)
 }

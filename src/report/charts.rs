@@ -135,6 +135,9 @@ pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
     if let Some(t) = table(report, "04_profile_by_type") {
         charts.push(profile_bars(t, k));
     }
+    if let Some(t) = table(report, super::GAPS_TABLES[0]) {
+        charts.push(crate::gaps::chart(t, k));
+    }
     for chart in &mut charts {
         if !report.context.policy.suppression {
             chart.title = format!("NOT FOR PUBLICATION – {}", chart.title);

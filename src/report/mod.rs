@@ -120,7 +120,17 @@ pub struct ReportOptions {
     pub extra_queries: Option<PathBuf>,
     /// Population table for rates (`-- requires: population` queries).
     pub population: Option<PathBuf>,
+    /// Needs file for the service gaps (built-in when None); used when the
+    /// store has a directory.
+    pub needs: Option<PathBuf>,
 }
+
+/// The service-gap tables' names in the report (when the store has a directory).
+pub const GAPS_TABLES: [&str; 3] = [
+    "13_service_gaps",
+    "14_demand_and_supply",
+    "15_directory_coverage",
+];
 
 /// Facts the report states about its data.
 #[derive(Debug, Clone)]
@@ -134,6 +144,8 @@ pub struct Context {
     /// Input files by name (not path) with their stored counts.
     pub inputs: Vec<(String, u64)>,
     pub outcome: disclosure::Outcome,
+    /// Version of the needs file, when the report has service gaps.
+    pub needs_version: Option<String>,
 }
 
 pub struct Report {
@@ -244,6 +256,26 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         tables.push(Table::from_batches(spec, &batches)?);
     }
     tables.push(mix_test::build(&ctx, sel, from_year, to_year, options.policy.min_cell).await?);
+    let mut needs_version = None;
+    if crate::directory::exists(store.root()) {
+        let needs = crate::gaps::Needs::load(options.needs.as_deref())?;
+        let organizations = crate::directory::load(store.root())?;
+        let gaps = crate::gaps::build(
+            &ctx,
+            &crate::gaps::Request {
+                selection: sel,
+                from_year,
+                to_year,
+                policy: options.policy,
+                needs: &needs,
+                organizations: &organizations,
+                names: GAPS_TABLES,
+            },
+        )
+        .await?;
+        needs_version = Some(gaps.needs_version);
+        tables.extend(gaps.tables);
+    }
     let outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
     let countries = if sel.countries.is_empty() {
         let batches = crate::query::run_sql(
@@ -282,6 +314,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             rules_version: manifest.rules_version.clone(),
             inputs,
             outcome,
+            needs_version,
         },
         tables,
     })

@@ -255,6 +255,12 @@ fn methods(report: &Report) -> Vec<(String, String)> {
         )
     };
     sections.push(("Disclosure control".to_string(), disclosure));
+    if let Some(version) = &c.needs_version {
+        sections.push((
+            "Service gaps".to_string(),
+            crate::gaps::method_text(version),
+        ));
+    }
     sections.push((
         "Data".to_string(),
         format!(

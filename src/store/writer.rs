@@ -15,6 +15,9 @@ use super::Transaction;
 use crate::error::{Error, Result};
 use crate::schema;
 
+/// What the open partition writers may hold in memory together.
+const BUFFER_BUDGET: usize = 128 * 1024 * 1024;
+
 /// Partition key: reporting country and year (`None` = year not recorded).
 type PartitionKey = (String, Option<i32>);
 
@@ -81,6 +84,32 @@ impl PartitionedWriter {
             }
             let (_, writer) = self.writers.get_mut(&key).expect("inserted above");
             writer.write(&part)?;
+        }
+        self.bound_memory()
+    }
+
+    /// Every partition's writer holds its row group in memory until it is
+    /// full; with dozens of partitions open that is most of the input. When
+    /// the writers together hold more than [`BUFFER_BUDGET`], the largest
+    /// row groups are written out early (smaller row groups, bounded memory).
+    fn bound_memory(&mut self) -> Result<()> {
+        let mut sizes: Vec<(usize, PartitionKey)> = self
+            .writers
+            .iter()
+            .map(|(k, (_, w))| (w.in_progress_size(), k.clone()))
+            .collect();
+        let mut total: usize = sizes.iter().map(|(s, _)| s).sum();
+        if total <= BUFFER_BUDGET {
+            return Ok(());
+        }
+        sizes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for (size, key) in sizes {
+            if total <= BUFFER_BUDGET / 2 {
+                break;
+            }
+            let (_, writer) = self.writers.get_mut(&key).expect("listed above");
+            writer.flush()?;
+            total -= size;
         }
         Ok(())
     }
