@@ -24,6 +24,10 @@ struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// Memory the SQL engine may use before spilling to disk (report,
+    /// query, compare, share, gaps), e.g. 512M or 2G.
+    #[arg(long, global = true, default_value = "512M", value_parser = safetynet::query::parse_size)]
+    memory_limit: usize,
     #[command(subcommand)]
     command: Command,
 }
@@ -512,6 +516,7 @@ fn parse_years(text: &str) -> Result<(i32, i32), safetynet::Error> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let show_progress = !cli.quiet;
+    safetynet::query::set_memory_limit(cli.memory_limit);
     match cli.command {
         Command::Generate {
             records,

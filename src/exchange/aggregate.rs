@@ -126,6 +126,7 @@ pub async fn from_store(
         (TYPES_OVER_PERIOD, OVER_PERIOD_SQL),
     ] {
         let sql = format!("{SELECTED}{sql}");
+        let sql = crate::report::unit_counting(&sql, unit);
         let batches =
             run_with_parameters(ctx, &sql, parameters(&selection, from_year, to_year)).await?;
         tables.push(Table::from_batches(spec(name)?, &batches)?);

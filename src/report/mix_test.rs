@@ -70,8 +70,12 @@ pub async fn build(
     min_cell: u64,
 ) -> Result<Table> {
     let spec = TableSpec::parse(NAME, HEADER)?;
-    let batches =
-        run_with_parameters(ctx, COUNTS_SQL, parameters(selection, from_year, to_year)).await?;
+    let batches = run_with_parameters(
+        ctx,
+        &super::unit_counting(COUNTS_SQL, selection.unit),
+        parameters(selection, from_year, to_year),
+    )
+    .await?;
     let counts = Table::from_batches(TableSpec::parse("counts", "")?, &batches)?;
     let mut by_country: BTreeMap<String, Mix> = BTreeMap::new();
     let mut by_period: [Mix; 2] = [Mix::new(), Mix::new()];
