@@ -59,7 +59,7 @@ pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
         _ => return Err(format!("'{text}' is not a size such as 512M or 2G")),
     };
     let bytes = n * scale;
-    if !(bytes >= 16.0 * 1024.0 * 1024.0) {
+    if bytes.is_nan() || bytes < 16.0 * 1024.0 * 1024.0 {
         return Err(format!("'{text}' is below the smallest limit, 16M"));
     }
     Ok(bytes as usize)
