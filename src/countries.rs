@@ -12,7 +12,12 @@ TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK";
 
 /// True when `code` is an uppercase ISO 3166-1 alpha-2 code.
 pub fn is_alpha2(code: &str) -> bool {
-    code.len() == 2 && ALPHA2.split_ascii_whitespace().any(|c| c == code)
+    static CODES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    code.len() == 2
+        && CODES
+            .get_or_init(|| ALPHA2.split_ascii_whitespace().collect())
+            .contains(code)
 }
 
 /// Normalises a country cell: trims and uppercases. Returns `None` for text

@@ -475,73 +475,66 @@ fn ingest_file(
         }
         Ok(())
     };
-    while let Some(row) = source.next_row()? {
-        counts.read += 1;
-        match row {
-            RawRow::Malformed {
-                number,
-                column,
-                value,
-                reason,
-            } => {
-                counts.quarantined += 1;
-                quarantine.add(
-                    txn,
-                    number,
-                    &Problem {
-                        column,
-                        value,
-                        reason,
-                    },
-                )?;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let mut chunk: Vec<RawRow> = Vec::with_capacity(CHUNK_ROWS);
+    loop {
+        chunk.clear();
+        while chunk.len() < CHUNK_ROWS {
+            match source.next_row()? {
+                Some(row) => chunk.push(row),
+                None => break,
             }
-            RawRow::Cells { number, cells }
-                if counts.read == 1 && is_label_row(&header, &cells) =>
-            {
-                counts.quarantined += 1;
-                quarantine.add(
-                    txn,
-                    number,
-                    &Problem::new(
-                        "",
-                        "",
-                        "repeats the column labels (a label row, not a record)",
-                    ),
-                )?;
-            }
-            RawRow::Cells { number, cells } => match shape.validate(validator, number, cells) {
-                Err(problems) => {
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let first_of_file = counts.read == 0;
+        let checked = check_rows(
+            &shape,
+            validator,
+            &header,
+            first_of_file,
+            &mut chunk,
+            workers,
+        );
+        // Everything that depends on order (duplicates, quarantine lines,
+        // the store) happens here, one row after another.
+        for outcome in checked {
+            counts.read += 1;
+            match outcome {
+                Checked::Rejected(number, problems) => {
                     counts.quarantined += 1;
                     for p in &problems {
                         quarantine.add(txn, number, p)?;
                     }
                 }
-                Ok(record) => {
+                Checked::Valid(number, record) => {
                     if record_ids.contains(&record.record_id) {
                         counts.duplicates += 1;
                         quarantine.add(
-                                txn,
-                                number,
-                                &Problem::new(
-                                    "record_id",
-                                    &record.record_id,
-                                    "duplicate: a record with this id is already stored (not stored again)",
-                                ),
-                            )?;
+                            txn,
+                            number,
+                            &Problem::new(
+                                "record_id",
+                                &record.record_id,
+                                "duplicate: a record with this id is already stored (not stored again)",
+                            ),
+                        )?;
                     } else {
                         record_ids.insert(&record.record_id);
                         counts.stored += 1;
-                        buffer.push(record);
+                        buffer.push(*record);
                         if buffer.len() >= BATCH_ROWS {
                             flush(&mut buffer, txn)?;
                         }
                     }
                 }
-            },
+            }
         }
-        if counts.read % 4096 == 0 {
-            progress.set_position(source.position());
-        }
+        progress.set_position(source.position());
     }
     flush(&mut buffer, txn)?;
     progress.finish();
@@ -549,6 +542,110 @@ fn ingest_file(
         return Err(Error::bad_input(path, "file has a header but no data rows"));
     }
     Ok((counts, quarantine.finish()?))
+}
+
+/// Rows read before they are checked together, on every core.
+const CHUNK_ROWS: usize = 16 * 1024;
+
+/// A row after its checks: a record, or why it is quarantined.
+enum Checked {
+    Valid(u64, Box<CaseRecord>),
+    Rejected(u64, Vec<Problem>),
+}
+
+fn check_row(
+    shape: &Shape,
+    validator: &Validator<'_>,
+    header: &[String],
+    first_of_file: bool,
+    row: RawRow,
+) -> Checked {
+    match row {
+        RawRow::Malformed {
+            number,
+            column,
+            value,
+            reason,
+        } => Checked::Rejected(
+            number,
+            vec![Problem {
+                column,
+                value,
+                reason,
+            }],
+        ),
+        RawRow::Cells { number, cells } if first_of_file && is_label_row(header, &cells) => {
+            Checked::Rejected(
+                number,
+                vec![Problem::new(
+                    "",
+                    "",
+                    "repeats the column labels (a label row, not a record)",
+                )],
+            )
+        }
+        RawRow::Cells { number, cells } => match shape.validate(validator, number, cells) {
+            Ok(record) => Checked::Valid(number, Box::new(record)),
+            Err(problems) => Checked::Rejected(number, problems),
+        },
+    }
+}
+
+/// Checks a chunk of rows, split across `workers` threads; the results come
+/// back in the rows' order. Checking (validation, mapping, label lookups) is
+/// most of an ingest's work and needs nothing from other rows.
+fn check_rows(
+    shape: &Shape,
+    validator: &Validator<'_>,
+    header: &[String],
+    first_of_file: bool,
+    chunk: &mut Vec<RawRow>,
+    workers: usize,
+) -> Vec<Checked> {
+    let rows: Vec<RawRow> = std::mem::take(chunk);
+    if workers <= 1 || rows.len() < 1024 {
+        return rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| check_row(shape, validator, header, first_of_file && i == 0, r))
+            .collect();
+    }
+    let size = rows.len().div_ceil(workers);
+    let mut parts: Vec<Vec<RawRow>> = Vec::new();
+    let mut rest = rows.into_iter();
+    loop {
+        let part: Vec<RawRow> = rest.by_ref().take(size).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(p, part)| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            check_row(
+                                shape,
+                                validator,
+                                header,
+                                first_of_file && p == 0 && i == 0,
+                                r,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a row check does not panic"))
+            .collect()
+    })
 }
 
 /// What `--format` names: a container, or a public layout (read from the

@@ -123,7 +123,15 @@ pub struct Rules {
     pub rules: Vec<Rule>,
     labels: HashMap<CodedField, HashMap<String, &'static str>>,
     not_recorded: HashSet<String>,
+    /// Labels already looked up, by field and raw text: a column holds few
+    /// distinct labels, and normalising each cell again (accents, case,
+    /// allocation) was half the time of an ingest.
+    seen: std::sync::RwLock<HashMap<CodedField, HashMap<String, Label>>>,
 }
+
+/// Distinct raw labels remembered per field; free text beyond it is
+/// normalised every time rather than held.
+const SEEN_PER_FIELD: usize = 4096;
 
 fn intern(codes: &'static [&'static str], value: &str) -> Option<&'static str> {
     codes.iter().copied().find(|c| *c == value)
@@ -209,12 +217,32 @@ impl Rules {
             rules,
             labels,
             not_recorded,
+            seen: Default::default(),
         })
     }
 
     /// Looks an exported label up: a code, "not recorded" (empty, "Unknown",
     /// "No especificado", ...) or unknown.
     pub fn label(&self, field: CodedField, raw: &str) -> Label {
+        if let Some(label) = self
+            .seen
+            .read()
+            .ok()
+            .and_then(|seen| seen.get(&field).and_then(|m| m.get(raw)).copied())
+        {
+            return label;
+        }
+        let label = self.label_uncached(field, raw);
+        if let Ok(mut seen) = self.seen.write() {
+            let known = seen.entry(field).or_default();
+            if known.len() < SEEN_PER_FIELD {
+                known.insert(raw.to_string(), label);
+            }
+        }
+        label
+    }
+
+    fn label_uncached(&self, field: CodedField, raw: &str) -> Label {
         let key = vocab::normalise_label(raw);
         if key.is_empty() || self.not_recorded.contains(&key) {
             return Label::NotRecorded;

@@ -267,6 +267,13 @@ fn generator_is_deterministic() {
             "{ext}"
         );
     }
+    // a wrong output name is refused before anything is written, so an
+    // existing file of that name is left alone
+    let keep = dir.path().join("notes.txt");
+    std::fs::write(&keep, "keep me").unwrap();
+    let (code, _, stderr) = run(&["generate", "--records", "5", "--out", p(&keep)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read_to_string(&keep).unwrap(), "keep me");
 }
 
 #[test]

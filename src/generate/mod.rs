@@ -265,6 +265,17 @@ impl Sink {
                 .map_err(|e| Error::store(path, e.to_string()))?;
             return Ok(Sink::Mapped(w, inverse));
         }
+        // the name is checked before the file is created, so a wrong name
+        // never truncates an existing file
+        if ![".jsonl", ".ndjson", ".parquet", ".csv"]
+            .iter()
+            .any(|e| name.ends_with(e))
+        {
+            return Err(Error::Usage(format!(
+                "{}: output must end in .csv, .jsonl or .parquet",
+                path.display()
+            )));
+        }
         let file = File::create(path).map_err(|e| Error::io(path, e))?;
         if name.ends_with(".jsonl") || name.ends_with(".ndjson") {
             Ok(Sink::Jsonl(BufWriter::new(file)))
