@@ -492,6 +492,14 @@ fn ingest_file(
             break;
         }
         let first_of_file = counts.read == 0;
+        if first_of_file && chunk.len() == CHUNK_ROWS && source.position() > 0 {
+            // The rows still to come, from the bytes the first chunk took:
+            // room for them all now, so that the id set never grows (growing
+            // briefly holds the old and the new table).
+            let per_row = source.position() as f64 / chunk.len() as f64;
+            let expected = (size as f64 / per_row) as usize;
+            record_ids.reserve(expected.saturating_sub(chunk.len()).min(100_000_000));
+        }
         let checked = check_rows(
             &shape,
             validator,

@@ -173,6 +173,12 @@ impl RecordIds {
         self.0.contains(&Self::fingerprint(id))
     }
 
+    /// Room for `more` ids without growing: growing a hash set briefly holds
+    /// the old and the new table, the largest moment of an ingest's memory.
+    pub fn reserve(&mut self, more: usize) {
+        self.0.reserve(more);
+    }
+
     /// Adds the id; false when it was there already.
     pub fn insert(&mut self, id: &str) -> bool {
         self.0.insert(Self::fingerprint(id))
