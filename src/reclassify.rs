@@ -75,7 +75,7 @@ pub fn reclassify(
     };
     let mut unmatched: BTreeMap<String, u64> = BTreeMap::new();
     let (mut with_venue, mut covered) = (0u64, 0u64);
-    store.scan(None, |batch| {
+    store.scan_pipelined(None, |batch| {
         let new = classifier.classify_batch(&batch)?;
         let venues = new.column_by_name("venue").expect("venue");
         let venues = venues.as_string::<i32>();

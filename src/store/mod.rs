@@ -107,6 +107,38 @@ impl Store {
         Transaction::begin(self)
     }
 
+    /// Like [`Store::scan`], but the files are read and decoded on another
+    /// thread while `each` works on the batch before: a rewrite of the whole
+    /// store (reclassification) then uses both cores. Batches arrive in the
+    /// same order as from `scan`.
+    pub fn scan_pipelined(
+        &self,
+        columns: Option<&[&str]>,
+        mut each: impl FnMut(RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        std::thread::scope(|scope| {
+            let (sender, receiver) = std::sync::mpsc::sync_channel::<RecordBatch>(4);
+            let reader = scope.spawn(move || {
+                self.scan(columns, |batch| {
+                    // the receiver is gone only when `each` failed; its error
+                    // is the one reported
+                    sender
+                        .send(batch)
+                        .map_err(|_| Error::store(&self.root, "reading stopped"))
+                })
+            });
+            let mut worked = Ok(());
+            for batch in receiver {
+                if let Err(e) = each(batch) {
+                    worked = Err(e);
+                    break;
+                }
+            }
+            let read = reader.join().expect("reading a store does not panic");
+            worked.and(read)
+        })
+    }
+
     /// Reads the store's records batch by batch, optionally only some columns.
     pub fn scan(
         &self,
