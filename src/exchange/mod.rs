@@ -20,8 +20,7 @@ pub use compare::{Comparison, compare};
 
 use crate::error::{Error, Result};
 use crate::report::disclosure::Policy;
-use crate::report::table::{Table, TableSpec};
-use crate::report::{Unit, year_range};
+use crate::report::{Unit, reporting_countries, year_range};
 use crate::store::Store;
 
 /// What to take from a store: countries (all when empty), years (the
@@ -46,20 +45,7 @@ pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<V
     if from > to {
         return Err(Error::Usage(format!("--from {from} is after --to {to}")));
     }
-    let countries = if request.countries.is_empty() {
-        let batches = crate::query::run_sql(
-            &ctx,
-            "SELECT DISTINCT reporting_country FROM cases ORDER BY 1",
-        )
-        .await?;
-        let t = Table::from_batches(TableSpec::parse("countries", "")?, &batches)?;
-        t.rows
-            .iter()
-            .filter_map(|r| r[0].as_text().map(str::to_string))
-            .collect()
-    } else {
-        request.countries.clone()
-    };
+    let countries = reporting_countries(&ctx, &request.countries).await?;
     let rules_version = store.manifest().rules_version.clone();
     let mut all = Vec::new();
     for country in &countries {

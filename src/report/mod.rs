@@ -204,6 +204,24 @@ pub async fn run_with_parameters(
     df.collect().await.map_err(Error::Sql)
 }
 
+/// The reporting countries asked for, or, when none is, every one in the
+/// store, sorted.
+pub async fn reporting_countries(ctx: &SessionContext, asked: &[String]) -> Result<Vec<String>> {
+    if !asked.is_empty() {
+        return Ok(asked.to_vec());
+    }
+    let batches = crate::query::run_sql(
+        ctx,
+        "SELECT DISTINCT reporting_country FROM cases ORDER BY 1",
+    )
+    .await?;
+    let t = Table::from_batches(TableSpec::parse("countries", "")?, &batches)?;
+    Ok(t.rows
+        .iter()
+        .filter_map(|r| r[0].as_text().map(str::to_string))
+        .collect())
+}
+
 /// The first and last year of registration in the store.
 pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
     let batches =
@@ -298,20 +316,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         tables.extend(gaps.tables);
     }
     let outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
-    let countries = if sel.countries.is_empty() {
-        let batches = crate::query::run_sql(
-            &ctx,
-            "SELECT DISTINCT reporting_country FROM cases ORDER BY 1",
-        )
-        .await?;
-        let t = Table::from_batches(TableSpec::parse("countries", "")?, &batches)?;
-        t.rows
-            .iter()
-            .filter_map(|r| r[0].as_text().map(str::to_string))
-            .collect()
-    } else {
-        sel.countries.clone()
-    };
+    let countries = reporting_countries(&ctx, &sel.countries).await?;
     let manifest = store.manifest();
     let mut inputs: Vec<(String, u64)> = manifest
         .inputs
