@@ -758,6 +758,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             disclosure,
             needs,
         } => {
+            if selection.unit != Unit::Victims {
+                return Err(safetynet::Error::Usage(
+                    "gaps counts victims (each victim needs services): --unit cases does not apply"
+                        .into(),
+                )
+                .into());
+            }
             let store = Store::open(&store)?;
             let gaps = runtime()?.block_on(safetynet::gaps::build_for_store(
                 &store,

@@ -298,4 +298,16 @@ fn gaps_without_a_directory_or_with_a_broken_needs_file_are_refused() {
     ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("unknown service"), "{stderr}");
+    // demand counts victims: the unit flag it shares with report does not apply
+    let (code, _, stderr) = run(&[
+        "gaps",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--unit",
+        "cases",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--unit cases does not apply"), "{stderr}");
 }
