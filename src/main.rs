@@ -448,17 +448,7 @@ struct SelectionArgs {
 
 impl SelectionArgs {
     fn selection(&self) -> Result<Selection, safetynet::Error> {
-        let countries = self
-            .countries
-            .iter()
-            .map(|c| {
-                safetynet::countries::normalise_alpha2(c).ok_or_else(|| {
-                    safetynet::Error::Usage(format!(
-                        "--country: '{c}' is not an ISO 3166-1 alpha-2 code"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let countries = country_codes(&self.countries, "--country")?;
         Ok(Selection {
             from_year: self.from_year,
             to_year: self.to_year,
@@ -831,11 +821,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let aggregates = runtime()?
                 .block_on(safetynet::exchange::aggregates_from_store(&store, &request))?;
-            let manifest = safetynet::exchange::bundle::write(
-                &aggregates[0],
-                safetynet::exchange::source_names(&store),
-                &out,
-            )?;
+            let manifest =
+                safetynet::exchange::bundle::write(&aggregates[0], store.input_names(), &out)?;
             println!(
                 "wrote {}: {} {}–{}, {} tables of counts (no records), threshold {}",
                 out.display(),

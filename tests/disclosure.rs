@@ -205,6 +205,10 @@ fn internal_mode_stamps_every_output_and_cannot_pass_the_audit() {
         stderr.contains("--no-suppression: NOT FOR PUBLICATION"),
         "{stderr}"
     );
+    // a directory that is not a report at all
+    let (code, _, stderr) = run(&["audit", p(&out.join("tables"))]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a report directory"), "{stderr}");
 }
 
 #[test]

@@ -13,8 +13,6 @@ pub mod aggregate;
 pub mod bundle;
 pub mod compare;
 
-use std::path::Path;
-
 pub use aggregate::Aggregates;
 pub use compare::{Comparison, compare};
 
@@ -63,21 +61,4 @@ pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<V
         );
     }
     Ok(all)
-}
-
-/// The names (not paths) of the files ingested into the store.
-pub fn source_names(store: &Store) -> Vec<String> {
-    let mut names: Vec<String> = store
-        .manifest()
-        .inputs
-        .iter()
-        .filter_map(|f| {
-            Path::new(&f.name)
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    names
 }

@@ -47,6 +47,9 @@ type Sum = (u64, Vec<CellId>);
 
 pub struct Gaps {
     pub tables: Vec<Table>,
+    /// Counts suppressed for being small, and to protect those.
+    pub primary: usize,
+    pub secondary: usize,
     pub chart: Chart,
     pub needs_version: String,
 }
@@ -348,7 +351,10 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         columns: columns(&["rank"]),
         rows: ranked,
     };
+    let count = |wanted: CellStatus| statuses.iter().filter(|s| **s == wanted).count();
     Ok(Gaps {
+        primary: count(CellStatus::Primary),
+        secondary: count(CellStatus::Secondary),
         chart: chart(&ranked_table, policy.min_cell),
         tables: vec![
             ranked_table,

@@ -52,6 +52,12 @@ impl DisclosureModel {
 
     fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MODEL_FILE);
+        if !path.exists() {
+            return Err(Error::bad_input(
+                dir,
+                format!("not a report directory: it has no {MODEL_FILE} (written by `report`)"),
+            ));
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let model: DisclosureModel = serde_json::from_str(&text)
             .map_err(|e| Error::bad_input(&path, format!("not a disclosure model: {e}")))?;

@@ -141,8 +141,9 @@ pub struct Context {
     pub unit: Unit,
     pub policy: Policy,
     pub rules_version: String,
-    /// Input files by name (not path) with their stored counts.
-    pub inputs: Vec<(String, u64)>,
+    /// Input files by name (not path). Their record counts are not
+    /// published: no table's disclosure control covers them.
+    pub inputs: Vec<String>,
     pub outcome: disclosure::Outcome,
     /// Version of the needs file, when the report has service gaps.
     pub needs_version: Option<String>,
@@ -296,6 +297,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     }
     tables.push(mix_test::build(&ctx, sel, from_year, to_year, options.policy.min_cell).await?);
     let mut needs_version = None;
+    let mut gaps_suppressed = (0, 0);
     if crate::directory::exists(store.root()) {
         let needs = crate::gaps::Needs::load(options.needs.as_deref())?;
         let organizations = crate::directory::load(store.root())?;
@@ -313,23 +315,15 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         )
         .await?;
         needs_version = Some(gaps.needs_version);
+        gaps_suppressed = (gaps.primary, gaps.secondary);
         tables.extend(gaps.tables);
     }
-    let outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
+    let mut outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
+    // the gap tables were protected on their own model (see `gaps`)
+    outcome.primary += gaps_suppressed.0;
+    outcome.secondary += gaps_suppressed.1;
     let countries = reporting_countries(&ctx, &sel.countries).await?;
     let manifest = store.manifest();
-    let mut inputs: Vec<(String, u64)> = manifest
-        .inputs
-        .iter()
-        .map(|f| {
-            let name = Path::new(&f.name)
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            (name, f.counts.stored)
-        })
-        .collect();
-    inputs.sort();
     Ok(Report {
         context: Context {
             from_year,
@@ -338,7 +332,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             unit: sel.unit,
             policy: options.policy,
             rules_version: manifest.rules_version.clone(),
-            inputs,
+            inputs: store.input_names(),
             outcome,
             needs_version,
         },

@@ -263,17 +263,7 @@ fn methods(report: &Report) -> Vec<(String, String)> {
     }
     sections.push((
         "Data".to_string(),
-        format!(
-            "{} Input files: {}.",
-            scope(report),
-            // Names only: a file's record count is a count per hotline and
-            // year range that no table's disclosure control covers.
-            c.inputs
-                .iter()
-                .map(|(name, _)| name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        format!("{} Input files: {}.", scope(report), c.inputs.join(", ")),
     ));
     sections
 }

@@ -167,6 +167,24 @@ impl Store {
         Ok(())
     }
 
+    /// The names (not paths) of the files ingested into the store, sorted:
+    /// what a report or a bundle says its figures come from.
+    pub fn input_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .manifest()
+            .inputs
+            .iter()
+            .filter_map(|f| {
+                Path::new(&f.name)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Every record id in the store, for duplicate detection.
     pub fn record_ids(&self) -> Result<RecordIds> {
         let mut ids = RecordIds::default();
@@ -214,13 +232,5 @@ impl RecordIds {
     /// Adds the id; false when it was there already.
     pub fn insert(&mut self, id: &str) -> bool {
         self.0.insert(Self::fingerprint(id))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
