@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 const SNIFF_BYTES: usize = 64 * 1024;
 
 pub struct TextInput {
-    pub reader: Box<dyn Read>,
+    pub reader: Box<dyn Read + Send>,
     pub encoding: &'static Encoding,
     /// The start of the file as decoded text, for delimiter sniffing.
     pub sample: String,
@@ -86,8 +86,8 @@ pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<Tex
     let mut raw = BufReader::new(file);
     let magic = read_up_to(&mut raw, 2, path)?;
     let gzip = magic == [0x1f, 0x8b];
-    let rest: Box<dyn Read> = Box::new(Cursor::new(magic).chain(raw));
-    let mut stream: Box<dyn Read> = if gzip {
+    let rest: Box<dyn Read + Send> = Box::new(Cursor::new(magic).chain(raw));
+    let mut stream: Box<dyn Read + Send> = if gzip {
         Box::new(flate2::read::MultiGzDecoder::new(rest))
     } else {
         rest
@@ -110,11 +110,11 @@ pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<Tex
         let (text, _, _) = encoding.decode(&head);
         text.into_owned()
     };
-    let joined: Box<dyn Read> = Box::new(Cursor::new(head).chain(stream));
+    let joined: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(stream));
     // UTF-8 is passed through unchanged (readers strip a byte order mark),
     // so that an invalid byte later in the file is reported at its row and
     // column instead of being replaced silently
-    let reader: Box<dyn Read> = if encoding == UTF_8 {
+    let reader: Box<dyn Read + Send> = if encoding == UTF_8 {
         joined
     } else {
         Box::new(

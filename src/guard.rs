@@ -406,6 +406,7 @@ impl fmt::Display for Report {
     }
 }
 
+#[derive(Clone)]
 struct Screened {
     index: usize,
     dates_allowed: bool,
@@ -417,6 +418,9 @@ struct Screened {
 /// Bounds the memory the per-column value cache may take.
 const CACHE_LIMIT: usize = 4096;
 
+/// Cloned for each thread that screens part of a file; [`Guard::merge`]
+/// then adds up what the parts found.
+#[derive(Clone)]
 pub struct Guard {
     columns: Vec<Screened>,
 }
@@ -468,6 +472,18 @@ impl Guard {
             if let Some(kind) = kind {
                 let entry = c.finding.by_value.entry(kind).or_insert((0, row));
                 entry.0 += 1;
+            }
+        }
+    }
+
+    /// Adds what `other`, screening other rows of the same file, found.
+    pub fn merge(&mut self, other: Guard) {
+        for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
+            debug_assert_eq!(mine.index, theirs.index);
+            for (kind, (count, first_row)) in theirs.finding.by_value {
+                let entry = mine.finding.by_value.entry(kind).or_insert((0, first_row));
+                entry.0 += count;
+                entry.1 = entry.1.min(first_row);
             }
         }
     }
@@ -586,5 +602,33 @@ mod tests {
         let mut dropped = Guard::new(&header, &["contact".to_string()], &[]);
         dropped.scan(2, &["a".into(), "bar".into(), "x@example.com".into()]);
         assert!(dropped.finish().is_clean());
+    }
+
+    #[test]
+    fn merged_parts_report_like_one_pass() {
+        let header = vec!["record_id".to_string(), "contact".to_string()];
+        let rows: Vec<(u64, [&str; 2])> = vec![
+            (2, ["a", "bar"]),
+            (3, ["b", "x@example.com"]),
+            (4, ["c", "+1 555 123 4567"]),
+            (5, ["d", "y@example.com"]),
+        ];
+        let scan = |part: &[(u64, [&str; 2])]| {
+            let mut guard = Guard::new(&header, &[], &[]);
+            for (row, cells) in part {
+                guard.scan(*row, &cells.map(String::from));
+            }
+            guard
+        };
+        let whole = scan(&rows).finish();
+        // the later rows screened first, as a worker thread may
+        let mut merged = scan(&rows[2..]);
+        merged.merge(scan(&rows[..2]));
+        assert_eq!(merged.finish(), whole);
+        assert_eq!(
+            whole.columns[0].by_value.get(&Kind::Email),
+            Some(&(2, 3)),
+            "two e-mail addresses, the first at row 3"
+        );
     }
 }

@@ -76,8 +76,9 @@ pub enum RawRow {
     },
 }
 
-/// A source of rows with a fixed header.
-pub trait RowSource {
+/// A source of rows with a fixed header; `Send`, so that ingest can read
+/// on a thread of its own.
+pub trait RowSource: Send {
     fn header(&self) -> &[String];
     /// The next row; `Ok(None)` at the end; `Err` when the file cannot be
     /// read any further (which fails the whole ingest).
@@ -104,7 +105,7 @@ pub fn open(path: &Path, format: InputFormat, options: &ReadOptions) -> Result<B
 
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     header: Vec<String>,
     record: csv::ByteRecord,
 }
@@ -221,7 +222,7 @@ impl RowSource for CsvSource {
 
 pub struct JsonlSource {
     path: PathBuf,
-    lines: std::io::Split<BufReader<Box<dyn Read>>>,
+    lines: std::io::Split<BufReader<Box<dyn Read + Send>>>,
     header: Vec<String>,
     line_number: u64,
     consumed: u64,

@@ -100,7 +100,7 @@ pub fn reclassify(
     })?;
     progress.finish();
     let mut manifest = store.manifest().clone();
-    manifest.data_files = writer.finish()?;
+    manifest.data_files = writer.finish(&mut txn)?;
     manifest.rules_version = rules.version.clone();
     manifest.rules_sha256 = rules.sha256.clone();
     txn.commit(manifest)?;

@@ -462,3 +462,68 @@ fn exported_labels_are_normalised_to_codes() {
         assert_eq!(got, &want.map(str::to_string).to_vec());
     }
 }
+
+/// Ingest reads, checks and stores on separate threads, several thousand
+/// rows at a time; across many such chunks the counts, the quarantine's
+/// order and duplicates between chunks must come out as in one pass, and
+/// personal data in a late chunk must still stop everything.
+#[test]
+fn a_file_of_many_chunks_is_checked_in_parallel_and_kept_in_order() {
+    let dir = TempDir::new().unwrap();
+    let rows = 30_000;
+    let mut expected_quarantine = Vec::new();
+    let mut lines = Vec::new();
+    for i in 1..=rows {
+        let line_number = i + 1; // the header is line 1
+        if i % 4_999 == 0 {
+            lines.push(format!(
+                "R{i:05},,src,US,2019,5,US,,US,female,,,sex,,,,,not_a_method,"
+            ));
+            expected_quarantine.push((line_number, "control_methods".to_string()));
+        } else if i == 25_000 {
+            // the same id as a row thousands of lines (several chunks) before
+            lines.push("R00002,,src,US,2020,1,US,,US,male,,,labor,,,,,,".to_string());
+            expected_quarantine.push((line_number, "record_id".to_string()));
+        } else {
+            lines.push(format!("R{i:05},,src,US,2019,5,US,,US,female,,,sex,,,,,,"));
+        }
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let file = write_csv(dir.path(), "many.csv", &refs);
+    let store = dir.path().join("store");
+    let s = ingest_json(&store, &[&file]);
+    assert_eq!(s["read"], rows);
+    assert_eq!(s["duplicates"], 1);
+    assert_eq!(s["quarantined"], 6);
+    assert_eq!(s["stored"], rows - 7);
+    assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), rows - 7);
+    let quarantine = store.join(s["files"][0]["quarantine_file"].as_str().unwrap());
+    let found: Vec<(u64, String)> = csv::Reader::from_path(&quarantine)
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[1].parse().unwrap(), r[2].to_string())
+        })
+        .collect();
+    assert_eq!(found, expected_quarantine);
+
+    // one e-mail address in row 29,000: refused, and the store is unchanged
+    let before = snapshot(&store);
+    let mut late = lines.clone();
+    for (i, line) in late.iter_mut().enumerate() {
+        *line = line.replacen("src", "second", 1).replacen('R', "S", 1);
+        if i + 1 == 29_000 {
+            *line = line.replacen("sex,,,,,,", "sex,,ask for ana@example.org,,,,", 1);
+        }
+    }
+    let refs: Vec<&str> = late.iter().map(String::as_str).collect();
+    let file = write_csv(dir.path(), "late.csv", &refs);
+    let (code, _, stderr) = run(&["ingest", "--store", p(&store), p(&file)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("'venue': 1 value(s) look like e-mail addresses (first at row 29001)"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&store), before);
+}

@@ -2,6 +2,9 @@
 //! the store in one atomic change. Every row read is stored, quarantined with
 //! a reason, or reported as a duplicate, and the counts reconcile per file.
 
+mod check;
+mod pipeline;
+
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,15 +14,18 @@ use serde::Serialize;
 use crate::classify::Classifier;
 use crate::error::{Error, Result};
 use crate::guard::Guard;
-use crate::mapping::{Mapper, MappingSpec};
+use crate::mapping::MappingSpec;
 use crate::progress::Progress;
-use crate::readers::{self, InputFormat, RawRow, ReadOptions};
+use crate::readers::{self, InputFormat, ReadOptions};
 use crate::record::CaseRecord;
 use crate::rules::Rules;
 use crate::schema::INPUT_COLUMNS;
 use crate::store::writer::PartitionedWriter;
 use crate::store::{Counts, IngestedFile, Store, Transaction};
-use crate::validate::{ColumnMap, Problem, Validator};
+use crate::validate::{Problem, Validator};
+
+use check::Checked;
+pub use check::{Shape, mapped_record};
 
 const BATCH_ROWS: usize = 8192;
 
@@ -290,7 +296,7 @@ pub fn ingest(
                 quarantine_file,
             });
         }
-        manifest.data_files.extend(writer.finish()?);
+        manifest.data_files.extend(writer.finish(&mut txn)?);
         manifest.rules_version = rules.version.clone();
         manifest.rules_sha256 = rules.sha256.clone();
         txn.commit(manifest)?;
@@ -336,108 +342,13 @@ pub struct Input<'a> {
     pub country: Option<&'a str>,
 }
 
-/// How rows of one file become canonical cells.
-pub enum Shape {
-    Canonical(ColumnMap),
-    Mapped(Box<Mapper>),
-}
-
-impl Shape {
-    pub fn new(input: &Input<'_>, header: &[String]) -> Result<Self> {
-        let path = input.path;
-        match input.mapping {
-            None => Ok(Shape::Canonical(
-                ColumnMap::from_header(header).map_err(|m| Error::bad_input(path, m))?,
-            )),
-            Some(spec) => Ok(Shape::Mapped(Box::new(
-                Mapper::new(spec, header, input.sha, input.country)
-                    .map_err(|m| Error::bad_input(path, m))?,
-            ))),
-        }
+/// The personal-data guard for a file's columns: every column is screened
+/// but those the mapping drops; the mapping's date columns may hold dates.
+fn guard_for(input: &Input<'_>, header: &[String]) -> Guard {
+    match input.mapping {
+        Some(spec) => Guard::new(header, &spec.drop, &spec.date_columns()),
+        None => Guard::new(header, &[], &[]),
     }
-
-    /// Canonical cells of a row, or the problems that quarantine it, with
-    /// columns named as the user's file names them.
-    pub fn validate(
-        &self,
-        validator: &Validator<'_>,
-        number: u64,
-        cells: Vec<String>,
-    ) -> Result<CaseRecord, Vec<Problem>> {
-        match self {
-            Shape::Canonical(columns) => {
-                let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();
-                validator.validate(columns, &cells_ref)
-            }
-            Shape::Mapped(mapper) => mapped_record(mapper, validator, number, &cells),
-        }
-    }
-}
-
-/// Maps and validates one row; all problems of the row, mapping and
-/// validation alike, with columns named as the user's file names them.
-pub fn mapped_record(
-    mapper: &Mapper,
-    validator: &Validator<'_>,
-    number: u64,
-    cells: &[String],
-) -> Result<CaseRecord, Vec<Problem>> {
-    let (canonical, mut problems) = mapper.map_row(number, cells);
-    let cells_ref: Vec<&str> = canonical.iter().map(String::as_str).collect();
-    match validator.validate(&ColumnMap::identity(), &cells_ref) {
-        Ok(record) if problems.is_empty() => return Ok(record),
-        Ok(_) => {}
-        Err(more) => problems.extend(more.into_iter().map(|mut p| {
-            p.column = mapper.describe(&p.column);
-            p
-        })),
-    }
-    Err(problems)
-}
-
-/// Runs the personal-data guard over a whole file before any of it is
-/// stored; a finding fails the ingest with the guard's report.
-pub fn screen(input: &Input<'_>) -> Result<()> {
-    let mut source = readers::open(input.path, input.format, input.read)?;
-    let (dropped, date_columns) = match input.mapping {
-        Some(spec) => (spec.drop.clone(), spec.date_columns()),
-        None => (Vec::new(), Vec::new()),
-    };
-    let mut guard = Guard::new(source.header(), &dropped, &date_columns);
-    while let Some(row) = source.next_row()? {
-        if let RawRow::Cells { number, cells } = row {
-            guard.scan(number, &cells);
-        }
-    }
-    let report = guard.finish();
-    if report.is_clean() {
-        Ok(())
-    } else {
-        Err(Error::PersonalData {
-            path: input.path.to_path_buf(),
-            report,
-        })
-    }
-}
-
-/// A row right after the header that repeats the columns' labels (the HTCDS
-/// template has one: `prs_Gender` above `Gender`) is not a record.
-fn is_label_row(header: &[String], cells: &[String]) -> bool {
-    let strip = |name: &str| {
-        let name = match name.split_once('_') {
-            Some((prefix, rest)) if prefix.len() <= 4 => rest,
-            _ => name,
-        };
-        crate::vocab::normalise_label(name)
-    };
-    let pairs: Vec<(String, String)> = header
-        .iter()
-        .zip(cells)
-        .filter(|(h, c)| !h.is_empty() && !c.trim().is_empty())
-        .map(|(h, c)| (strip(h), crate::vocab::normalise_label(c)))
-        .collect();
-    let matching = pairs.iter().filter(|(h, c)| h == c).count();
-    pairs.len() >= 3 && matching * 2 >= pairs.len()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -453,10 +364,9 @@ fn ingest_file(
 ) -> Result<(Counts, Option<String>)> {
     let path = input.path;
     let format = input.format;
-    let mut source = readers::open(path, format, input.read)?;
-    let shape = Shape::new(input, source.header())?;
-    screen(input)?;
+    let source = readers::open(path, format, input.read)?;
     let header = source.header().to_vec();
+    let shape = Shape::new(input, &header)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(
         show_progress && format == InputFormat::Csv,
@@ -475,74 +385,74 @@ fn ingest_file(
         }
         Ok(())
     };
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let mut chunk: Vec<RawRow> = Vec::with_capacity(CHUNK_ROWS);
-    loop {
-        chunk.clear();
-        while chunk.len() < CHUNK_ROWS {
-            match source.next_row()? {
-                Some(row) => chunk.push(row),
-                None => break,
+    let checks = pipeline::Checks {
+        shape: &shape,
+        validator,
+        header: &header,
+        guard: guard_for(input, &header),
+        workers: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 8),
+    };
+    // Everything that depends on order (duplicates, quarantine lines, the
+    // store) happens here, one row after another.
+    let guard = pipeline::run(
+        source,
+        checks,
+        |position| progress.set_position(position),
+        |chunk| {
+            if counts.read == 0 && chunk.position > 0 {
+                // The rows still to come, from the bytes the first chunk
+                // took: room for them all now, so that the id set never
+                // grows (growing briefly holds the old and the new table).
+                let per_row = chunk.position as f64 / chunk.rows.len() as f64;
+                let expected = (size as f64 / per_row) as usize;
+                record_ids.reserve(expected.saturating_sub(chunk.rows.len()).min(100_000_000));
             }
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        let first_of_file = counts.read == 0;
-        if first_of_file && chunk.len() == CHUNK_ROWS && source.position() > 0 {
-            // The rows still to come, from the bytes the first chunk took:
-            // room for them all now, so that the id set never grows (growing
-            // briefly holds the old and the new table).
-            let per_row = source.position() as f64 / chunk.len() as f64;
-            let expected = (size as f64 / per_row) as usize;
-            record_ids.reserve(expected.saturating_sub(chunk.len()).min(100_000_000));
-        }
-        let checked = check_rows(
-            &shape,
-            validator,
-            &header,
-            first_of_file,
-            &mut chunk,
-            workers,
-        );
-        // Everything that depends on order (duplicates, quarantine lines,
-        // the store) happens here, one row after another.
-        for outcome in checked {
-            counts.read += 1;
-            match outcome {
-                Checked::Rejected(number, problems) => {
-                    counts.quarantined += 1;
-                    for p in &problems {
-                        quarantine.add(txn, number, p)?;
+            for outcome in chunk.rows {
+                counts.read += 1;
+                match outcome {
+                    Checked::Rejected(number, problems) => {
+                        counts.quarantined += 1;
+                        for p in &problems {
+                            quarantine.add(txn, number, p)?;
+                        }
                     }
-                }
-                Checked::Valid(number, record) => {
-                    if record_ids.contains(&record.record_id) {
-                        counts.duplicates += 1;
-                        quarantine.add(
-                            txn,
-                            number,
-                            &Problem::new(
-                                "record_id",
-                                &record.record_id,
-                                "duplicate: a record with this id is already stored (not stored again)",
-                            ),
-                        )?;
-                    } else {
-                        record_ids.insert(&record.record_id);
-                        counts.stored += 1;
-                        buffer.push(*record);
-                        if buffer.len() >= BATCH_ROWS {
-                            flush(&mut buffer, txn)?;
+                    Checked::Valid(number, record) => {
+                        if record_ids.contains(&record.record_id) {
+                            counts.duplicates += 1;
+                            quarantine.add(
+                                txn,
+                                number,
+                                &Problem::new(
+                                    "record_id",
+                                    &record.record_id,
+                                    "duplicate: a record with this id is already stored (not stored again)",
+                                ),
+                            )?;
+                        } else {
+                            record_ids.insert(&record.record_id);
+                            counts.stored += 1;
+                            buffer.push(*record);
+                            if buffer.len() >= BATCH_ROWS {
+                                flush(&mut buffer, txn)?;
+                            }
                         }
                     }
                 }
             }
-        }
-        progress.set_position(source.position());
+            Ok(())
+        },
+    )?;
+    // The guard saw every row, and nothing is committed until the whole
+    // ingest succeeds: a finding leaves the store as it was.
+    let report = guard.finish();
+    if !report.is_clean() {
+        return Err(Error::PersonalData {
+            path: path.to_path_buf(),
+            report,
+        });
     }
     flush(&mut buffer, txn)?;
     progress.finish();
@@ -550,110 +460,6 @@ fn ingest_file(
         return Err(Error::bad_input(path, "file has a header but no data rows"));
     }
     Ok((counts, quarantine.finish()?))
-}
-
-/// Rows read before they are checked together, on every core.
-const CHUNK_ROWS: usize = 16 * 1024;
-
-/// A row after its checks: a record, or why it is quarantined.
-enum Checked {
-    Valid(u64, Box<CaseRecord>),
-    Rejected(u64, Vec<Problem>),
-}
-
-fn check_row(
-    shape: &Shape,
-    validator: &Validator<'_>,
-    header: &[String],
-    first_of_file: bool,
-    row: RawRow,
-) -> Checked {
-    match row {
-        RawRow::Malformed {
-            number,
-            column,
-            value,
-            reason,
-        } => Checked::Rejected(
-            number,
-            vec![Problem {
-                column,
-                value,
-                reason,
-            }],
-        ),
-        RawRow::Cells { number, cells } if first_of_file && is_label_row(header, &cells) => {
-            Checked::Rejected(
-                number,
-                vec![Problem::new(
-                    "",
-                    "",
-                    "repeats the column labels (a label row, not a record)",
-                )],
-            )
-        }
-        RawRow::Cells { number, cells } => match shape.validate(validator, number, cells) {
-            Ok(record) => Checked::Valid(number, Box::new(record)),
-            Err(problems) => Checked::Rejected(number, problems),
-        },
-    }
-}
-
-/// Checks a chunk of rows, split across `workers` threads; the results come
-/// back in the rows' order. Checking (validation, mapping, label lookups) is
-/// most of an ingest's work and needs nothing from other rows.
-fn check_rows(
-    shape: &Shape,
-    validator: &Validator<'_>,
-    header: &[String],
-    first_of_file: bool,
-    chunk: &mut Vec<RawRow>,
-    workers: usize,
-) -> Vec<Checked> {
-    let rows: Vec<RawRow> = std::mem::take(chunk);
-    if workers <= 1 || rows.len() < 1024 {
-        return rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| check_row(shape, validator, header, first_of_file && i == 0, r))
-            .collect();
-    }
-    let size = rows.len().div_ceil(workers);
-    let mut parts: Vec<Vec<RawRow>> = Vec::new();
-    let mut rest = rows.into_iter();
-    loop {
-        let part: Vec<RawRow> = rest.by_ref().take(size).collect();
-        if part.is_empty() {
-            break;
-        }
-        parts.push(part);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .enumerate()
-            .map(|(p, part)| {
-                scope.spawn(move || {
-                    part.into_iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            check_row(
-                                shape,
-                                validator,
-                                header,
-                                first_of_file && p == 0 && i == 0,
-                                r,
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a row check does not panic"))
-            .collect()
-    })
 }
 
 /// What `--format` names: a container, or a public layout (read from the
