@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, AsArray, Int32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::Int32Type;
 use serde::Serialize;
 
@@ -30,23 +30,33 @@ pub struct ClassifySummary {
     pub unmatched_venues: Vec<(String, u64)>,
 }
 
-/// What a record's class is, for counting changes.
-fn outcome(batch: &RecordBatch, row: usize) -> (Option<i32>, Option<String>, String) {
-    let ids = batch.column_by_name("typology_id").expect("typology_id");
-    let ids = ids.as_primitive::<Int32Type>();
-    let ext = batch
-        .column_by_name("extension_category")
-        .expect("extension_category");
-    let ext = ext.as_string::<i32>();
-    let status = batch
-        .column_by_name("classification")
-        .expect("classification");
-    let status = status.as_string::<i32>();
-    (
-        ids.is_valid(row).then(|| ids.value(row)),
-        ext.is_valid(row).then(|| ext.value(row).to_string()),
-        status.value(row).to_string(),
-    )
+/// The columns that say what a record's class is, for counting changes;
+/// looked up once per batch, not once per row.
+struct Outcomes<'a> {
+    ids: &'a Int32Array,
+    extension: &'a StringArray,
+    status: &'a StringArray,
+}
+
+impl<'a> Outcomes<'a> {
+    fn of(batch: &'a RecordBatch) -> Self {
+        let column = |name: &str| batch.column_by_name(name).expect("a store column");
+        Outcomes {
+            ids: column("typology_id").as_primitive::<Int32Type>(),
+            extension: column("extension_category").as_string::<i32>(),
+            status: column("classification").as_string::<i32>(),
+        }
+    }
+
+    fn get(&self, row: usize) -> (Option<i32>, Option<&'a str>, &'a str) {
+        (
+            self.ids.is_valid(row).then(|| self.ids.value(row)),
+            self.extension
+                .is_valid(row)
+                .then(|| self.extension.value(row)),
+            self.status.value(row),
+        )
+    }
 }
 
 pub fn reclassify(
@@ -79,9 +89,10 @@ pub fn reclassify(
         let new = classifier.classify_batch(&batch)?;
         let venues = new.column_by_name("venue").expect("venue");
         let venues = venues.as_string::<i32>();
+        let (before, now) = (Outcomes::of(&batch), Outcomes::of(&new));
         for row in 0..new.num_rows() {
-            let after = outcome(&new, row);
-            if outcome(&batch, row) != after {
+            let after = now.get(row);
+            if before.get(row) != after {
                 summary.changed += 1;
             }
             if venues.is_valid(row) && !venues.value(row).trim().is_empty() {
@@ -92,7 +103,12 @@ pub fn reclassify(
                     covered += 1;
                 }
             }
-            *summary.by_status.entry(after.2).or_default() += 1;
+            match summary.by_status.get_mut(after.2) {
+                Some(n) => *n += 1,
+                None => {
+                    summary.by_status.insert(after.2.to_string(), 1);
+                }
+            }
         }
         summary.records += new.num_rows() as u64;
         progress.inc(new.num_rows() as u64);

@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::Int32Type;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 
 use super::Transaction;
 use crate::error::{Error, Result};
@@ -55,6 +56,10 @@ fn properties() -> WriterProperties {
             ZstdLevel::try_new(1).expect("valid level"),
         ))
         .set_statistics_enabled(EnabledStatistics::Page)
+        // ids are (nearly) all distinct: a dictionary of them only costs
+        // time and space before the writer gives up on it
+        .set_column_dictionary_enabled(ColumnPath::from("record_id"), false)
+        .set_column_dictionary_enabled(ColumnPath::from("case_id"), false)
         .set_max_row_group_row_count(Some(256 * 1024))
         .set_created_by("safetynet".to_string())
         .build()
