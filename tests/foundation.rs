@@ -76,6 +76,39 @@ fn generate_ingest_query_round_trip() {
     );
 }
 
+/// Each stored file holds one country and year, with statistics: a filter on
+/// both reads one partition's row groups, and DataFusion says so.
+#[test]
+fn a_country_and_year_filter_reads_one_partition() {
+    let dir = TempDir::new().unwrap();
+    let csv_path = generate(&dir, "export.csv", 3000, 7);
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&csv_path]);
+    let partitions = query_count(
+        &store,
+        "SELECT count(*) FROM (SELECT DISTINCT reporting_country, year FROM cases)",
+    );
+    assert!(partitions > 10, "{partitions} partitions");
+    let plan = ok(&[
+        "query",
+        "--store",
+        p(&store),
+        "EXPLAIN ANALYZE SELECT count(*) FROM cases WHERE year = 2019 AND reporting_country = 'US'",
+    ]);
+    let pruned = plan
+        .split("row_groups_pruned_statistics=")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ']']).next())
+        .unwrap_or_else(|| panic!("no row group pruning metric in:\n{plan}"));
+    let (total, matched) = pruned
+        .split_once(" total → ")
+        .unwrap_or_else(|| panic!("unexpected metric '{pruned}'"));
+    let total: u64 = total.trim().parse().unwrap();
+    let matched: u64 = matched.trim_end_matches(" matched").trim().parse().unwrap();
+    assert_eq!(matched, 1, "{pruned}");
+    assert!(total >= partitions, "{pruned}");
+}
+
 #[test]
 fn jsonl_and_parquet_exports_ingest_like_csv() {
     let dir = TempDir::new().unwrap();

@@ -2,8 +2,9 @@
 //! thread reads rows, worker threads screen and check them (the personal-data
 //! guard, mapping, validation), and the caller's thread takes the checked
 //! rows in the file's order, because duplicates, the quarantine and the store
-//! depend on order. Bounded channels keep a few chunks in flight at most, so
-//! memory does not grow with the file.
+//! depend on order. Bounded channels keep a few chunks in flight, so memory
+//! does not grow with the file (chunks a worker finished early wait for their
+//! turn; in practice as many as there are workers).
 //!
 //! When any stage fails the others stop: the caller's thread returning drops
 //! its receiver, the workers' sends fail, and so in turn does the reader's.
