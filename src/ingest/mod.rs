@@ -364,15 +364,32 @@ fn ingest_file(
 ) -> Result<(Counts, Option<String>)> {
     let path = input.path;
     let format = input.format;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
     let source = readers::open(path, format, input.read)?;
     let header = source.header().to_vec();
     let shape = Shape::new(input, &header)?;
+    // The whole file is screened before anything of it is written, even to
+    // the transaction's staging area: a finding must leave no trace on disk.
+    let report = pipeline::screen(source, guard_for(input, &header), workers)?.finish();
+    if !report.is_clean() {
+        return Err(Error::PersonalData {
+            path: path.to_path_buf(),
+            report,
+        });
+    }
+
+    let source = readers::open(path, format, input.read)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let progress = Progress::bytes(
         show_progress && format == InputFormat::Csv,
         size,
         &path.display().to_string(),
     );
+    // positions are bytes for text files (rows for Parquet and workbooks)
+    let positions_are_bytes = matches!(format, InputFormat::Csv | InputFormat::Jsonl);
 
     let mut counts = Counts::default();
     let mut buffer: Vec<CaseRecord> = Vec::with_capacity(BATCH_ROWS);
@@ -389,20 +406,20 @@ fn ingest_file(
         shape: &shape,
         validator,
         header: &header,
-        guard: guard_for(input, &header),
-        workers: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 8),
     };
     // Everything that depends on order (duplicates, quarantine lines, the
     // store) happens here, one row after another.
-    let guard = pipeline::run(
+    pipeline::check(
         source,
         checks,
+        workers,
         |position| progress.set_position(position),
         |chunk| {
-            if counts.read == 0 && chunk.position > 0 {
+            if counts.read == 0
+                && positions_are_bytes
+                && chunk.position > 0
+                && chunk.rows.len() == pipeline::CHUNK_ROWS
+            {
                 // The rows still to come, from the bytes the first chunk
                 // took: room for them all now, so that the id set never
                 // grows (growing briefly holds the old and the new table).
@@ -445,15 +462,6 @@ fn ingest_file(
             Ok(())
         },
     )?;
-    // The guard saw every row, and nothing is committed until the whole
-    // ingest succeeds: a finding leaves the store as it was.
-    let report = guard.finish();
-    if !report.is_clean() {
-        return Err(Error::PersonalData {
-            path: path.to_path_buf(),
-            report,
-        });
-    }
     flush(&mut buffer, txn)?;
     progress.finish();
     if counts.read == 0 {

@@ -1,13 +1,16 @@
-//! Ingest's stages on threads of their own, so that both cores work: one
-//! thread reads rows, worker threads screen and check them (the personal-data
-//! guard, mapping, validation), and the caller's thread takes the checked
-//! rows in the file's order, because duplicates, the quarantine and the store
-//! depend on order. Bounded channels keep a few chunks in flight, so memory
-//! does not grow with the file (chunks a worker finished early wait for their
-//! turn; in practice as many as there are workers).
+//! Passes over an input file that use both cores: one thread reads rows,
+//! worker threads work on chunks of them, and the caller's thread takes the
+//! results in the file's order. Ingest makes two such passes: the
+//! personal-data screen ([`screen`]), which must finish before anything of
+//! the file is written anywhere, then the checks ([`check`]), whose results
+//! are consumed in order because duplicates, the quarantine and the store
+//! depend on order.
 //!
+//! Memory stays bounded: the reader needs a free slot to send a chunk, and a
+//! slot comes free only when the caller has consumed a chunk, so at most
+//! [`IN_FLIGHT`] chunks exist at once, however unevenly the workers run.
 //! When any stage fails the others stop: the caller's thread returning drops
-//! its receiver, the workers' sends fail, and so in turn does the reader's.
+//! its channels, the workers' sends fail, and so in turn does the reader.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -20,28 +23,81 @@ use crate::validate::Validator;
 
 use super::check::{Checked, Shape, check_row};
 
-/// Rows read and checked together: small enough that the stages overlap
+/// Rows read and worked on together: small enough that the stages overlap
 /// finely, large enough that handing a chunk over costs nothing.
-const CHUNK_ROWS: usize = 4096;
+pub const CHUNK_ROWS: usize = 4096;
 
-/// Chunks that may wait in each channel.
-const CHANNEL_CHUNKS: usize = 2;
+/// Chunks read but not yet consumed, at most.
+const IN_FLIGHT: usize = 8;
 
 /// What the rows are checked with.
 pub struct Checks<'a> {
     pub shape: &'a Shape,
     pub validator: &'a Validator<'a>,
     pub header: &'a [String],
-    /// Cloned for each worker; the clones' findings are merged at the end.
-    pub guard: Guard,
-    pub workers: usize,
 }
 
 /// Checked rows of one chunk, in the file's order.
 pub struct CheckedChunk {
     pub rows: Vec<Checked>,
-    /// Bytes the reader had consumed when the chunk was complete.
+    /// Bytes (rows, for Parquet and workbooks) the reader had consumed when
+    /// the chunk was complete.
     pub position: u64,
+}
+
+/// Screens every row with `guard` on `workers` threads; returns the merged
+/// findings over the whole file.
+pub fn screen(source: Box<dyn RowSource>, guard: Guard, workers: usize) -> Result<Guard> {
+    let states = vec![guard; workers.max(1)];
+    let screened = run(
+        source,
+        states,
+        |_| {},
+        &|guard: &mut Guard, _, rows: Vec<RawRow>| {
+            for row in &rows {
+                if let RawRow::Cells { number, cells } = row {
+                    guard.scan(*number, cells);
+                }
+            }
+        },
+        |_, ()| Ok(()),
+    )?;
+    let mut parts = screened.into_iter();
+    let mut merged = parts.next().expect("at least one worker");
+    for part in parts {
+        merged.merge(part);
+    }
+    Ok(merged)
+}
+
+/// Checks every row on `workers` threads and hands the chunks to `consume`
+/// in the file's order. `on_read` hears the reader's position after each
+/// chunk (for a progress bar).
+pub fn check(
+    source: Box<dyn RowSource>,
+    checks: Checks<'_>,
+    workers: usize,
+    on_read: impl Fn(u64) + Send,
+    mut consume: impl FnMut(CheckedChunk) -> Result<()>,
+) -> Result<()> {
+    let Checks {
+        shape,
+        validator,
+        header,
+    } = checks;
+    run(
+        source,
+        vec![(); workers.max(1)],
+        on_read,
+        &|_: &mut (), sequence, rows: Vec<RawRow>| -> Vec<Checked> {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, row)| check_row(shape, validator, header, sequence == 0 && i == 0, row))
+                .collect()
+        },
+        |position, rows| consume(CheckedChunk { rows, position }),
+    )?;
+    Ok(())
 }
 
 struct ReadChunk {
@@ -50,68 +106,82 @@ struct ReadChunk {
     rows: Vec<RawRow>,
 }
 
-/// Reads `source` to its end, checks every row and hands the chunks to
-/// `consume` in order. `on_read` hears the reader's position after each
-/// chunk (for a progress bar). Returns the guard's merged findings over the
-/// whole file.
-pub fn run(
+/// The machinery of a pass: one worker thread per element of `states`,
+/// each applying `work` to whole chunks with its own state; the states are
+/// returned at the end.
+fn run<S: Send, T: Send>(
     source: Box<dyn RowSource>,
-    checks: Checks<'_>,
+    states: Vec<S>,
     on_read: impl Fn(u64) + Send,
-    mut consume: impl FnMut(CheckedChunk) -> Result<()>,
-) -> Result<Guard> {
-    let Checks {
-        shape,
-        validator,
-        header,
-        guard,
-        workers,
-    } = checks;
+    work: &(impl Fn(&mut S, usize, Vec<RawRow>) -> T + Sync),
+    mut consume: impl FnMut(u64, T) -> Result<()>,
+) -> Result<Vec<S>> {
     std::thread::scope(|scope| {
-        let (read_tx, read_rx) = sync_channel::<ReadChunk>(CHANNEL_CHUNKS);
-        let (checked_tx, checked_rx) = sync_channel::<(usize, CheckedChunk)>(CHANNEL_CHUNKS);
-        let reader = scope.spawn(move || read_chunks(source, read_tx, on_read));
+        let (slot_tx, slot_rx) = sync_channel::<()>(IN_FLIGHT);
+        for _ in 0..IN_FLIGHT {
+            slot_tx
+                .send(())
+                .expect("the channel has room for every slot");
+        }
+        let (read_tx, read_rx) = sync_channel::<ReadChunk>(IN_FLIGHT);
+        let (done_tx, done_rx) = sync_channel::<(usize, u64, T)>(IN_FLIGHT);
+        let reader = scope.spawn(move || read_chunks(source, &slot_rx, &read_tx, on_read));
         let read_rx = Arc::new(Mutex::new(read_rx));
-        let checkers: Vec<_> = (0..workers.max(1))
-            .map(|_| {
+        let workers: Vec<_> = states
+            .into_iter()
+            .map(|mut state| {
                 let read_rx = Arc::clone(&read_rx);
-                let checked_tx = checked_tx.clone();
-                let guard = guard.clone();
+                let done_tx = done_tx.clone();
                 scope.spawn(move || {
-                    check_chunks(shape, validator, header, guard, &read_rx, &checked_tx)
+                    loop {
+                        // the lock is held only while waiting for a chunk
+                        let next = read_rx.lock().expect("no worker panics").recv();
+                        let Ok(chunk) = next else {
+                            break;
+                        };
+                        let result = work(&mut state, chunk.sequence, chunk.rows);
+                        if done_tx
+                            .send((chunk.sequence, chunk.position, result))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    state
                 })
             })
             .collect();
-        drop(checked_tx);
+        drop(done_tx);
         drop(read_rx);
 
         // Chunks arrive in the order workers finish them; each is handed on
-        // when all before it have been.
-        let mut waiting: BTreeMap<usize, CheckedChunk> = BTreeMap::new();
+        // when all before it have been, and only then frees its slot.
+        let mut waiting: BTreeMap<usize, (u64, T)> = BTreeMap::new();
         let mut next = 0;
-        for (sequence, chunk) in checked_rx.iter() {
-            waiting.insert(sequence, chunk);
-            while let Some(chunk) = waiting.remove(&next) {
-                consume(chunk)?;
+        for (sequence, position, result) in done_rx.iter() {
+            waiting.insert(sequence, (position, result));
+            while let Some((position, result)) = waiting.remove(&next) {
+                consume(position, result)?;
                 next += 1;
+                // the reader may have finished and dropped its end
+                let _ = slot_tx.send(());
             }
         }
-        debug_assert!(waiting.is_empty());
         reader.join().expect("the reader does not panic")?;
-        let mut merged = guard;
-        for checker in checkers {
-            merged.merge(checker.join().expect("a row check does not panic"));
-        }
-        Ok(merged)
+        Ok(workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker does not panic"))
+            .collect())
     })
 }
 
 /// The reader's thread. An error here (a file that cannot be read further)
-/// ends the ingest; it closes the channel, so the other stages finish what
+/// ends the pass; it closes the channel, so the other stages finish what
 /// they have and the error is returned.
 fn read_chunks(
     mut source: Box<dyn RowSource>,
-    read_tx: SyncSender<ReadChunk>,
+    slots: &Receiver<()>,
+    read_tx: &SyncSender<ReadChunk>,
     on_read: impl Fn(u64),
 ) -> Result<()> {
     for sequence in 0.. {
@@ -128,54 +198,19 @@ fn read_chunks(
         let last = rows.len() < CHUNK_ROWS;
         let position = source.position();
         on_read(position);
+        // A closed channel means a later stage failed; its error is the one
+        // to report.
+        if slots.recv().is_err() {
+            break;
+        }
         let chunk = ReadChunk {
             sequence,
             position,
             rows,
         };
-        // a closed channel means a later stage failed; its error is the one
-        // to report
         if read_tx.send(chunk).is_err() || last {
             break;
         }
     }
     Ok(())
-}
-
-/// A worker's thread: screens and checks chunks until the reader is done.
-fn check_chunks(
-    shape: &Shape,
-    validator: &Validator<'_>,
-    header: &[String],
-    mut guard: Guard,
-    read_rx: &Mutex<Receiver<ReadChunk>>,
-    checked_tx: &SyncSender<(usize, CheckedChunk)>,
-) -> Guard {
-    loop {
-        // the lock is held only while waiting for the next chunk
-        let next = read_rx.lock().expect("no worker panics").recv();
-        let Ok(chunk) = next else {
-            break;
-        };
-        let first_chunk = chunk.sequence == 0;
-        let rows = chunk
-            .rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, row)| {
-                if let RawRow::Cells { number, cells } = &row {
-                    guard.scan(*number, cells);
-                }
-                check_row(shape, validator, header, first_chunk && i == 0, row)
-            })
-            .collect();
-        let checked = CheckedChunk {
-            rows,
-            position: chunk.position,
-        };
-        if checked_tx.send((chunk.sequence, checked)).is_err() {
-            break;
-        }
-    }
-    guard
 }

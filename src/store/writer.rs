@@ -20,7 +20,9 @@ use crate::schema;
 /// memory together, as Arrow arrays.
 const BUFFER_BUDGET: usize = 64 * 1024 * 1024;
 
-/// Rows in a full row group.
+/// Rows that make a partition's row group full; the row group takes them
+/// all (the writer's own limit is off, so that no sliver of the last batch
+/// becomes a row group of its own).
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// Partition key: reporting country and year (`None` = year not recorded).
@@ -50,9 +52,9 @@ pub struct PartitionedWriter {
 fn properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(
-            // level 1: each of the (partitions × columns) open column
-            // writers holds a compression context, and level 1's are the
-            // smallest; the files are a few percent larger than at level 3
+            // level 1: fast, and its compression contexts (one per column
+            // of the row group being written) are the smallest; the files
+            // are a few percent larger than at level 3
             ZstdLevel::try_new(1).expect("valid level"),
         ))
         .set_statistics_enabled(EnabledStatistics::Page)
@@ -60,7 +62,7 @@ fn properties() -> WriterProperties {
         // time and space before the writer gives up on it
         .set_column_dictionary_enabled(ColumnPath::from("record_id"), false)
         .set_column_dictionary_enabled(ColumnPath::from("case_id"), false)
-        .set_max_row_group_row_count(Some(256 * 1024))
+        .set_max_row_group_row_count(None)
         .set_created_by("safetynet".to_string())
         .build()
 }
