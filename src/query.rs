@@ -69,19 +69,7 @@ pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
 /// `cases`. Its list of files comes from the manifest, so files a killed run
 /// left behind are never read.
 pub async fn session(store: &Store) -> Result<SessionContext> {
-    let config = SessionConfig::new()
-        .with_information_schema(true)
-        .with_target_partitions(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-        );
-    // A bounded pool: operators that can spill (sorts, grouped aggregates)
-    // spill to the OS temp dir beyond it instead of growing without limit.
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit())))
-        .build_arc()?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let ctx = bounded_context(session_config()?, memory_limit())?;
     crate::udf::register(&ctx);
     let paths = store.data_paths();
     if paths.is_empty() {
@@ -103,6 +91,40 @@ pub async fn session(store: &Store) -> Result<SessionContext> {
         .with_schema(schema::store_schema());
     ctx.register_table("cases", Arc::new(ListingTable::try_new(config)?))?;
     Ok(ctx)
+}
+
+/// The session settings every query command shares.
+fn session_config() -> Result<SessionConfig> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        );
+    // DataFusion 55 can deadlock under a memory limit (apache/datafusion
+    // #24883, fixed after 55.2): when two input tasks of a RepartitionExec
+    // spill into the same output's pool at once, the pool holds two open
+    // files, the reader waits on the older one while the batch it needs is in
+    // the newer, and every thread parks. A 10M-record `count(DISTINCT)` sat
+    // idle for 27 minutes that way. With a one-byte rotation size each
+    // spilled batch is written and sealed in its own file inside one
+    // synchronous call, so the reader never waits on a file nobody will
+    // finish. The cost is one temp file per spilled batch, only when a
+    // repartition runs out of memory; no other operator reads this setting.
+    config.options_mut().execution.max_spill_file_size_bytes =
+        datafusion::config::ConfigNonZeroUsize::try_new(1)?;
+    Ok(config)
+}
+
+/// A context whose operators share a pool of `limit` bytes. Operators that
+/// can spill (sorts, grouped aggregates, repartitions) spill to the OS temp
+/// dir beyond it instead of growing without limit.
+fn bounded_context(config: SessionConfig, limit: usize) -> Result<SessionContext> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
 /// Runs one read-only statement. DDL, DML and statements such as `SET` are
@@ -156,7 +178,70 @@ pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{bounded_context, parse_size, session_config};
+    use datafusion::arrow::array::{Array, Int64Array};
+    use std::time::Duration;
+
+    /// apache/datafusion#24883: under a memory limit a grouped
+    /// `count(DISTINCT)` on two partitions could park every thread for good.
+    /// This is the issue's own reproducer (64-row batches, a 2 MB pool) run
+    /// with our session settings; without the one-byte spill rotation the
+    /// first or second run hangs. Each group holds every one of 337 ids, so
+    /// the counts are checked too: spilling must not lose or repeat a row.
+    #[test]
+    fn a_spilling_distinct_count_never_parks() {
+        const RUNS: usize = 5;
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a test runtime");
+            let counts: crate::error::Result<Vec<Vec<i64>>> = runtime.block_on(async {
+                let config = session_config()?
+                    .with_target_partitions(2)
+                    .with_batch_size(64);
+                let ctx = bounded_context(config, 2 * 1024 * 1024)?;
+                ctx.sql(
+                    "CREATE TABLE t AS SELECT v % 13 AS g, \
+                     concat('trace-', CAST(v % 337 AS VARCHAR), '-0123456789abcdef') AS trace_id \
+                     FROM generate_series(1, 40000) AS s(v)",
+                )
+                .await?
+                .collect()
+                .await?;
+                let mut counts = Vec::new();
+                for _ in 0..RUNS {
+                    let batches = ctx
+                        .sql("SELECT g, count(DISTINCT trace_id) AS n FROM t GROUP BY g")
+                        .await?
+                        .collect()
+                        .await?;
+                    let mut run = Vec::new();
+                    for batch in &batches {
+                        let n = batch
+                            .column(1)
+                            .as_any()
+                            .downcast_ref::<Int64Array>()
+                            .expect("count is Int64");
+                        run.extend((0..n.len()).map(|i| n.value(i)));
+                    }
+                    counts.push(run);
+                }
+                Ok(counts)
+            });
+            let _ = done.send(counts);
+        });
+        let counts = outcome
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a spilling count(DISTINCT) did not finish in a minute: deadlocked")
+            .expect("the query runs");
+        assert_eq!(counts.len(), RUNS);
+        for run in counts {
+            assert_eq!(run, vec![337; 13], "13 groups of 337 distinct ids");
+        }
+    }
 
     #[test]
     fn sizes_parse() {
