@@ -4,6 +4,7 @@
 -- Parameters: $from_year, $to_year, $countries, $unit.
 -- Unit: $unit (victims = records; cases = distinct case ids).
 -- title: Records by typology type and year (trend)
+-- chart: stacked-types, trend-top-types
 -- counts: n, prev_n, denominator
 -- derived: change_pct from n, prev_n
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator

@@ -3,6 +3,7 @@
 -- Parameters: $from_year, $to_year, $countries, $unit.
 -- Unit: $unit (victims = records; cases = distinct case ids).
 -- title: Victim profile by type
+-- chart: profile-bars
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: denominator = records of the type where the attribute was recorded (not recorded is left out of the share, never counted as "no"); 95% Wilson interval.

@@ -3,6 +3,7 @@
 -- Parameters: $from_year, $to_year, $countries, $unit.
 -- Unit: $unit (victims = records; cases = distinct case ids).
 -- title: Methods of control by type
+-- chart: control-heatmap
 -- counts: n, denominator
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
 -- note: A record can have several control methods, so shares within a type do not sum to 100%. Denominator = records of the type with control_methods recorded; 95% Wilson interval.

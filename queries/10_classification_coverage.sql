@@ -4,6 +4,7 @@
 -- Parameters: $from_year, $to_year, $countries, $unit.
 -- Unit: $unit (victims = records; cases = distinct case ids).
 -- title: Classification coverage
+-- summary: coverage
 -- counts: n, denominator
 -- derived: share_pct from n, denominator
 -- note: share_pct is the share of all records in the report; rows "left out" are not in the denominator.

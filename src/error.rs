@@ -13,11 +13,9 @@ pub enum Error {
     BadInput { path: PathBuf, message: String },
 
     /// Columns of an input that look like personal data; nothing was stored.
-    #[error("{path}: {report}")]
-    PersonalData {
-        path: PathBuf,
-        report: crate::guard::Report,
-    },
+    /// `findings` is the guard's report, as printed.
+    #[error("{path}: {findings}")]
+    PersonalData { path: PathBuf, findings: String },
 
     /// Invalid arguments or a request the tool refuses (e.g. DDL in `query`).
     #[error("{0}")]
@@ -27,10 +25,6 @@ pub enum Error {
     #[error("rules {origin}: {message}")]
     Rules { origin: String, message: String },
 
-    /// SQL that DataFusion rejects, shown as DataFusion reports it.
-    #[error("{0}")]
-    Sql(datafusion::error::DataFusionError),
-
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -38,9 +32,21 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The store on disk is not in the state its manifest describes.
+    /// Something went wrong reading or writing the store.
     #[error("store {path}: {message}")]
     Store { path: PathBuf, message: String },
+
+    /// The store on disk is not what its manifest describes: a data file is
+    /// missing, has another size or hash, or the manifest points outside
+    /// the store. Nothing is answered from a damaged store.
+    #[error("store {path} is damaged: {message}")]
+    Damaged { path: PathBuf, message: String },
+
+    /// Another process is changing the store; one change at a time.
+    #[error(
+        "store {path} is being changed by another process ({holder}); wait for it to finish and run the command again"
+    )]
+    Locked { path: PathBuf, holder: String },
 
     /// The published tables cannot be put into one disclosure model (they
     /// disagree about a shared count), or the engine failed on them.
@@ -52,6 +58,15 @@ pub enum Error {
     #[error("disclosure audit failed:\n{}", .findings.join("\n"))]
     AuditFailed { findings: Vec<String> },
 
+    /// A query of a report failed; the exit code is the cause's (SQL the
+    /// user can fix is 2, a store that cannot be read is 1).
+    #[error("query {query}.sql: {source}")]
+    Query {
+        query: String,
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A chart could not be drawn.
     #[error("chart: {0}")]
     Chart(String),
@@ -62,6 +77,8 @@ pub enum Error {
     #[error(transparent)]
     Parquet(#[from] datafusion::parquet::errors::ParquetError),
 
+    /// Anything DataFusion reports, shown as it reports it: SQL it rejects
+    /// (the user's to fix, exit 2) or a failure reading the store (exit 1).
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
 }
@@ -74,10 +91,18 @@ impl Error {
             Error::BadInput { .. }
             | Error::PersonalData { .. }
             | Error::Usage(_)
-            | Error::Rules { .. }
-            | Error::Sql(_) => 2,
-            Error::AuditFailed { .. } => 3,
+            | Error::Rules { .. } => 2,
+            Error::DataFusion(e) if is_users_sql(e) => 2,
+            Error::AuditFailed { .. } | Error::Damaged { .. } => 3,
+            Error::Query { source, .. } => source.exit_code(),
             _ => 1,
+        }
+    }
+
+    pub fn in_query(query: &str, source: Error) -> Self {
+        Error::Query {
+            query: query.to_string(),
+            source: Box::new(source),
         }
     }
 
@@ -101,4 +126,15 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// Whether DataFusion refused the SQL itself (a parse, planning or schema
+/// error the user can fix) rather than failing to read or compute: a store
+/// file that cannot be read is not the user's SQL.
+fn is_users_sql(error: &datafusion::error::DataFusionError) -> bool {
+    use datafusion::error::DataFusionError as E;
+    matches!(
+        error.find_root(),
+        E::SQL(..) | E::Plan(_) | E::SchemaError(..) | E::NotImplemented(_) | E::Configuration(_)
+    )
 }

@@ -1,39 +1,39 @@
 //! safetynet: anonymized anti-trafficking case exports into a classified
 //! Parquet store, and publication-safe statistics from it.
 //!
-//! The library holds all behaviour; the binary (`src/main.rs`) only parses
-//! arguments, prints, and maps errors to exit codes.
+//! The modules follow the pipeline, each depending only on those above it:
+//!
+//! ```text
+//! base       schema, record, vocabularies, countries, clock, rng, progress
+//! input      readers (CSV, JSON lines, Parquet, XLSX), decoding, mappings,
+//!            validation, the personal-data guard, ingest
+//! store      the Parquet store: manifest, transactions, writer
+//! classify   rules, the classifier, reclassification, explanations
+//! sql        the DataFusion session, the selection and its parameters, the
+//!            embedded queries, UDFs and statistics
+//! publish    tables, disclosure control, audit, charts, renderers, and the
+//!            one writer of output folders
+//! report, gaps, directory, exchange, generate   the products
+//! pipeline   the config file and what `run` does
+//! ```
+//!
+//! Disclosure control's engine is the crate `safetynet_sdc` (crates/sdc),
+//! which depends on nothing of this one. The binary (`src/main.rs` and
+//! `src/cli/`) only parses arguments, turns them into settings, prints, and
+//! maps errors to exit codes.
 
-pub mod batch;
-pub mod bench;
+pub mod base;
 pub mod classify;
-pub mod clock;
-pub mod config;
-pub mod countries;
-pub mod decode;
 pub mod directory;
 pub mod error;
 pub mod exchange;
 pub mod gaps;
 pub mod generate;
-pub mod guard;
-pub mod ingest;
-pub mod mapping;
-pub mod progress;
-pub mod query;
-pub mod readers;
-pub mod reclassify;
-pub mod record;
+pub mod input;
+pub mod pipeline;
+pub mod publish;
 pub mod report;
-pub mod rng;
-pub mod rules;
-pub mod schema;
-pub mod sdc;
-pub mod stats;
+pub mod sql;
 pub mod store;
-pub mod udf;
-pub mod validate;
-pub mod vocab;
-pub mod xlsx;
 
 pub use error::{Error, Result};

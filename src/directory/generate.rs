@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::vocab::{POPULATIONS, SERVICES};
+use crate::base::rng::Rng;
 use crate::generate::scenarios::subdivisions;
-use crate::rng::Rng;
 
 /// The directory as CSV text, deterministic for a seed.
 pub fn directory_csv(countries: &[String], seed: u64) -> String {

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::readers::{self, InputFormat, RawRow, ReadOptions};
+use crate::input::readers::{self, InputFormat, RawRow, ReadOptions};
 
 /// One organisation as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +138,7 @@ pub fn validate(
             return Err(reject(column, "", format!("{column} is required")));
         }
     }
-    let country = crate::countries::normalise_alpha2(get("country")).ok_or_else(|| {
+    let country = crate::base::countries::normalise_alpha2(get("country")).ok_or_else(|| {
         reject(
             "country",
             get("country"),
@@ -148,7 +148,7 @@ pub fn validate(
     let subdivision = match get("subdivision") {
         "" => None,
         raw => Some(
-            crate::countries::normalise_subdivision(raw, Some(&country)).map_err(|why| {
+            crate::base::countries::normalise_subdivision(raw, Some(&country)).map_err(|why| {
                 // the case schema's wording names the exploitation country
                 let why = why.replace("exploitation country", "the organization's country");
                 reject("subdivision", raw, why)
@@ -198,6 +198,9 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let sha = sha256_file(file)?;
+    // a change of the store like any other: one at a time
+    std::fs::create_dir_all(store).map_err(|e| Error::io(store, e))?;
+    let _lock = crate::store::lock::StoreLock::acquire(store)?;
     let mut manifest = read_manifest(store)?;
     let mut existing = load(store)?;
     if let Some(previous) = manifest.files.iter().find(|f| f.sha256 == sha) {

@@ -8,9 +8,9 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::report::disclosure::{self, Policy};
-use crate::report::table::{Cell, Table, TableSpec};
-use crate::report::{Selection, Unit, parameters, run_with_parameters};
+use crate::publish::disclosure::{self, Policy};
+use crate::publish::table::{Cell, Table, TableSpec};
+use crate::sql::selection::{Selection, Unit, parameters, run_with_parameters};
 
 /// What the figures are: whose, over which years, counted how, protected how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +126,7 @@ pub async fn from_store(
         (TYPES_OVER_PERIOD, OVER_PERIOD_SQL),
     ] {
         let sql = format!("{SELECTED}{sql}");
-        let sql = crate::report::unit_counting(&sql, unit);
+        let sql = crate::sql::selection::unit_counting(&sql, unit);
         let batches =
             run_with_parameters(ctx, &sql, parameters(&selection, from_year, to_year)).await?;
         tables.push(Table::from_batches(spec(name)?, &batches)?);

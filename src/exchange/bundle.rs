@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use super::aggregate::{self, Aggregates, Scope};
 use crate::error::{Error, Result};
-use crate::report::table::{Cell, Table};
+use crate::publish::table::{Cell, Table};
 
 pub const FORMAT_VERSION: u32 = 1;
 const MANIFEST: &str = "manifest.json";

@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 
 use super::aggregate::{Aggregates, TYPES_BY_YEAR, TYPES_OVER_PERIOD, published};
 use crate::error::{Error, Result};
-use crate::report::charts::{self, Chart, TrendPoint};
-use crate::report::disclosure::{self, Policy};
-use crate::report::mix_test::{self, Mix};
-use crate::report::render::{self, Document};
-use crate::report::table::{Cell, Table, TableSpec};
-use crate::stats::wilson_interval;
+use crate::publish::charts::{self, Chart, TrendPoint};
+use crate::publish::disclosure::{self, Policy};
+use crate::publish::render::{self, Document};
+use crate::publish::table::{Cell, Table, TableSpec};
+use crate::report::independence::{self, Mix};
+use crate::sql::stats::wilson_interval;
 
 pub struct Comparison {
     pub countries: Vec<String>,
     pub from_year: i32,
     pub to_year: i32,
     pub policy: Policy,
-    pub unit: crate::report::Unit,
+    pub unit: crate::sql::selection::Unit,
     pub rules_version: String,
     pub tables: Vec<Table>,
     pub charts: Vec<Chart>,
@@ -383,7 +383,7 @@ fn mix_tests(all: &[&Aggregates], min_cell: u64) -> Result<Table> {
             let (x, y) = (&a.scope.country, &b.scope.country);
             rows.push(match (pooled_mix(a, &pooled), pooled_mix(b, &pooled)) {
                 (Some(mix_a), Some(mix_b)) => {
-                    mix_test::row("countries", x, y, &mix_a, &mix_b, min_cell)
+                    independence::row("countries", x, y, &mix_a, &mix_b, min_cell)
                 }
                 _ => {
                     let mut r = vec![
@@ -401,8 +401,8 @@ fn mix_tests(all: &[&Aggregates], min_cell: u64) -> Result<Table> {
         }
     }
     Ok(Table {
-        spec: mix_test::spec("04_mix_tests")?,
-        columns: mix_test::COLUMNS.map(String::from).to_vec(),
+        spec: independence::spec("04_mix_tests")?,
+        columns: independence::COLUMNS.map(String::from).to_vec(),
         rows,
     })
 }
@@ -559,7 +559,9 @@ fn trend_panels(period: &Table, by_year: &Table, countries: &[String]) -> Chart 
 
 /// Writes the comparison: tables as CSV and one workbook, the chart as SVG
 /// and PNG, the report as Markdown and HTML.
-pub fn write(comparison: &Comparison, out: &Path) -> Result<Vec<PathBuf>> {
+pub fn write(comparison: &Comparison, target: &Path, command: &str) -> Result<Vec<PathBuf>> {
+    let output = crate::publish::writer::OutputDir::begin(target, command)?;
+    let out = output.staging();
     let tables_dir = out.join("tables");
     let charts_dir = out.join("charts");
     for dir in [out, &tables_dir, &charts_dir] {
@@ -615,5 +617,7 @@ pub fn write(comparison: &Comparison, out: &Path) -> Result<Vec<PathBuf>> {
     let html = out.join("comparison.html");
     std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
+    let written = written.iter().map(|p| output.published_path(p)).collect();
+    output.commit()?;
     Ok(written)
 }

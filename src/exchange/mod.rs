@@ -17,8 +17,8 @@ pub use aggregate::Aggregates;
 pub use compare::{Comparison, compare};
 
 use crate::error::{Error, Result};
-use crate::report::disclosure::Policy;
-use crate::report::{Unit, reporting_countries, year_range};
+use crate::publish::disclosure::Policy;
+use crate::sql::selection::{Unit, reporting_countries, year_range};
 use crate::store::Store;
 
 /// What to take from a store: countries (all when empty), years (the
@@ -30,11 +30,12 @@ pub struct Request {
     pub to_year: Option<i32>,
     pub unit: Unit,
     pub policy: Policy,
+    pub engine: crate::sql::engine::EngineSettings,
 }
 
 /// Each requested country's aggregates, from the store.
 pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<Vec<Aggregates>> {
-    let ctx = crate::query::session(store).await?;
+    let ctx = crate::sql::engine::session(store, request.engine).await?;
     let (lo, hi) = year_range(&ctx).await?;
     let (from, to) = (
         request.from_year.unwrap_or(lo),

@@ -20,12 +20,12 @@ use datafusion::prelude::SessionContext;
 
 use crate::directory::Organization;
 use crate::error::{Error, Result};
-use crate::report::charts::{self, Chart};
-use crate::report::disclosure::Policy;
-use crate::report::table::{Cell, Table, TableSpec};
-use crate::report::{Selection, Unit, parameters, run_with_parameters};
-use crate::sdc::{self, CellId, CellStatus, LinkedTables};
+use crate::publish::charts::{self, Chart};
+use crate::publish::disclosure::Policy;
+use crate::publish::table::{Cell, Table, TableSpec};
+use crate::sql::selection::{Selection, Unit, parameters, run_with_parameters};
 pub use needs::{Needs, Profile};
+use safetynet_sdc::{self, CellId, CellStatus, LinkedTables};
 
 /// Where a victim was exploited; empty when not recorded.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -209,7 +209,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
             }
         }
     }
-    let sdc_error = |e: sdc::SdcError| Error::Disclosure(e.to_string());
+    let sdc_error = |e: safetynet_sdc::SdcError| Error::Disclosure(e.to_string());
     let mut cells: Vec<[Option<CellId>; 2]> = Vec::new();
     for ((place, service), parts) in &demand {
         let mut pair = [None, None];
@@ -234,7 +234,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         country_cells.push(id);
     }
     let statuses = if policy.suppression {
-        sdc::protect(&model, policy.min_cell, policy.width()).map_err(sdc_error)?
+        safetynet_sdc::protect(&model, policy.min_cell, policy.width()).map_err(sdc_error)?
     } else {
         vec![CellStatus::Published; model.cells().len()]
     };
@@ -244,7 +244,8 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         };
         let value = model.cells()[id.0].value;
         if statuses[id.0].is_suppressed() {
-            let (lo, hi) = sdc::feasible_range(&model, &statuses, id).map_err(sdc_error)?;
+            let (lo, hi) =
+                safetynet_sdc::feasible_range(&model, &statuses, id).map_err(sdc_error)?;
             Ok((Cell::Suppressed, (lo - 1e-6).ceil(), (hi + 1e-6).floor()))
         } else {
             Ok((Cell::Int(value as i64), value as f64, value as f64))
@@ -415,6 +416,7 @@ fn not_served(offering: &[&Organization]) -> String {
 }
 
 const GAPS_HEADER: &str = "\
+-- chart: service-gaps
 -- title: Service gaps, largest unmet demand first
 -- counts: demand, unmet
 -- note: demand = detected victims exploited in the place (subdivision) who need the service (rules/needs.toml); unmet = those of them whom no organization of the directory can serve: none offers the service in the subdivision or nationwide to their population (minors, women, men, LGBTQ+, or foreign nationals for immigration services) and form. organizations = entries offering the service there at all; not_offered_to = populations and forms none of them serves.
@@ -433,6 +435,16 @@ const COVERAGE_HEADER: &str = "\
 -- counts: victims
 -- note: victims = detected victims exploited in the country in the period; organizations = directory entries in the country; subdivisions_without_entries = places with demand where the directory lists no organization.
 ";
+
+/// The columns of the ranked table the chart reads.
+pub const CHART_COLUMNS: &[&str] = &[
+    "country",
+    "subdivision",
+    "service",
+    "unmet",
+    "unmet_low",
+    "unmet_high",
+];
 
 /// The chart of the fifteen largest gaps, from the ranked table.
 pub fn chart(ranked: &Table, k: u64) -> Chart {
@@ -470,6 +482,7 @@ pub fn chart(ranked: &Table, k: u64) -> Chart {
 /// The gaps of a store's cases against its directory.
 pub async fn build_for_store(
     store: &crate::store::Store,
+    engine: crate::sql::engine::EngineSettings,
     selection: &Selection,
     policy: Policy,
     needs: Option<&std::path::Path>,
@@ -483,8 +496,8 @@ pub async fn build_for_store(
     }
     let needs = Needs::load(needs)?;
     let organizations = crate::directory::load(store.root())?;
-    let ctx = crate::query::session(store).await?;
-    let (lo, hi) = crate::report::year_range(&ctx).await?;
+    let ctx = crate::sql::engine::session(store, engine).await?;
+    let (lo, hi) = crate::sql::selection::year_range(&ctx).await?;
     let (from_year, to_year) = (
         selection.from_year.unwrap_or(lo),
         selection.to_year.unwrap_or(hi),
@@ -523,9 +536,11 @@ pub fn method_text(needs_version: &str) -> String {
 pub fn write(
     gaps: &Gaps,
     policy: Policy,
-    out: &std::path::Path,
+    target: &std::path::Path,
 ) -> Result<Vec<std::path::PathBuf>> {
-    use crate::report::render::{self, Document};
+    let output = crate::publish::writer::OutputDir::begin(target, "gaps")?;
+    let out = output.staging();
+    use crate::publish::render::{self, Document};
     let tables_dir = out.join("tables");
     let charts_dir = out.join("charts");
     for dir in [out, &tables_dir, &charts_dir] {
@@ -567,5 +582,7 @@ pub fn write(
     let html = out.join("gaps.html");
     std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
+    let written = written.iter().map(|p| output.published_path(p)).collect();
+    output.commit()?;
     Ok(written)
 }

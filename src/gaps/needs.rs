@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::directory::vocab::{POPULATIONS, SERVICES};
 use crate::error::{Error, Result};
 
-pub const DEFAULT_NEEDS: &str = include_str!("../../rules/needs.toml");
+pub const DEFAULT_NEEDS: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/needs.toml"));
 const FORMS: &[&str] = &["sex", "labor", "sex_and_labor", "other", "not_specified"];
 
 #[derive(Debug, Clone, Deserialize)]

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use datafusion::parquet::arrow::ArrowWriter;
 
+use crate::base::record::CaseRecord;
+use crate::base::rng::Rng;
+use crate::base::schema::INPUT_COLUMNS;
 use crate::error::{Error, Result};
-use crate::record::CaseRecord;
-use crate::rng::Rng;
-use crate::schema::INPUT_COLUMNS;
 use scenarios::{SCENARIOS, Scenario};
 
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub struct GenerateOptions {
     pub last_year: i32,
     pub out: PathBuf,
     /// Write the export in this layout (CSV only) instead of the canonical one.
-    pub layout: Option<crate::mapping::MappingSpec>,
+    pub layout: Option<crate::input::mapping::MappingSpec>,
     pub show_progress: bool,
 }
 
@@ -243,14 +243,14 @@ enum Sink {
     Csv(csv::Writer<BufWriter<File>>),
     Mapped(
         csv::Writer<BufWriter<File>>,
-        crate::mapping::inverse::Inverse,
+        crate::input::mapping::inverse::Inverse,
     ),
     Jsonl(BufWriter<File>),
     Parquet(ArrowWriter<File>, Vec<CaseRecord>),
 }
 
 impl Sink {
-    fn create(path: &Path, layout: Option<&crate::mapping::MappingSpec>) -> Result<Self> {
+    fn create(path: &Path, layout: Option<&crate::input::mapping::MappingSpec>) -> Result<Self> {
         let name = path.to_string_lossy().to_ascii_lowercase();
         if let Some(spec) = layout {
             if !name.ends_with(".csv") {
@@ -258,7 +258,7 @@ impl Sink {
                     "an export in a mapped layout is written as CSV; name the output .csv".into(),
                 ));
             }
-            let inverse = crate::mapping::inverse::Inverse::new(spec, path)?;
+            let inverse = crate::input::mapping::inverse::Inverse::new(spec, path)?;
             let file = File::create(path).map_err(|e| Error::io(path, e))?;
             let mut w = csv::Writer::from_writer(BufWriter::new(file));
             w.write_record(inverse.header())
@@ -281,7 +281,7 @@ impl Sink {
             Ok(Sink::Jsonl(BufWriter::new(file)))
         } else if name.ends_with(".parquet") {
             Ok(Sink::Parquet(
-                ArrowWriter::try_new(file, crate::schema::input_schema(), None)?,
+                ArrowWriter::try_new(file, crate::base::schema::input_schema(), None)?,
                 Vec::new(),
             ))
         } else if name.ends_with(".csv") {
@@ -312,7 +312,7 @@ impl Sink {
             Sink::Parquet(w, buffer) => {
                 buffer.push(record);
                 if buffer.len() >= 8192 {
-                    w.write(&crate::batch::input_batch(buffer)?)?;
+                    w.write(&crate::base::batch::input_batch(buffer)?)?;
                     buffer.clear();
                 }
                 Ok(())
@@ -326,7 +326,7 @@ impl Sink {
             Sink::Jsonl(mut w) => w.flush().map_err(|e| Error::io(path, e)),
             Sink::Parquet(mut w, buffer) => {
                 if !buffer.is_empty() {
-                    w.write(&crate::batch::input_batch(&buffer)?)?;
+                    w.write(&crate::base::batch::input_batch(&buffer)?)?;
                 }
                 w.close()?;
                 Ok(())
@@ -344,7 +344,7 @@ fn json_line(record: &CaseRecord) -> String {
     for (name, value) in INPUT_COLUMNS.iter().zip(flat) {
         let json = if value.is_empty() {
             Value::Null
-        } else if crate::schema::LIST_COLUMNS.contains(name) {
+        } else if crate::base::schema::LIST_COLUMNS.contains(name) {
             Value::Array(
                 value
                     .split(';')
@@ -375,7 +375,7 @@ pub fn generate(options: &GenerateOptions) -> Result<u64> {
         return Err(Error::Usage("give at least one country".into()));
     }
     for c in &options.countries {
-        if !crate::countries::is_alpha2(c) {
+        if !crate::base::countries::is_alpha2(c) {
             return Err(Error::Usage(format!(
                 "'{c}' is not an ISO 3166-1 alpha-2 country code"
             )));
@@ -389,7 +389,7 @@ pub fn generate(options: &GenerateOptions) -> Result<u64> {
     let mut generator = Generator::new(options);
     let mut sink = Sink::create(&options.out, options.layout.as_ref())?;
     let progress =
-        crate::progress::Progress::rows(options.show_progress, options.records, "generate");
+        crate::base::progress::Progress::rows(options.show_progress, options.records, "generate");
     for i in 0..options.records {
         sink.write(&options.out, generator.next_record())?;
         if i % 8192 == 0 {

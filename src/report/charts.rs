@@ -1,114 +1,13 @@
-//! Charts drawn with plotters, each once as SVG (inlined in the HTML report)
-//! and once as PNG (with the bundled DejaVu Sans font; no system fonts).
-//! Colours are the Okabe–Ito palette, which stays distinguishable with the
-//! common forms of colour blindness. Only published (disclosure-controlled)
-//! figures are drawn: a suppressed or withheld cell is never drawn as zero.
+//! The report's charts, drawn from its tables with the chart kinds of
+//! `publish::charts`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-use super::table::{Cell, Table, WITHHELD};
-use super::{Report, Unit};
+use super::Report;
 use crate::error::{Error, Result};
-
-const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
-
-/// Okabe & Ito (2008) colour-blind-safe palette, then greys.
-const PALETTE: &[RGBColor] = &[
-    RGBColor(0, 114, 178),
-    RGBColor(230, 159, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(213, 94, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(204, 121, 167),
-    RGBColor(240, 228, 66),
-    RGBColor(0, 0, 0),
-];
-const OTHER_GREY: RGBColor = RGBColor(170, 170, 170);
-const LIGHT_GREY: RGBColor = RGBColor(215, 215, 215);
-const SUPPRESSED_GREY: RGBColor = RGBColor(235, 235, 235);
-
-/// A heatmap cell: a published share, a figure not published, or no
-/// records at all (drawn differently: not published is never "none").
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum HeatCell {
-    Share(f64),
-    NotPublished,
-    NoRecords,
-}
-
-/// One chart: its data, drawn on demand for each backend.
-pub struct Chart {
-    pub name: String,
-    pub title: String,
-    pub caption: String,
-    pub svg: String,
-    kind: Kind,
-}
-
-/// A point of a trend line: year, share, interval low, interval high.
-pub type TrendPoint = (i32, f64, f64, f64);
-
-enum Kind {
-    /// Stacked bars: years × series of (label, counts by year).
-    Stacked {
-        years: Vec<i32>,
-        series: Vec<(String, Vec<f64>)>,
-        /// Per year, the records in suppressed cells (the year's published
-        /// total less its published cells), drawn hatched on top.
-        not_published: Vec<f64>,
-        y_label: String,
-    },
-    /// Lines with bands: series of (label, points (year, share, lo, hi)).
-    Trend {
-        years: Vec<i32>,
-        series: Vec<(String, Vec<TrendPoint>)>,
-    },
-    /// Rows × columns of shares.
-    Heatmap {
-        rows: Vec<String>,
-        columns: Vec<String>,
-        cells: Vec<Vec<HeatCell>>,
-    },
-    /// One trend panel per group (country) on a shared scale, the same
-    /// series (types) in the same colours in every panel.
-    SmallMultiples {
-        years: Vec<i32>,
-        labels: Vec<String>,
-        /// (panel title, per series its points)
-        panels: Vec<(String, Vec<Vec<TrendPoint>>)>,
-    },
-    /// Ranked horizontal bars of counts: (label, low, high, exact). A count
-    /// not published is drawn hatched from its low to its high bound.
-    Ranked { rows: Vec<(String, f64, f64, bool)> },
-    /// Rows of grouped horizontal bars: (row label, values per group).
-    Bars {
-        rows: Vec<String>,
-        groups: Vec<String>,
-        values: Vec<Vec<Option<f64>>>,
-    },
-}
-
-fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
-    Error::Chart(format!("{e:?}"))
-}
-
-fn register_font() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
-    });
-}
-
-fn table<'a>(report: &'a Report, name: &str) -> Option<&'a Table> {
-    report.tables.iter().find(|t| t.spec.name == name)
-}
+use crate::publish::charts::*;
+use crate::publish::table::{Cell, Table};
+use crate::sql::selection::Unit;
 
 fn cell<'a>(t: &Table, row: &'a [Cell], column: &str) -> &'a Cell {
     &row[t.column(column).expect("column named by the query header")]
@@ -121,22 +20,94 @@ fn unit_label(unit: Unit) -> &'static str {
     }
 }
 
+/// A chart kind a query's header can name (`-- chart: KIND`): the columns
+/// it reads and how it is drawn.
+struct ChartKind {
+    name: &'static str,
+    columns: &'static [&'static str],
+    draw: fn(&Report, &Table, u64) -> Chart,
+}
+
+/// Every kind, in the order the report shows its charts.
+const KINDS: &[ChartKind] = &[
+    ChartKind {
+        name: "stacked-types",
+        columns: &["year", "section", "category", "n", "denominator"],
+        draw: stacked_types,
+    },
+    ChartKind {
+        name: "trend-top-types",
+        columns: &[
+            "year",
+            "section",
+            "category",
+            "n",
+            "share_pct",
+            "ci_low_pct",
+            "ci_high_pct",
+        ],
+        draw: |_, t, _| trend_top_types(t),
+    },
+    ChartKind {
+        name: "control-heatmap",
+        columns: &["category", "control_method", "share_pct"],
+        draw: |_, t, k| control_heatmap(t, k),
+    },
+    ChartKind {
+        name: "profile-bars",
+        columns: &["attribute", "category", "value", "n", "share_pct"],
+        draw: |_, t, k| profile_bars(t, k),
+    },
+    ChartKind {
+        name: "service-gaps",
+        columns: crate::gaps::CHART_COLUMNS,
+        draw: |_, t, k| crate::gaps::chart(t, k),
+    },
+];
+
+/// Checks a table's `-- chart:` lines against the kinds and its columns:
+/// an unknown kind, or a kind whose columns the table lacks, is an error
+/// naming the query file, never a chart silently left out.
+pub fn check(table: &Table) -> Result<()> {
+    for name in &table.spec.charts {
+        let Some(kind) = KINDS.iter().find(|k| k.name == name) else {
+            let known: Vec<&str> = KINDS.iter().map(|k| k.name).collect();
+            return Err(Error::Usage(format!(
+                "{}.sql: `-- chart: {name}` is not a chart kind (known: {})",
+                table.spec.name,
+                known.join(", ")
+            )));
+        };
+        let missing: Vec<&str> = kind
+            .columns
+            .iter()
+            .copied()
+            .filter(|c| table.column(c).is_none())
+            .collect();
+        // an empty result may come without its columns; nothing is drawn
+        if !missing.is_empty() && !table.rows.is_empty() {
+            return Err(Error::Usage(format!(
+                "{}.sql: `-- chart: {name}` needs the columns {}, which the query does not return",
+                table.spec.name,
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The report's charts: for each kind in order, one per table whose header
+/// names it.
 pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
     register_font();
-    let mut charts = Vec::new();
     let k = report.context.policy.min_cell;
-    if let Some(t) = table(report, "02_types_by_year") {
-        charts.push(stacked_types(report, t, k));
-        charts.push(trend_top_types(t));
-    }
-    if let Some(t) = table(report, "07_control_methods_by_type") {
-        charts.push(control_heatmap(t, k));
-    }
-    if let Some(t) = table(report, "04_profile_by_type") {
-        charts.push(profile_bars(t, k));
-    }
-    if let Some(t) = table(report, super::GAPS_TABLES[0]) {
-        charts.push(crate::gaps::chart(t, k));
+    let mut charts = Vec::new();
+    for kind in KINDS {
+        for table in &report.tables {
+            if table.spec.charts.iter().any(|c| c == kind.name) {
+                charts.push((kind.draw)(report, table, k));
+            }
+        }
     }
     for chart in &mut charts {
         if !report.context.policy.suppression {
@@ -145,67 +116,6 @@ pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
         render_svg(chart)?;
     }
     Ok(charts)
-}
-
-/// Draws the chart as SVG into `chart.svg`.
-pub fn render_svg(chart: &mut Chart) -> Result<()> {
-    register_font();
-    let mut svg = String::new();
-    {
-        let (w, h) = chart.size();
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        chart.draw(&root)?;
-        root.present().map_err(chart_error)?;
-    }
-    chart.svg = svg;
-    Ok(())
-}
-
-/// Ranked horizontal bars of counts, for the service gaps.
-pub fn ranked(
-    name: &str,
-    title: &str,
-    caption: &str,
-    rows: Vec<(String, f64, f64, bool)>,
-) -> Chart {
-    Chart {
-        name: name.into(),
-        title: title.into(),
-        caption: caption.into(),
-        svg: String::new(),
-        kind: Kind::Ranked { rows },
-    }
-}
-
-/// Trend lines of shares, one panel per group on a shared scale (for the
-/// comparison between countries). A point not published is a gap.
-pub fn small_multiples(
-    name: &str,
-    title: &str,
-    caption: &str,
-    years: Vec<i32>,
-    labels: Vec<String>,
-    panels: Vec<(String, Vec<Vec<TrendPoint>>)>,
-) -> Chart {
-    Chart {
-        name: name.into(),
-        title: title.into(),
-        caption: caption.into(),
-        svg: String::new(),
-        kind: Kind::SmallMultiples {
-            years,
-            labels,
-            panels,
-        },
-    }
-}
-
-pub fn write_png(chart: &Chart, path: &Path) -> Result<()> {
-    register_font();
-    let (w, h) = chart.size();
-    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
-    chart.draw(&root)?;
-    root.present().map_err(chart_error)
 }
 
 /// Types ordered by their total published count over the period.
@@ -350,7 +260,7 @@ fn control_heatmap(t: &Table, k: u64) -> Chart {
             columns.push(c);
         }
     }
-    let vocab = crate::vocab::CONTROL_METHODS;
+    let vocab = crate::base::vocab::CONTROL_METHODS;
     columns.sort_by_key(|c| vocab.iter().position(|v| v == c));
     let mut cells = vec![vec![HeatCell::NoRecords; columns.len()]; rows.len()];
     for row in &t.rows {
@@ -433,552 +343,4 @@ fn profile_bars(t: &Table, k: u64) -> Chart {
             values,
         },
     }
-}
-
-fn text_style(size: u32) -> TextStyle<'static> {
-    (FAMILY, size).into_font().color(&BLACK)
-}
-
-/// Width in pixels of the longest label, measured with the real font so that
-/// long labels get the room they need instead of being cut.
-fn label_width<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    labels: &[String],
-    size: u32,
-) -> u32 {
-    labels
-        .iter()
-        .filter_map(|l| area.estimate_text_size(l, &text_style(size)).ok())
-        .map(|(w, _)| w)
-        .max()
-        .unwrap_or(0)
-}
-
-/// A legend drawn by hand in its own area: colour swatch and full label.
-fn legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    entries: &[(String, RGBColor)],
-) -> Result<()> {
-    for (i, (label, color)) in entries.iter().enumerate() {
-        let y = 40 + i as i32 * 22;
-        area.draw(&Rectangle::new([(6, y), (20, y + 14)], color.filled()))
-            .map_err(chart_error)?;
-        area.draw(&Text::new(label.clone(), (26, y + 1), text_style(13)))
-            .map_err(chart_error)?;
-    }
-    Ok(())
-}
-
-impl Chart {
-    fn size(&self) -> (u32, u32) {
-        match &self.kind {
-            Kind::Stacked { .. } | Kind::Trend { .. } => (1000, 520),
-            Kind::SmallMultiples { panels, .. } => (300 * panels.len().max(1) as u32 + 300, 460),
-            Kind::Heatmap { rows, .. } => (1000, 170 + 24 * rows.len() as u32 + 24 * 9),
-            Kind::Bars { rows, .. } => (1000, 110 + 54 * rows.len() as u32),
-            Kind::Ranked { rows } => (1000, 110 + 30 * rows.len().max(1) as u32),
-        }
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
-        root.fill(&WHITE).map_err(chart_error)?;
-        let root = root
-            .titled(&self.title, text_style(20))
-            .map_err(chart_error)?;
-        match &self.kind {
-            Kind::Stacked {
-                years,
-                series,
-                not_published,
-                y_label,
-            } => self.draw_stacked(&root, years, series, not_published, y_label),
-            Kind::Trend { years, series } => self.draw_trend(&root, years, series),
-            Kind::SmallMultiples {
-                years,
-                labels,
-                panels,
-            } => self.draw_small_multiples(&root, years, labels, panels),
-            Kind::Heatmap {
-                rows,
-                columns,
-                cells,
-            } => self.draw_heatmap(&root, rows, columns, cells),
-            Kind::Bars {
-                rows,
-                groups,
-                values,
-            } => self.draw_bars(&root, rows, groups, values),
-            Kind::Ranked { rows } => self.draw_ranked(&root, rows),
-        }
-    }
-
-    fn draw_stacked<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        years: &[i32],
-        series: &[(String, Vec<f64>)],
-        not_published: &[f64],
-        y_label: &str,
-    ) -> Result<()> {
-        let mut labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
-        let hatched = not_published.iter().any(|v| *v > 0.0);
-        if hatched {
-            labels.push("not published (hatched)".into());
-        }
-        let legend_width = label_width(root, &labels, 13) + 40;
-        let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
-        let max = (0..years.len())
-            .map(|i| series.iter().map(|s| s.1[i]).sum::<f64>() + not_published[i])
-            .fold(0.0, f64::max)
-            .max(1.0);
-        let mut chart = year_axes(&plot, years, 0.6, max, y_label, |y| format!("{y:.0}"))?;
-        // the last three series (other types, extension, undetermined) are grey
-        let greys = [OTHER_GREY, RGBColor(120, 120, 120), LIGHT_GREY];
-        let colors: Vec<RGBColor> = (0..series.len())
-            .map(|i| {
-                if i + 3 < series.len() {
-                    PALETTE[i % 7]
-                } else {
-                    greys[i + 3 - series.len()]
-                }
-            })
-            .collect();
-        for (i, year) in years.iter().enumerate() {
-            let mut base = 0.0;
-            for (s, (_, values)) in series.iter().enumerate() {
-                let top = base + values[i];
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(*year as f64 - 0.38, base), (*year as f64 + 0.38, top)],
-                        colors[s].filled(),
-                    )))
-                    .map_err(chart_error)?;
-                base = top;
-            }
-            if not_published[i] > 0.0 {
-                let (x0, x1) = (*year as f64 - 0.38, *year as f64 + 0.38);
-                let top = base + not_published[i];
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x0, base), (x1, top)],
-                        SUPPRESSED_GREY.filled(),
-                    )))
-                    .map_err(chart_error)?;
-                // Horizontal hatching, one line per 1/80 of the axis.
-                let step = max / 80.0;
-                let mut y = base + step / 2.0;
-                while y < top {
-                    chart
-                        .draw_series(std::iter::once(PathElement::new(
-                            vec![(x0, y), (x1, y)],
-                            RGBColor(120, 120, 120).stroke_width(1),
-                        )))
-                        .map_err(chart_error)?;
-                    y += step;
-                }
-            }
-        }
-        let mut colors = colors;
-        if hatched {
-            colors.push(RGBColor(150, 150, 150));
-        }
-        legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
-    }
-
-    fn draw_trend<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        years: &[i32],
-        series: &[(String, Vec<TrendPoint>)],
-    ) -> Result<()> {
-        let labels: Vec<String> = series.iter().map(|s| s.0.clone()).collect();
-        let legend_width = label_width(root, &labels, 13) + 40;
-        let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
-        let max = series
-            .iter()
-            .flat_map(|s| s.1.iter().map(|p| p.3))
-            .fold(0.0, f64::max)
-            .max(1.0);
-        let mut chart = year_axes(&plot, years, 0.3, max, "Share of the year's records", |y| {
-            format!("{y:.0}%")
-        })?;
-        let colors = series_colors(series.len());
-        for ((_, points), color) in series.iter().zip(&colors) {
-            draw_runs(&mut chart, points, *color)?;
-        }
-        legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
-    }
-
-    fn draw_small_multiples<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        years: &[i32],
-        labels: &[String],
-        panels: &[(String, Vec<Vec<TrendPoint>>)],
-    ) -> Result<()> {
-        let legend_width = label_width(root, labels, 13) + 40;
-        let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
-        // one scale for every panel, so that panels compare at a glance
-        let max = panels
-            .iter()
-            .flat_map(|(_, series)| series.iter().flatten().map(|p| p.3))
-            .fold(0.0, f64::max)
-            .max(1.0);
-        let colors = series_colors(labels.len());
-        let areas = plot.split_evenly((1, panels.len().max(1)));
-        for ((title, series), area) in panels.iter().zip(&areas) {
-            let area = area.titled(title, text_style(16)).map_err(chart_error)?;
-            let mut chart =
-                year_axes(&area, years, 0.3, max, "Share of the year's records", |y| {
-                    format!("{y:.0}%")
-                })?;
-            for (points, color) in series.iter().zip(&colors) {
-                draw_runs(&mut chart, points, *color)?;
-            }
-        }
-        legend(
-            &key,
-            &labels.iter().cloned().zip(colors).collect::<Vec<_>>(),
-        )
-    }
-
-    fn draw_ranked<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        rows: &[(String, f64, f64, bool)],
-    ) -> Result<()> {
-        let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let left = label_width(root, &labels, 13) as i32 + 16;
-        let (width, _) = root.dim_in_pixel();
-        let plot_w = width as i32 - left - 90;
-        let (top, row_h, bar_h) = (50, 30, 18);
-        // an unbounded high end is drawn to the largest finite value
-        let max = rows
-            .iter()
-            .map(|r| if r.2.is_finite() { r.2 } else { r.1 })
-            .fold(1.0, f64::max);
-        let x = |v: f64| left + (plot_w as f64 * v.min(max) / max).round() as i32;
-        if rows.is_empty() {
-            root.draw(&Text::new(
-                "No gap found: every place with demand has a matching organization.",
-                (left, top),
-                text_style(14),
-            ))
-            .map_err(chart_error)?;
-        }
-        for (i, (label, lo, hi, exact)) in rows.iter().enumerate() {
-            let y = top + i as i32 * row_h;
-            root.draw(&Text::new(
-                label.clone(),
-                (left - 8, y + bar_h / 2),
-                text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .map_err(chart_error)?;
-            let value_text = if *exact {
-                root.draw(&Rectangle::new(
-                    [(left, y), (x(*lo).max(left + 1), y + bar_h)],
-                    PALETTE[3].filled(),
-                ))
-                .map_err(chart_error)?;
-                format!("{lo:.0}")
-            } else {
-                let (x0, x1) = (x(*lo), x(if hi.is_finite() { *hi } else { max }));
-                root.draw(&Rectangle::new(
-                    [(x0, y), (x1.max(x0 + 1), y + bar_h)],
-                    SUPPRESSED_GREY.filled(),
-                ))
-                .map_err(chart_error)?;
-                let mut hx = x0 + 3;
-                while hx < x1 {
-                    root.draw(&PathElement::new(
-                        vec![(hx, y), (hx, y + bar_h)],
-                        RGBColor(120, 120, 120).stroke_width(1),
-                    ))
-                    .map_err(chart_error)?;
-                    hx += 6;
-                }
-                if hi.is_finite() {
-                    format!("x ({lo:.0}–{hi:.0})")
-                } else {
-                    format!("x (at least {lo:.0})")
-                }
-            };
-            let end = if *exact {
-                x(*lo)
-            } else {
-                x(if hi.is_finite() { *hi } else { max })
-            };
-            root.draw(&Text::new(
-                value_text,
-                (end + 6, y + bar_h / 2),
-                text_style(12).pos(Pos::new(HPos::Left, VPos::Center)),
-            ))
-            .map_err(chart_error)?;
-        }
-        Ok(())
-    }
-
-    fn draw_heatmap<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        rows: &[String],
-        columns: &[String],
-        cells: &[Vec<HeatCell>],
-    ) -> Result<()> {
-        let left = label_width(root, rows, 13) as i32 + 16;
-        let (width, _) = root.dim_in_pixel();
-        let cell_w = ((width as i32 - left - 20) / columns.len().max(1) as i32).max(10);
-        let top = 40;
-        let cell_h = 24;
-        let max = cells
-            .iter()
-            .flatten()
-            .filter_map(|c| {
-                if let HeatCell::Share(v) = c {
-                    Some(*v)
-                } else {
-                    None
-                }
-            })
-            .fold(0.0f64, f64::max)
-            .max(1.0);
-        let center = Pos::new(HPos::Center, VPos::Center);
-        for (c, _) in columns.iter().enumerate() {
-            let x = left + c as i32 * cell_w + cell_w / 2;
-            root.draw(&Text::new(
-                format!("{}", c + 1),
-                (x, top - 14),
-                text_style(13).pos(center),
-            ))
-            .map_err(chart_error)?;
-        }
-        for (r, name) in rows.iter().enumerate() {
-            let y = top + r as i32 * cell_h;
-            root.draw(&Text::new(
-                name.clone(),
-                (left - 8, y + cell_h / 2),
-                text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .map_err(chart_error)?;
-            for (c, heat) in cells[r].iter().enumerate() {
-                let x = left + c as i32 * cell_w;
-                let rect = [(x, y), (x + cell_w - 2, y + cell_h - 2)];
-                match *heat {
-                    HeatCell::Share(v) => {
-                        let t = v / max;
-                        // white to Okabe–Ito blue
-                        let color = RGBColor(
-                            (255.0 - t * 255.0) as u8,
-                            (255.0 - t * 141.0) as u8,
-                            (255.0 - t * 77.0) as u8,
-                        );
-                        root.draw(&Rectangle::new(rect, color.filled()))
-                            .map_err(chart_error)?;
-                        let ink = if t > 0.55 { WHITE } else { BLACK };
-                        root.draw(&Text::new(
-                            format!("{v:.0}"),
-                            (x + cell_w / 2 - 1, y + cell_h / 2),
-                            text_style(11).color(&ink).pos(center),
-                        ))
-                        .map_err(chart_error)?;
-                    }
-                    HeatCell::NotPublished => {
-                        root.draw(&Rectangle::new(rect, SUPPRESSED_GREY.filled()))
-                            .map_err(chart_error)?;
-                        root.draw(&Text::new(
-                            WITHHELD.to_string(),
-                            (x + cell_w / 2 - 1, y + cell_h / 2),
-                            text_style(11).color(&OTHER_GREY).pos(center),
-                        ))
-                        .map_err(chart_error)?;
-                    }
-                    HeatCell::NoRecords => {
-                        root.draw(&Rectangle::new(rect, LIGHT_GREY.stroke_width(1)))
-                            .map_err(chart_error)?;
-                    }
-                }
-            }
-        }
-        // key of the numbered columns, in two columns of text
-        let key_top = top + rows.len() as i32 * cell_h + 16;
-        root.draw(&Text::new(
-            "Methods of control (column numbers; cell = % of records):".to_string(),
-            (left, key_top),
-            text_style(13),
-        ))
-        .map_err(chart_error)?;
-        let half = columns.len().div_ceil(2);
-        for (c, name) in columns.iter().enumerate() {
-            let (col, line) = (c / half, c % half);
-            let x = left + col as i32 * ((width as i32 - left) / 2);
-            root.draw(&Text::new(
-                format!("{}  {}", c + 1, name.replace('_', " ")),
-                (x, key_top + 22 + line as i32 * 22),
-                text_style(13),
-            ))
-            .map_err(chart_error)?;
-        }
-        Ok(())
-    }
-
-    fn draw_bars<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        rows: &[String],
-        groups: &[String],
-        values: &[Vec<Option<f64>>],
-    ) -> Result<()> {
-        let left = label_width(root, rows, 13) as i32 + 16;
-        let (width, _) = root.dim_in_pixel();
-        let legend_width = label_width(root, groups, 13) as i32 + 40;
-        let plot_w = width as i32 - left - legend_width - 30;
-        let top = 50;
-        let row_h = 54;
-        let bar_h = 14;
-        let colors = series_colors(groups.len());
-        // axis with 0, 25, 50, 75, 100 %
-        for tick in [0, 25, 50, 75, 100] {
-            let x = left + plot_w * tick / 100;
-            root.draw(&PathElement::new(
-                vec![(x, top - 6), (x, top + row_h * rows.len() as i32)],
-                LIGHT_GREY.stroke_width(1),
-            ))
-            .map_err(chart_error)?;
-            root.draw(&Text::new(
-                format!("{tick}%"),
-                (x, top - 20),
-                text_style(12).pos(Pos::new(HPos::Center, VPos::Center)),
-            ))
-            .map_err(chart_error)?;
-        }
-        for (r, name) in rows.iter().enumerate() {
-            let y = top + r as i32 * row_h + 4;
-            root.draw(&Text::new(
-                name.clone(),
-                (left - 8, y + row_h / 2 - 4),
-                text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .map_err(chart_error)?;
-            for (g, color) in colors.iter().enumerate() {
-                let by = y + g as i32 * (bar_h + 1);
-                match values[r][g] {
-                    Some(v) => {
-                        let x1 = left + (plot_w as f64 * v / 100.0).round() as i32;
-                        root.draw(&Rectangle::new(
-                            [(left, by), (x1.max(left + 1), by + bar_h)],
-                            color.filled(),
-                        ))
-                        .map_err(chart_error)?;
-                        root.draw(&Text::new(
-                            format!("{v:.0}%"),
-                            (x1 + 4, by + bar_h / 2),
-                            text_style(11).pos(Pos::new(HPos::Left, VPos::Center)),
-                        ))
-                        .map_err(chart_error)?;
-                    }
-                    None => {
-                        root.draw(&Text::new(
-                            "x".to_string(),
-                            (left + 4, by + bar_h / 2),
-                            text_style(11)
-                                .color(&OTHER_GREY)
-                                .pos(Pos::new(HPos::Left, VPos::Center)),
-                        ))
-                        .map_err(chart_error)?;
-                    }
-                }
-            }
-        }
-        let (_, key) = root.split_horizontally(width - legend_width as u32);
-        legend(
-            &key,
-            &groups.iter().cloned().zip(colors).collect::<Vec<_>>(),
-        )
-    }
-}
-
-type YearChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-
-/// Axes shared by the charts over years: years on x (padded by `pad`),
-/// 0..max on y with the given label and tick format.
-fn year_axes<'a, DB: DrawingBackend>(
-    plot: &'a DrawingArea<DB, Shift>,
-    years: &[i32],
-    pad: f64,
-    max: f64,
-    y_desc: &str,
-    y_format: impl Fn(&f64) -> String,
-) -> Result<YearChart<'a, DB>> {
-    let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
-    let mut chart = ChartBuilder::on(plot)
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(first as f64 - pad..last as f64 + pad, 0.0..max * 1.05)
-        .map_err(chart_error)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(years.len())
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&y_format)
-        .x_desc("Year of registration")
-        .y_desc(y_desc)
-        .label_style(text_style(13))
-        .axis_desc_style(text_style(14))
-        .draw()
-        .map_err(chart_error)?;
-    Ok(chart)
-}
-
-/// A series of shares with its 95% band; only contiguous runs of years are
-/// joined, so a withheld year is a gap, not a line through it.
-fn draw_runs<DB: DrawingBackend>(
-    chart: &mut YearChart<'_, DB>,
-    points: &[TrendPoint],
-    color: RGBColor,
-) -> Result<()> {
-    for run in runs(points) {
-        let mut band: Vec<(f64, f64)> = run.iter().map(|p| (p.0 as f64, p.3)).collect();
-        band.extend(run.iter().rev().map(|p| (p.0 as f64, p.2)));
-        chart
-            .draw_series(std::iter::once(Polygon::new(
-                band,
-                color.mix(0.18).filled(),
-            )))
-            .map_err(chart_error)?;
-        chart
-            .draw_series(LineSeries::new(
-                run.iter().map(|p| (p.0 as f64, p.1)),
-                color.stroke_width(2),
-            ))
-            .map_err(chart_error)?;
-        chart
-            .draw_series(
-                run.iter()
-                    .map(|p| Circle::new((p.0 as f64, p.1), 3, color.filled())),
-            )
-            .map_err(chart_error)?;
-    }
-    Ok(())
-}
-
-/// Colours for n series, from the palette.
-fn series_colors(n: usize) -> Vec<RGBColor> {
-    (0..n).map(|i| PALETTE[i % PALETTE.len()]).collect()
-}
-
-/// Splits points into runs of consecutive years.
-fn runs(points: &[TrendPoint]) -> Vec<&[TrendPoint]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..=points.len() {
-        if i == points.len() || points[i].0 != points[i - 1].0 + 1 {
-            if i > start {
-                out.push(&points[start..i]);
-            }
-            start = i;
-        }
-    }
-    out
 }

@@ -3,114 +3,24 @@
 //! workbook, SVG and PNG charts, and the report as HTML and Markdown.
 //! The same store and options always give the same bytes.
 
-pub mod audit;
 pub mod charts;
-pub mod disclosure;
-pub mod linkage;
-pub mod mix_test;
+pub mod independence;
 pub mod population;
 pub mod render;
-pub mod table;
 
 use std::path::{Path, PathBuf};
 
-use datafusion::common::ParamValues;
-use datafusion::prelude::SessionContext;
-use datafusion::scalar::ScalarValue;
-
 use crate::error::{Error, Result};
+use crate::publish::audit;
+use crate::publish::disclosure::{self, Policy};
+use crate::publish::table::{Table, TableSpec};
+use crate::publish::writer::OutputDir;
+use crate::sql::queries::DEFAULT_QUERIES;
+use crate::sql::selection::{
+    Selection, Unit, parameters, reporting_countries, run_with_parameters, unit_counting,
+    year_range,
+};
 use crate::store::Store;
-pub use disclosure::Policy;
-pub use table::{Cell, Table, TableSpec};
-
-/// The query files shipped in `queries/`, embedded so the binary works from
-/// any directory.
-pub const DEFAULT_QUERIES: &[(&str, &str)] = &[
-    (
-        "01_totals_by_form_year",
-        include_str!("../../queries/01_totals_by_form_year.sql"),
-    ),
-    (
-        "02_types_by_year",
-        include_str!("../../queries/02_types_by_year.sql"),
-    ),
-    (
-        "03_top_types_by_form",
-        include_str!("../../queries/03_top_types_by_form.sql"),
-    ),
-    (
-        "04_profile_by_type",
-        include_str!("../../queries/04_profile_by_type.sql"),
-    ),
-    (
-        "05_recruitment_by_type",
-        include_str!("../../queries/05_recruitment_by_type.sql"),
-    ),
-    (
-        "06_recruiter_relation_by_type",
-        include_str!("../../queries/06_recruiter_relation_by_type.sql"),
-    ),
-    (
-        "07_control_methods_by_type",
-        include_str!("../../queries/07_control_methods_by_type.sql"),
-    ),
-    (
-        "08_exploitation_country_by_year",
-        include_str!("../../queries/08_exploitation_country_by_year.sql"),
-    ),
-    (
-        "09_citizenship_by_country",
-        include_str!("../../queries/09_citizenship_by_country.sql"),
-    ),
-    (
-        "10_classification_coverage",
-        include_str!("../../queries/10_classification_coverage.sql"),
-    ),
-    (
-        "11_detection_rates",
-        include_str!("../../queries/11_detection_rates.sql"),
-    ),
-];
-
-/// What is counted: victims (records) or cases (distinct case ids).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Unit {
-    Victims,
-    Cases,
-}
-
-impl Unit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Victims => "victims",
-            Unit::Cases => "cases",
-        }
-    }
-}
-
-/// The selection and the parameters every query is run with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selection {
-    pub from_year: Option<i32>,
-    pub to_year: Option<i32>,
-    /// Reporting countries; empty = all.
-    pub countries: Vec<String>,
-    pub unit: Unit,
-}
-
-impl Default for Selection {
-    fn default() -> Self {
-        Selection {
-            from_year: None,
-            to_year: None,
-            countries: Vec::new(),
-            unit: Unit::Victims,
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -123,14 +33,36 @@ pub struct ReportOptions {
     /// Needs file for the service gaps (built-in when None); used when the
     /// store has a directory.
     pub needs: Option<PathBuf>,
+    pub engine: crate::sql::engine::EngineSettings,
 }
 
-/// The service-gap tables' names in the report (when the store has a directory).
-pub const GAPS_TABLES: [&str; 3] = [
-    "13_service_gaps",
-    "14_demand_and_supply",
-    "15_directory_coverage",
-];
+/// The service-gap tables' names in the report (when the store has a
+/// directory), numbered with the others by [`number_tables`].
+pub const GAPS_TABLES: [&str; 3] = ["service_gaps", "demand_and_supply", "directory_coverage"];
+
+/// The one numbering of the report's tables: 01, 02, ... in the order they
+/// are published (the query files in name order, the user's after them, the
+/// typology mix tests, the service gaps). The number a query file's name
+/// starts with orders the files and is otherwise replaced, so a table the
+/// report leaves out (no population table, say) leaves no gap.
+fn number_tables(tables: &mut [Table]) {
+    for (i, table) in tables.iter_mut().enumerate() {
+        let stem = unnumbered(&table.spec.name).to_string();
+        table.spec.name = format!("{:02}_{stem}", i + 1);
+    }
+}
+
+/// `02_types_by_year` → `types_by_year`.
+fn unnumbered(name: &str) -> &str {
+    match name.split_once('_') {
+        Some((number, rest))
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => name,
+    }
+}
 
 /// Facts the report states about its data.
 #[derive(Debug, Clone)]
@@ -154,89 +86,26 @@ pub struct Report {
     pub tables: Vec<Table>,
 }
 
-/// The named parameters bound into every query (never spliced into SQL).
-pub fn parameters(selection: &Selection, from_year: i32, to_year: i32) -> ParamValues {
-    ParamValues::from(vec![
-        ("from_year", ScalarValue::Int32(Some(from_year))),
-        ("to_year", ScalarValue::Int32(Some(to_year))),
-        (
-            "countries",
-            ScalarValue::Utf8(Some(selection.countries.join(","))),
-        ),
-        (
-            "unit",
-            ScalarValue::Utf8(Some(selection.unit.as_str().to_string())),
-        ),
-    ])
+/// A report as written: where, which files, and the audit of the written
+/// files (none with `--no-suppression`).
+pub struct Published {
+    pub report: Report,
+    pub out: PathBuf,
+    pub written: Vec<PathBuf>,
+    pub audit: Option<audit::AuditReport>,
 }
 
-/// How the queries count their unit: `count(DISTINCT unit_id)`.
-pub const UNIT_COUNT: &str = "count(DISTINCT unit_id)";
-
-/// The SQL as it is run for `unit`. Counted as victims, `unit_id` is the
-/// record id, which is unique in the store (ingest refuses a second record
-/// with the same id), so `count(DISTINCT unit_id)` equals `count(unit_id)`;
-/// the rewrite spares a hash set of every record id per group, the largest
-/// memory cost of the report (ten million ids are gigabytes).
-pub fn unit_counting(sql: &str, unit: Unit) -> std::borrow::Cow<'_, str> {
-    match unit {
-        Unit::Victims if sql.contains(UNIT_COUNT) => {
-            std::borrow::Cow::Owned(sql.replace(UNIT_COUNT, "count(unit_id)"))
-        }
-        _ => std::borrow::Cow::Borrowed(sql),
-    }
-}
-
-/// Runs SQL with the report's parameters bound.
-pub async fn run_with_parameters(
-    ctx: &SessionContext,
-    sql: &str,
-    params: ParamValues,
-) -> Result<Vec<datafusion::arrow::array::RecordBatch>> {
-    let options = datafusion::execution::context::SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let df = ctx
-        .sql_with_options(sql, options)
-        .await
-        .map_err(Error::Sql)?;
-    let df = df.with_param_values(params).map_err(Error::Sql)?;
-    df.collect().await.map_err(Error::Sql)
-}
-
-/// The reporting countries asked for, or, when none is, every one in the
-/// store, sorted.
-pub async fn reporting_countries(ctx: &SessionContext, asked: &[String]) -> Result<Vec<String>> {
-    if !asked.is_empty() {
-        return Ok(asked.to_vec());
-    }
-    let batches = crate::query::run_sql(
-        ctx,
-        "SELECT DISTINCT reporting_country FROM cases ORDER BY 1",
-    )
-    .await?;
-    let t = Table::from_batches(TableSpec::parse("countries", "")?, &batches)?;
-    Ok(t.rows
-        .iter()
-        .filter_map(|r| r[0].as_text().map(str::to_string))
-        .collect())
-}
-
-/// The first and last year of registration in the store.
-pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
-    // Correct only because the session turns off DataFusion's min/max
-    // dynamic filter (see `query::session_config`): with it on, the
-    // `year=unknown` files could make this skip the first year.
-    let batches =
-        crate::query::run_sql(ctx, "SELECT min(year) AS lo, max(year) AS hi FROM cases").await?;
-    let t = Table::from_batches(TableSpec::parse("years", "")?, &batches)?;
-    match t.rows.first().map(|r| (r[0].as_f64(), r[1].as_f64())) {
-        Some((Some(lo), Some(hi))) => Ok((lo as i32, hi as i32)),
-        _ => Err(Error::Usage(
-            "the store has no records with a year: nothing to report".into(),
-        )),
-    }
+/// Builds the report of `store` and writes it into `out` (see
+/// [`write_replacing`]): what `report` and `run` both do.
+pub fn publish(store: &Store, out: &Path, options: &ReportOptions) -> Result<Published> {
+    let report = crate::sql::engine::runtime()?.block_on(build(store, options))?;
+    let (written, audit) = write_replacing(&report, out)?;
+    Ok(Published {
+        report,
+        out: out.to_path_buf(),
+        written,
+        audit,
+    })
 }
 
 fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
@@ -268,7 +137,7 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
 }
 
 pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
-    let ctx = crate::query::session(store).await?;
+    let ctx = crate::sql::engine::session(store, options.engine).await?;
     let (lo, hi) = year_range(&ctx).await?;
     let sel = &options.selection;
     let from_year = sel.from_year.unwrap_or(lo);
@@ -295,10 +164,12 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             parameters(sel, from_year, to_year),
         )
         .await
-        .map_err(|e| Error::Usage(format!("query {name}.sql: {e}")))?;
-        tables.push(Table::from_batches(spec, &batches)?);
+        .map_err(|e| Error::in_query(&name, e))?;
+        let table = Table::from_batches(spec, &batches)?;
+        charts::check(&table)?;
+        tables.push(table);
     }
-    tables.push(mix_test::build(&ctx, sel, from_year, to_year, options.policy.min_cell).await?);
+    tables.push(independence::build(&ctx, sel, from_year, to_year, options.policy.min_cell).await?);
     let mut needs_version = None;
     let mut gaps_suppressed = (0, 0);
     if crate::directory::exists(store.root()) {
@@ -321,6 +192,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         gaps_suppressed = (gaps.primary, gaps.secondary);
         tables.extend(gaps.tables);
     }
+    number_tables(&mut tables);
     let mut outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
     // the gap tables were protected on their own model (see `gaps`)
     outcome.primary += gaps_suppressed.0;
@@ -343,47 +215,31 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     })
 }
 
-/// Writes the report into `out`, replacing what was there: it is written
-/// beside it first and audited as written (see [`audit::audit_dir`]), so a
-/// failure, or a report that does not pass the audit, leaves the previous
-/// report in place, and a table that no longer exists does not linger.
-/// Returns the files written and the audit (none with `--no-suppression`).
+/// Writes the report into `out` through the one output writer
+/// ([`OutputDir`]): written beside it first and audited as written (see
+/// [`audit::audit_dir`]), so a failure, or a report that does not pass the
+/// audit, leaves the previous report in place, and a table that no longer
+/// exists does not linger. Returns the files written and the audit (none
+/// with `--no-suppression`).
 pub fn write_replacing(
     report: &Report,
     out: &Path,
 ) -> Result<(Vec<PathBuf>, Option<audit::AuditReport>)> {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "report".into());
-    let staging = out.with_file_name(format!(".{name}.tmp"));
-    let _ = std::fs::remove_dir_all(&staging);
-    let written = write(report, &staging)?;
+    let output = OutputDir::begin(out, "report")?;
+    let written = write(report, output.staging())?;
     let audited = if report.context.policy.suppression {
-        let result = audit::audit_dir(&staging, None);
-        let failed = match &result {
-            Ok(a) if a.findings.is_empty() => None,
-            Ok(a) => Some(Error::AuditFailed {
-                findings: a.findings.clone(),
-            }),
-            Err(_) => None,
-        };
-        if let Some(error) = failed {
-            let _ = std::fs::remove_dir_all(&staging);
-            return Err(error);
+        let audit = audit::audit_dir(output.staging(), None)?;
+        if !audit.findings.is_empty() {
+            return Err(Error::AuditFailed {
+                findings: audit.findings,
+            });
         }
-        Some(result?)
+        Some(audit)
     } else {
         None
     };
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
-    }
-    std::fs::rename(&staging, out).map_err(|e| Error::io(out, e))?;
-    let written = written
-        .into_iter()
-        .map(|p| out.join(p.strip_prefix(&staging).expect("under staging")))
-        .collect();
+    let written = written.iter().map(|p| output.published_path(p)).collect();
+    output.commit()?;
     Ok((written, audited))
 }
 
@@ -397,7 +253,7 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for table in &report.tables {
         let path = tables_dir.join(format!("{}.csv", table.spec.name));
-        render::write_csv(table, report.context.policy, &path)?;
+        crate::publish::render::write_csv(table, report.context.policy, &path)?;
         written.push(path);
     }
     let xlsx = out.join("report.xlsx");
@@ -408,7 +264,7 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
         let svg = charts_dir.join(format!("{}.svg", chart.name));
         std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
         let png = charts_dir.join(format!("{}.png", chart.name));
-        charts::write_png(chart, &png)?;
+        crate::publish::charts::write_png(chart, &png)?;
         written.extend([svg, png]);
     }
     let md = out.join("report.md");
@@ -416,6 +272,9 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     let html = out.join("report.html");
     std::fs::write(&html, render::html(report, &charts)).map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
-    written.push(audit::DisclosureModel::of(report).write(out)?);
+    written.push(
+        audit::DisclosureModel::new(report.context.unit, report.context.policy, &report.tables)
+            .write(out)?,
+    );
     Ok(written)
 }

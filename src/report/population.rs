@@ -56,7 +56,7 @@ pub fn read(path: &Path) -> Result<Vec<PopulationRow>> {
         let bad = |column: &str, why: String| {
             Error::bad_input(path, format!("row {line}, column {column}: {why}"))
         };
-        let code = crate::countries::normalise_alpha2(field(country)).ok_or_else(|| {
+        let code = crate::base::countries::normalise_alpha2(field(country)).ok_or_else(|| {
             bad(
                 "country",
                 format!("'{}' is not an ISO 3166-1 alpha-2 code", field(country)),

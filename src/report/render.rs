@@ -1,131 +1,19 @@
-//! Renderers of a report: CSV per table, one XLSX workbook, Markdown and a
-//! self-contained HTML page. No timestamps and no absolute paths, so the same
-//! report gives the same bytes.
+//! The report's own texts (scope, coverage, methods) around the shared
+//! renderers of `publish::render`.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+use crate::publish::render::NOT_FOR_PUBLICATION;
+use crate::publish::table::{Cell, SUPPRESSED, WITHHELD};
 
-use super::charts::Chart;
-use super::table::{Cell, SUPPRESSED, Table, WITHHELD};
-use super::{Policy, Report, Unit};
-use crate::error::{Error, Result};
-
-/// Stamped on every output written without disclosure control.
-pub const NOT_FOR_PUBLICATION: &str = "NOT FOR PUBLICATION: written with --no-suppression for internal work; \
-     small counts are shown and no disclosure control was applied.";
-
-/// Writes a table as CSV. Without disclosure control the first line is the
-/// NOT FOR PUBLICATION stamp (as a `#` comment line, which `pandas` and
-/// `read.csv` can skip with `comment = "#"`, and a spreadsheet shows first).
-pub fn write_csv(table: &Table, policy: Policy, path: &Path) -> Result<()> {
-    let mut file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    if !policy.suppression {
-        use std::io::Write as _;
-        writeln!(file, "# {NOT_FOR_PUBLICATION}").map_err(|e| Error::io(path, e))?;
-    }
-    let mut w = csv::Writer::from_writer(file);
-    let fail = |e: csv::Error| Error::store(path, e.to_string());
-    w.write_record(&table.columns).map_err(fail)?;
-    for row in &table.rows {
-        w.write_record(row.iter().map(|c| c.render()))
-            .map_err(fail)?;
-    }
-    w.flush().map_err(|e| Error::io(path, e))
-}
-
-/// Excel sheet names: at most 31 characters, unique.
-fn sheet_name(name: &str) -> String {
-    name.chars().take(31).collect()
-}
+use super::Report;
+use crate::error::Result;
+use crate::publish::charts::Chart;
+use crate::publish::render::{Document, html_document, markdown_document, write_xlsx_tables};
+use crate::sql::selection::Unit;
 
 pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
     write_xlsx_tables(&report.tables, report.context.policy, path)
-}
-
-/// One workbook, a sheet per table with its title, notes and footnotes.
-pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Result<()> {
-    let fail = |e: rust_xlsxwriter::XlsxError| Error::store(path, e.to_string());
-    let mut workbook = Workbook::new();
-    // a fixed creation time: the workbook must not change between runs
-    let created = ExcelDateTime::from_ymd(2000, 1, 1).map_err(fail)?;
-    workbook.set_properties(
-        &DocProperties::new()
-            .set_title(if policy.suppression {
-                "safetynet report"
-            } else {
-                NOT_FOR_PUBLICATION
-            })
-            .set_author("safetynet")
-            .set_creation_datetime(&created),
-    );
-    let bold = Format::new().set_bold();
-    let italic = Format::new().set_italic();
-    let stamp = Format::new()
-        .set_bold()
-        .set_font_color(rust_xlsxwriter::Color::RGB(0xC00000));
-    for table in tables {
-        let sheet = workbook.add_worksheet();
-        sheet.set_name(sheet_name(&table.spec.name)).map_err(fail)?;
-        sheet
-            .write_string_with_format(0, 0, &table.spec.title, &bold)
-            .map_err(fail)?;
-        if !policy.suppression {
-            sheet
-                .write_string_with_format(1, 0, NOT_FOR_PUBLICATION, &stamp)
-                .map_err(fail)?;
-        }
-        for (c, name) in table.columns.iter().enumerate() {
-            sheet
-                .write_string_with_format(2, c as u16, name, &bold)
-                .map_err(fail)?;
-        }
-        for (r, row) in table.rows.iter().enumerate() {
-            let r = r as u32 + 3;
-            for (c, cell) in row.iter().enumerate() {
-                let c = c as u16;
-                match cell {
-                    Cell::Int(n) => sheet.write_number(r, c, *n as f64).map(|_| ()),
-                    Cell::Float(f) => sheet.write_number(r, c, *f).map(|_| ()),
-                    Cell::Null => Ok(()),
-                    other => sheet.write_string(r, c, other.render()).map(|_| ()),
-                }
-                .map_err(fail)?;
-            }
-        }
-        let first_line = table.rows.len() as u32 + 4;
-        for (line, note) in (first_line..).zip(footnotes(table, policy)) {
-            sheet
-                .write_string_with_format(line, 0, &note, &italic)
-                .map_err(fail)?;
-        }
-    }
-    workbook.save(path).map_err(fail)
-}
-
-/// The notes printed under a table: its own, and the symbol when used.
-pub(crate) fn footnotes(table: &Table, policy: Policy) -> Vec<String> {
-    let mut notes = table.spec.notes.clone();
-    let any = |wanted: &Cell| table.rows.iter().flatten().any(|c| c == wanted);
-    let counts = format!(
-        "a count below {} or one hidden so that such a count cannot be worked out from the totals (never 0)",
-        policy.min_cell
-    );
-    let derived = "a figure computed from such a count";
-    let what = match (any(&Cell::Suppressed), any(&Cell::Withheld)) {
-        (true, true) => Some(format!("{counts}, or {derived}")),
-        (true, false) => Some(counts),
-        (false, true) => Some(derived.to_string()),
-        (false, false) => None,
-    };
-    if let Some(what) = what {
-        // suppressed counts and withheld figures share one symbol
-        notes.push(format!(
-            "{SUPPRESSED}: not published (disclosure control): {what}."
-        ));
-    }
-    notes
 }
 
 fn unit_text(unit: Unit) -> &'static str {
@@ -152,7 +40,7 @@ fn coverage(report: &Report) -> Option<(String, String)> {
     let t = report
         .tables
         .iter()
-        .find(|t| t.spec.name == "10_classification_coverage")?;
+        .find(|t| t.spec.summaries.iter().any(|s| s == "coverage"))?;
     let (section, share, n) = (t.column("section")?, t.column("share_pct")?, t.column("n")?);
     let sum = |name: &str| -> String {
         let shares: Vec<&Cell> = t
@@ -268,38 +156,6 @@ fn methods(report: &Report) -> Vec<(String, String)> {
     sections
 }
 
-pub(crate) fn markdown_table(table: &Table) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "| {} |", table.columns.join(" | "));
-    let _ = writeln!(
-        out,
-        "|{}|",
-        table
-            .columns
-            .iter()
-            .map(|_| "---")
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for row in &table.rows {
-        let cells: Vec<String> = row.iter().map(|c| c.render().replace('|', "\\|")).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-    }
-    out
-}
-
-/// What the Markdown and HTML renderers need: the report of `report` and the
-/// comparison of `compare` are both one.
-pub struct Document<'a> {
-    pub title: &'a str,
-    pub scope: String,
-    pub caveat: &'a str,
-    pub policy: Policy,
-    pub charts: &'a [Chart],
-    pub tables: &'a [Table],
-    pub sections: Vec<(String, String)>,
-}
-
 const REPORT_TITLE: &str = "Detected cases of human trafficking: annual statistics";
 const REPORT_CAVEAT: &str =
     "These are cases detected by or reported to hotlines, not the prevalence of trafficking.";
@@ -322,154 +178,4 @@ pub fn markdown(report: &Report, charts: &[Chart]) -> String {
 
 pub fn html(report: &Report, charts: &[Chart]) -> String {
     html_document(&report_document(report, charts))
-}
-
-pub fn markdown_document(doc: &Document) -> String {
-    let mut out = String::new();
-    if !doc.policy.suppression {
-        let _ = writeln!(out, "**{NOT_FOR_PUBLICATION}**\n");
-    }
-    let _ = writeln!(out, "# {}\n", doc.title);
-    let _ = writeln!(out, "{}\n", doc.scope);
-    let _ = writeln!(out, "> {}\n", doc.caveat);
-    let _ = writeln!(out, "## Charts\n");
-    for chart in doc.charts {
-        let _ = writeln!(
-            out,
-            "### {}\n\n![{}](charts/{}.svg)\n\n{}\n",
-            chart.title, chart.title, chart.name, chart.caption
-        );
-    }
-    let _ = writeln!(out, "## Tables\n");
-    for table in doc.tables {
-        let _ = writeln!(out, "### {}\n", table.spec.title);
-        let _ = writeln!(out, "File: `tables/{}.csv`\n", table.spec.name);
-        out += &markdown_table(table);
-        for note in footnotes(table, doc.policy) {
-            let _ = writeln!(out, "\n_{note}_");
-        }
-        out.push('\n');
-    }
-    let _ = writeln!(out, "## Methods\n");
-    for (title, text) in &doc.sections {
-        let _ = writeln!(out, "### {title}\n\n{text}\n");
-    }
-    out
-}
-
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Inline code spans of the methods text, for HTML.
-fn code_spans(text: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in escape(text).split('`').enumerate() {
-        if i % 2 == 1 {
-            let _ = write!(out, "<code>{part}</code>");
-        } else {
-            out.push_str(part);
-        }
-    }
-    out
-}
-
-pub(crate) const STYLE: &str = "body{font-family:'DejaVu Sans',Verdana,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
-table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}th,td{border:1px solid #ccc;padding:2px 6px}\
-th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}td.sup{text-align:right;background:#eee;color:#555}\
-.note{font-size:0.85em;color:#444;font-style:italic;margin:0.2em 0}figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#444}\
-.caveat{border-left:4px solid #0072B2;padding:0.3em 0.8em;background:#f3f8fc}details{margin:0.4em 0 1.4em}\
-svg{max-width:100%;height:auto}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
-
-pub fn html_document(doc: &Document) -> String {
-    let policy = doc.policy;
-    let mut out = String::new();
-    out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-    out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-    let _ = writeln!(out, "<title>{}</title>", escape(doc.title));
-    let _ = writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>");
-    if !policy.suppression {
-        let _ = writeln!(
-            out,
-            "<p class=\"stamp\">{}</p>",
-            escape(NOT_FOR_PUBLICATION)
-        );
-    }
-    let _ = writeln!(out, "<h1>{}</h1>", escape(doc.title));
-    let _ = writeln!(out, "<p>{}</p>", escape(&doc.scope));
-    let _ = writeln!(out, "<p class=\"caveat\">{}</p>", escape(doc.caveat));
-    out += "<h2>Contents</h2>\n<ul>\n<li><a href=\"#charts\">Charts</a></li>\n";
-    for table in doc.tables {
-        let _ = writeln!(
-            out,
-            "<li><a href=\"#{}\">{}</a></li>",
-            table.spec.name,
-            escape(&table.spec.title)
-        );
-    }
-    out += "<li><a href=\"#methods\">Methods</a></li>\n</ul>\n";
-    out += "<h2 id=\"charts\">Charts</h2>\n";
-    for chart in doc.charts {
-        // the SVG is inlined so that the page is one self-contained file
-        let svg = chart.svg.trim_start_matches(|c| c != '<');
-        let svg = svg
-            .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
-            .unwrap_or(svg);
-        let _ = writeln!(
-            out,
-            "<figure role=\"img\" aria-label=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
-            escape(&chart.title),
-            svg.trim(),
-            escape(&chart.caption)
-        );
-    }
-    out += "<h2>Tables</h2>\n";
-    for table in doc.tables {
-        let _ = writeln!(
-            out,
-            "<h3 id=\"{}\">{}</h3>",
-            table.spec.name,
-            escape(&table.spec.title)
-        );
-        let _ = writeln!(
-            out,
-            "<p class=\"note\">File: tables/{}.csv, sheet {} of report.xlsx</p>",
-            table.spec.name, table.spec.name
-        );
-        out += "<table>\n<thead><tr>";
-        for c in &table.columns {
-            let _ = write!(out, "<th>{}</th>", escape(c));
-        }
-        out += "</tr></thead>\n<tbody>\n";
-        for row in &table.rows {
-            out += "<tr>";
-            for cell in row {
-                let class = match cell {
-                    Cell::Int(_) | Cell::Float(_) => " class=\"num\"",
-                    Cell::Suppressed | Cell::Withheld => " class=\"sup\"",
-                    _ => "",
-                };
-                let _ = write!(out, "<td{class}>{}</td>", escape(&cell.render()));
-            }
-            out += "</tr>\n";
-        }
-        out += "</tbody>\n</table>\n";
-        for note in footnotes(table, policy) {
-            let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
-        }
-    }
-    out += "<h2 id=\"methods\">Methods</h2>\n";
-    for (title, text) in &doc.sections {
-        let _ = writeln!(
-            out,
-            "<h3>{}</h3>\n<p>{}</p>",
-            escape(title),
-            code_spans(text)
-        );
-    }
-    out += "</body>\n</html>\n";
-    out
 }

@@ -3,7 +3,8 @@
 //! the commit point of every change: a data file not listed in it is not
 //! part of the store.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +62,19 @@ pub struct Manifest {
     pub inputs: Vec<IngestedFile>,
     /// Parquet files of the store, relative to its root, sorted.
     pub data_files: Vec<String>,
+    /// Size and SHA-256 of every file the manifest lists (data and
+    /// quarantine), as written, so that a missing, cut or altered file is
+    /// found before it is read. Stores written before this field have none
+    /// for their older files (see `verify`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, FileCheck>,
+}
+
+/// What a file of the store was when its change committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCheck {
+    pub size: u64,
+    pub sha256: String,
 }
 
 impl Manifest {
@@ -72,6 +86,7 @@ impl Manifest {
             rules_sha256: String::new(),
             inputs: Vec::new(),
             data_files: Vec::new(),
+            files: BTreeMap::new(),
         }
     }
 
@@ -93,7 +108,37 @@ impl Manifest {
                 ),
             ));
         }
+        manifest.check_paths(root)?;
         Ok(Some(manifest))
+    }
+
+    /// Every path the manifest lists, data and quarantine files alike.
+    pub fn listed_files(&self) -> impl Iterator<Item = &str> {
+        self.data_files.iter().map(String::as_str).chain(
+            self.inputs
+                .iter()
+                .filter_map(|f| f.quarantine_file.as_deref()),
+        )
+    }
+
+    /// A manifest may only name files inside the store's `data/` and
+    /// `quarantine/` folders: a path that leaves them (`../x`, `/etc/x`)
+    /// would make a change read or delete someone else's file.
+    fn check_paths(&self, root: &Path) -> Result<()> {
+        let listed = self
+            .listed_files()
+            .chain(self.files.keys().map(String::as_str));
+        for path in listed {
+            if !is_confined(path) {
+                return Err(Error::Damaged {
+                    path: root.to_path_buf(),
+                    message: format!(
+                        "manifest.json lists '{path}', which is not a file under data/ or quarantine/ of the store"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn find_input(&self, sha256: &str) -> Option<&IngestedFile> {
@@ -102,5 +147,42 @@ impl Manifest {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("manifest serialises") + "\n"
+    }
+}
+
+/// Whether a manifest path stays in the store: relative, plain names only,
+/// under `data/` or `quarantine/`.
+pub fn is_confined(path: &str) -> bool {
+    let path = Path::new(path);
+    let mut components = path.components();
+    let first_ok = matches!(
+        components.next(),
+        Some(Component::Normal(first)) if first == "data" || first == "quarantine"
+    );
+    first_ok
+        && path.components().count() >= 2
+        && path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_confined;
+
+    #[test]
+    fn only_paths_inside_data_and_quarantine_are_confined() {
+        assert!(is_confined(
+            "data/reporting_country=US/year=2019/g000001-ab-0000.parquet"
+        ));
+        assert!(is_confined("quarantine/g000001-ab-0123.csv"));
+        for outside in [
+            "../outside/x.parquet",
+            "data/../../x.parquet",
+            "/etc/passwd",
+            "manifest.json",
+            "data",
+            "other/x.parquet",
+        ] {
+            assert!(!is_confined(outside), "{outside}");
+        }
     }
 }

@@ -2,19 +2,25 @@
 //! and year, a manifest, and per-input quarantine files.
 //!
 //! ```text
-//! STORE/manifest.json
-//! STORE/data/reporting_country=US/year=2019/g000003-0001.parquet
-//! STORE/quarantine/g000003-<file hash>.csv
-//! STORE/.tmp/            staging of a change in progress
+//! STORE/manifest.json    the commit point: every file with its size and hash
+//! STORE/data/reporting_country=US/year=2019/g000003-<change id>-0001.parquet
+//! STORE/quarantine/g000003-<change id>-<file hash>.csv
+//! STORE/.lock            held by the one change in progress
+//! STORE/.tmp/txn-<change id>/   that change's staging
 //! ```
 //!
-//! Every change is staged under `.tmp/`, moved into place under new names,
-//! and committed by atomically replacing `manifest.json`. A change that fails
-//! removes its staging; one that is killed leaves only files the manifest
-//! does not list, which nothing reads and the next change removes.
+//! Every change takes the lock, is staged in its own folder, moved into
+//! place under names no other change uses, synced to disk, and committed by
+//! atomically replacing `manifest.json`. A change that fails removes what it
+//! created; one that is killed leaves only files the manifest does not list,
+//! which nothing reads and the next change removes. Opening a store checks
+//! that every listed file is there with its size (`verify` checks hashes
+//! too): a damaged store answers nothing.
 
+pub mod lock;
 pub mod manifest;
 pub mod transaction;
+pub mod verify;
 pub mod writer;
 
 use std::collections::HashSet;
@@ -26,10 +32,19 @@ use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-pub use manifest::{Counts, IngestedFile, Manifest};
+pub use manifest::{Counts, FileCheck, IngestedFile, Manifest};
 pub use transaction::Transaction;
 
 use crate::error::{Error, Result};
+
+/// A test hook: a process whose `SAFETYNET_KILL_AT` names this point dies
+/// here at once, as a power cut or `kill -9` would stop it, so tests can
+/// stop a change at each step without relying on timing.
+pub fn kill_point(name: &str) {
+    if std::env::var_os("SAFETYNET_KILL_AT").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
 
 pub struct Store {
     root: PathBuf,
@@ -38,14 +53,34 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens an existing store; a directory without a manifest is not one.
+    /// Opens an existing store; a directory without a manifest is not one,
+    /// and one missing a listed file, or holding one of another size, is
+    /// damaged (exit code 3).
     pub fn open(root: &Path) -> Result<Self> {
         match Manifest::read(root)? {
-            Some(manifest) => Ok(Store {
-                root: root.to_path_buf(),
-                manifest,
-                exists: true,
-            }),
+            Some(manifest) => {
+                let mut store = Store {
+                    root: root.to_path_buf(),
+                    manifest,
+                    exists: true,
+                };
+                // A change that commits while we look removes the files of
+                // the generation we read: that is a newer store, not a
+                // damaged one, so look again at the new manifest.
+                for _ in 0..3 {
+                    match verify::check_sizes(&store) {
+                        Err(Error::Damaged { .. }) => match Manifest::read(root)? {
+                            Some(newer) if newer.generation != store.manifest.generation => {
+                                store.manifest = newer;
+                            }
+                            _ => break,
+                        },
+                        other => return other.map(|()| store),
+                    }
+                }
+                verify::check_sizes(&store)?;
+                Ok(store)
+            }
             None => Err(Error::Usage(format!(
                 "{} is not a safetynet store (no manifest.json); `safetynet ingest` creates one",
                 root.display()
@@ -74,11 +109,13 @@ impl Store {
                 root.display()
             )));
         }
-        Ok(Store {
+        let store = Store {
             root: root.to_path_buf(),
             exists: manifest.is_some(),
             manifest: manifest.unwrap_or_else(Manifest::empty),
-        })
+        };
+        verify::check_sizes(&store)?;
+        Ok(store)
     }
 
     pub fn root(&self) -> &Path {

@@ -1,14 +1,20 @@
-//! A change of the store: files are staged under `.tmp/`, moved to their
-//! final (new, unique) names, and committed by replacing the manifest with
-//! one atomic rename. Dropping a transaction without committing removes its
-//! staging and leaves the store as it was.
+//! A change of the store. It holds the store's lock from start to end (one
+//! change at a time), stages its files in a folder of its own under
+//! `.tmp/`, names them uniquely (generation and a change id), and commits
+//! by syncing every file and folder to disk and then replacing the manifest
+//! with one atomic rename; the manifest records each file's size and hash.
+//! Dropping a transaction without committing removes only what it created
+//! and leaves the store as it was.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::Store;
-use super::manifest::{MANIFEST_FILE, Manifest};
+use super::lock::{LOCK_FILE, StoreLock};
+use super::manifest::{FileCheck, MANIFEST_FILE, Manifest};
 use crate::error::{Error, Result};
 
 const STAGING_DIR: &str = ".tmp";
@@ -16,10 +22,17 @@ const STAGING_DIR: &str = ".tmp";
 pub struct Transaction<'s> {
     store: &'s Store,
     staging: PathBuf,
+    /// Unique to this change: in every file name it writes, so that no two
+    /// changes ever name a file the same.
+    change_id: String,
     /// Staged files and their path relative to the store root.
     staged: Vec<(PathBuf, String)>,
+    /// Files moved into the store by a commit that has not finished.
+    moved: Vec<String>,
     created_root: bool,
     committed: bool,
+    // last: released after the clean-up of `drop`
+    _lock: Option<StoreLock>,
 }
 
 fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
@@ -31,20 +44,44 @@ impl<'s> Transaction<'s> {
         let root = store.root();
         let created_root = !root.exists();
         io(root, fs::create_dir_all(root))?;
+        let lock = match StoreLock::acquire(root) {
+            Ok(lock) => lock,
+            Err(e) => {
+                if created_root {
+                    let _ = fs::remove_file(root.join(LOCK_FILE));
+                    let _ = fs::remove_dir(root);
+                }
+                return Err(e);
+            }
+        };
+        // Under the lock, the manifest on disk is the one this change builds
+        // on, or another change committed since this process read it.
+        let on_disk = Manifest::read(root)?.map(|m| m.generation).unwrap_or(0);
+        if on_disk != store.manifest().generation {
+            return Err(Error::store(
+                root,
+                "the store was changed by another process since this command read it; run the command again",
+            ));
+        }
         remove_leftovers(store)?;
-        let staging = root.join(STAGING_DIR).join(format!(
-            "txn-{}-{}",
-            std::process::id(),
-            store.manifest().generation + 1
-        ));
+        let change_id = new_change_id();
+        let staging = root.join(STAGING_DIR).join(format!("txn-{change_id}"));
         io(&staging, fs::create_dir_all(&staging))?;
         Ok(Transaction {
             store,
             staging,
+            change_id,
             staged: Vec::new(),
+            moved: Vec::new(),
             created_root,
             committed: false,
+            _lock: Some(lock),
         })
+    }
+
+    /// The change id every file name of this change carries.
+    pub fn change_id(&self) -> &str {
+        &self.change_id
     }
 
     /// The generation this transaction will commit.
@@ -68,8 +105,8 @@ impl<'s> Transaction<'s> {
     /// the commit (a failure there leaves unreferenced files only).
     pub fn commit(mut self, mut manifest: Manifest) -> Result<()> {
         let root = self.store.root().to_path_buf();
-        // optimistic concurrency: refuse to overwrite a change made by
-        // another process since this one began
+        // the lock makes this hold; checked again because a commit that
+        // overwrote another's would lose its records
         let on_disk = Manifest::read(&root)?.map(|m| m.generation).unwrap_or(0);
         if on_disk != self.store.manifest().generation {
             return Err(Error::store(
@@ -79,19 +116,40 @@ impl<'s> Transaction<'s> {
         }
         manifest.generation = self.generation();
         manifest.data_files.sort();
+        // what the new manifest lists keeps its check; old files it no
+        // longer lists lose theirs
+        let listed: std::collections::HashSet<String> =
+            manifest.listed_files().map(str::to_string).collect();
+        manifest.files.retain(|path, _| listed.contains(path));
+        let mut parents = std::collections::BTreeSet::new();
         for (staged, relative) in &self.staged {
             if !staged.exists() {
                 continue; // staged but never written: nothing to move
             }
+            manifest
+                .files
+                .insert(relative.clone(), sync_and_check(staged)?);
             let target = root.join(relative);
             if target.exists() {
                 return Err(Error::store(&root, format!("{relative} already exists")));
             }
             if let Some(parent) = target.parent() {
                 io(parent, fs::create_dir_all(parent))?;
+                parents.insert(parent.to_path_buf());
             }
             io(&target, fs::rename(staged, &target))?;
+            self.moved.push(relative.clone());
         }
+        // the files' new names are durable before the manifest names them
+        for dir in &parents {
+            sync_dir(dir)?;
+        }
+        for dir in ["data", "quarantine"] {
+            if root.join(dir).is_dir() {
+                sync_dir(&root.join(dir))?;
+            }
+        }
+        crate::store::kill_point("store-before-manifest");
         let temp = self.staging.join(MANIFEST_FILE);
         {
             let mut file = io(&temp, fs::File::create(&temp))?;
@@ -100,20 +158,15 @@ impl<'s> Transaction<'s> {
         }
         io(&root, fs::rename(&temp, root.join(MANIFEST_FILE)))?;
         self.committed = true;
+        sync_dir(&root)?;
+        crate::store::kill_point("store-after-manifest");
 
-        let keep: std::collections::HashSet<&str> = manifest
-            .data_files
-            .iter()
-            .map(String::as_str)
-            .chain(
-                manifest
-                    .inputs
-                    .iter()
-                    .filter_map(|f| f.quarantine_file.as_deref()),
-            )
-            .collect();
-        for old in &self.store.manifest().data_files {
-            if !keep.contains(old.as_str()) {
+        // The previous generation's files that the new manifest no longer
+        // lists: only paths the old manifest named, which are confined to
+        // the store's data/ and quarantine/ folders (checked on reading).
+        let keep: std::collections::HashSet<&str> = manifest.listed_files().collect();
+        for old in self.store.manifest().listed_files() {
+            if !keep.contains(old) {
                 let _ = fs::remove_file(root.join(old));
             }
         }
@@ -122,54 +175,98 @@ impl<'s> Transaction<'s> {
     }
 }
 
+/// Makes a staged file durable and returns its size and hash.
+fn sync_and_check(path: &Path) -> Result<FileCheck> {
+    io(path, fs::File::open(path).and_then(|f| f.sync_all()))?;
+    let (size, sha256) = super::verify::hash_file(path)?;
+    Ok(FileCheck { size, sha256 })
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    let handle = io(dir, fs::File::open(dir))?;
+    io(dir, handle.sync_all())
+}
+
+/// Eight hex digits from the process id and the clock: two changes, in one
+/// process or two, never get the same one (the lock orders them in time).
+fn new_change_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut hasher = Sha256::new();
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(nanos.to_le_bytes());
+    hex(&hasher.finalize()[..4])
+}
+
 impl Drop for Transaction<'_> {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.staging);
         let staging_parent = self.store.root().join(STAGING_DIR);
         let _ = fs::remove_dir(&staging_parent);
         if !self.committed {
-            // undo moves made by a commit that failed half-way
-            for (_, relative) in &self.staged {
-                let target = self.store.root().join(relative);
-                if !self.store.manifest().data_files.contains(relative) {
-                    let _ = fs::remove_file(target);
-                }
+            // undo moves made by a commit that failed half-way: files this
+            // change named (uniquely), nothing else
+            for relative in &self.moved {
+                let _ = fs::remove_file(self.store.root().join(relative));
             }
             remove_empty_dirs(&self.store.root().join("data"));
             let _ = fs::remove_dir(self.store.root().join("quarantine"));
             if self.created_root {
+                self._lock = None;
+                let _ = fs::remove_file(self.store.root().join(LOCK_FILE));
                 let _ = fs::remove_dir(self.store.root());
             }
         }
     }
 }
 
-/// Removes what a killed run left behind: staging directories and files in
-/// `data/` or `quarantine/` that the manifest does not list.
+/// Removes what a killed change left behind, under the lock (so no change
+/// is running): its staging folders under `.tmp/`, and files in `data/` or
+/// `quarantine/` that the manifest does not list and that bear the names
+/// only a change gives (`g000042-<change id>-...`). A file someone else put
+/// there is left alone.
 fn remove_leftovers(store: &Store) -> Result<()> {
     let root = store.root();
     let _ = fs::remove_dir_all(root.join(STAGING_DIR));
-    let manifest = store.manifest();
-    let listed: std::collections::HashSet<PathBuf> = manifest
-        .data_files
-        .iter()
+    let listed: std::collections::HashSet<PathBuf> = store
+        .manifest()
+        .listed_files()
         .map(|f| root.join(f))
-        .chain(
-            manifest
-                .inputs
-                .iter()
-                .filter_map(|f| f.quarantine_file.as_ref().map(|q| root.join(q))),
-        )
         .collect();
     for dir in ["data", "quarantine"] {
         for file in files_under(&root.join(dir)) {
-            if !listed.contains(&file) {
+            let ours = file
+                .file_name()
+                .is_some_and(|n| is_change_file_name(&n.to_string_lossy()));
+            if ours && !listed.contains(&file) {
                 let _ = fs::remove_file(&file);
             }
         }
     }
     remove_empty_dirs(&root.join("data"));
     Ok(())
+}
+
+/// `g000042-1a2b3c4d-0001.parquet`, `g000042-1a2b3c4d-<hash>.csv`.
+fn is_change_file_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('g') else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, '-');
+    let generation = parts.next().unwrap_or("");
+    let change = parts.next().unwrap_or("");
+    let tail = parts.next().unwrap_or("");
+    generation.len() == 6
+        && generation.bytes().all(|b| b.is_ascii_digit())
+        && change.len() == 8
+        && change.bytes().all(|b| b.is_ascii_hexdigit())
+        && (tail.ends_with(".parquet") || tail.ends_with(".csv"))
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -13,8 +13,8 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 use datafusion::parquet::schema::types::ColumnPath;
 
 use super::Transaction;
+use crate::base::schema;
 use crate::error::{Error, Result};
-use crate::schema;
 
 /// What the rows waiting for their partition's next row group may take in
 /// memory together, as Arrow arrays.
@@ -44,6 +44,7 @@ struct Pending {
 /// open at any time.
 pub struct PartitionedWriter {
     generation: u64,
+    change_id: String,
     writers: BTreeMap<PartitionKey, (String, ArrowWriter<File>)>,
     pending: BTreeMap<PartitionKey, Pending>,
     pending_bytes: usize,
@@ -68,9 +69,11 @@ fn properties() -> WriterProperties {
 }
 
 impl PartitionedWriter {
-    pub fn new(generation: u64) -> Self {
+    /// A writer for the files of `txn`'s change.
+    pub fn new(txn: &Transaction<'_>) -> Self {
         PartitionedWriter {
-            generation,
+            generation: txn.generation(),
+            change_id: txn.change_id().to_string(),
             writers: BTreeMap::new(),
             pending: BTreeMap::new(),
             pending_bytes: 0,
@@ -84,8 +87,8 @@ impl PartitionedWriter {
             .map(|y| y.to_string())
             .unwrap_or_else(|| "unknown".into());
         format!(
-            "data/reporting_country={}/year={}/g{:06}-{:04}.parquet",
-            key.0, year, self.generation, index
+            "data/reporting_country={}/year={}/g{:06}-{}-{:04}.parquet",
+            key.0, year, self.generation, self.change_id, index
         )
     }
 

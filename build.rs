@@ -1,0 +1,36 @@
+//! Embeds every `queries/*.sql` file in the binary, in name order, so that
+//! adding a table to the report is adding a file: no list to edit.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    println!("cargo::rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("queries/ is readable")
+        .map(|entry| entry.expect("queries/ entry").path())
+        .filter(|path| path.extension().is_some_and(|x| x == "sql"))
+        .map(|path| {
+            println!("cargo::rerun-if-changed={}", path.display());
+            path.file_stem()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    let mut code = String::from("&[\n");
+    for name in &names {
+        let path = dir.join(format!("{name}.sql"));
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a string");
+    }
+    code.push(']');
+    let out = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("queries.rs");
+    std::fs::write(out, code).expect("OUT_DIR is writable");
+}

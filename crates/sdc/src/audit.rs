@@ -1,0 +1,378 @@
+//! What an intruder can compute about a suppressed cell from the published
+//! ones: the smallest and largest value it can take.
+//!
+//! The intruder is assumed to know every published cell, every constraint,
+//! that counts are non-negative, and that a suppressed cell is not zero (the
+//! rule never suppresses zeros, and the rule is public), and to reason with
+//! real numbers (the
+//! linear programming relaxation). Integrality would at most narrow a range
+//! by less than one, and is what the standard tools (e.g. tau-Argus) ignore
+//! as well.
+//!
+//! The intruder is deliberately *not* credited with knowing that a primary
+//! cell lies in 1..=K-1, although the suppression rule is public: with that
+//! bound a primary cell's range could never exceed K-2, so no width of K or
+//! more could ever be met. The width asked for is a protection margin over
+//! the published arithmetic, not over the rule itself.
+
+use microlp::{ComparisonOp, OptimizationDirection, Problem};
+
+use super::model::{CellId, LinkedTables, SdcError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CellStatus {
+    Published,
+    /// Never published by any table (see [`crate::Cell::hidden`]).
+    Hidden,
+    /// Suppressed because its count is in 1..=K-1.
+    Primary,
+    /// Suppressed only so that a primary cell cannot be recomputed.
+    Secondary,
+}
+
+impl CellStatus {
+    /// Published in a table with a symbol instead of its value.
+    pub fn is_suppressed(self) -> bool {
+        matches!(self, CellStatus::Primary | CellStatus::Secondary)
+    }
+
+    /// Not known to a reader: suppressed or hidden.
+    pub fn is_unknown(self) -> bool {
+        self != CellStatus::Published
+    }
+
+    /// The smallest value a reader knows the cell can take.
+    fn lower_bound(self) -> f64 {
+        if self.is_suppressed() { 1.0 } else { 0.0 }
+    }
+}
+
+/// A suppressed cell whose feasible range is narrower than the width asked
+/// for. `lo` and `hi` are NaN when the published numbers around it cannot
+/// all be true (no table fits them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditFinding {
+    pub cell: CellId,
+    /// The label with the id, as [`LinkedTables::describe`] gives it.
+    pub label: String,
+    pub status: CellStatus,
+    pub value: u64,
+    pub lo: f64,
+    /// `f64::INFINITY` when nothing bounds the cell from above.
+    pub hi: f64,
+}
+
+/// Slack for the solver's round-off (its feasibility tolerance is 1e-7
+/// absolute), so that a range of exactly `width` counts as wide enough.
+pub(crate) fn tolerance(width: u64) -> f64 {
+    1e-6 * (1.0 + width as f64)
+}
+
+/// Whether [lo, hi] protects a cell; an unbounded hi always does.
+pub(crate) fn wide_enough(lo: f64, hi: f64, width: u64) -> bool {
+    hi - lo >= width as f64 - tolerance(width)
+}
+
+/// Every suppressed cell whose range [lo, hi] is narrower than `width`, in
+/// cell order. An empty list means the statuses are safe to publish.
+pub fn audit(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    width: u64,
+) -> Result<Vec<AuditFinding>, SdcError> {
+    check_statuses(problem, statuses)?;
+    let components = Components::of(problem, statuses);
+    // The smallest and largest value each cell took in some table found
+    // consistent with everything published: a cell whose values already
+    // span the width needs no linear program of its own. The true table is
+    // one such table when the values are known.
+    let mut seen: Vec<(f64, f64)> = problem
+        .cells()
+        .iter()
+        .map(|c| {
+            if problem.has_values() {
+                (c.value as f64, c.value as f64)
+            } else {
+                (f64::INFINITY, f64::NEG_INFINITY)
+            }
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for (index, status) in statuses.iter().enumerate() {
+        if !status.is_suppressed() {
+            continue;
+        }
+        let cell = CellId(index);
+        let spans = |seen: &[(f64, f64)]| wide_enough(seen[index].0, seen[index].1, width);
+        if components.known[index].is_none() && spans(&seen) {
+            continue;
+        }
+        let (lo, hi) = match components.known[index] {
+            Some(value) => (value, value),
+            None => {
+                use OptimizationDirection::{Maximize, Minimize};
+                let hi = extreme(problem, statuses, &components, cell, Maximize, &mut seen)?;
+                if spans(&seen) {
+                    continue;
+                }
+                let lo = extreme(problem, statuses, &components, cell, Minimize, &mut seen)?;
+                (lo, hi)
+            }
+        };
+        if !wide_enough(lo, hi, width) {
+            findings.push(AuditFinding {
+                cell,
+                label: problem.describe(cell),
+                status: *status,
+                value: problem.cells()[index].value,
+                lo,
+                hi,
+            });
+        }
+    }
+    Ok(findings)
+}
+
+/// The smallest and largest value `cell` can take given the published cells
+/// (see the module comment for what the intruder knows). A published cell's
+/// range is its value.
+pub fn feasible_range(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    cell: CellId,
+) -> Result<(f64, f64), SdcError> {
+    check_statuses(problem, statuses)?;
+    problem.cell(cell)?;
+    range_within(problem, statuses, &Components::of(problem, statuses), cell)
+}
+
+fn range_within(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    components: &Components,
+    cell: CellId,
+) -> Result<(f64, f64), SdcError> {
+    if let Some(value) = components.known[cell.0] {
+        return Ok((value, value));
+    }
+    let mut seen = vec![(f64::INFINITY, f64::NEG_INFINITY); statuses.len()];
+    let lo = extreme(
+        problem,
+        statuses,
+        components,
+        cell,
+        OptimizationDirection::Minimize,
+        &mut seen,
+    )?;
+    let hi = extreme(
+        problem,
+        statuses,
+        components,
+        cell,
+        OptimizationDirection::Maximize,
+        &mut seen,
+    )?;
+    Ok((lo, hi))
+}
+
+/// The unknown cells grouped by the constraints that link them once the
+/// published cells are constants. A cell's range depends only on its own
+/// group, so each linear program stays as small as that group (a report of
+/// thousands of cells has groups of tens).
+///
+/// Before grouping, every unknown cell that one constraint determines (its
+/// only unknown term) gets its value and counts as known: a hidden total
+/// whose parts are all published, say. Without this, such a total would tie
+/// every cell it touches into one group, and the linear programs would span
+/// the whole report. It is exact: the programs would find the same value.
+struct Components {
+    /// The value of every cell a reader knows: published, or determined.
+    known: Vec<Option<f64>>,
+    /// Group of each unknown cell (by its smallest member); None if known.
+    group: Vec<Option<usize>>,
+    /// Constraint indices of each group, keyed like `group`.
+    constraints: std::collections::BTreeMap<usize, Vec<usize>>,
+}
+
+/// A constraint's terms with their signs: parts +1, total -1 (they sum to 0).
+fn signed_terms(c: &super::model::SumConstraint) -> impl Iterator<Item = (usize, f64)> + '_ {
+    c.parts
+        .iter()
+        .map(|p| (p.0, 1.0))
+        .chain(std::iter::once((c.total.0, -1.0)))
+}
+
+fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64>> {
+    let mut known: Vec<Option<f64>> = statuses
+        .iter()
+        .zip(problem.cells())
+        .map(|(s, c)| (!s.is_unknown()).then_some(c.value as f64))
+        .collect();
+    loop {
+        let mut changed = false;
+        for constraint in problem.constraints() {
+            let mut unknown = None;
+            let mut count = 0;
+            let mut sum = 0.0;
+            for (i, sign) in signed_terms(constraint) {
+                match known[i] {
+                    Some(v) => sum += sign * v,
+                    None => {
+                        count += 1;
+                        unknown = Some((i, sign));
+                    }
+                }
+            }
+            if let (1, Some((i, sign))) = (count, unknown) {
+                let value = -sum / sign;
+                // A value below what the reader knows the cell can be means
+                // the published numbers disagree: leave it to the linear
+                // program, which then reports the cell as inconsistent.
+                if value >= statuses[i].lower_bound() - 1e-6 {
+                    known[i] = Some(value);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return known;
+        }
+    }
+}
+
+impl Components {
+    fn of(problem: &LinkedTables, statuses: &[CellStatus]) -> Components {
+        let known = determined(problem, statuses);
+        let n = statuses.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn root(parent: &mut [usize], mut i: usize) -> usize {
+            while parent[i] != i {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            i
+        }
+        let unknown_terms = |c: &super::model::SumConstraint| -> Vec<usize> {
+            signed_terms(c)
+                .map(|(i, _)| i)
+                .filter(|&i| known[i].is_none())
+                .collect()
+        };
+        for constraint in problem.constraints() {
+            let terms = unknown_terms(constraint);
+            for pair in terms.windows(2) {
+                let (a, b) = (root(&mut parent, pair[0]), root(&mut parent, pair[1]));
+                // The smaller index becomes the root, so groups are named
+                // the same way on every run.
+                let (lo, hi) = (a.min(b), a.max(b));
+                parent[hi] = lo;
+            }
+        }
+        let group: Vec<Option<usize>> = (0..n)
+            .map(|i| known[i].is_none().then(|| root(&mut parent, i)))
+            .collect();
+        let mut constraints: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (index, constraint) in problem.constraints().iter().enumerate() {
+            if let Some(&first) = unknown_terms(constraint).first() {
+                let g = group[first].expect("an unknown cell has a group");
+                constraints.entry(g).or_default().push(index);
+            }
+        }
+        Components {
+            known,
+            group,
+            constraints,
+        }
+    }
+}
+
+pub(crate) fn check_statuses(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+) -> Result<(), SdcError> {
+    if statuses.len() != problem.cells().len() {
+        return Err(SdcError::StatusCount {
+            given: statuses.len(),
+            cells: problem.cells().len(),
+        });
+    }
+    Ok(())
+}
+
+/// The smallest or largest value of `target`; every cell of the solution
+/// found widens its entry in `seen` (each solution is a table consistent
+/// with everything published, so its values are feasible for every cell).
+fn extreme(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    components: &Components,
+    target: CellId,
+    direction: OptimizationDirection,
+    seen: &mut [(f64, f64)],
+) -> Result<f64, SdcError> {
+    let mut lp = Problem::new(direction);
+    let group = components.group[target.0];
+    // One variable per unknown cell of the target's group; published cells
+    // enter as constants, other groups do not matter.
+    let vars: Vec<Option<microlp::Variable>> = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (components.known[i].is_none() && components.group[i] == group).then(|| {
+                let objective = if i == target.0 { 1.0 } else { 0.0 };
+                lp.add_var(objective, (s.lower_bound(), f64::INFINITY))
+            })
+        })
+        .collect();
+    let in_group = group
+        .and_then(|g| components.constraints.get(&g))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    for constraint in in_group.iter().map(|&i| &problem.constraints()[i]) {
+        // sum(parts) - total = 0, with published terms moved to the right.
+        let signed = constraint
+            .parts
+            .iter()
+            .map(|&p| (p, 1.0))
+            .chain(std::iter::once((constraint.total, -1.0)));
+        let mut terms = Vec::new();
+        let mut rhs = 0.0;
+        for (id, sign) in signed {
+            match (vars[id.0], components.known[id.0]) {
+                (Some(var), _) => terms.push((var, sign)),
+                (None, Some(value)) => rhs -= sign * value,
+                (None, None) => unreachable!("a constraint's unknowns are in one group"),
+            }
+        }
+        // All published: true by construction (`add_sum` checks it).
+        if !terms.is_empty() {
+            lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
+        }
+    }
+    match lp.solve() {
+        Ok(outcome) => match outcome.solution() {
+            Some(solution) if outcome.is_optimal() => {
+                for (i, var) in vars.iter().enumerate() {
+                    if let Some(var) = var {
+                        let v = solution.var_value(*var);
+                        seen[i] = (seen[i].0.min(v), seen[i].1.max(v));
+                    }
+                }
+                Ok(solution.objective())
+            }
+            _ => Err(solver_error(problem, target, "stopped before optimality")),
+        },
+        Err(microlp::Error::Unbounded) => Ok(f64::INFINITY),
+        // The published numbers contradict each other around this cell
+        // (tampered or mis-declared tables): no range, reported as NaN.
+        Err(microlp::Error::Infeasible) => Ok(f64::NAN),
+        Err(e) => Err(solver_error(problem, target, &e.to_string())),
+    }
+}
+
+pub(crate) fn solver_error(problem: &LinkedTables, cell: CellId, reason: &str) -> SdcError {
+    SdcError::Solver {
+        cell: problem.describe(cell),
+        reason: reason.to_string(),
+    }
+}

@@ -1,0 +1,12 @@
+//! What every stage shares: the canonical schema and record, the controlled
+//! vocabularies, country codes, the clock, the seeded random numbers of the
+//! synthetic data, progress bars, and record batches.
+
+pub mod batch;
+pub mod clock;
+pub mod countries;
+pub mod progress;
+pub mod record;
+pub mod rng;
+pub mod schema;
+pub mod vocab;

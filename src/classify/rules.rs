@@ -1,0 +1,366 @@
+//! The typology and the classification rules, loaded from data files.
+//!
+//! `rules/typology.toml` (the 25 types and the extension categories) and
+//! `rules/rules.toml` (ordered rules and label tables) are embedded as the
+//! defaults; an analyst can pass their own rules file with `--rules`.
+//! Everything is validated on load so that a typo in a rules file is a clear
+//! error, never a silently dead rule.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::base::vocab::{self, CodedField};
+use crate::error::{Error, Result};
+
+pub const DEFAULT_TYPOLOGY: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/typology.toml"));
+pub const DEFAULT_RULES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/rules.toml"));
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypologyType {
+    pub id: u8,
+    pub name: String,
+    pub form: String,
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionCategory {
+    pub code: String,
+    pub name: String,
+    pub definition: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TypologyFile {
+    #[serde(rename = "type")]
+    types: Vec<TypologyType>,
+    #[serde(rename = "extension")]
+    extensions: Vec<ExtensionCategory>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleDef {
+    id: String,
+    typology: Option<u8>,
+    extension: Option<String>,
+    confidence: String,
+    #[serde(default)]
+    forms: Vec<String>,
+    #[serde(default)]
+    sectors: Vec<String>,
+    #[serde(default)]
+    phrases: Vec<String>,
+    lang: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LabelsDef {
+    #[serde(default)]
+    not_recorded: Vec<String>,
+    #[serde(flatten)]
+    tables: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    version: String,
+    #[serde(rename = "rule")]
+    rules: Vec<RuleDef>,
+    labels: LabelsDef,
+}
+
+/// What a rule assigns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Typology(u8),
+    Extension(&'static str),
+}
+
+/// A phrase of a rule, kept as written (for evidence) and as stemmed words
+/// (for matching).
+#[derive(Debug, Clone)]
+pub struct Phrase {
+    pub text: String,
+    pub tokens: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub target: Target,
+    pub confidence: &'static str,
+    pub forms: Vec<&'static str>,
+    pub sectors: Vec<&'static str>,
+    pub phrases: Vec<Phrase>,
+    pub lang: Option<String>,
+}
+
+/// Result of looking an exported label up in a label table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Label {
+    Code(&'static str),
+    NotRecorded,
+    Unknown,
+}
+
+#[derive(Debug)]
+pub struct Rules {
+    pub version: String,
+    /// Hash of the rules text, stored in the manifest so a store knows which
+    /// rules classified it.
+    pub sha256: String,
+    pub types: Vec<TypologyType>,
+    pub extensions: Vec<ExtensionCategory>,
+    pub rules: Vec<Rule>,
+    labels: HashMap<CodedField, HashMap<String, &'static str>>,
+    not_recorded: HashSet<String>,
+    /// Labels already looked up, by field and raw text: a column holds few
+    /// distinct labels, and normalising each cell again (accents, case,
+    /// allocation) was half the time of an ingest.
+    seen: std::sync::RwLock<HashMap<CodedField, HashMap<String, Label>>>,
+}
+
+/// Distinct raw labels remembered per field; free text beyond it is
+/// normalised every time rather than held.
+const SEEN_PER_FIELD: usize = 4096;
+
+fn intern(codes: &'static [&'static str], value: &str) -> Option<&'static str> {
+    codes.iter().copied().find(|c| *c == value)
+}
+
+impl Rules {
+    /// The embedded default rules.
+    pub fn default_rules() -> Result<Self> {
+        Self::parse(DEFAULT_TYPOLOGY, DEFAULT_RULES, "(embedded default)")
+    }
+
+    /// The default rules, or the analyst's rules file when one is given.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        match path {
+            None => Self::default_rules(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+                Self::parse(DEFAULT_TYPOLOGY, &text, &p.display().to_string())
+            }
+        }
+    }
+
+    pub fn parse(typology_text: &str, rules_text: &str, origin: &str) -> Result<Self> {
+        let err = |message: String| Error::Rules {
+            origin: origin.to_string(),
+            message,
+        };
+        let typology: TypologyFile =
+            toml::from_str(typology_text).map_err(|e| err(format!("typology: {e}")))?;
+        validate_typology(&typology).map_err(err)?;
+        let file: RulesFile = toml::from_str(rules_text).map_err(|e| err(e.to_string()))?;
+
+        let mut seen_ids = HashSet::new();
+        let mut rules = Vec::with_capacity(file.rules.len());
+        for def in file.rules {
+            let rule = compile_rule(def, &typology).map_err(&err)?;
+            if !seen_ids.insert(rule.id.clone()) {
+                return Err(err(format!("rule id '{}' is used twice", rule.id)));
+            }
+            rules.push(rule);
+        }
+
+        let mut labels: HashMap<CodedField, HashMap<String, &'static str>> = HashMap::new();
+        for field in CodedField::ALL {
+            // every code maps to itself, so canonical exports need no table
+            let table = labels.entry(field).or_default();
+            for code in field.codes() {
+                table.insert(vocab::normalise_label(code), code);
+            }
+        }
+        for (name, table) in &file.labels.tables {
+            let field = CodedField::from_name(name)
+                .ok_or_else(|| err(format!("unknown label table [labels.{name}]")))?;
+            let map = labels.get_mut(&field).expect("every field has a table");
+            for (code, names) in table {
+                let code = intern(field.codes(), code).ok_or_else(|| {
+                    err(format!("[labels.{name}]: '{code}' is not a {name} code"))
+                })?;
+                for label in names {
+                    let key = vocab::normalise_label(label);
+                    if let Some(previous) = map.insert(key, code)
+                        && previous != code
+                    {
+                        return Err(err(format!(
+                            "[labels.{name}]: label '{label}' maps to both '{previous}' and '{code}'"
+                        )));
+                    }
+                }
+            }
+        }
+        let not_recorded = file
+            .labels
+            .not_recorded
+            .iter()
+            .map(|l| vocab::normalise_label(l))
+            .collect();
+
+        Ok(Rules {
+            version: file.version,
+            sha256: hex_sha256(rules_text.as_bytes()),
+            types: typology.types,
+            extensions: typology.extensions,
+            rules,
+            labels,
+            not_recorded,
+            seen: Default::default(),
+        })
+    }
+
+    /// Looks an exported label up: a code, "not recorded" (empty, "Unknown",
+    /// "No especificado", ...) or unknown.
+    pub fn label(&self, field: CodedField, raw: &str) -> Label {
+        if let Some(label) = self
+            .seen
+            .read()
+            .ok()
+            .and_then(|seen| seen.get(&field).and_then(|m| m.get(raw)).copied())
+        {
+            return label;
+        }
+        let label = self.label_uncached(field, raw);
+        if let Ok(mut seen) = self.seen.write() {
+            let known = seen.entry(field).or_default();
+            if known.len() < SEEN_PER_FIELD {
+                known.insert(raw.to_string(), label);
+            }
+        }
+        label
+    }
+
+    fn label_uncached(&self, field: CodedField, raw: &str) -> Label {
+        let key = vocab::normalise_label(raw);
+        if key.is_empty() || self.not_recorded.contains(&key) {
+            return Label::NotRecorded;
+        }
+        match self.labels.get(&field).and_then(|t| t.get(&key)) {
+            Some(code) => Label::Code(code),
+            None => Label::Unknown,
+        }
+    }
+
+    /// True for an empty cell or a label meaning "not recorded".
+    pub fn is_not_recorded(&self, raw: &str) -> bool {
+        let key = vocab::normalise_label(raw);
+        key.is_empty() || self.not_recorded.contains(&key)
+    }
+
+    pub fn type_name(&self, id: u8) -> Option<&str> {
+        self.types
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name.as_str())
+    }
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn validate_typology(t: &TypologyFile) -> std::result::Result<(), String> {
+    let ids: Vec<u8> = t.types.iter().map(|t| t.id).collect();
+    if ids != (1..=25).collect::<Vec<u8>>() {
+        return Err("typology must list types 1 to 25 in order".into());
+    }
+    for ty in &t.types {
+        if !["sex", "labor", "sex_and_labor"].contains(&ty.form.as_str()) {
+            return Err(format!(
+                "type {}: form '{}' is not sex, labor or sex_and_labor",
+                ty.id, ty.form
+            ));
+        }
+    }
+    let codes: Vec<&str> = t.extensions.iter().map(|e| e.code.as_str()).collect();
+    if codes != vocab::EXTENSION_CATEGORIES {
+        return Err(format!(
+            "extension categories must be exactly {:?}",
+            vocab::EXTENSION_CATEGORIES
+        ));
+    }
+    Ok(())
+}
+
+fn compile_rule(def: RuleDef, typology: &TypologyFile) -> std::result::Result<Rule, String> {
+    let id = def.id;
+    let target = match (def.typology, def.extension.as_deref()) {
+        (Some(n), None) if typology.types.iter().any(|t| t.id == n) => Target::Typology(n),
+        (Some(n), None) => {
+            return Err(format!("rule '{id}': typology {n} is not between 1 and 25"));
+        }
+        (None, Some(code)) => Target::Extension(
+            intern(vocab::EXTENSION_CATEGORIES, code)
+                .ok_or_else(|| format!("rule '{id}': unknown extension category '{code}'"))?,
+        ),
+        _ => {
+            return Err(format!(
+                "rule '{id}': give exactly one of `typology` or `extension`"
+            ));
+        }
+    };
+    let confidence = intern(vocab::CONFIDENCES, &def.confidence).ok_or_else(|| {
+        format!(
+            "rule '{id}': confidence '{}' is not high, medium or low",
+            def.confidence
+        )
+    })?;
+    let forms = def
+        .forms
+        .iter()
+        .map(|f| {
+            intern(vocab::TRAFFICKING_FORMS, f)
+                .ok_or_else(|| format!("rule '{id}': unknown form '{f}'"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let sectors = def
+        .sectors
+        .iter()
+        .map(|s| {
+            intern(vocab::SECTORS, s).ok_or_else(|| format!("rule '{id}': unknown sector '{s}'"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let phrases = def
+        .phrases
+        .iter()
+        .map(|p| {
+            let tokens = vocab::venue_tokens(p);
+            if tokens.is_empty() {
+                Err(format!("rule '{id}': phrase '{p}' has no words"))
+            } else {
+                Ok(Phrase {
+                    text: p.clone(),
+                    tokens,
+                })
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if sectors.is_empty() && phrases.is_empty() {
+        return Err(format!("rule '{id}': give `sectors`, `phrases` or both"));
+    }
+    let _ = def.note;
+    Ok(Rule {
+        id,
+        target,
+        confidence,
+        forms,
+        sectors,
+        phrases,
+        lang: def.lang,
+    })
+}

@@ -1,0 +1,57 @@
+//! `safetynet generate`.
+
+use super::prelude::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub records: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// ISO 3166-1 alpha-2 codes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "US")]
+    pub countries: Vec<String>,
+    /// Year range, e.g. 2015-2024.
+    #[arg(long, default_value = "2015-2024")]
+    pub years: String,
+    /// Write the export in the layout of this mapping file (CSV), e.g.
+    /// mappings/mx_hotline.toml, instead of the canonical layout.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
+    let Args {
+        records,
+        seed,
+        countries,
+        years,
+        mapping,
+        out,
+    } = args;
+
+    let (first_year, last_year) = parse_years(&years)?;
+    let layout = match &mapping {
+        Some(path) => Some(safetynet::input::mapping::MappingSpec::load(path)?),
+        None => None,
+    };
+    let countries = countries
+        .iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .collect();
+    let n = safetynet::generate::generate(&safetynet::generate::GenerateOptions {
+        records,
+        seed,
+        countries,
+        first_year,
+        last_year,
+        out: out.clone(),
+        layout,
+        show_progress: globals.show_progress,
+    })?;
+    eprintln!("wrote {n} synthetic records to {}", out.display());
+
+    Ok(())
+}

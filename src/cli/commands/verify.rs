@@ -1,0 +1,34 @@
+//! `safetynet verify`.
+
+use super::prelude::*;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    pub store: PathBuf,
+    /// Print the result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
+    let store = Store::open(&args.store)?;
+    let verified = safetynet::store::verify::verify(&store)?;
+    if args.json {
+        return print_json(&verified);
+    }
+    println!(
+        "store {} is intact: {} files, {} bytes, each with the size and SHA-256 it was written with",
+        args.store.display(),
+        verified.files,
+        verified.bytes
+    );
+    if !verified.without_checks.is_empty() {
+        println!(
+            "{} files were written before sizes and hashes were recorded and cannot be checked (the next `classify` records them): {}",
+            verified.without_checks.len(),
+            verified.without_checks.join(", ")
+        );
+    }
+    Ok(())
+}

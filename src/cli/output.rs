@@ -1,0 +1,75 @@
+//! What commands print, where more than one command prints it.
+
+use anyhow::Context as _;
+
+use safetynet::directory::ImportSummary;
+use safetynet::publish::render::NOT_FOR_PUBLICATION;
+use safetynet::report::Published;
+
+/// Prints a summary as one JSON object (for `--json`).
+pub fn print_json(summary: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!(
+        "{}",
+        serde_json::to_string(summary).context("serialising summary")?
+    );
+    Ok(())
+}
+
+pub fn print_directory_summary(s: &ImportSummary) {
+    let c = &s.counts;
+    if !s.imported {
+        println!(
+            "{}: already imported (same content); nothing changed",
+            s.file
+        );
+        return;
+    }
+    println!(
+        "{}: read {} = stored {} + quarantined {} + duplicates {}; {} organisations in the directory",
+        s.file, c.read, c.stored, c.quarantined, c.duplicates, s.organizations_in_store
+    );
+    if let Some(q) = &s.quarantine_file {
+        println!("quarantined rows with their reasons: {}", q.display());
+    }
+}
+
+/// What `report` and `run` say about the report they wrote.
+pub fn print_published(p: &Published) {
+    let c = &p.report.context;
+    match &p.audit {
+        Some(audit) => println!(
+            "wrote {} files to {} ({} counts below {} suppressed, {} more to protect them, {} derived figures \
+             withheld; audit passed: every suppressed count has a range of at least {})",
+            p.written.len(),
+            p.out.display(),
+            c.outcome.primary,
+            c.policy.min_cell,
+            c.outcome.secondary,
+            c.outcome.withheld,
+            audit.width
+        ),
+        None => {
+            println!("wrote {} files to {}", p.written.len(), p.out.display());
+            eprintln!("{NOT_FOR_PUBLICATION}");
+        }
+    }
+}
+
+/// Writes a comparison (`compare`, `merge`) and says what it wrote.
+pub fn write_comparison(
+    aggregates: &[safetynet::exchange::Aggregates],
+    out: &std::path::Path,
+    command: &str,
+) -> anyhow::Result<()> {
+    let comparison = safetynet::exchange::compare(aggregates)?;
+    let written = safetynet::exchange::compare::write(&comparison, out, command)?;
+    println!(
+        "wrote {} files to {} comparing {} from {} to {}",
+        written.len(),
+        out.display(),
+        comparison.countries.join(", "),
+        comparison.from_year,
+        comparison.to_year
+    );
+    Ok(())
+}

@@ -1,0 +1,634 @@
+//! The personal-data guard. Before anything from a file is stored, every
+//! column that is not explicitly dropped is screened, by its name and by its
+//! values, for names, e-mail addresses, phone numbers, street addresses,
+//! exact dates (of birth), identity document numbers and free-text
+//! narratives. Any finding stops the ingest with a report of which columns
+//! matched and how many values; the values themselves are never printed,
+//! since printing them would leak what the guard exists to stop.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::base::vocab::normalise_label;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    PersonName,
+    Email,
+    Phone,
+    StreetAddress,
+    ExactDate,
+    IdentityNumber,
+    Narrative,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::PersonName => "person names",
+            Kind::Email => "e-mail addresses",
+            Kind::Phone => "phone numbers",
+            Kind::StreetAddress => "street addresses",
+            Kind::ExactDate => "exact dates (such as dates of birth)",
+            Kind::IdentityNumber => "identity document numbers",
+            Kind::Narrative => "free-text narratives",
+        })
+    }
+}
+
+/// Words of a column name that mark personal data, in English, Spanish and
+/// French (compared after case and accent folding, camelCase split).
+const NAME_WORDS: &[(Kind, &[&str])] = &[
+    (
+        Kind::PersonName,
+        &[
+            "name",
+            "names",
+            "firstname",
+            "lastname",
+            "surname",
+            "surnames",
+            "fullname",
+            "forename",
+            "nombre",
+            "nombres",
+            "apellido",
+            "apellidos",
+            "prenom",
+            "nom",
+            "alias",
+            "nickname",
+            "apodo",
+            "caseworker",
+        ],
+    ),
+    (Kind::Email, &["email", "e", "correo", "courriel", "mail"]),
+    (
+        Kind::Phone,
+        &[
+            "phone",
+            "telephone",
+            "telefono",
+            "tel",
+            "mobile",
+            "movil",
+            "celular",
+            "cell",
+            "portable",
+            "whatsapp",
+        ],
+    ),
+    (
+        Kind::StreetAddress,
+        &[
+            "address",
+            "street",
+            "direccion",
+            "domicilio",
+            "calle",
+            "adresse",
+            "rue",
+            "postal",
+            "postcode",
+            "zip",
+            "zipcode",
+            "mailing",
+            "latitude",
+            "longitude",
+            "geolocation",
+        ],
+    ),
+    (
+        Kind::ExactDate,
+        &[
+            "birth",
+            "birthdate",
+            "birthday",
+            "dob",
+            "nacimiento",
+            "naissance",
+            "born",
+        ],
+    ),
+    (
+        Kind::IdentityNumber,
+        &[
+            "passport",
+            "pasaporte",
+            "passeport",
+            "ssn",
+            "dni",
+            "curp",
+            "nin",
+            "cedula",
+            "identity",
+            "identification",
+            "identidad",
+            "identite",
+            "nss",
+        ],
+    ),
+    (
+        Kind::Narrative,
+        &[
+            "note",
+            "notes",
+            "narrative",
+            "comment",
+            "comments",
+            "comentario",
+            "comentarios",
+            "observacion",
+            "observaciones",
+            "description",
+            "descripcion",
+            "details",
+            "detalles",
+            "story",
+            "relato",
+            "remarks",
+            "remarques",
+            "commentaire",
+            "commentaires",
+            "summary",
+            "resumen",
+        ],
+    ),
+];
+
+/// Words that make a "name" column an organisation's, not a person's.
+const ORGANISATION_WORDS: &[&str] = &[
+    "org",
+    "organisation",
+    "organization",
+    "organizacion",
+    "agency",
+    "source",
+    "typology",
+    "venue",
+    "file",
+    "sheet",
+];
+
+/// Common given names (English, Spanish, French): a value of two to four
+/// capitalised words starting with one of these reads as a person's name.
+const GIVEN_NAMES: &[&str] = &[
+    "james",
+    "john",
+    "robert",
+    "michael",
+    "william",
+    "david",
+    "richard",
+    "joseph",
+    "thomas",
+    "charles",
+    "mary",
+    "patricia",
+    "jennifer",
+    "linda",
+    "elizabeth",
+    "barbara",
+    "susan",
+    "jessica",
+    "sarah",
+    "karen",
+    "nancy",
+    "lisa",
+    "emily",
+    "ashley",
+    "jose",
+    "juan",
+    "luis",
+    "carlos",
+    "jorge",
+    "miguel",
+    "pedro",
+    "francisco",
+    "antonio",
+    "manuel",
+    "maria",
+    "guadalupe",
+    "rosa",
+    "ana",
+    "carmen",
+    "laura",
+    "sofia",
+    "fernanda",
+    "alejandra",
+    "juana",
+    "jean",
+    "pierre",
+    "michel",
+    "philippe",
+    "alain",
+    "nicolas",
+    "marie",
+    "nathalie",
+    "isabelle",
+    "sylvie",
+    "catherine",
+    "sophie",
+    "julie",
+    "chloe",
+    "camille",
+    "mohamed",
+    "ahmed",
+    "fatima",
+    "aisha",
+    "nguyen",
+    "anh",
+    "somchai",
+    "olga",
+    "natalia",
+    "irina",
+];
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}").expect("regex")
+});
+static EXACT_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([T ].*)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
+        .expect("regex")
+});
+static PHONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\+|00)?\(?\d[\d\s().-]{5,22}\d$").expect("regex"));
+static IDENTITY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"^(\d{3}-\d{2}-\d{4}",                  // US social security number
+        r"|[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d", // Mexican CURP
+        r"|\d{3}[ -]\d{3}[ -]\d{3}",             // Canadian SIN
+        r")$"
+    ))
+    .expect("regex")
+});
+static STREET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)(\b\d{1,5}[a-z]?\s+(\p{L}[\p{L}'.-]*\s+){0,3}(street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|highway|hwy)\b",
+        r"|\b(calle|avenida|av\.|colonia|col\.|carrera|calzada)\s+[^\d]{1,40}\d{1,5}",
+        r"|\b\d{1,5},?\s+(rue|avenue|chemin|allée|allee|boulevard|place)\s)"
+    ))
+    .expect("regex")
+});
+static PERSON_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\p{Lu}\p{Ll}+(\s\p{Lu}\p{Ll}+){1,3}$").expect("regex"));
+
+/// Long free text: more than this many characters or words.
+const NARRATIVE_CHARS: usize = 200;
+const NARRATIVE_WORDS: usize = 25;
+
+/// What a column's name says, if it marks personal data.
+pub fn kind_of_column_name(name: &str) -> Option<Kind> {
+    let normalised = normalise_label(name);
+    let words: Vec<&str> = normalised.split(' ').collect();
+    for (kind, markers) in NAME_WORDS {
+        if *kind == Kind::PersonName && words.iter().any(|w| ORGANISATION_WORDS.contains(w)) {
+            continue;
+        }
+        // "e mail" splits into two words; a lone "e" means nothing
+        if *kind == Kind::Email {
+            if words.windows(2).any(|p| p == ["e", "mail"])
+                || words
+                    .iter()
+                    .any(|w| ["email", "correo", "courriel"].contains(w))
+            {
+                return Some(Kind::Email);
+            }
+            continue;
+        }
+        if words.iter().any(|w| markers.contains(w)) {
+            return Some(*kind);
+        }
+    }
+    // "id number", "numero de documento"
+    let has = |w: &str| words.contains(&w);
+    if (has("id") || has("document") || has("documento"))
+        && (has("number") || has("numero") || has("no"))
+    {
+        return Some(Kind::IdentityNumber);
+    }
+    None
+}
+
+/// What a value looks like, if it looks like personal data. `dates_allowed`
+/// is set for columns the mapping parses as dates (a referral date is not
+/// personal; the year and month are all that is kept).
+pub fn kind_of_value(value: &str, dates_allowed: bool) -> Option<Kind> {
+    let v = value.trim();
+    if v.len() < 6 {
+        return None;
+    }
+    if v.chars().count() > NARRATIVE_CHARS || v.split_whitespace().count() > NARRATIVE_WORDS {
+        return Some(Kind::Narrative);
+    }
+    if v.contains('@') && EMAIL.is_match(v) {
+        return Some(Kind::Email);
+    }
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    if digits >= 6 {
+        if IDENTITY.is_match(v) {
+            return Some(Kind::IdentityNumber);
+        }
+        if EXACT_DATE.is_match(v) {
+            return (!dates_allowed).then_some(Kind::ExactDate);
+        }
+        // a phone number is written with a + or with separators between
+        // groups; a bare run of digits is more often an id or a count
+        if (7..=15).contains(&digits)
+            && PHONE.is_match(v)
+            && (v.starts_with('+') || v.contains(' ') || v.contains('-') || v.contains('('))
+        {
+            return Some(Kind::Phone);
+        }
+    }
+    if digits >= 1 && STREET.is_match(v) {
+        return Some(Kind::StreetAddress);
+    }
+    if PERSON_NAME.is_match(v) {
+        let first = normalise_label(v.split_whitespace().next().unwrap_or(""));
+        if GIVEN_NAMES.contains(&first.as_str()) {
+            return Some(Kind::PersonName);
+        }
+    }
+    None
+}
+
+/// What the guard found in one column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnFinding {
+    pub column: String,
+    pub by_name: Option<Kind>,
+    /// Kind → (number of values, first row where one was seen).
+    pub by_value: BTreeMap<Kind, (u64, u64)>,
+}
+
+impl fmt::Display for ColumnFinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "  column '{}':", self.column)?;
+        let mut parts = Vec::new();
+        if let Some(kind) = self.by_name {
+            parts.push(format!("its name suggests {kind}"));
+        }
+        for (kind, (n, row)) in &self.by_value {
+            parts.push(format!(
+                "{n} value(s) look like {kind} (first at row {row})"
+            ));
+        }
+        write!(f, " {}", parts.join("; "))
+    }
+}
+
+/// The guard's findings for one file; empty when nothing was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub columns: Vec<ColumnFinding>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.columns.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "personal data found; nothing was stored. Remove these columns from the export, or list them under `drop` in a mapping file (--mapping) so they are never read:"
+        )?;
+        for c in &self.columns {
+            writeln!(f, "{c}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct Screened {
+    index: usize,
+    dates_allowed: bool,
+    finding: ColumnFinding,
+    /// Distinct values already judged; exports repeat the same labels.
+    seen: HashMap<String, Option<Kind>>,
+}
+
+/// Bounds the memory the per-column value cache may take.
+const CACHE_LIMIT: usize = 4096;
+
+/// Cloned for each thread that screens part of a file; [`Guard::merge`]
+/// then adds up what the parts found.
+#[derive(Clone)]
+pub struct Guard {
+    columns: Vec<Screened>,
+}
+
+impl Guard {
+    /// Screens every column of `header` except `dropped` ones. Columns in
+    /// `date_columns` may hold dates.
+    pub fn new(header: &[String], dropped: &[String], date_columns: &[String]) -> Self {
+        let columns = header
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| !dropped.contains(name))
+            .map(|(index, name)| Screened {
+                index,
+                dates_allowed: date_columns.contains(name),
+                finding: ColumnFinding {
+                    column: if name.is_empty() {
+                        format!("(unnamed column {})", index + 1)
+                    } else {
+                        name.clone()
+                    },
+                    by_name: kind_of_column_name(name),
+                    by_value: BTreeMap::new(),
+                },
+                seen: HashMap::new(),
+            })
+            .collect();
+        Guard { columns }
+    }
+
+    pub fn scan(&mut self, row: u64, cells: &[String]) {
+        for c in &mut self.columns {
+            let Some(value) = cells.get(c.index) else {
+                continue;
+            };
+            if value.len() < 6 {
+                continue;
+            }
+            let kind = match c.seen.get(value.as_str()) {
+                Some(k) => *k,
+                None => {
+                    let k = kind_of_value(value, c.dates_allowed);
+                    if c.seen.len() < CACHE_LIMIT {
+                        c.seen.insert(value.clone(), k);
+                    }
+                    k
+                }
+            };
+            if let Some(kind) = kind {
+                let entry = c.finding.by_value.entry(kind).or_insert((0, row));
+                entry.0 += 1;
+            }
+        }
+    }
+
+    /// Adds what `other`, screening other rows of the same file, found.
+    pub fn merge(&mut self, other: Guard) {
+        for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
+            debug_assert_eq!(mine.index, theirs.index);
+            for (kind, (count, first_row)) in theirs.finding.by_value {
+                let entry = mine.finding.by_value.entry(kind).or_insert((0, first_row));
+                entry.0 += count;
+                entry.1 = entry.1.min(first_row);
+            }
+        }
+    }
+
+    pub fn finish(self) -> Report {
+        Report {
+            columns: self
+                .columns
+                .into_iter()
+                .map(|c| c.finding)
+                .filter(|f| f.by_name.is_some() || !f.by_value.is_empty())
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names() {
+        for (name, kind) in [
+            ("prs_FirstName", Kind::PersonName),
+            ("Nombre completo", Kind::PersonName),
+            ("prénom", Kind::PersonName),
+            ("E-mail", Kind::Email),
+            ("correo_electronico", Kind::Email),
+            ("prs_MobilePhone", Kind::Phone),
+            ("Teléfono", Kind::Phone),
+            ("prs_MailingStreet", Kind::StreetAddress),
+            ("Dirección", Kind::StreetAddress),
+            ("fecha_nacimiento", Kind::ExactDate),
+            ("DOB", Kind::ExactDate),
+            ("passport_no", Kind::IdentityNumber),
+            ("ID number", Kind::IdentityNumber),
+            ("CURP", Kind::IdentityNumber),
+            ("case_notes", Kind::Narrative),
+            ("Observaciones", Kind::Narrative),
+        ] {
+            assert_eq!(kind_of_column_name(name), Some(kind), "{name}");
+        }
+        for name in crate::base::schema::INPUT_COLUMNS {
+            assert_eq!(kind_of_column_name(name), None, "{name}");
+        }
+        for name in [
+            "org_Name",
+            "typology_name",
+            "yearOfRegistration",
+            "meansOfControlThreats",
+            "hte_Country",
+            "Datasource",
+        ] {
+            assert_eq!(kind_of_column_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn values() {
+        for (value, kind) in [
+            ("maria.lopez@example.org", Kind::Email),
+            ("+52 55 1234 5678", Kind::Phone),
+            ("(555) 123-4567", Kind::Phone),
+            ("123-45-6789", Kind::IdentityNumber),
+            ("GOLM800101MDFRPR09", Kind::IdentityNumber),
+            ("1984-03-12", Kind::ExactDate),
+            ("12/03/1984", Kind::ExactDate),
+            ("1200 Main Street", Kind::StreetAddress),
+            ("Calle Hidalgo 45", Kind::StreetAddress),
+            ("15 rue de la Paix", Kind::StreetAddress),
+            ("Maria Guadalupe Torres", Kind::PersonName),
+            ("Jean Tremblay", Kind::PersonName),
+        ] {
+            assert_eq!(kind_of_value(value, false), Some(kind), "{value}");
+        }
+        let story = "She was promised a job in a restaurant and then taken to a house where she was kept for months without pay and threatened every day";
+        assert_eq!(kind_of_value(story, false), Some(Kind::Narrative));
+        for value in [
+            "massage parlor",
+            "hotel/motel",
+            "narcomenudeo",
+            "US-2019-000123",
+            "MX-0000001",
+            "debt_bondage;threats",
+            "2019",
+            "18-20",
+            "Casa de citas",
+            "Grace Church",
+            "agriculture",
+            "ctdc-3f9a1c2b4d5e-0000123",
+            "sex_and_labor",
+        ] {
+            assert_eq!(kind_of_value(value, false), None, "{value}");
+        }
+        assert_eq!(kind_of_value("2019-03-12", true), None);
+    }
+
+    #[test]
+    fn report_counts_without_values() {
+        let header = vec![
+            "record_id".to_string(),
+            "venue".to_string(),
+            "contact".to_string(),
+        ];
+        let mut guard = Guard::new(&header, &[], &[]);
+        guard.scan(2, &["a".into(), "bar".into(), "x@example.com".into()]);
+        guard.scan(3, &["b".into(), "bar".into(), "y@example.com".into()]);
+        let report = guard.finish();
+        assert_eq!(report.columns.len(), 1);
+        let text = report.to_string();
+        assert!(
+            text.contains("'contact': 2 value(s) look like e-mail addresses (first at row 2)"),
+            "{text}"
+        );
+        assert!(!text.contains("example.com"));
+        let mut dropped = Guard::new(&header, &["contact".to_string()], &[]);
+        dropped.scan(2, &["a".into(), "bar".into(), "x@example.com".into()]);
+        assert!(dropped.finish().is_clean());
+    }
+
+    #[test]
+    fn merged_parts_report_like_one_pass() {
+        let header = vec!["record_id".to_string(), "contact".to_string()];
+        let rows: Vec<(u64, [&str; 2])> = vec![
+            (2, ["a", "bar"]),
+            (3, ["b", "x@example.com"]),
+            (4, ["c", "+1 555 123 4567"]),
+            (5, ["d", "y@example.com"]),
+        ];
+        let scan = |part: &[(u64, [&str; 2])]| {
+            let mut guard = Guard::new(&header, &[], &[]);
+            for (row, cells) in part {
+                guard.scan(*row, &cells.map(String::from));
+            }
+            guard
+        };
+        let whole = scan(&rows).finish();
+        // the later rows screened first, as a worker thread may
+        let mut merged = scan(&rows[2..]);
+        merged.merge(scan(&rows[..2]));
+        assert_eq!(merged.finish(), whole);
+        assert_eq!(
+            whole.columns[0].by_value.get(&Kind::Email),
+            Some(&(2, 3)),
+            "two e-mail addresses, the first at row 3"
+        );
+    }
+}

@@ -1,0 +1,133 @@
+//! One row's checks, which need nothing from other rows and so run on any
+//! thread: the label-row test, mapping, and validation into a record.
+
+use crate::base::record::CaseRecord;
+use crate::error::{Error, Result};
+use crate::input::mapping::Mapper;
+use crate::input::readers::RawRow;
+use crate::input::validate::{ColumnMap, Problem, Validator};
+
+use super::Input;
+
+/// How rows of one file become canonical cells.
+pub enum Shape {
+    Canonical(ColumnMap),
+    Mapped(Box<Mapper>),
+}
+
+impl Shape {
+    pub fn new(input: &Input<'_>, header: &[String]) -> Result<Self> {
+        let path = input.path;
+        match input.mapping {
+            None => Ok(Shape::Canonical(
+                ColumnMap::from_header(header).map_err(|m| Error::bad_input(path, m))?,
+            )),
+            Some(spec) => Ok(Shape::Mapped(Box::new(
+                Mapper::new(spec, header, input.sha, input.country)
+                    .map_err(|m| Error::bad_input(path, m))?,
+            ))),
+        }
+    }
+
+    /// Canonical cells of a row, or the problems that quarantine it, with
+    /// columns named as the user's file names them.
+    pub fn validate(
+        &self,
+        validator: &Validator<'_>,
+        number: u64,
+        cells: Vec<String>,
+    ) -> Result<CaseRecord, Vec<Problem>> {
+        match self {
+            Shape::Canonical(columns) => {
+                let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();
+                validator.validate(columns, &cells_ref)
+            }
+            Shape::Mapped(mapper) => mapped_record(mapper, validator, number, &cells),
+        }
+    }
+}
+
+/// Maps and validates one row; all problems of the row, mapping and
+/// validation alike, with columns named as the user's file names them.
+pub fn mapped_record(
+    mapper: &Mapper,
+    validator: &Validator<'_>,
+    number: u64,
+    cells: &[String],
+) -> Result<CaseRecord, Vec<Problem>> {
+    let (canonical, mut problems) = mapper.map_row(number, cells);
+    let cells_ref: Vec<&str> = canonical.iter().map(String::as_str).collect();
+    match validator.validate(&ColumnMap::identity(), &cells_ref) {
+        Ok(record) if problems.is_empty() => return Ok(record),
+        Ok(_) => {}
+        Err(more) => problems.extend(more.into_iter().map(|mut p| {
+            p.column = mapper.describe(&p.column);
+            p
+        })),
+    }
+    Err(problems)
+}
+
+/// A row right after the header that repeats the columns' labels (the HTCDS
+/// template has one: `prs_Gender` above `Gender`) is not a record.
+fn is_label_row(header: &[String], cells: &[String]) -> bool {
+    let strip = |name: &str| {
+        let name = match name.split_once('_') {
+            Some((prefix, rest)) if prefix.len() <= 4 => rest,
+            _ => name,
+        };
+        crate::base::vocab::normalise_label(name)
+    };
+    let pairs: Vec<(String, String)> = header
+        .iter()
+        .zip(cells)
+        .filter(|(h, c)| !h.is_empty() && !c.trim().is_empty())
+        .map(|(h, c)| (strip(h), crate::base::vocab::normalise_label(c)))
+        .collect();
+    let matching = pairs.iter().filter(|(h, c)| h == c).count();
+    pairs.len() >= 3 && matching * 2 >= pairs.len()
+}
+
+/// A row after its checks: a record, or why it is quarantined.
+pub enum Checked {
+    Valid(u64, Box<CaseRecord>),
+    Rejected(u64, Vec<Problem>),
+}
+
+pub fn check_row(
+    shape: &Shape,
+    validator: &Validator<'_>,
+    header: &[String],
+    first_of_file: bool,
+    row: RawRow,
+) -> Checked {
+    match row {
+        RawRow::Malformed {
+            number,
+            column,
+            value,
+            reason,
+        } => Checked::Rejected(
+            number,
+            vec![Problem {
+                column,
+                value,
+                reason,
+            }],
+        ),
+        RawRow::Cells { number, cells } if first_of_file && is_label_row(header, &cells) => {
+            Checked::Rejected(
+                number,
+                vec![Problem::new(
+                    "",
+                    "",
+                    "repeats the column labels (a label row, not a record)",
+                )],
+            )
+        }
+        RawRow::Cells { number, cells } => match shape.validate(validator, number, cells) {
+            Ok(record) => Checked::Valid(number, Box::new(record)),
+            Err(problems) => Checked::Rejected(number, problems),
+        },
+    }
+}

@@ -1,0 +1,534 @@
+//! `ingest`: validate input files, classify their records and add them to
+//! the store in one atomic change. Every row read is stored, quarantined with
+//! a reason, or reported as a duplicate, and the counts reconcile per file.
+
+mod check;
+mod pipeline;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::base::progress::Progress;
+use crate::base::record::CaseRecord;
+use crate::base::schema::INPUT_COLUMNS;
+use crate::classify::classifier::Classifier;
+use crate::classify::rules::Rules;
+use crate::error::{Error, Result};
+use crate::input::guard::Guard;
+use crate::input::mapping::MappingSpec;
+use crate::input::readers::{self, InputFormat, ReadOptions};
+use crate::input::validate::{Problem, Validator};
+use crate::store::writer::PartitionedWriter;
+use crate::store::{Counts, IngestedFile, Store, Transaction};
+
+use check::Checked;
+pub use check::{Shape, mapped_record};
+
+const BATCH_ROWS: usize = 8192;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub file: String,
+    /// `ingested` or `already ingested`.
+    pub status: String,
+    pub sha256: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Quarantine CSV of this file inside the store, if any row went there.
+    pub quarantine_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestSummary {
+    #[serde(flatten)]
+    pub totals: Counts,
+    pub files: Vec<FileSummary>,
+}
+
+pub struct IngestOptions<'a> {
+    /// The container; guessed from each file name when `None`.
+    pub format: Option<InputFormat>,
+    /// The layout, when it is not the canonical one.
+    pub mapping: Option<MappingSpec>,
+    /// `--country`: the reporting country of every record of the files.
+    pub country: Option<String>,
+    /// Encoding, delimiter and sheet overrides.
+    pub read: ReadOptions,
+    pub rules: &'a Rules,
+    pub show_progress: bool,
+}
+
+impl<'a> IngestOptions<'a> {
+    /// Canonical layout, container from the file name, nothing overridden.
+    pub fn canonical(rules: &'a Rules) -> Self {
+        IngestOptions {
+            format: None,
+            mapping: None,
+            country: None,
+            read: ReadOptions::default(),
+            rules,
+            show_progress: false,
+        }
+    }
+
+    /// The read options with what the layout says about encoding,
+    /// delimiter, sheet and the columns to look for.
+    fn read_options(&self) -> Result<ReadOptions> {
+        let mut read = self.read.clone();
+        match &self.mapping {
+            Some(spec) => {
+                read.expected_columns = spec.read_columns();
+                let layout = &spec.layout;
+                if read.encoding.is_none()
+                    && let Some(label) = &layout.encoding
+                {
+                    read.encoding = Some(
+                        crate::input::decode::encoding_for_label(label).ok_or_else(|| {
+                            Error::Usage(format!(
+                                "mapping '{}': unknown encoding '{label}'",
+                                layout.name
+                            ))
+                        })?,
+                    );
+                }
+                if read.delimiter.is_none()
+                    && let Some(d) = &layout.delimiter
+                {
+                    read.delimiter = Some(parse_delimiter(d)?);
+                }
+                if read.sheet.is_none() {
+                    read.sheet = layout.sheet.clone();
+                }
+            }
+            None => read.expected_columns = INPUT_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        }
+        Ok(read)
+    }
+}
+
+/// A delimiter as a user writes it: one ASCII character, or `tab`.
+pub fn parse_delimiter(text: &str) -> Result<u8> {
+    match text {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() => Ok(t.as_bytes()[0]),
+        t => Err(Error::Usage(format!(
+            "delimiter '{t}' is not one ASCII character (or 'tab')"
+        ))),
+    }
+}
+
+/// Hashes a file without holding it in memory.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    // an input that cannot be opened is the user's to fix: exit code 2
+    let mut file = File::open(path)
+        .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::bad_input(path, "is a directory, not a file"));
+    }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// The quarantine CSV of one input file: file, row, column, value, reason.
+struct Quarantine {
+    file_name: String,
+    relative: String,
+    writer: Option<csv::Writer<File>>,
+}
+
+impl Quarantine {
+    fn new(file_name: String, relative: String) -> Self {
+        Quarantine {
+            file_name,
+            relative,
+            writer: None,
+        }
+    }
+
+    fn add(&mut self, txn: &mut Transaction<'_>, row: u64, problem: &Problem) -> Result<()> {
+        if self.writer.is_none() {
+            let path = txn.stage(&self.relative)?;
+            let mut w =
+                csv::Writer::from_path(&path).map_err(|e| Error::store(&path, e.to_string()))?;
+            w.write_record(["file", "row", "column", "value", "reason"])
+                .map_err(|e| Error::store(&path, e.to_string()))?;
+            self.writer = Some(w);
+        }
+        // values are cut short: a quarantine file is for finding the row,
+        // not a second copy of the data
+        let value: String = problem.value.chars().take(200).collect();
+        self.writer
+            .as_mut()
+            .expect("opened above")
+            .write_record([
+                &self.file_name,
+                &row.to_string(),
+                &problem.column,
+                &value,
+                &problem.reason,
+            ])
+            .map_err(|e| Error::store(&self.relative, e.to_string()))
+    }
+
+    fn finish(self) -> Result<Option<String>> {
+        match self.writer {
+            Some(mut w) => {
+                w.flush().map_err(|e| Error::io(&self.relative, e))?;
+                Ok(Some(self.relative))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+pub fn ingest(
+    store_dir: &Path,
+    files: &[PathBuf],
+    options: &IngestOptions<'_>,
+) -> Result<IngestSummary> {
+    if let Some(cc) = &options.country
+        && !cc.eq_ignore_ascii_case("XX")
+        && crate::base::countries::normalise_alpha2(cc).is_none()
+    {
+        return Err(Error::Usage(format!(
+            "--country: '{cc}' is not an ISO 3166-1 alpha-2 code (or XX for pooled data)"
+        )));
+    }
+    let store = Store::open_or_new(store_dir)?;
+    let rules = options.rules;
+    check_rules_match(&store, rules)?;
+
+    let mut manifest = store.manifest().clone();
+    let mut summaries = Vec::new();
+    let mut pending: Vec<(PathBuf, String, InputFormat)> = Vec::new();
+    for path in files {
+        let format = match options.format {
+            Some(f) => f,
+            None => InputFormat::from_path(path).ok_or_else(|| {
+                Error::bad_input(
+                    path,
+                    "cannot tell the format from the file name; pass --format",
+                )
+            })?,
+        };
+        let sha = sha256_file(path)?;
+        let seen_before = manifest
+            .find_input(&sha)
+            .map(|f| f.name.clone())
+            .or_else(|| {
+                pending
+                    .iter()
+                    .find(|(_, s, _)| *s == sha)
+                    .map(|(p, _, _)| p.display().to_string())
+            });
+        match seen_before {
+            Some(previous) => summaries.push(FileSummary {
+                file: path.display().to_string(),
+                status: format!("already ingested (as {previous}); nothing changed"),
+                sha256: sha,
+                counts: Counts::default(),
+                quarantine_file: None,
+            }),
+            None => pending.push((path.clone(), sha, format)),
+        }
+    }
+
+    if !pending.is_empty() {
+        let mut txn = store.begin()?;
+        let mut record_ids = store.record_ids()?;
+        let mut writer = PartitionedWriter::new(&txn);
+        let mut classifier = Classifier::new(rules);
+        let validator = Validator::new(rules);
+        let read = options.read_options()?;
+        for (path, sha, format) in &pending {
+            let quarantine_relative = format!(
+                "quarantine/g{:06}-{}-{}.csv",
+                txn.generation(),
+                txn.change_id(),
+                &sha[..16]
+            );
+            let input = Input {
+                path,
+                sha,
+                format: *format,
+                read: &read,
+                mapping: options.mapping.as_ref(),
+                country: options.country.as_deref(),
+            };
+            let (counts, quarantine_file) = ingest_file(
+                &input,
+                &validator,
+                &mut classifier,
+                &mut record_ids,
+                &mut txn,
+                &mut writer,
+                Quarantine::new(path.display().to_string(), quarantine_relative),
+                options.show_progress,
+            )?;
+            debug_assert!(counts.reconciles());
+            manifest.inputs.push(IngestedFile {
+                name: path.display().to_string(),
+                sha256: sha.clone(),
+                format: format!("{format:?}").to_lowercase(),
+                layout: options.mapping.as_ref().map(|m| m.layout.name.clone()),
+                counts: counts.clone(),
+                ingested_at: crate::base::clock::now_rfc3339(),
+                quarantine_file: quarantine_file.clone(),
+            });
+            summaries.push(FileSummary {
+                file: path.display().to_string(),
+                status: "ingested".into(),
+                sha256: sha.clone(),
+                counts,
+                quarantine_file,
+            });
+        }
+        manifest.data_files.extend(writer.finish(&mut txn)?);
+        manifest.rules_version = rules.version.clone();
+        manifest.rules_sha256 = rules.sha256.clone();
+        txn.commit(manifest)?;
+    }
+
+    let mut totals = Counts::default();
+    for s in &summaries {
+        totals.add(&s.counts);
+    }
+    // keep the order the user gave
+    let order: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    summaries.sort_by_key(|s| order.iter().position(|o| *o == s.file));
+    Ok(IngestSummary {
+        totals,
+        files: summaries,
+    })
+}
+
+/// Records classified by different rules must not be mixed in one store.
+fn check_rules_match(store: &Store, rules: &Rules) -> Result<()> {
+    let m = store.manifest();
+    if !m.data_files.is_empty() && m.rules_sha256 != rules.sha256 {
+        return Err(Error::Usage(format!(
+            "the store was classified with rules version {} ({}), not with these rules ({}, {}); \
+             run `safetynet classify --store {} [--rules FILE]` first so that all records use the same rules",
+            m.rules_version,
+            &m.rules_sha256[..12.min(m.rules_sha256.len())],
+            rules.version,
+            &rules.sha256[..12],
+            store.root().display()
+        )));
+    }
+    Ok(())
+}
+
+/// One file to ingest and how to read it.
+pub struct Input<'a> {
+    pub path: &'a Path,
+    pub sha: &'a str,
+    pub format: InputFormat,
+    pub read: &'a ReadOptions,
+    pub mapping: Option<&'a MappingSpec>,
+    pub country: Option<&'a str>,
+}
+
+/// The personal-data guard for a file's columns: every column is screened
+/// but those the mapping drops; the mapping's date columns may hold dates.
+fn guard_for(input: &Input<'_>, header: &[String]) -> Guard {
+    match input.mapping {
+        Some(spec) => Guard::new(header, &spec.drop, &spec.date_columns()),
+        None => Guard::new(header, &[], &[]),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ingest_file(
+    input: &Input<'_>,
+    validator: &Validator<'_>,
+    classifier: &mut Classifier<'_>,
+    record_ids: &mut crate::store::RecordIds,
+    txn: &mut Transaction<'_>,
+    writer: &mut PartitionedWriter,
+    mut quarantine: Quarantine,
+    show_progress: bool,
+) -> Result<(Counts, Option<String>)> {
+    let path = input.path;
+    let format = input.format;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let source = readers::open(path, format, input.read)?;
+    let header = source.header().to_vec();
+    let shape = Shape::new(input, &header)?;
+    // The whole file is screened before anything of it is written, even to
+    // the transaction's staging area: a finding must leave no trace on disk.
+    let report = pipeline::screen(source, guard_for(input, &header), workers)?.finish();
+    if !report.is_clean() {
+        return Err(Error::PersonalData {
+            path: path.to_path_buf(),
+            findings: report.to_string(),
+        });
+    }
+
+    let source = readers::open(path, format, input.read)?;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let progress = Progress::bytes(
+        show_progress && format == InputFormat::Csv,
+        size,
+        &path.display().to_string(),
+    );
+    // positions are bytes for text files (rows for Parquet and workbooks)
+    let positions_are_bytes = matches!(format, InputFormat::Csv | InputFormat::Jsonl);
+
+    let mut counts = Counts::default();
+    let mut buffer: Vec<CaseRecord> = Vec::with_capacity(BATCH_ROWS);
+    let mut flush = |buffer: &mut Vec<CaseRecord>, txn: &mut Transaction<'_>| -> Result<()> {
+        if !buffer.is_empty() {
+            let base = crate::base::batch::base_batch(buffer)?;
+            let classified = classifier.classify_batch(&base)?;
+            writer.write(txn, &classified)?;
+            buffer.clear();
+        }
+        Ok(())
+    };
+    let checks = pipeline::Checks {
+        shape: &shape,
+        validator,
+        header: &header,
+    };
+    // Everything that depends on order (duplicates, quarantine lines, the
+    // store) happens here, one row after another.
+    pipeline::check(
+        source,
+        checks,
+        workers,
+        |position| progress.set_position(position),
+        |chunk| {
+            if counts.read == 0
+                && positions_are_bytes
+                && chunk.position > 0
+                && chunk.rows.len() == pipeline::CHUNK_ROWS
+            {
+                // The rows still to come, from the bytes the first chunk
+                // took: room for them all now, so that the id set never
+                // grows (growing briefly holds the old and the new table).
+                let per_row = chunk.position as f64 / chunk.rows.len() as f64;
+                let expected = (size as f64 / per_row) as usize;
+                record_ids.reserve(expected.saturating_sub(chunk.rows.len()).min(100_000_000));
+            }
+            for outcome in chunk.rows {
+                counts.read += 1;
+                match outcome {
+                    Checked::Rejected(number, problems) => {
+                        counts.quarantined += 1;
+                        for p in &problems {
+                            quarantine.add(txn, number, p)?;
+                        }
+                    }
+                    Checked::Valid(number, record) => {
+                        if record_ids.contains(&record.record_id) {
+                            counts.duplicates += 1;
+                            quarantine.add(
+                                txn,
+                                number,
+                                &Problem::new(
+                                    "record_id",
+                                    &record.record_id,
+                                    "duplicate: a record with this id is already stored (not stored again)",
+                                ),
+                            )?;
+                        } else {
+                            record_ids.insert(&record.record_id);
+                            counts.stored += 1;
+                            buffer.push(*record);
+                            if buffer.len() >= BATCH_ROWS {
+                                flush(&mut buffer, txn)?;
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    flush(&mut buffer, txn)?;
+    progress.finish();
+    if counts.read == 0 {
+        return Err(Error::bad_input(path, "file has a header but no data rows"));
+    }
+    Ok((counts, quarantine.finish()?))
+}
+
+/// What `--format` names: a container, or a public layout (read from the
+/// container its file name says, through the built-in mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Csv,
+    Jsonl,
+    Parquet,
+    Xlsx,
+    /// The CTDC k-anonymized Global Dataset layout.
+    Ctdc,
+    /// The CTDC synthetic data layout.
+    CtdcSynthetic,
+    /// HTCDS v2.0 field names (CSV or the Excel template).
+    Htcds,
+}
+
+impl Format {
+    pub fn container(self) -> Option<InputFormat> {
+        match self {
+            Format::Csv => Some(InputFormat::Csv),
+            Format::Jsonl => Some(InputFormat::Jsonl),
+            Format::Parquet => Some(InputFormat::Parquet),
+            Format::Xlsx => Some(InputFormat::Xlsx),
+            Format::Ctdc | Format::CtdcSynthetic | Format::Htcds => None,
+        }
+    }
+
+    pub fn builtin_mapping(self) -> Option<&'static str> {
+        match self {
+            Format::Ctdc => Some("ctdc"),
+            Format::CtdcSynthetic => Some("ctdc-synthetic"),
+            Format::Htcds => Some("htcds"),
+            _ => None,
+        }
+    }
+}
+
+/// The container and mapping that `--format` and `--mapping` ask for.
+pub fn resolve_layout(
+    format: Option<Format>,
+    mapping: Option<&Path>,
+) -> Result<(Option<InputFormat>, Option<MappingSpec>)> {
+    let builtin = format.and_then(Format::builtin_mapping);
+    let spec = match (builtin, mapping) {
+        (Some(name), Some(file)) => {
+            return Err(Error::Usage(format!(
+                "--format {name} already selects a mapping; drop it or --mapping {}",
+                file.display()
+            )));
+        }
+        (Some(name), None) => Some(crate::input::mapping::builtin::load(name).expect("listed")?),
+        (None, Some(file)) => Some(MappingSpec::load(file)?),
+        (None, None) => None,
+    };
+    Ok((format.and_then(Format::container), spec))
+}

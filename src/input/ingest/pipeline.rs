@@ -1,0 +1,216 @@
+//! Passes over an input file that use both cores: one thread reads rows,
+//! worker threads work on chunks of them, and the caller's thread takes the
+//! results in the file's order. Ingest makes two such passes: the
+//! personal-data screen ([`screen`]), which must finish before anything of
+//! the file is written anywhere, then the checks ([`check`]), whose results
+//! are consumed in order because duplicates, the quarantine and the store
+//! depend on order.
+//!
+//! Memory stays bounded: the reader needs a free slot to send a chunk, and a
+//! slot comes free only when the caller has consumed a chunk, so at most
+//! [`IN_FLIGHT`] chunks exist at once, however unevenly the workers run.
+//! When any stage fails the others stop: the caller's thread returning drops
+//! its channels, the workers' sends fail, and so in turn does the reader.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use crate::error::Result;
+use crate::input::guard::Guard;
+use crate::input::readers::{RawRow, RowSource};
+use crate::input::validate::Validator;
+
+use super::check::{Checked, Shape, check_row};
+
+/// Rows read and worked on together: small enough that the stages overlap
+/// finely, large enough that handing a chunk over costs nothing.
+pub const CHUNK_ROWS: usize = 4096;
+
+/// Chunks read but not yet consumed, at most.
+const IN_FLIGHT: usize = 8;
+
+/// What the rows are checked with.
+pub struct Checks<'a> {
+    pub shape: &'a Shape,
+    pub validator: &'a Validator<'a>,
+    pub header: &'a [String],
+}
+
+/// Checked rows of one chunk, in the file's order.
+pub struct CheckedChunk {
+    pub rows: Vec<Checked>,
+    /// Bytes (rows, for Parquet and workbooks) the reader had consumed when
+    /// the chunk was complete.
+    pub position: u64,
+}
+
+/// Screens every row with `guard` on `workers` threads; returns the merged
+/// findings over the whole file.
+pub fn screen(source: Box<dyn RowSource>, guard: Guard, workers: usize) -> Result<Guard> {
+    let states = vec![guard; workers.max(1)];
+    let screened = run(
+        source,
+        states,
+        |_| {},
+        &|guard: &mut Guard, _, rows: Vec<RawRow>| {
+            for row in &rows {
+                if let RawRow::Cells { number, cells } = row {
+                    guard.scan(*number, cells);
+                }
+            }
+        },
+        |_, ()| Ok(()),
+    )?;
+    let mut parts = screened.into_iter();
+    let mut merged = parts.next().expect("at least one worker");
+    for part in parts {
+        merged.merge(part);
+    }
+    Ok(merged)
+}
+
+/// Checks every row on `workers` threads and hands the chunks to `consume`
+/// in the file's order. `on_read` hears the reader's position after each
+/// chunk (for a progress bar).
+pub fn check(
+    source: Box<dyn RowSource>,
+    checks: Checks<'_>,
+    workers: usize,
+    on_read: impl Fn(u64) + Send,
+    mut consume: impl FnMut(CheckedChunk) -> Result<()>,
+) -> Result<()> {
+    let Checks {
+        shape,
+        validator,
+        header,
+    } = checks;
+    run(
+        source,
+        vec![(); workers.max(1)],
+        on_read,
+        &|_: &mut (), sequence, rows: Vec<RawRow>| -> Vec<Checked> {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, row)| check_row(shape, validator, header, sequence == 0 && i == 0, row))
+                .collect()
+        },
+        |position, rows| consume(CheckedChunk { rows, position }),
+    )?;
+    Ok(())
+}
+
+struct ReadChunk {
+    sequence: usize,
+    position: u64,
+    rows: Vec<RawRow>,
+}
+
+/// The machinery of a pass: one worker thread per element of `states`,
+/// each applying `work` to whole chunks with its own state; the states are
+/// returned at the end.
+fn run<S: Send, T: Send>(
+    source: Box<dyn RowSource>,
+    states: Vec<S>,
+    on_read: impl Fn(u64) + Send,
+    work: &(impl Fn(&mut S, usize, Vec<RawRow>) -> T + Sync),
+    mut consume: impl FnMut(u64, T) -> Result<()>,
+) -> Result<Vec<S>> {
+    std::thread::scope(|scope| {
+        let (slot_tx, slot_rx) = sync_channel::<()>(IN_FLIGHT);
+        for _ in 0..IN_FLIGHT {
+            slot_tx
+                .send(())
+                .expect("the channel has room for every slot");
+        }
+        let (read_tx, read_rx) = sync_channel::<ReadChunk>(IN_FLIGHT);
+        let (done_tx, done_rx) = sync_channel::<(usize, u64, T)>(IN_FLIGHT);
+        let reader = scope.spawn(move || read_chunks(source, &slot_rx, &read_tx, on_read));
+        let read_rx = Arc::new(Mutex::new(read_rx));
+        let workers: Vec<_> = states
+            .into_iter()
+            .map(|mut state| {
+                let read_rx = Arc::clone(&read_rx);
+                let done_tx = done_tx.clone();
+                scope.spawn(move || {
+                    loop {
+                        // the lock is held only while waiting for a chunk
+                        let next = read_rx.lock().expect("no worker panics").recv();
+                        let Ok(chunk) = next else {
+                            break;
+                        };
+                        let result = work(&mut state, chunk.sequence, chunk.rows);
+                        if done_tx
+                            .send((chunk.sequence, chunk.position, result))
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    state
+                })
+            })
+            .collect();
+        drop(done_tx);
+        drop(read_rx);
+
+        // Chunks arrive in the order workers finish them; each is handed on
+        // when all before it have been, and only then frees its slot.
+        let mut waiting: BTreeMap<usize, (u64, T)> = BTreeMap::new();
+        let mut next = 0;
+        for (sequence, position, result) in done_rx.iter() {
+            waiting.insert(sequence, (position, result));
+            while let Some((position, result)) = waiting.remove(&next) {
+                consume(position, result)?;
+                next += 1;
+                // the reader may have finished and dropped its end
+                let _ = slot_tx.send(());
+            }
+        }
+        reader.join().expect("the reader does not panic")?;
+        Ok(workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker does not panic"))
+            .collect())
+    })
+}
+
+/// The reader's thread. An error here (a file that cannot be read further)
+/// ends the pass; it closes the channel, so the other stages finish what
+/// they have and the error is returned.
+fn read_chunks(
+    mut source: Box<dyn RowSource>,
+    slots: &Receiver<()>,
+    read_tx: &SyncSender<ReadChunk>,
+    on_read: impl Fn(u64),
+) -> Result<()> {
+    for sequence in 0.. {
+        let mut rows = Vec::with_capacity(CHUNK_ROWS);
+        while rows.len() < CHUNK_ROWS {
+            match source.next_row()? {
+                Some(row) => rows.push(row),
+                None => break,
+            }
+        }
+        if rows.is_empty() {
+            break;
+        }
+        let last = rows.len() < CHUNK_ROWS;
+        let position = source.position();
+        on_read(position);
+        // A closed channel means a later stage failed; its error is the one
+        // to report.
+        if slots.recv().is_err() {
+            break;
+        }
+        let chunk = ReadChunk {
+            sequence,
+            position,
+            rows,
+        };
+        if read_tx.send(chunk).is_err() || last {
+            break;
+        }
+    }
+    Ok(())
+}

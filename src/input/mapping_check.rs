@@ -1,0 +1,217 @@
+//! `safetynet mapping check MAPPING --sample EXPORT`: what a mapping leaves
+//! unmapped in a sample export (columns neither read nor dropped, values no
+//! value map or label table knows), with counts, so a mapping is finished
+//! before the first real ingest. Nothing is stored.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::mapping::{Mapper, MappingSpec, Unlisted};
+use crate::classify::rules::Rules;
+use crate::error::{Error, Result};
+use crate::input::guard::Guard;
+use crate::input::readers::{self, InputFormat, RawRow, ReadOptions};
+use crate::input::validate::Validator;
+
+/// Values listed per column at most; the rest are counted.
+const VALUES_PER_COLUMN: usize = 25;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnmappedColumn {
+    pub column: String,
+    pub non_empty_values: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnmappedValue {
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub layout: String,
+    pub rows: u64,
+    /// Rows that would be stored (if not duplicates).
+    pub rows_ok: u64,
+    pub unmapped_columns: Vec<UnmappedColumn>,
+    pub missing_columns: Vec<String>,
+    pub dropped_columns: Vec<String>,
+    pub unmapped_values: Vec<UnmappedValue>,
+    /// Values of columns the guard flags are never listed.
+    pub personal_data: Option<String>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.unmapped_columns.is_empty()
+            && self.missing_columns.is_empty()
+            && self.unmapped_values.is_empty()
+            && self.personal_data.is_none()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "mapping '{}' on {} sample rows: {} map and validate cleanly\n",
+            self.layout, self.rows, self.rows_ok
+        );
+        if !self.unmapped_columns.is_empty() {
+            out += "\ncolumns neither mapped nor dropped (non-empty values):\n";
+            for c in &self.unmapped_columns {
+                out += &format!("  {:<40} {:>8}\n", c.column, c.non_empty_values);
+            }
+        }
+        if !self.missing_columns.is_empty() {
+            out += &format!(
+                "\ncolumns the mapping reads that the sample lacks: {}\n",
+                self.missing_columns.join(", ")
+            );
+        }
+        if !self.unmapped_values.is_empty() {
+            out += "\nvalues no value map or label table knows (rows):\n";
+            for v in &self.unmapped_values {
+                out += &format!(
+                    "  {:<36} {:<28} {:>8}  {}\n",
+                    v.column, v.value, v.rows, v.reason
+                );
+            }
+        }
+        if let Some(p) = &self.personal_data {
+            out += &format!("\n{p}");
+        }
+        if self.is_clean() {
+            out += "nothing unmapped\n";
+        }
+        out
+    }
+}
+
+pub struct CheckInput<'a> {
+    pub spec: &'a MappingSpec,
+    pub sample: &'a Path,
+    pub format: InputFormat,
+    pub read: &'a ReadOptions,
+    pub country: Option<&'a str>,
+    pub rules: &'a Rules,
+}
+
+pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
+    let spec = input.spec;
+    // unlisted columns are reported here, not refused
+    let mut relaxed = spec.clone();
+    relaxed.layout.unlisted_columns = Unlisted::Ignore;
+    let mut source = readers::open(input.sample, input.format, input.read)?;
+    let header = source.header().to_vec();
+    // a placeholder country lets a layout without one be checked
+    let country = input.country.or_else(|| {
+        let has_column = spec.fields.contains_key("reporting_country");
+        let has_constant = spec.constants.contains_key("reporting_country");
+        (!has_column && !has_constant).then_some("XX")
+    });
+    let mapper = Mapper::new(&relaxed, &header, &"0".repeat(64), country)
+        .map_err(|m| Error::bad_input(input.sample, m))?;
+    let validator = Validator::new(input.rules);
+    let mut guard = Guard::new(&header, &spec.drop, &spec.date_columns());
+
+    let unlisted: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| mapper.ignored_columns.contains(h))
+        .map(|(i, _)| i)
+        .collect();
+    let mut unlisted_counts: HashMap<usize, u64> = HashMap::new();
+    let mut values: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let (mut rows, mut rows_ok) = (0u64, 0u64);
+    while let Some(row) = source.next_row()? {
+        rows += 1;
+        let (number, cells) = match row {
+            RawRow::Cells { number, cells } => (number, cells),
+            RawRow::Malformed {
+                column,
+                value,
+                reason,
+                ..
+            } => {
+                *values.entry((column, value, reason)).or_default() += 1;
+                continue;
+            }
+        };
+        guard.scan(number, &cells);
+        for &i in &unlisted {
+            if cells.get(i).is_some_and(|c| !c.trim().is_empty()) {
+                *unlisted_counts.entry(i).or_default() += 1;
+            }
+        }
+        let problems =
+            match crate::input::ingest::mapped_record(&mapper, &validator, number, &cells) {
+                Ok(_) => {
+                    rows_ok += 1;
+                    continue;
+                }
+                Err(problems) => problems,
+            };
+        for p in problems {
+            *values.entry((p.column, p.value, p.reason)).or_default() += 1;
+        }
+    }
+
+    let guard_report = guard.finish();
+    let flagged: Vec<&str> = guard_report
+        .columns
+        .iter()
+        .map(|c| c.column.as_str())
+        .collect();
+    let mut unmapped_values: Vec<UnmappedValue> = values
+        .into_iter()
+        .map(|((column, value, reason), rows)| {
+            let personal = flagged.iter().any(|f| column.starts_with(f));
+            UnmappedValue {
+                value: if personal {
+                    "(not shown: personal data)".into()
+                } else {
+                    value.chars().take(60).collect()
+                },
+                column,
+                reason,
+                rows,
+            }
+        })
+        .collect();
+    unmapped_values.sort_by(|a, b| {
+        a.column
+            .cmp(&b.column)
+            .then(b.rows.cmp(&a.rows))
+            .then(a.value.cmp(&b.value))
+    });
+    let mut per_column: HashMap<String, usize> = HashMap::new();
+    unmapped_values.retain(|v| {
+        let n = per_column.entry(v.column.clone()).or_default();
+        *n += 1;
+        *n <= VALUES_PER_COLUMN
+    });
+    Ok(CheckReport {
+        layout: spec.layout.name.clone(),
+        rows,
+        rows_ok,
+        unmapped_columns: unlisted
+            .iter()
+            .map(|&i| UnmappedColumn {
+                column: header[i].clone(),
+                non_empty_values: unlisted_counts.get(&i).copied().unwrap_or(0),
+            })
+            .collect(),
+        missing_columns: mapper.missing_columns.clone(),
+        dropped_columns: spec
+            .drop
+            .iter()
+            .filter(|d| header.contains(d))
+            .cloned()
+            .collect(),
+        unmapped_values,
+        personal_data: (!guard_report.is_clean()).then(|| guard_report.to_string()),
+    })
+}

@@ -1,0 +1,480 @@
+//! Readers that turn an input file into header + rows of text cells, so that
+//! every container (CSV, JSON lines, Parquet, XLSX) goes through the same
+//! mapping and validation. Rows carry the number a user would look for: the
+//! line in a text file, the 1-based row in a Parquet file, the sheet row in a
+//! workbook.
+
+pub mod xlsx;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+
+use crate::error::{Error, Result};
+
+/// Input containers. Delimited text may be gzip-compressed (detected from
+/// the file's first bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    Csv,
+    Jsonl,
+    Parquet,
+    Xlsx,
+}
+
+/// How to read a container: everything the user may override.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    pub delimiter: Option<u8>,
+    pub sheet: Option<String>,
+    /// Column names the layout expects, to find the header row of a sheet.
+    pub expected_columns: Vec<String>,
+}
+
+impl InputFormat {
+    /// Guesses the container from the file name; `None` when it cannot.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".xlsx")
+            || name.ends_with(".xlsm")
+            || name.ends_with(".xls")
+            || name.ends_with(".ods")
+        {
+            Some(InputFormat::Xlsx)
+        } else if name.ends_with(".csv") || name.ends_with(".tsv") || name.ends_with(".txt") {
+            Some(InputFormat::Csv)
+        } else if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
+            Some(InputFormat::Jsonl)
+        } else if name.ends_with(".parquet") {
+            Some(InputFormat::Parquet)
+        } else {
+            None
+        }
+    }
+}
+
+/// One row as read, or a row that could not even be split into cells.
+#[derive(Debug)]
+pub enum RawRow {
+    Cells {
+        number: u64,
+        cells: Vec<String>,
+    },
+    Malformed {
+        number: u64,
+        column: String,
+        value: String,
+        reason: String,
+    },
+}
+
+/// A source of rows with a fixed header; `Send`, so that ingest can read
+/// on a thread of its own.
+pub trait RowSource: Send {
+    fn header(&self) -> &[String];
+    /// The next row; `Ok(None)` at the end; `Err` when the file cannot be
+    /// read any further (which fails the whole ingest).
+    fn next_row(&mut self) -> Result<Option<RawRow>>;
+    /// Bytes consumed so far, for progress display.
+    fn position(&self) -> u64;
+}
+
+pub fn open(path: &Path, format: InputFormat, options: &ReadOptions) -> Result<Box<dyn RowSource>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::bad_input(path, "is a directory, not a file"));
+    }
+    if meta.len() == 0 {
+        return Err(Error::bad_input(path, "file is empty"));
+    }
+    match format {
+        InputFormat::Csv => Ok(Box::new(CsvSource::open(path, options)?)),
+        InputFormat::Jsonl => Ok(Box::new(JsonlSource::open(path, options)?)),
+        InputFormat::Parquet => Ok(Box::new(ParquetSource::open(path)?)),
+        InputFormat::Xlsx => Ok(Box::new(crate::input::readers::xlsx::XlsxSource::open(
+            path, options,
+        )?)),
+    }
+}
+
+pub struct CsvSource {
+    path: PathBuf,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    header: Vec<String>,
+    record: csv::ByteRecord,
+}
+
+impl CsvSource {
+    fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
+        let text = crate::input::decode::open_text(path, options.encoding)?;
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| crate::input::decode::sniff_delimiter(&text.sample));
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .delimiter(delimiter)
+            .from_reader(text.reader);
+        let raw_header = reader
+            .byte_headers()
+            .map_err(|e| Error::bad_input(path, format!("cannot read the header row: {e}")))?
+            .clone();
+        let mut header = Vec::with_capacity(raw_header.len());
+        for (i, name) in raw_header.iter().enumerate() {
+            let name = std::str::from_utf8(name).map_err(|_| {
+                Error::bad_input(
+                    path,
+                    format!("line 1, column {}: header is not valid UTF-8", i + 1),
+                )
+            })?;
+            // a UTF-8 byte order mark before the first name is not part of it
+            header.push(name.trim_start_matches('\u{feff}').trim().to_string());
+        }
+        if header.iter().all(String::is_empty) {
+            return Err(Error::bad_input(path, "file has no header row"));
+        }
+        if let Some(long) = header.iter().position(|h| h.chars().count() > 200) {
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "line 1, column {}: a header name of {} characters; the first line is not a header row",
+                    long + 1,
+                    header[long].chars().count()
+                ),
+            ));
+        }
+        Ok(CsvSource {
+            path: path.to_path_buf(),
+            reader,
+            header,
+            record: csv::ByteRecord::new(),
+        })
+    }
+}
+
+impl RowSource for CsvSource {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn position(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
+    fn next_row(&mut self) -> Result<Option<RawRow>> {
+        let more = self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                Error::bad_input(
+                    &self.path,
+                    format!("line {line}: cannot be read as CSV: {e}"),
+                )
+            })?;
+        if !more {
+            return Ok(None);
+        }
+        let number = self.record.position().map(|p| p.line()).unwrap_or(0);
+        // a line of only delimiters carries no record
+        if self
+            .record
+            .iter()
+            .all(|c| c.iter().all(u8::is_ascii_whitespace))
+        {
+            return self.next_row();
+        }
+        if self.record.len() != self.header.len() {
+            return Ok(Some(RawRow::Malformed {
+                number,
+                column: String::new(),
+                value: String::new(),
+                reason: format!(
+                    "row has {} fields, header has {}",
+                    self.record.len(),
+                    self.header.len()
+                ),
+            }));
+        }
+        let mut cells = Vec::with_capacity(self.record.len());
+        for (i, cell) in self.record.iter().enumerate() {
+            match std::str::from_utf8(cell) {
+                Ok(text) => cells.push(text.to_string()),
+                Err(_) => {
+                    return Ok(Some(RawRow::Malformed {
+                        number,
+                        column: self.header[i].clone(),
+                        value: String::from_utf8_lossy(cell).into_owned(),
+                        reason: "not valid UTF-8 (if the file is Latin-1 or Windows-1252, pass --encoding windows-1252)".into(),
+                    }));
+                }
+            }
+        }
+        Ok(Some(RawRow::Cells { number, cells }))
+    }
+}
+
+pub struct JsonlSource {
+    path: PathBuf,
+    lines: std::io::Split<BufReader<Box<dyn Read + Send>>>,
+    header: Vec<String>,
+    line_number: u64,
+    consumed: u64,
+}
+
+impl JsonlSource {
+    fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
+        // the keys of the first object stand for the header, so that a file
+        // missing a required field is refused as a whole, like a CSV
+        let mut first = String::new();
+        let mut probe =
+            BufReader::new(crate::input::decode::open_text(path, options.encoding)?.reader);
+        let mut header = Vec::new();
+        loop {
+            first.clear();
+            let mut buf = Vec::new();
+            let n = probe
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            first = String::from_utf8_lossy(&buf).trim().to_string();
+            if first.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
+                first.trim_start_matches('\u{feff}'),
+            ) {
+                Ok(object) => header = object.keys().cloned().collect(),
+                Err(e) => {
+                    return Err(Error::bad_input(
+                        path,
+                        format!("first record is not a JSON object: {e}"),
+                    ));
+                }
+            }
+            break;
+        }
+        if header.is_empty() {
+            return Err(Error::bad_input(path, "file has no records"));
+        }
+        let text = crate::input::decode::open_text(path, options.encoding)?;
+        Ok(JsonlSource {
+            path: path.to_path_buf(),
+            lines: BufReader::new(text.reader).split(b'\n'),
+            header,
+            line_number: 0,
+            consumed: 0,
+        })
+    }
+}
+
+fn json_cell(value: &serde_json::Value) -> Result<String, &'static str> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let mut parts = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::String(s) => parts.push(s.clone()),
+                    Value::Null => {}
+                    Value::Number(n) => parts.push(n.to_string()),
+                    _ => return Err("list items must be strings"),
+                }
+            }
+            parts.join(";")
+        }
+        Value::Object(_) => return Err("nested objects are not part of the layout"),
+    })
+}
+
+impl RowSource for JsonlSource {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn position(&self) -> u64 {
+        self.consumed
+    }
+
+    fn next_row(&mut self) -> Result<Option<RawRow>> {
+        loop {
+            let Some(line) = self.lines.next() else {
+                return Ok(None);
+            };
+            let line = line.map_err(|e| Error::io(&self.path, e))?;
+            self.line_number += 1;
+            self.consumed += line.len() as u64 + 1;
+            let number = self.line_number;
+            let malformed = |column: &str, value: &str, reason: String| {
+                Ok(Some(RawRow::Malformed {
+                    number,
+                    column: column.to_string(),
+                    value: value.chars().take(200).collect(),
+                    reason,
+                }))
+            };
+            let Ok(text) = std::str::from_utf8(&line) else {
+                return malformed("", "", "line is not valid UTF-8".into());
+            };
+            let text = text.trim().trim_start_matches('\u{feff}');
+            if text.is_empty() {
+                continue;
+            }
+            let object =
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+                    Ok(o) => o,
+                    Err(e) => return malformed("", text, format!("not a JSON object: {e}")),
+                };
+            if let Some(key) = object.keys().find(|k| !self.header.contains(k)) {
+                return malformed(
+                    key,
+                    "",
+                    "field not in the header of this file (its first record)".into(),
+                );
+            }
+            let mut cells = vec![String::new(); self.header.len()];
+            for (key, value) in &object {
+                let i = self
+                    .header
+                    .iter()
+                    .position(|h| h == key)
+                    .expect("checked above");
+                match json_cell(value) {
+                    Ok(cell) => cells[i] = cell,
+                    Err(reason) => return malformed(key, &value.to_string(), reason.into()),
+                }
+            }
+            return Ok(Some(RawRow::Cells { number, cells }));
+        }
+    }
+}
+
+pub struct ParquetSource {
+    reader: ParquetRecordBatchReader,
+    header: Vec<String>,
+    batch: Option<RecordBatch>,
+    columns: Vec<Vec<String>>,
+    offset: usize,
+    row_number: u64,
+}
+
+impl ParquetSource {
+    fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))?;
+        let header = builder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let reader = builder
+            .with_batch_size(8192)
+            .build()
+            .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))?;
+        Ok(ParquetSource {
+            reader,
+            header,
+            batch: None,
+            columns: Vec::new(),
+            offset: 0,
+            row_number: 0,
+        })
+    }
+
+    /// Turns a batch into text cells the validator reads: lists are joined
+    /// with ";" like the flat form, everything else is cast to text.
+    fn load(&mut self, batch: RecordBatch) -> Result<()> {
+        self.columns.clear();
+        for column in batch.columns() {
+            let mut cells = Vec::with_capacity(column.len());
+            match column.data_type() {
+                DataType::List(_) | DataType::LargeList(_) => {
+                    let as_text = cast(
+                        column,
+                        &DataType::List(std::sync::Arc::new(
+                            datafusion::arrow::datatypes::Field::new("item", DataType::Utf8, true),
+                        )),
+                    )?;
+                    let list = as_text.as_list::<i32>();
+                    for row in 0..list.len() {
+                        if list.is_null(row) {
+                            cells.push(String::new());
+                        } else {
+                            let values = list.value(row);
+                            let values = values.as_string::<i32>();
+                            cells.push(values.iter().flatten().collect::<Vec<_>>().join(";"));
+                        }
+                    }
+                }
+                _ => {
+                    let as_text = cast(column, &DataType::Utf8)?;
+                    let strings = as_text.as_string::<i32>();
+                    for row in 0..strings.len() {
+                        cells.push(if strings.is_null(row) {
+                            String::new()
+                        } else {
+                            strings.value(row).to_string()
+                        });
+                    }
+                }
+            }
+            self.columns.push(cells);
+        }
+        self.batch = Some(batch);
+        self.offset = 0;
+        Ok(())
+    }
+}
+
+impl RowSource for ParquetSource {
+    fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    fn position(&self) -> u64 {
+        self.row_number
+    }
+
+    fn next_row(&mut self) -> Result<Option<RawRow>> {
+        loop {
+            if let Some(batch) = &self.batch
+                && self.offset < batch.num_rows()
+            {
+                let offset = self.offset;
+                let cells = self
+                    .columns
+                    .iter_mut()
+                    .map(|c| std::mem::take(&mut c[offset]))
+                    .collect();
+                self.offset += 1;
+                self.row_number += 1;
+                return Ok(Some(RawRow::Cells {
+                    number: self.row_number,
+                    cells,
+                }));
+            }
+            match self.reader.next() {
+                None => return Ok(None),
+                Some(batch) => self.load(batch?)?,
+            }
+        }
+    }
+}

@@ -1,0 +1,426 @@
+//! Validation of one input row in the canonical layout. A row either becomes
+//! a `CaseRecord` or yields the list of problems that send it to quarantine,
+//! each naming the column, the value and the reason.
+
+use crate::base::countries;
+use crate::base::record::CaseRecord;
+use crate::base::schema::INPUT_COLUMNS;
+use crate::base::vocab::{self, CodedField};
+use crate::classify::rules::{Label, Rules};
+
+/// One reason a row cannot be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Problem {
+    pub fn new(column: &str, value: &str, reason: impl Into<String>) -> Self {
+        Problem {
+            column: column.to_string(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Where each canonical column sits in the input's header.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    positions: Vec<Option<usize>>,
+}
+
+impl ColumnMap {
+    /// Maps a header to canonical columns. Fails with the names of required
+    /// columns that are missing, or of columns the layout does not know (an
+    /// unknown column could carry personal data and is never dropped
+    /// silently), or of duplicated names.
+    pub fn from_header(header: &[String]) -> Result<Self, String> {
+        let mut seen = std::collections::HashSet::new();
+        for name in header {
+            if !seen.insert(name.as_str()) {
+                return Err(format!("column '{name}' appears twice in the header"));
+            }
+        }
+        let unknown: Vec<&str> = header
+            .iter()
+            .map(String::as_str)
+            .filter(|h| !INPUT_COLUMNS.contains(h))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "unknown column(s) {} (not in the canonical layout; use --mapping for other layouts)",
+                unknown.join(", ")
+            ));
+        }
+        let missing: Vec<&str> = crate::base::schema::REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|r| !header.iter().any(|h| h == r))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "missing required column(s): {}",
+                missing.join(", ")
+            ));
+        }
+        let positions = INPUT_COLUMNS
+            .iter()
+            .map(|c| header.iter().position(|h| h == c))
+            .collect();
+        Ok(ColumnMap { positions })
+    }
+
+    /// A row already in canonical order (the output of a mapping).
+    pub fn identity() -> Self {
+        ColumnMap {
+            positions: (0..INPUT_COLUMNS.len()).map(Some).collect(),
+        }
+    }
+
+    fn get<'a>(&self, row: &'a [&'a str], column: usize) -> &'a str {
+        self.positions[column]
+            .and_then(|i| row.get(i).copied())
+            .unwrap_or("")
+    }
+}
+
+pub struct Validator<'r> {
+    rules: &'r Rules,
+    current_year: i32,
+}
+
+/// Accepts "2019" and "2019.0" (spreadsheets turn integers into floats), and
+/// nothing else.
+fn parse_integer(raw: &str) -> Option<i64> {
+    let t = raw.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return Some(n);
+    }
+    let f: f64 = t.parse().ok()?;
+    (f.fract() == 0.0 && f.is_finite() && f.abs() < 1e12).then_some(f as i64)
+}
+
+fn parse_bool(raw: &str) -> Option<Option<bool>> {
+    match vocab::normalise_label(raw).as_str() {
+        "" => Some(None),
+        "true" | "1" | "yes" | "y" | "si" | "oui" | "vrai" | "verdadero" => Some(Some(true)),
+        "false" | "0" | "no" | "n" | "non" | "faux" | "falso" => Some(Some(false)),
+        _ => None,
+    }
+}
+
+/// The CTDC band an age in whole years falls into.
+pub fn age_band_of(age: i64) -> Option<&'static str> {
+    Some(match age {
+        0..=8 => "0-8",
+        9..=17 => "9-17",
+        18..=20 => "18-20",
+        21..=23 => "21-23",
+        24..=26 => "24-26",
+        27..=29 => "27-29",
+        30..=38 => "30-38",
+        39..=47 => "39-47",
+        48..=120 => "48+",
+        _ => return None,
+    })
+}
+
+fn majority_of_band(band: &str) -> &'static str {
+    if band == "0-8" || band == "9-17" {
+        "minor"
+    } else {
+        "adult"
+    }
+}
+
+fn column_index(name: &str) -> usize {
+    INPUT_COLUMNS
+        .iter()
+        .position(|c| *c == name)
+        .expect("canonical column")
+}
+
+impl<'r> Validator<'r> {
+    pub fn new(rules: &'r Rules) -> Self {
+        Validator {
+            rules,
+            current_year: crate::base::clock::current_year(),
+        }
+    }
+
+    /// Validates a row. All problems of the row are reported, not just the
+    /// first, so that one pass over the quarantine shows everything to fix.
+    pub fn validate(&self, columns: &ColumnMap, row: &[&str]) -> Result<CaseRecord, Vec<Problem>> {
+        let mut problems = Vec::new();
+        let cell = |name: &str| columns.get(row, column_index(name));
+        let text = |name: &str| {
+            let v = cell(name).trim();
+            (!v.is_empty()).then(|| v.to_string())
+        };
+
+        let record_id = match text("record_id") {
+            Some(id) if id.len() <= 128 => id,
+            Some(id) => {
+                problems.push(Problem::new(
+                    "record_id",
+                    &id,
+                    "record id longer than 128 characters",
+                ));
+                id
+            }
+            None => {
+                problems.push(Problem::new("record_id", "", "missing required value"));
+                String::new()
+            }
+        };
+        let case_id = text("case_id").unwrap_or_else(|| record_id.clone());
+
+        let reporting_country = match text("reporting_country") {
+            None => {
+                problems.push(Problem::new(
+                    "reporting_country",
+                    "",
+                    "missing required value",
+                ));
+                String::new()
+            }
+            // XX (user-assigned in ISO 3166) marks data pooled from several
+            // reporting countries, such as the CTDC global dataset
+            Some(raw) if raw.eq_ignore_ascii_case("XX") => "XX".to_string(),
+            Some(raw) => countries::normalise_alpha2(&raw).unwrap_or_else(|| {
+                problems.push(Problem::new(
+                    "reporting_country",
+                    &raw,
+                    "not an ISO 3166-1 alpha-2 country code",
+                ));
+                String::new()
+            }),
+        };
+
+        let year = self.number(
+            &mut problems,
+            "year",
+            cell("year"),
+            1990,
+            i64::from(self.current_year),
+        );
+        let month = self.number(&mut problems, "month", cell("month"), 1, 12);
+
+        let exploitation_country = self.country(
+            &mut problems,
+            "exploitation_country",
+            cell("exploitation_country"),
+        );
+        let citizenship = self.country(&mut problems, "citizenship", cell("citizenship"));
+        let exploitation_subdivision =
+            text("exploitation_subdivision").and_then(
+                |raw| match countries::normalise_subdivision(&raw, exploitation_country.as_deref())
+                {
+                    Ok(code) => Some(code),
+                    Err(reason) => {
+                        problems.push(Problem::new("exploitation_subdivision", &raw, reason));
+                        None
+                    }
+                },
+            );
+
+        let gender = self.code(&mut problems, CodedField::Gender, cell("gender"));
+        let age_band = {
+            let raw = cell("age_band");
+            match parse_integer(raw) {
+                Some(age) if !raw.contains('-') => match age_band_of(age) {
+                    Some(band) => Some(band.to_string()),
+                    None => {
+                        problems.push(Problem::new("age_band", raw, "age outside 0 to 120"));
+                        None
+                    }
+                },
+                _ => self.code(&mut problems, CodedField::AgeBand, raw),
+            }
+        };
+        let majority_status = match (
+            self.code(
+                &mut problems,
+                CodedField::MajorityStatus,
+                cell("majority_status"),
+            ),
+            age_band.as_deref(),
+        ) {
+            (Some(status), Some(band)) if status != majority_of_band(band) => {
+                problems.push(Problem::new(
+                    "majority_status",
+                    cell("majority_status"),
+                    format!("contradicts age band {band}"),
+                ));
+                None
+            }
+            (Some(status), _) => Some(status),
+            (None, Some(band)) => Some(majority_of_band(band).to_string()),
+            (None, None) => None,
+        };
+
+        let trafficking_form = self
+            .code(
+                &mut problems,
+                CodedField::TraffickingForm,
+                cell("trafficking_form"),
+            )
+            .unwrap_or_else(|| "not_specified".to_string());
+
+        let sectors = self.list(&mut problems, CodedField::Sectors, cell("sectors"));
+        let recruitment_tactics = self.list(
+            &mut problems,
+            CodedField::RecruitmentTactics,
+            cell("recruitment_tactics"),
+        );
+        let recruiter_relations = self.list(
+            &mut problems,
+            CodedField::RecruiterRelations,
+            cell("recruiter_relations"),
+        );
+        let control_methods = self.list(
+            &mut problems,
+            CodedField::ControlMethods,
+            cell("control_methods"),
+        );
+
+        let abduction = match parse_bool(cell("abduction")) {
+            Some(v) => v,
+            None => {
+                problems.push(Problem::new(
+                    "abduction",
+                    cell("abduction"),
+                    "not a yes/no value",
+                ));
+                None
+            }
+        };
+
+        // the venue is kept verbatim: the classifier and the analyst see what
+        // the hotline typed
+        let venue = {
+            let raw = cell("venue");
+            (!raw.trim().is_empty()).then(|| raw.to_string())
+        };
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(CaseRecord {
+            record_id,
+            case_id,
+            data_source: text("data_source"),
+            reporting_country,
+            year: year.map(|y| y as i32),
+            month: month.map(|m| m as i32),
+            exploitation_country,
+            exploitation_subdivision,
+            citizenship,
+            gender,
+            age_band,
+            majority_status,
+            trafficking_form,
+            sectors,
+            venue,
+            recruitment_tactics,
+            recruiter_relations,
+            control_methods,
+            abduction,
+        })
+    }
+
+    fn number(
+        &self,
+        problems: &mut Vec<Problem>,
+        column: &str,
+        raw: &str,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
+        if raw.trim().is_empty() {
+            return None;
+        }
+        match parse_integer(raw) {
+            None => {
+                problems.push(Problem::new(column, raw, "malformed number"));
+                None
+            }
+            Some(n) if column == "year" && n > max => {
+                problems.push(Problem::new(
+                    column,
+                    raw,
+                    format!("year in the future (after {max})"),
+                ));
+                None
+            }
+            Some(n) if n < min || n > max => {
+                problems.push(Problem::new(column, raw, format!("outside {min} to {max}")));
+                None
+            }
+            Some(n) => Some(n),
+        }
+    }
+
+    fn country(&self, problems: &mut Vec<Problem>, column: &str, raw: &str) -> Option<String> {
+        if self.rules.is_not_recorded(raw) {
+            return None; // empty, "unknown", "no especificado", ...
+        }
+        let code = countries::normalise_alpha2(raw);
+        if code.is_none() {
+            problems.push(Problem::new(
+                column,
+                raw,
+                "not an ISO 3166-1 alpha-2 country code",
+            ));
+        }
+        code
+    }
+
+    fn code(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<String> {
+        match self.rules.label(field, raw) {
+            Label::Code(code) => Some(code.to_string()),
+            Label::NotRecorded => None,
+            Label::Unknown => {
+                problems.push(Problem::new(
+                    field.name(),
+                    raw,
+                    format!("unknown {} code", field.name()),
+                ));
+                None
+            }
+        }
+    }
+
+    /// A multi-valued cell: values joined with ";". Values are normalised to
+    /// codes, de-duplicated and put in vocabulary order so equal sets compare
+    /// equal. Only "not recorded" labels → null; never an empty list.
+    fn list(
+        &self,
+        problems: &mut Vec<Problem>,
+        field: CodedField,
+        raw: &str,
+    ) -> Option<Vec<String>> {
+        let mut codes: Vec<&'static str> = Vec::new();
+        for part in raw.split(';') {
+            match self.rules.label(field, part) {
+                Label::Code(code) => codes.push(code),
+                Label::NotRecorded => {}
+                Label::Unknown => problems.push(Problem::new(
+                    field.name(),
+                    part.trim(),
+                    format!("unknown {} code", field.name()),
+                )),
+            }
+        }
+        if codes.is_empty() {
+            return None;
+        }
+        let order = |c: &&str| field.codes().iter().position(|x| x == c);
+        codes.sort_by_key(order);
+        codes.dedup();
+        Some(codes.into_iter().map(str::to_string).collect())
+    }
+}

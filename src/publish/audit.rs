@@ -1,0 +1,171 @@
+//! `safetynet audit REPORT_DIR`: the disclosure audit of a report as
+//! written. It reads the CSV tables back (what a reader has), with the
+//! disclosure model the report wrote beside them (`disclosure.json`: which
+//! quantity each count is and how they add up), and checks every
+//! suppressed count with [`super::disclosure::audit`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::disclosure::{self, Policy};
+use super::table::{Cell, SUPPRESSED, Table, TableSpec};
+use crate::error::{Error, Result};
+use crate::sql::selection::Unit;
+
+/// Written as `disclosure.json` in every report directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DisclosureModel {
+    /// Version of this file's layout.
+    pub format: u32,
+    pub unit: Unit,
+    pub min_cell: u64,
+    pub width: u64,
+    /// False when written with `--no-suppression`.
+    pub suppression: bool,
+    pub tables: Vec<TableSpec>,
+}
+
+pub const MODEL_FILE: &str = "disclosure.json";
+const FORMAT: u32 = 1;
+
+impl DisclosureModel {
+    /// The model of `tables` as published, counted in `unit` under `policy`.
+    pub fn new(unit: Unit, policy: Policy, tables: &[Table]) -> Self {
+        DisclosureModel {
+            format: FORMAT,
+            unit,
+            min_cell: policy.min_cell,
+            width: policy.width(),
+            suppression: policy.suppression,
+            tables: tables.iter().map(|t| t.spec.clone()).collect(),
+        }
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join(MODEL_FILE);
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| Error::store(&path, e.to_string()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+        Ok(path)
+    }
+
+    fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(MODEL_FILE);
+        if !path.exists() {
+            return Err(Error::bad_input(
+                dir,
+                format!("not a report directory: it has no {MODEL_FILE} (written by `report`)"),
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let model: DisclosureModel = serde_json::from_str(&text)
+            .map_err(|e| Error::bad_input(&path, format!("not a disclosure model: {e}")))?;
+        if model.format != FORMAT {
+            return Err(Error::bad_input(
+                &path,
+                format!(
+                    "format {} is not the format {FORMAT} this version reads",
+                    model.format
+                ),
+            ));
+        }
+        Ok(model)
+    }
+}
+
+/// What the audit of a report directory found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditReport {
+    pub tables: usize,
+    pub suppressed: usize,
+    pub width: u64,
+    pub findings: Vec<String>,
+}
+
+/// Audits the report in `dir` with its own threshold, or a wider `width`.
+pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
+    let model = DisclosureModel::read(dir)?;
+    if !model.suppression {
+        return Err(Error::AuditFailed {
+            findings: vec![format!(
+                "{}: written with --no-suppression: NOT FOR PUBLICATION",
+                dir.display()
+            )],
+        });
+    }
+    let tables = model
+        .tables
+        .iter()
+        .map(|spec| read_table(dir, spec))
+        .collect::<Result<Vec<Table>>>()?;
+    let policy = Policy {
+        min_cell: model.min_cell,
+        width: Some(width.unwrap_or(model.width)),
+        suppression: true,
+    };
+    let findings = disclosure::audit(&tables, model.unit, policy)?;
+    let suppressed = tables
+        .iter()
+        .flat_map(|t| t.rows.iter().flatten())
+        .filter(|c| **c == Cell::Suppressed)
+        .count();
+    Ok(AuditReport {
+        tables: tables.len(),
+        suppressed,
+        width: policy.width(),
+        findings,
+    })
+}
+
+/// A published CSV table back as cells: the symbol in a count column is a
+/// suppressed count, elsewhere a withheld figure.
+fn read_table(dir: &Path, spec: &TableSpec) -> Result<Table> {
+    let path = dir.join("tables").join(format!("{}.csv", spec.name));
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(&path)
+        .map_err(|e| Error::bad_input(&path, e.to_string()))?;
+    let columns: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::bad_input(&path, e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let is_count: Vec<bool> = columns.iter().map(|c| spec.counts.contains(c)).collect();
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| Error::bad_input(&path, format!("row {}: {e}", i + 2)))?;
+        let row = record
+            .iter()
+            .zip(&is_count)
+            .map(|(text, &count)| parse_cell(text, count))
+            .collect();
+        rows.push(row);
+    }
+    Ok(Table {
+        spec: spec.clone(),
+        columns,
+        rows,
+    })
+}
+
+fn parse_cell(text: &str, count: bool) -> Cell {
+    if text.is_empty() {
+        Cell::Null
+    } else if text == SUPPRESSED {
+        if count {
+            Cell::Suppressed
+        } else {
+            Cell::Withheld
+        }
+    } else if let Ok(n) = text.parse::<i64>() {
+        Cell::Int(n)
+    } else if let Ok(f) = text.parse::<f64>()
+        && text.contains('.')
+    {
+        Cell::Float(f)
+    } else {
+        Cell::Text(text.to_string())
+    }
+}

@@ -1,0 +1,228 @@
+//! The one disclosure-control step every published number passes through,
+//! and the audit of its result.
+//!
+//! Counts from 1 to K-1 are suppressed (primary); then, over all tables of
+//! the report at once, as many other counts as needed so that no suppressed
+//! count can be worked out, from the totals of its own table or of another
+//! table sharing a margin, to a range narrower than the protection width
+//! (secondary; see [`super::linkage`] and [`safetynet_sdc`]). Figures derived
+//! from a suppressed count (shares, intervals, changes) are withheld. Zero
+//! is not sensitive and is shown.
+
+use super::linkage::{Position, link};
+use super::table::{Cell, Table};
+use crate::error::{Error, Result};
+use crate::sql::selection::Unit;
+use safetynet_sdc::{self, CellStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// K: the smallest count that may be published.
+    pub min_cell: u64,
+    /// The narrowest range a suppressed count may be narrowed to; K when
+    /// not given.
+    pub width: Option<u64>,
+    /// False only for internal work (`--no-suppression`): nothing is
+    /// suppressed and every output is stamped NOT FOR PUBLICATION.
+    pub suppression: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_cell: 10,
+            width: None,
+            suppression: true,
+        }
+    }
+}
+
+impl Policy {
+    pub fn width(&self) -> u64 {
+        self.width.unwrap_or(self.min_cell)
+    }
+}
+
+/// What the step did to the report's tables. A count shared by several
+/// tables counts once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub primary: usize,
+    pub secondary: usize,
+    pub withheld: usize,
+}
+
+fn sensitive(cell: &Cell, k: u64) -> bool {
+    matches!(cell.as_f64(), Some(v) if v > 0.0 && v < k as f64)
+}
+
+/// Count columns of a table by index.
+fn count_columns(table: &Table) -> Vec<usize> {
+    table
+        .spec
+        .counts
+        .iter()
+        .filter_map(|c| table.column(c))
+        .collect()
+}
+
+/// Suppresses, across all `tables`, what the policy asks for.
+pub fn protect(tables: &mut [Table], unit: Unit, policy: Policy) -> Result<Outcome> {
+    let mut outcome = Outcome::default();
+    if !policy.suppression {
+        return Ok(outcome);
+    }
+    let linkage = link(tables, unit, true)?;
+    let statuses = safetynet_sdc::protect(&linkage.model, policy.min_cell, policy.width())
+        .map_err(|e| Error::Disclosure(e.to_string()))?;
+    outcome.primary = statuses
+        .iter()
+        .filter(|s| **s == CellStatus::Primary)
+        .count();
+    outcome.secondary = statuses
+        .iter()
+        .filter(|s| **s == CellStatus::Secondary)
+        .count();
+    for &(Position { table, row, column }, id) in &linkage.positions {
+        if statuses[id.0].is_suppressed() {
+            tables[table].rows[row][column] = Cell::Suppressed;
+        }
+    }
+    for table in tables.iter_mut() {
+        // Counts no `-- cells:` line places in the model (a user's own
+        // query without declarations) get primary suppression alone; the
+        // README says so.
+        for i in count_columns(table) {
+            for row in &mut table.rows {
+                if sensitive(&row[i], policy.min_cell) {
+                    row[i] = Cell::Suppressed;
+                    outcome.primary += 1;
+                }
+            }
+        }
+        outcome.withheld += withhold_derived(table);
+    }
+    Ok(outcome)
+}
+
+/// Withholds every derived figure whose source count is suppressed.
+fn withhold_derived(table: &mut Table) -> usize {
+    let derived: Vec<(Vec<usize>, Vec<usize>)> = table
+        .spec
+        .derived
+        .iter()
+        .map(|d| {
+            (
+                d.columns.iter().filter_map(|c| table.column(c)).collect(),
+                d.sources.iter().filter_map(|c| table.column(c)).collect(),
+            )
+        })
+        .collect();
+    let mut withheld = 0;
+    for row in &mut table.rows {
+        for (columns, sources) in &derived {
+            if sources.iter().any(|&s| row[s] == Cell::Suppressed) {
+                for &c in columns {
+                    if row[c] != Cell::Null && row[c] != Cell::Withheld {
+                        row[c] = Cell::Withheld;
+                        withheld += 1;
+                    }
+                }
+            }
+        }
+    }
+    withheld
+}
+
+/// What the audit found wrong with published tables, one line each; empty
+/// when they are safe to publish.
+pub fn audit(tables: &[Table], unit: Unit, policy: Policy) -> Result<Vec<String>> {
+    let k = policy.min_cell;
+    let width = policy.width();
+    let mut findings = Vec::new();
+    for table in tables {
+        for i in count_columns(table) {
+            for (r, row) in table.rows.iter().enumerate() {
+                if sensitive(&row[i], k) {
+                    findings.push(format!(
+                        "table {} row {} column {}: the count {} is published but below {k}",
+                        table.spec.name,
+                        r + 1,
+                        table.columns[i],
+                        row[i].render()
+                    ));
+                }
+            }
+        }
+    }
+    let linkage = link(tables, unit, false)?;
+    let exposed = safetynet_sdc::audit(&linkage.model, &linkage.statuses, width)
+        .map_err(|e| Error::Disclosure(e.to_string()))?;
+    for finding in exposed {
+        let shown_in: Vec<String> = linkage
+            .positions
+            .iter()
+            .filter(|(_, id)| *id == finding.cell)
+            .map(|(p, _)| format!("{} row {}", tables[p.table].spec.name, p.row + 1))
+            .collect();
+        let label = linkage.model.cells()[finding.cell.0]
+            .label
+            .clone()
+            .unwrap_or_default();
+        findings.push(if finding.lo.is_nan() {
+            format!(
+                "{label} (suppressed in {}): the published numbers around it contradict each other",
+                shown_in.join(", ")
+            )
+        } else {
+            format!(
+                "{label} (suppressed in {}) can be worked out to [{}, {}], narrower than {width}",
+                shown_in.join(", "),
+                round(finding.lo),
+                round(finding.hi)
+            )
+        });
+    }
+    Ok(findings)
+}
+
+/// The (low, high) range of each suppressed count, keyed by (table, row,
+/// column).
+pub type Ranges = std::collections::BTreeMap<(usize, usize, usize), (f64, f64)>;
+
+/// The range a reader can work each suppressed count out to, from the
+/// published tables alone, rounded inward to whole counts; `hi` is infinite
+/// when nothing bounds it.
+pub fn suppressed_ranges(tables: &[Table], unit: Unit) -> Result<Ranges> {
+    let linkage = link(tables, unit, false)?;
+    let mut by_cell: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
+    let mut out = std::collections::BTreeMap::new();
+    for &(Position { table, row, column }, id) in &linkage.positions {
+        if !linkage.statuses[id.0].is_suppressed() {
+            continue;
+        }
+        let range = match by_cell.get(&id.0) {
+            Some(r) => *r,
+            None => {
+                let (lo, hi) = safetynet_sdc::feasible_range(&linkage.model, &linkage.statuses, id)
+                    .map_err(|e| Error::Disclosure(e.to_string()))?;
+                let r = ((lo - 1e-6).ceil(), (hi + 1e-6).floor());
+                by_cell.insert(id.0, r);
+                r
+            }
+        };
+        out.insert((table, row, column), range);
+    }
+    Ok(out)
+}
+
+fn round(v: f64) -> String {
+    if v.is_infinite() {
+        "unbounded".into()
+    } else {
+        format!("{:.1}", v)
+    }
+}
+
+#[cfg(test)]
+mod tests;

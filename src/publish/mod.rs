@@ -1,0 +1,16 @@
+//! Publication: tables as the queries return them, disclosure control over
+//! all of them together, the audit of what was written, charts, the
+//! renderers (CSV, XLSX, Markdown, HTML), and the one writer of output
+//! folders every product uses.
+
+pub mod audit;
+pub mod charts;
+pub mod declaration;
+pub mod disclosure;
+pub mod linkage;
+pub mod render;
+pub mod table;
+pub mod writer;
+
+pub use disclosure::Policy;
+pub use table::{Cell, Table, TableSpec};

@@ -1,0 +1,394 @@
+//! The SQL engine: a DataFusion session over the store (registered as the
+//! table `cases`), its settings, and the one runner of read-only SQL.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::ParamValues;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::context::SQLOptions;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::base::schema;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Output formats of `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// What queries may hold in memory unless `--memory-limit` says otherwise:
+/// with the rest of the process, the report stays under 1 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 512 * 1024 * 1024;
+
+/// What a session may use, as the user set it (`--memory-limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Bytes the operators may hold before spilling to disk.
+    pub memory_limit: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+        }
+    }
+}
+
+/// The runtime every query command runs on. DataFusion reads local files
+/// on tokio's blocking threads; left at tokio's default of up to 512 of
+/// them, each kept its own allocator heap and a 10M-record report peaked at
+/// 1.2 GB. A few threads read as fast on two cores.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+        .map_err(|e| Error::io("the query runtime", e))
+}
+
+const BLOCKING_THREADS: usize = 4;
+
+/// Bytes from `512M`, `2G`, `800000K` or a plain number.
+pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], t[i..].to_ascii_uppercase()),
+        None => (t, String::new()),
+    };
+    let n: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 512M or 2G"))?;
+    let scale: f64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1.0,
+        "K" => 1024.0,
+        "M" => 1024.0 * 1024.0,
+        "G" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("'{text}' is not a size such as 512M or 2G")),
+    };
+    let bytes = n * scale;
+    if bytes.is_nan() || bytes < 16.0 * 1024.0 * 1024.0 {
+        return Err(format!("'{text}' is below the smallest limit, 16M"));
+    }
+    Ok(bytes as usize)
+}
+
+/// A DataFusion session with the store registered once as the table
+/// `cases`. Its list of files comes from the manifest, so files a killed run
+/// left behind are never read.
+pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionContext> {
+    let ctx = bounded_context(session_config()?, settings.memory_limit)?;
+    crate::sql::udf::register(&ctx);
+    let paths = store.data_paths();
+    if paths.is_empty() {
+        let empty = MemTable::try_new(schema::store_schema(), vec![vec![]])?;
+        ctx.register_table("cases", Arc::new(empty))?;
+        return Ok(ctx);
+    }
+    let urls = paths
+        .iter()
+        .map(|p| {
+            let absolute = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+            Ok(ListingTableUrl::parse(absolute.to_string_lossy())?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(schema::store_schema());
+    ctx.register_table("cases", Arc::new(ListingTable::try_new(config)?))?;
+    Ok(ctx)
+}
+
+/// The session settings every query command shares.
+fn session_config() -> Result<SessionConfig> {
+    let mut config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        );
+    // DataFusion 55 can deadlock under a memory limit (apache/datafusion
+    // #24883, fixed after 55.2): when two input tasks of a RepartitionExec
+    // spill into the same output's pool at once, the pool holds two open
+    // files, the reader waits on the older one while the batch it needs is in
+    // the newer, and every thread parks. A 10M-record `count(DISTINCT)` sat
+    // idle for 27 minutes that way. With a one-byte rotation size each
+    // spilled batch is written and sealed in its own file inside one
+    // synchronous call, so the reader never waits on a file nobody will
+    // finish. The cost is one temp file per spilled batch, only when a
+    // repartition runs out of memory; no other operator reads this setting.
+    config.options_mut().execution.max_spill_file_size_bytes =
+        datafusion::config::ConfigNonZeroUsize::try_new(1)?;
+    // No dynamic filters. DataFusion 55's min/max filter gives wrong answers
+    // when a partition has seen only missing values (apache/datafusion
+    // #25147, unfixed in 55.2): its typed null replaces the shared lower
+    // bound, the filter becomes `x > max`, and files holding the true minimum
+    // are pruned unread. The store's `year=unknown` files are exactly that,
+    // and `min(year)` sometimes started the report a year late. The join and
+    // TopK filters have had silent wrong-result bugs of their own (#23126,
+    // #24352). They only save reading rows on selective queries; published
+    // figures come before that saving.
+    let optimizer = &mut config.options_mut().optimizer;
+    optimizer.enable_dynamic_filter_pushdown = false;
+    optimizer.enable_aggregate_dynamic_filter_pushdown = false;
+    optimizer.enable_join_dynamic_filter_pushdown = false;
+    optimizer.enable_topk_dynamic_filter_pushdown = false;
+    Ok(config)
+}
+
+/// A context whose operators share a pool of `limit` bytes. Operators that
+/// can spill (sorts, grouped aggregates, repartitions) spill to the OS temp
+/// dir beyond it instead of growing without limit.
+fn bounded_context(config: SessionConfig, limit: usize) -> Result<SessionContext> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// Runs one read-only statement. DDL, DML and statements such as `SET` are
+/// refused: the store is only ever changed by `ingest` and `classify`.
+pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    run(ctx, sql, None).await
+}
+
+/// The one runner of every query, the report's and the user's: read-only,
+/// with `params` bound by name when given (never spliced into the SQL).
+pub async fn run(
+    ctx: &SessionContext,
+    sql: &str,
+    params: Option<ParamValues>,
+) -> Result<Vec<RecordBatch>> {
+    let df = ctx.sql_with_options(sql, read_only()).await.map_err(|e| {
+        let text = e.to_string();
+        if text.contains("not supported")
+            && (text.contains("DDL") || text.contains("DML") || text.contains("Statement"))
+        {
+            Error::Usage(format!("query is read-only: {text}"))
+        } else {
+            Error::DataFusion(e)
+        }
+    })?;
+    let df = match params {
+        Some(params) => df.with_param_values(params)?,
+        None => df,
+    };
+    Ok(df.collect().await?)
+}
+
+/// Whether the statement has parameters to bind. A statement that does not
+/// plan has none here; running it reports why it does not.
+pub async fn has_placeholders(ctx: &SessionContext, sql: &str) -> bool {
+    let Ok(df) = ctx.sql_with_options(sql, read_only()).await else {
+        return false;
+    };
+    df.logical_plan()
+        .get_parameter_types()
+        .is_ok_and(|types| !types.is_empty())
+}
+
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Renders result batches in the chosen format.
+pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
+    use datafusion::arrow::{csv, json, util::pretty};
+    Ok(match format {
+        OutputFormat::Table => pretty::pretty_format_batches(batches)?.to_string() + "\n",
+        OutputFormat::Csv => {
+            let mut out = Vec::new();
+            {
+                let mut writer = csv::WriterBuilder::new().with_header(true).build(&mut out);
+                for batch in batches {
+                    writer.write(batch)?;
+                }
+            }
+            String::from_utf8(out).expect("CSV writer produces UTF-8")
+        }
+        OutputFormat::Json => {
+            let mut out = Vec::new();
+            {
+                let mut writer = json::LineDelimitedWriter::new(&mut out);
+                for batch in batches {
+                    writer.write(batch)?;
+                }
+                writer.finish()?;
+            }
+            String::from_utf8(out).expect("JSON writer produces UTF-8")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bounded_context, parse_size, session_config};
+    use datafusion::arrow::array::{Array, Int32Array, Int64Array, RecordBatch};
+    use std::time::Duration;
+
+    /// apache/datafusion#24883: under a memory limit a grouped
+    /// `count(DISTINCT)` on two partitions could park every thread for good.
+    /// This is the issue's own reproducer (64-row batches, a 2 MB pool) run
+    /// with our session settings; without the one-byte spill rotation the
+    /// first or second run hangs. Each group holds every one of 337 ids, so
+    /// the counts are checked too: spilling must not lose or repeat a row.
+    #[test]
+    fn a_spilling_distinct_count_never_parks() {
+        const RUNS: usize = 5;
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a test runtime");
+            let counts: crate::error::Result<Vec<Vec<i64>>> = runtime.block_on(async {
+                let config = session_config()?
+                    .with_target_partitions(2)
+                    .with_batch_size(64);
+                let ctx = bounded_context(config, 2 * 1024 * 1024)?;
+                ctx.sql(
+                    "CREATE TABLE t AS SELECT v % 13 AS g, \
+                     concat('trace-', CAST(v % 337 AS VARCHAR), '-0123456789abcdef') AS trace_id \
+                     FROM generate_series(1, 40000) AS s(v)",
+                )
+                .await?
+                .collect()
+                .await?;
+                let mut counts = Vec::new();
+                for _ in 0..RUNS {
+                    let batches = ctx
+                        .sql("SELECT g, count(DISTINCT trace_id) AS n FROM t GROUP BY g")
+                        .await?
+                        .collect()
+                        .await?;
+                    let mut run = Vec::new();
+                    for batch in &batches {
+                        let n = batch
+                            .column(1)
+                            .as_any()
+                            .downcast_ref::<Int64Array>()
+                            .expect("count is Int64");
+                        run.extend((0..n.len()).map(|i| n.value(i)));
+                    }
+                    counts.push(run);
+                }
+                Ok(counts)
+            });
+            let _ = done.send(counts);
+        });
+        let counts = outcome
+            .recv_timeout(Duration::from_secs(60))
+            .expect("a spilling count(DISTINCT) did not finish in a minute: deadlocked")
+            .expect("the query runs");
+        assert_eq!(counts.len(), RUNS);
+        for run in counts {
+            assert_eq!(run, vec![337; 13], "13 groups of 337 distinct ids");
+        }
+    }
+
+    /// apache/datafusion#25147: with the aggregate dynamic filter on, a
+    /// partition that has seen only missing values merges a typed null into
+    /// the shared lower bound, the filter becomes `year > max`, and a file
+    /// holding the true minimum is pruned unread. The store has such a file
+    /// (`year=unknown`), and the report once started a year late this way.
+    /// The race depends on scheduling, so the query runs many times.
+    #[test]
+    fn min_and_max_see_every_file_when_one_holds_only_missing_values() {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        use datafusion::parquet::arrow::ArrowWriter;
+        use std::sync::Arc;
+
+        const RUNS: usize = 300;
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("year", DataType::Int32, true)]));
+        let files: [(&str, Option<i32>); 5] = [
+            ("a_unknown", None),
+            ("b_2021", Some(2021)),
+            ("c_2021", Some(2021)),
+            ("d_unknown", None),
+            ("e_2020", Some(2020)),
+        ];
+        for (name, year) in files {
+            let years = Int32Array::from(vec![year; 1000]);
+            let batch = RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(years)]).unwrap();
+            let file = std::fs::File::create(dir.path().join(format!("{name}.parquet"))).unwrap();
+            let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), None).unwrap();
+            writer.write(&batch).unwrap();
+            writer.close().unwrap();
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let wrong = runtime.block_on(async {
+            let config = session_config().unwrap().with_target_partitions(2);
+            let ctx = bounded_context(config, 64 * 1024 * 1024).unwrap();
+            ctx.register_parquet(
+                "t",
+                dir.path().to_str().unwrap(),
+                datafusion::prelude::ParquetReadOptions::default(),
+            )
+            .await
+            .unwrap();
+            let mut wrong = Vec::new();
+            for _ in 0..RUNS {
+                let batches = ctx
+                    .sql("SELECT min(year), max(year) FROM t")
+                    .await
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap();
+                let column = |i: usize| {
+                    batches[0]
+                        .column(i)
+                        .as_any()
+                        .downcast_ref::<Int32Array>()
+                        .unwrap()
+                        .value(0)
+                };
+                let got = (column(0), column(1));
+                if got != (2020, 2021) {
+                    wrong.push(got);
+                }
+            }
+            wrong
+        });
+        assert!(
+            wrong.is_empty(),
+            "{} of {RUNS} runs gave a wrong min/max, e.g. {:?}",
+            wrong.len(),
+            wrong.first()
+        );
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("512M"), Ok(512 * 1024 * 1024));
+        assert_eq!(parse_size("1g"), Ok(1024 * 1024 * 1024));
+        assert_eq!(parse_size("1.5GiB"), Ok(1536 * 1024 * 1024));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("1M").is_err(), "too small to run anything");
+    }
+}

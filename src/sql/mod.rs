@@ -1,0 +1,9 @@
+//! SQL over the store: the DataFusion session and its one runner, the
+//! selection every query is bound with, the queries shipped in `queries/`,
+//! and the functions registered for them (UDFs and statistics).
+
+pub mod engine;
+pub mod queries;
+pub mod selection;
+pub mod stats;
+pub mod udf;

@@ -1,0 +1,343 @@
+//! Disclosure control as a user meets it: the report suppresses and audits,
+//! `audit` rereads what was written and catches tampering, internal mode is
+//! stamped everywhere, and rates need a valid population table.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use tempfile::TempDir;
+
+fn generated_store(dir: &Path) -> PathBuf {
+    let export = dir.join("g.csv");
+    ok(&[
+        "generate",
+        "--records",
+        "1200",
+        "--seed",
+        "11",
+        "--countries",
+        "US,MX",
+        "--out",
+        p(&export),
+    ]);
+    let store = dir.join("store");
+    ingest_json(&store, &[&export]);
+    store
+}
+
+fn report(store: &Path, out: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["report", "--store", p(store), "--out", p(out)];
+    args.extend(extra);
+    run(&args)
+}
+
+type Rows = (Vec<String>, Vec<Vec<String>>);
+
+fn read_csv(path: &Path) -> Rows {
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .unwrap();
+    let headers = reader.headers().unwrap().iter().map(String::from).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    (headers, rows)
+}
+
+fn write_csv(path: &Path, (headers, rows): &Rows) {
+    let mut w = csv::Writer::from_path(path).unwrap();
+    w.write_record(headers).unwrap();
+    for r in rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+}
+
+#[test]
+fn the_report_passes_its_own_audit_and_the_audit_catches_a_count_given_away() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let (out, internal) = (dir.path().join("out"), dir.path().join("internal"));
+    let (code, stdout, stderr) = report(&store, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("audit passed"), "{stdout}");
+    assert!(out.join("disclosure.json").exists());
+    let (code, stdout, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 0, "{stderr}");
+    // 10 query tables and the mix tests (no rates without a population)
+    assert!(stdout.starts_with("audit passed: 11 tables"), "{stdout}");
+    let (code, _, stderr) = report(&store, &internal, &["--no-suppression"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // In the type-by-year table, find a year with suppressed counts and a
+    // published total, and publish all but one of the counts with their true
+    // values: the year total then gives the last one away.
+    let table = |root: &Path| root.join("tables/02_types_by_year.csv");
+    let (headers, mut rows) = read_csv(&table(&out));
+    let (_, truth) = read_csv(&table(&internal));
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (year, n, total) = (col("year"), col("n"), col("denominator"));
+    let mut by_year: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        // a year whose total is published (secondary suppression may hide it)
+        if r[n] == "x" && r[total] != "x" {
+            by_year.entry(r[year].clone()).or_default().push(i);
+        }
+    }
+    let (_, suppressed) = by_year
+        .iter()
+        .find(|(_, rows)| rows.len() >= 2)
+        .expect("a year with two suppressed counts");
+    let (last, others) = suppressed.split_last().unwrap();
+    for &i in others {
+        assert_eq!(rows[i][..n], truth[i][..n], "same rows in the same order");
+        rows[i][n] = truth[i][n].clone();
+    }
+    write_csv(&table(&out), &(headers.clone(), rows));
+    let (code, _, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "{stderr}");
+    let exposed = format!("[{0}.0, {0}.0]", truth[*last][n]);
+    assert!(
+        stderr.contains(&truth[*last][col("category")]) && stderr.contains(&exposed),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is published but below 10"), "{stderr}");
+}
+
+#[test]
+fn no_published_count_is_small_and_shares_of_suppressed_counts_are_withheld() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(
+        &store,
+        &out,
+        &["--min-cell", "5", "--protection-width", "8"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("disclosure.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (model["min_cell"].as_u64(), model["width"].as_u64()),
+        (Some(5), Some(8))
+    );
+    for table in model["tables"].as_array().unwrap() {
+        let name = table["name"].as_str().unwrap();
+        let (headers, rows) = read_csv(&out.join("tables").join(format!("{name}.csv")));
+        let counts: Vec<usize> = table["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| headers.iter().position(|h| h == c.as_str().unwrap()))
+            .collect();
+        for r in &rows {
+            for &c in &counts {
+                if let Ok(v) = r[c].parse::<i64>() {
+                    assert!(v == 0 || v >= 5, "{name}: {} = {v}", headers[c]);
+                }
+            }
+            if let (Some(n), Some(share)) = (
+                headers.iter().position(|h| h == "n"),
+                headers.iter().position(|h| h == "share_pct"),
+            ) && r[n] == "x"
+            {
+                assert_eq!(r[share], "x", "{name}: share of a suppressed count");
+            }
+        }
+    }
+    // The same report audited for a wider range than it was made for may
+    // fail, but never for the width it was made for.
+    let (code, _, stderr) = run(&["audit", p(&out), "--protection-width", "8"]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn internal_mode_stamps_every_output_and_cannot_pass_the_audit() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("internal");
+    let (code, _, stderr) = report(&store, &out, &["--no-suppression"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("NOT FOR PUBLICATION"), "{stderr}");
+    let stamp = "NOT FOR PUBLICATION";
+    for entry in std::fs::read_dir(out.join("tables")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(text.starts_with(&format!("# {stamp}")), "{text:.80}");
+    }
+    for entry in std::fs::read_dir(out.join("charts")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(stamp), "{}", path.display());
+        }
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with(&format!("**{stamp}")));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains(&format!("<p class=\"stamp\">{stamp}")));
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(out.join("report.xlsx")).unwrap();
+    for name in book.sheet_names() {
+        let sheet = book.worksheet_range(&name).unwrap();
+        let cell = sheet
+            .get_value((1, 0))
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        assert!(cell.starts_with(stamp), "sheet {name}: {cell}");
+    }
+    // a small count is there, as asked
+    let (headers, rows) = read_csv(&out.join("tables/02_types_by_year.csv"));
+    let n = headers.iter().position(|h| h == "n").unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| matches!(r[n].parse::<i64>(), Ok(1..=9)))
+    );
+
+    let (code, _, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("--no-suppression: NOT FOR PUBLICATION"),
+        "{stderr}"
+    );
+    // a directory that is not a report at all
+    let (code, _, stderr) = run(&["audit", p(&out.join("tables"))]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a report directory"), "{stderr}");
+}
+
+#[test]
+fn rates_need_a_valid_population_table_and_are_labelled_as_detection() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let population = dir.path().join("population.csv");
+    std::fs::write(
+        &population,
+        "country,year,population,source\nUS,2020,331449281,US Census 2020\nMX,2020,126014024,INEGI 2020\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(&store, &out, &["--population", p(&population)]);
+    assert_eq!(code, 0, "{stderr}");
+    let (headers, rows) = read_csv(&out.join("tables/11_detection_rates.csv"));
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let us = rows
+        .iter()
+        .find(|r| r[col("reporting_country")] == "US" && r[col("n")] != "x")
+        .expect("a published US year");
+    let n: f64 = us[col("n")].parse().unwrap();
+    assert_eq!(us[col("population_year")], "2020");
+    assert_eq!(
+        us[col("rate_per_100k")],
+        format!("{:.1}", 100_000.0 * n / 331_449_281.0)
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("detected cases per 100,000 population"));
+    assert!(md.contains("not the prevalence"));
+
+    // without a population table there is no rates table
+    let plain = dir.path().join("plain");
+    report(&store, &plain, &[]);
+    assert!(!plain.join("tables/11_detection_rates.csv").exists());
+
+    std::fs::write(
+        &population,
+        "country,year,population,source\nUS,2020,many,x\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = report(
+        &store,
+        &dir.path().join("bad"),
+        &["--population", p(&population)],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("population.csv: row 2, column population"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_mix_test_compares_every_pair_of_countries_and_the_two_halves_of_the_period() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("out");
+    report(&store, &out, &[]);
+    // without a population table there is no rates table, and the numbers
+    // close up: the mix tests follow table 10 as table 11
+    assert!(!out.join("tables/12_typology_mix_tests.csv").exists());
+    let (headers, rows) = read_csv(&out.join("tables/11_typology_mix_tests.csv"));
+    assert_eq!(
+        headers,
+        [
+            "comparison",
+            "group_a",
+            "group_b",
+            "n",
+            "categories",
+            "statistic",
+            "df",
+            "p_value",
+            "cramers_v",
+            "reading"
+        ]
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][..3], ["countries", "MX", "US"]);
+    assert_eq!(rows[1][0], "periods");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Detection differs between hotlines"));
+}
+
+#[test]
+fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
+    use safetynet::publish::Cell;
+    use safetynet::report::ReportOptions;
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(&store, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let before = snapshot(&out);
+
+    let store = safetynet::store::Store::open(&store).unwrap();
+    let options = ReportOptions {
+        selection: Default::default(),
+        policy: Default::default(),
+        extra_queries: None,
+        population: None,
+        needs: None,
+        engine: Default::default(),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut built = runtime
+        .block_on(safetynet::report::build(&store, &options))
+        .unwrap();
+    // A renderer bug that printed a suppressed count would look like this.
+    let table = built
+        .tables
+        .iter_mut()
+        .find(|t| t.spec.name == "02_types_by_year")
+        .unwrap();
+    let n = table.column("n").unwrap();
+    let row = table
+        .rows
+        .iter_mut()
+        .find(|r| r[n] == Cell::Suppressed)
+        .unwrap();
+    row[n] = Cell::Int(3);
+    let error = safetynet::report::write_replacing(&built, &out).unwrap_err();
+    assert_eq!(error.exit_code(), 3, "{error}");
+    assert!(
+        error.to_string().contains("published but below 10"),
+        "{error}"
+    );
+    assert_eq!(
+        snapshot(&out),
+        before,
+        "the previous report is left as it was"
+    );
+}

@@ -1,0 +1,395 @@
+//! Exchange between hotlines: compare from a store, share bundles, merge
+//! them; bundles carry no small count and no record; damaged, altered,
+//! incompatible or newer bundles are refused with a clear reason.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::common::*;
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use sha2::Digest;
+use tempfile::TempDir;
+
+fn store(dir: &Path, records: &str, seed: &str, countries: &str) -> PathBuf {
+    let export = dir.join(format!("g{seed}.csv"));
+    ok(&[
+        "generate",
+        "--records",
+        records,
+        "--seed",
+        seed,
+        "--countries",
+        countries,
+        "--out",
+        p(&export),
+    ]);
+    let store = dir.join(format!("store{seed}"));
+    ingest_json(&store, &[&export]);
+    store
+}
+
+fn share(store: &Path, country: &str, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "share",
+        "--store",
+        p(store),
+        "--country",
+        country,
+        "--out",
+        p(out),
+    ];
+    args.extend(extra);
+    ok(&args);
+}
+
+/// A bundle's files: (name, bytes) in order.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// The bundle's files by name.
+fn untar(bundle: &Path) -> Files {
+    let mut archive = tar::Archive::new(std::fs::File::open(bundle).unwrap());
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let mut e = e.unwrap();
+            let name = e.path().unwrap().to_string_lossy().to_string();
+            let mut bytes = Vec::new();
+            e.read_to_end(&mut bytes).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+fn retar(files: &Files, bundle: &Path) {
+    let mut builder = tar::Builder::new(std::fs::File::create(bundle).unwrap());
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    builder.finish().unwrap();
+}
+
+fn batches(parquet: &[u8]) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::copy_from_slice(parquet))
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = snapshot(dir)
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "csv" || e == "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn three_bundles_merged_give_the_comparison_made_from_the_store() {
+    let dir = TempDir::new().unwrap();
+    let store = store(dir.path(), "3000", "21", "US,MX,CA");
+    let direct = dir.path().join("direct");
+    ok(&[
+        "compare",
+        "--store",
+        p(&store),
+        "--countries",
+        "US,MX,CA",
+        "--from",
+        "2016",
+        "--to",
+        "2023",
+        "--out",
+        p(&direct),
+    ]);
+    let mut bundles = Vec::new();
+    for country in ["US", "MX", "CA"] {
+        let bundle = dir.path().join(format!("{country}.snb"));
+        share(
+            &store,
+            country,
+            &bundle,
+            &["--from", "2016", "--to", "2023"],
+        );
+        bundles.push(bundle);
+    }
+    let merged = dir.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(bundles.iter().map(|b| p(b)));
+    args.extend(["--out", p(&merged)]);
+    let stdout = ok(&args);
+    assert!(
+        stdout.contains("comparing CA, MX, US from 2016 to 2023"),
+        "{stdout}"
+    );
+    // every table and the report: the same bytes, so the same numbers
+    // wherever either publishes one
+    let (a, b) = (csv_files(&direct), csv_files(&merged));
+    assert_eq!(
+        a.len(),
+        6,
+        "{:?}",
+        a.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert_eq!(a, b);
+    for name in [
+        "comparison.html",
+        "comparison.xlsx",
+        "charts/type_shares_by_country.svg",
+    ] {
+        assert!(merged.join(name).exists(), "{name}");
+    }
+
+    // Regional totals: exact where all publish, otherwise a range that
+    // holds the true total (counted here from the store).
+    let truth = query_rows(
+        &store,
+        "SELECT coalesce(typology_name, extension_category, 'not determined'), year, count(*) \
+         FROM cases WHERE year BETWEEN 2016 AND 2023 GROUP BY 1, 2",
+    );
+    let mut reader = csv::Reader::from_path(merged.join("tables/05_regional_totals.csv")).unwrap();
+    let mut ranges = 0;
+    for row in reader.records() {
+        let row = row.unwrap();
+        let (category, year) = (&row[2], &row[3]);
+        let true_total: i64 = truth
+            .iter()
+            .find(|t| t[0] == category && t[1] == year)
+            .map(|t| t[2].parse().unwrap())
+            .unwrap_or(0);
+        let low: i64 = row[5].parse().unwrap();
+        if row[7].is_empty() {
+            assert_eq!(row[4].parse::<i64>().unwrap(), true_total, "{row:?}");
+        } else {
+            ranges += 1;
+            assert!(
+                row[4].is_empty(),
+                "an uncertain total is never one number: {row:?}"
+            );
+            assert!(low <= true_total, "{row:?} vs {true_total}");
+            if !row[6].is_empty() {
+                assert!(
+                    true_total <= row[6].parse::<i64>().unwrap(),
+                    "{row:?} vs {true_total}"
+                );
+            }
+        }
+    }
+    assert!(ranges > 0, "the fixture has suppressed counts");
+}
+
+#[test]
+fn no_record_and_no_small_count_leaves_in_a_bundle() {
+    let dir = TempDir::new().unwrap();
+    for (records, seed, k) in [("250", "31", "10"), ("600", "32", "3"), ("900", "33", "5")] {
+        let store = store(dir.path(), records, seed, "US,MX");
+        let bundle = dir.path().join(format!("b{seed}.snb"));
+        share(&store, "MX", &bundle, &["--min-cell", k]);
+        let k: i64 = k.parse().unwrap();
+        let files = untar(&bundle);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "manifest.json",
+                "types_by_year.parquet",
+                "types_over_period.parquet"
+            ]
+        );
+        let mut suppressed = 0;
+        for (_, bytes) in &files[1..] {
+            for batch in batches(bytes) {
+                let columns: Vec<String> = batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                // aggregate columns only: nothing that identifies a record
+                for c in &columns {
+                    assert!(
+                        ["year", "section", "type_id", "category", "n", "denominator"]
+                            .contains(&c.as_str()),
+                        "{c}"
+                    );
+                }
+                for name in ["n", "denominator"] {
+                    let i = columns.iter().position(|c| c == name).unwrap();
+                    let values = batch
+                        .column(i)
+                        .as_any()
+                        .downcast_ref::<Int64Array>()
+                        .unwrap();
+                    for v in values.iter() {
+                        match v {
+                            None => suppressed += 1,
+                            Some(v) => assert!(v == 0 || v >= k, "{name} = {v} with K = {k}"),
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            suppressed > 0,
+            "seed {seed}: small stores have small counts"
+        );
+        let manifest: serde_json::Value = serde_json::from_slice(&files[0].1).unwrap();
+        assert_eq!(manifest["scope"]["min_cell"], k);
+        assert_eq!(manifest["format_version"], 1);
+    }
+}
+
+#[test]
+fn damaged_altered_incompatible_and_newer_bundles_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let store = store(dir.path(), "800", "41", "US,MX");
+    let (us, mx) = (dir.path().join("us.snb"), dir.path().join("mx.snb"));
+    share(&store, "US", &us, &[]);
+    share(&store, "MX", &mx, &[]);
+    let out = dir.path().join("out");
+    let refused = |bundles: &[&Path], why: &str| {
+        let mut args = vec!["merge"];
+        args.extend(bundles.iter().map(|b| p(b)));
+        args.extend(["--out", p(&out)]);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains(why), "expected '{why}' in: {stderr}");
+    };
+    let variant = |name: &str, change: &dyn Fn(&mut Files)| -> PathBuf {
+        let mut files = untar(&mx);
+        change(&mut files);
+        let path = dir.path().join(name);
+        retar(&files, &path);
+        path
+    };
+
+    // truncated in transit
+    let bytes = std::fs::read(&mx).unwrap();
+    let truncated = dir.path().join("truncated.snb");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    refused(&[&us, &truncated], "truncated.snb: ");
+    // not a bundle at all
+    let text = dir.path().join("notes.snb");
+    std::fs::write(&text, "hello").unwrap();
+    refused(&[&text], "notes.snb");
+    // one byte of a table changed
+    let altered = variant("altered.snb", &|files| {
+        let last = files[1].1.len() - 20;
+        files[1].1[last] ^= 0x01;
+    });
+    refused(&[&us, &altered], "does not match its SHA-256");
+    // a file the manifest does not list
+    let extra = variant("extra.snb", &|files| {
+        files.push(("records.csv".into(), b"id\n1\n".to_vec()));
+    });
+    refused(
+        &[&us, &extra],
+        "records.csv is in the bundle but not in its manifest",
+    );
+    // written by a newer version
+    let newer = variant("newer.snb", &|files| {
+        let text = String::from_utf8(files[0].1.clone()).unwrap();
+        files[0].1 = text
+            .replace("\"format_version\": 1", "\"format_version\": 2")
+            .into_bytes();
+    });
+    refused(&[&us, &newer], "written by a newer safetynet");
+    // a small count forged in, with a hash to match: the audit still refuses it
+    let forged = variant("forged.snb", &|files| {
+        let batch = &batches(&files[1].1)[0];
+        let n = batch.schema().index_of("n").unwrap();
+        let values = batch
+            .column(n)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        let at = (0..values.len())
+            .find(|&i| values.is_null(i))
+            .expect("a suppressed count");
+        let replaced: Int64Array = (0..values.len())
+            .map(|i| {
+                if i == at {
+                    Some(3)
+                } else {
+                    values.is_valid(i).then(|| values.value(i))
+                }
+            })
+            .collect();
+        let mut columns = batch.columns().to_vec();
+        columns[n] = Arc::new(replaced);
+        let batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        let mut bytes = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let hex = |b: &[u8]| -> String {
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
+        let (old, new) = (hex(&files[1].1), hex(&bytes));
+        files[1].1 = bytes;
+        let manifest = String::from_utf8(files[0].1.clone()).unwrap();
+        files[0].1 = manifest.replace(&old, &new).into_bytes();
+    });
+    refused(&[&us, &forged], "not disclosure-controlled");
+    // another threshold, another period
+    let k5 = dir.path().join("k5.snb");
+    share(&store, "MX", &k5, &["--min-cell", "5"]);
+    refused(&[&us, &k5], "differ in suppression threshold (10 and 5)");
+    let short = dir.path().join("short.snb");
+    share(&store, "MX", &short, &["--from", "2018"]);
+    refused(&[&us, &short], "differ in period");
+    // the same country twice
+    refused(&[&us, &us], "US is given twice");
+    // and sharing without disclosure control is not possible
+    let (code, _, stderr) = run(&[
+        "share",
+        "--store",
+        p(&store),
+        "--country",
+        "US",
+        "--out",
+        p(&dir.path().join("raw.snb")),
+        "--no-suppression",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot be combined with sharing"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing was written by a refused merge");
+}
+
+#[test]
+fn a_bundle_of_format_1_stays_readable() {
+    // tests/fixtures/bundle_v1_us.snb was written by the first version with
+    // bundles (synthetic data: `generate --records 400 --seed 5 --countries US`).
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bundle_v1_us.snb");
+    let (manifest, aggregates) = safetynet::exchange::bundle::read(&fixture).unwrap();
+    assert_eq!(manifest.format_version, 1);
+    assert_eq!(manifest.scope.country, "US");
+    assert_eq!(
+        (manifest.scope.from_year, manifest.scope.to_year),
+        (2015, 2024)
+    );
+    assert_eq!(aggregates.tables[0].rows.len(), 240);
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    ok(&["merge", p(&fixture), "--out", p(&out)]);
+    let shares = std::fs::read_to_string(out.join("tables/01_type_shares_by_country.csv")).unwrap();
+    assert!(shares.contains(",US,"), "{shares}");
+}

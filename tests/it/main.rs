@@ -1,0 +1,21 @@
+//! The integration tests: one binary (each test binary links DataFusion,
+//! so ten of them cost minutes of linking), one module per area. They run
+//! the real `safetynet` binary on fixtures each test writes into its own
+//! temporary folder; none reads `../shared`.
+
+mod common;
+
+mod architecture;
+
+mod classification;
+mod classify_examples;
+mod disclosure;
+mod exchange;
+mod foundation;
+mod fuzz_input;
+mod gaps;
+mod queries;
+mod real_exports;
+mod report;
+mod sample_data;
+mod store_safety;

@@ -1,0 +1,693 @@
+//! Issue 4: every query file on a fixture store whose expected values are
+//! worked out here from how the fixture was built; disclosure control;
+//! deterministic output; snapshots; the committed reports/ is up to date;
+//! the HTML report in a real headless browser.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use tempfile::TempDir;
+
+/// A group of identical records in the fixture.
+struct Group {
+    count: usize,
+    year: &'static str,
+    country: &'static str,
+    form: &'static str,
+    sectors: &'static str,
+    venue: &'static str,
+    gender: &'static str,
+    age: &'static str,
+    citizenship: &'static str,
+    recruitment: &'static str,
+    relation: &'static str,
+    control: &'static str,
+    /// Victims per case.
+    per_case: usize,
+}
+
+const GROUPS: &[Group] = &[
+    // 20 escort victims in 2020, nationals, adults, 5 cases of 4
+    Group {
+        count: 20,
+        year: "2020",
+        country: "US",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "Hotel",
+        gender: "female",
+        age: "18-20",
+        citizenship: "US",
+        recruitment: "intimate_partner",
+        relation: "intimate_partner",
+        control: "threats;physical_abuse",
+        per_case: 4,
+    },
+    // 12 escort victims in 2021, minors, foreign nationals
+    Group {
+        count: 12,
+        year: "2021",
+        country: "US",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "Motel",
+        gender: "female",
+        age: "9-17",
+        citizenship: "MX",
+        recruitment: "intimate_partner;internet",
+        relation: "family",
+        control: "threats",
+        per_case: 1,
+    },
+    // 4 agriculture victims in 2020 (a small cell)
+    Group {
+        count: 4,
+        year: "2020",
+        country: "US",
+        form: "labor",
+        sectors: "agriculture",
+        venue: "farm",
+        gender: "male",
+        age: "30-38",
+        citizenship: "GT",
+        recruitment: "job_offer",
+        relation: "other",
+        control: "debt_bondage;withholds_documents",
+        per_case: 1,
+    },
+    // 11 agriculture victims in 2021 in Mexico
+    Group {
+        count: 11,
+        year: "2021",
+        country: "MX",
+        form: "labor",
+        sectors: "agriculture",
+        venue: "rancho",
+        gender: "male",
+        age: "24-26",
+        citizenship: "MX",
+        recruitment: "job_offer",
+        relation: "other",
+        control: "debt_bondage",
+        per_case: 1,
+    },
+    // 10 sex trafficking records with no venue: undetermined
+    Group {
+        count: 10,
+        year: "2021",
+        country: "MX",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "",
+        gender: "female",
+        age: "",
+        citizenship: "",
+        recruitment: "",
+        relation: "",
+        control: "",
+        per_case: 1,
+    },
+    // 2 records without a year: left out of every table
+    Group {
+        count: 2,
+        year: "",
+        country: "US",
+        form: "sex",
+        sectors: "prostitution",
+        venue: "Hotel",
+        gender: "female",
+        age: "",
+        citizenship: "US",
+        recruitment: "",
+        relation: "",
+        control: "",
+        per_case: 1,
+    },
+];
+
+fn fixture_csv(dir: &Path) -> PathBuf {
+    let mut lines = Vec::new();
+    let mut id = 0;
+    for (g, group) in GROUPS.iter().enumerate() {
+        for i in 0..group.count {
+            id += 1;
+            let case = format!("C{g}-{}", i / group.per_case);
+            lines.push(format!(
+                "R{id:03},{case},fixture,{c},{y},,{c},,{cit},{gender},{age},,{form},{sectors},{venue},{rec},{rel},{ctl},",
+                c = group.country,
+                y = group.year,
+                cit = group.citizenship,
+                gender = group.gender,
+                age = group.age,
+                form = group.form,
+                sectors = group.sectors,
+                venue = group.venue,
+                rec = group.recruitment,
+                rel = group.relation,
+                ctl = group.control,
+            ));
+        }
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    write_csv(dir, "fixture.csv", &refs)
+}
+
+pub(crate) fn fixture_store(dir: &Path) -> PathBuf {
+    let csv = fixture_csv(dir);
+    let store = dir.join("store");
+    let s = ingest_json(&store, &[&csv]);
+    assert_eq!(s["stored"], 59, "{s}");
+    store
+}
+
+/// A published table as rows of column → text.
+fn read_table(out: &Path, name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    // `#` lines: the NOT FOR PUBLICATION stamp of --no-suppression
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(out.join("tables").join(format!("{name}.csv")))
+        .unwrap();
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn row<'a>(
+    rows: &'a [std::collections::BTreeMap<String, String>],
+    key: &[(&str, &str)],
+) -> &'a std::collections::BTreeMap<String, String> {
+    rows.iter()
+        .find(|r| {
+            key.iter()
+                .all(|(k, v)| r.get(*k).map(String::as_str) == Some(*v))
+        })
+        .unwrap_or_else(|| panic!("no row {key:?} in {rows:#?}"))
+}
+
+fn pct(n: f64, d: f64) -> String {
+    format!("{:.1}", 100.0 * n / d)
+}
+
+pub(crate) fn report(store: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec!["report", "--store", p(store), "--out", p(out)];
+    args.extend(extra);
+    ok(&args);
+}
+
+#[test]
+fn every_query_gives_the_values_worked_out_from_the_fixture() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let out = dir.path().join("out");
+    // The queries' arithmetic, before disclosure control (tested below).
+    report(&store, &out, &["--no-suppression"]);
+
+    // 01: totals by form and year; 2020 has 24 records (20 sex, 4 labor)
+    let t = read_table(&out, "01_totals_by_form_year");
+    let r = row(&t, &[("year", "2020"), ("trafficking_form", "sex")]);
+    assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("20", "24"));
+    assert_eq!(r["share_pct"], pct(20.0, 24.0));
+    let r = row(&t, &[("year", "2020"), ("trafficking_form", "labor")]);
+    assert_eq!(
+        (
+            r["n"].clone(),
+            r["share_pct"].clone(),
+            r["ci_low_pct"].clone()
+        ),
+        (
+            "4".to_string(),
+            pct(4.0, 24.0),
+            format!("{:.1}", wilson(4.0, 24.0).0)
+        )
+    );
+    let r = row(&t, &[("year", "2021"), ("trafficking_form", "sex")]);
+    assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("22", "33"));
+    let r = row(&t, &[("year", "2021"), ("trafficking_form", "other")]);
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].as_str()),
+        ("0", "0.0"),
+        "zero is shown as zero"
+    );
+    // the Wilson interval of 20/24
+    let (lo, hi) = wilson(20.0, 24.0);
+    let r = row(&t, &[("year", "2020"), ("trafficking_form", "sex")]);
+    assert_eq!(
+        (r["ci_low_pct"].clone(), r["ci_high_pct"].clone()),
+        (format!("{lo:.1}"), format!("{hi:.1}"))
+    );
+
+    // 02: the trend table
+    let t = read_table(&out, "02_types_by_year");
+    let r = row(&t, &[("category", "Escort Services"), ("year", "2021")]);
+    assert_eq!((r["n"].as_str(), r["prev_n"].as_str()), ("12", "20"));
+    assert_eq!(r["change_pct"], "-40.0");
+    assert_eq!(r["share_pct"], pct(12.0, 33.0));
+    assert_eq!(r["section"], "typology");
+    let r = row(
+        &t,
+        &[
+            ("category", "Agriculture and Animal Husbandry"),
+            ("year", "2021"),
+        ],
+    );
+    assert_eq!(
+        (
+            r["n"].as_str(),
+            r["prev_n"].as_str(),
+            r["change_pct"].as_str()
+        ),
+        ("11", "4", "175.0")
+    );
+    let r = row(&t, &[("category", "not determined"), ("year", "2021")]);
+    assert_eq!(
+        (r["section"].as_str(), r["n"].as_str()),
+        ("undetermined", "10")
+    );
+    let r = row(&t, &[("category", "not determined"), ("year", "2020")]);
+    assert_eq!(r["n"], "0");
+
+    // 03: top types within each form; sex records: 42 (32 escort + 10 undetermined)
+    let t = read_table(&out, "03_top_types_by_form");
+    let r = row(&t, &[("trafficking_form", "sex"), ("rank", "1")]);
+    assert_eq!(
+        (
+            r["category"].as_str(),
+            r["n"].as_str(),
+            r["denominator"].as_str()
+        ),
+        ("Escort Services", "32", "42")
+    );
+    assert_eq!(r["share_pct"], pct(32.0, 42.0));
+    let r = row(&t, &[("trafficking_form", "labor"), ("rank", "1")]);
+    assert_eq!((r["n"].as_str(), r["share_pct"].as_str()), ("15", "100.0"));
+
+    // 04: profile
+    let t = read_table(&out, "04_profile_by_type");
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("attribute", "adult/minor"),
+            ("value", "minor"),
+        ],
+    );
+    assert_eq!(
+        (
+            r["n"].as_str(),
+            r["denominator"].as_str(),
+            r["share_pct"].clone()
+        ),
+        ("12", "32", pct(12.0, 32.0))
+    );
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("attribute", "citizenship"),
+            ("value", "foreign national"),
+        ],
+    );
+    assert_eq!(r["n"], "12");
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("attribute", "gender"),
+            ("value", "female"),
+        ],
+    );
+    assert_eq!(r["share_pct"], "100.0");
+
+    // 05-07: multi-valued attributes, shares of records with the attribute recorded
+    let t = read_table(&out, "05_recruitment_by_type");
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("recruitment_tactic", "intimate_partner"),
+        ],
+    );
+    assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("32", "32"));
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("recruitment_tactic", "internet"),
+        ],
+    );
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].clone()),
+        ("12", pct(12.0, 32.0))
+    );
+    let t = read_table(&out, "06_recruiter_relation_by_type");
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("recruiter_relation", "family"),
+        ],
+    );
+    assert_eq!(r["n"], "12");
+    let t = read_table(&out, "07_control_methods_by_type");
+    let r = row(
+        &t,
+        &[
+            ("category", "Escort Services"),
+            ("control_method", "physical_abuse"),
+        ],
+    );
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].clone()),
+        ("20", pct(20.0, 32.0))
+    );
+    let r = row(
+        &t,
+        &[
+            ("category", "Agriculture and Animal Husbandry"),
+            ("control_method", "withholds_documents"),
+        ],
+    );
+    assert_eq!(
+        (r["n"].as_str(), r["share_pct"].clone()),
+        ("4", pct(4.0, 15.0))
+    );
+    let r = row(
+        &t,
+        &[
+            ("category", "Agriculture and Animal Husbandry"),
+            ("control_method", "debt_bondage"),
+        ],
+    );
+    assert_eq!((r["n"].as_str(), r["share_pct"].as_str()), ("15", "100.0"));
+
+    // 08: country of exploitation by year
+    let t = read_table(&out, "08_exploitation_country_by_year");
+    assert_eq!(
+        row(&t, &[("exploitation_country", "US"), ("year", "2020")])["n"],
+        "24"
+    );
+    assert_eq!(
+        row(&t, &[("exploitation_country", "MX"), ("year", "2021")])["n"],
+        "21"
+    );
+
+    // 09: citizenship in the US: 20 US, 12 MX, 4 GT
+    let t = read_table(&out, "09_citizenship_by_country");
+    let r = row(&t, &[("exploitation_country", "US"), ("citizenship", "MX")]);
+    assert_eq!((r["n"].as_str(), r["denominator"].as_str()), ("12", "36"));
+    assert_eq!(
+        row(&t, &[("exploitation_country", "US"), ("citizenship", "GT")])["n"],
+        "4"
+    );
+
+    // 10: coverage, and the records without a year
+    let t = read_table(&out, "10_classification_coverage");
+    let r = row(&t, &[("section", "undetermined")]);
+    assert_eq!(
+        (
+            r["reason"].as_str(),
+            r["n"].as_str(),
+            r["denominator"].as_str()
+        ),
+        ("sex trafficking, prostitution, no venue", "10", "57")
+    );
+    assert_eq!(row(&t, &[("section", "typology")])["n"], "47");
+    assert_eq!(
+        row(&t, &[("section", "left out: year not recorded")])["n"],
+        "2"
+    );
+}
+
+/// 95% Wilson interval in percent, computed here independently of the UDF.
+fn wilson(x: f64, n: f64) -> (f64, f64) {
+    let z: f64 = 1.959963984540054;
+    let p = x / n;
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    (100.0 * (centre - half), 100.0 * (centre + half))
+}
+
+#[test]
+fn parameters_select_years_countries_and_unit() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let out = dir.path().join("cases");
+    report(
+        &store,
+        &out,
+        &[
+            "--unit",
+            "cases",
+            "--from",
+            "2020",
+            "--to",
+            "2020",
+            "--country",
+            "US",
+        ],
+    );
+    let t = read_table(&out, "02_types_by_year");
+    assert!(t.iter().all(|r| r["year"] == "2020"));
+    // 20 victims in 5 cases: counted as cases the cell is small
+    assert_eq!(row(&t, &[("category", "Escort Services")])["n"], "x");
+    let out = dir.path().join("mx");
+    report(&store, &out, &["--country", "MX", "--min-cell", "3"]);
+    let t = read_table(&out, "08_exploitation_country_by_year");
+    assert!(t.iter().all(|r| r["exploitation_country"] == "MX"), "{t:?}");
+    // a value that is not a country code never reaches the SQL
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--country",
+        "US' OR '1'='1",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    // the same parameters are bound by `query`
+    let n = query_rows(
+        &store,
+        "SELECT count(*) FROM cases WHERE year BETWEEN $from_year AND $to_year",
+    );
+    assert_eq!(n[0][0], "57");
+}
+
+#[test]
+fn no_published_count_is_between_1_and_k_minus_1() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("g.csv");
+    ok(&[
+        "generate",
+        "--records",
+        "1500",
+        "--seed",
+        "3",
+        "--countries",
+        "US,MX",
+        "--out",
+        p(&export),
+    ]);
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&export]);
+    for k in ["5", "10"] {
+        let out = dir.path().join(format!("k{k}"));
+        report(&store, &out, &["--min-cell", k]);
+        let k: i64 = k.parse().unwrap();
+        for entry in std::fs::read_dir(out.join("tables")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().to_string();
+            // the count columns of each table, as the report declares them
+            let model: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(out.join("disclosure.json")).unwrap(),
+            )
+            .unwrap();
+            let counts: Vec<String> = model["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == name.as_str())
+                .unwrap()["counts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect();
+            for r in read_table(&out, &name) {
+                for c in &counts {
+                    if let Ok(n) = r[c].parse::<i64>() {
+                        assert!(n == 0 || n >= k, "{name}: {c} = {n} published with K = {k}");
+                    } else {
+                        assert!(r[c] == "x" || r[c].is_empty(), "{name}: {c} = {}", r[c]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn two_runs_give_identical_bytes_and_match_the_snapshots() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    report(&store, &a, &[]);
+    report(&store, &b, &[]);
+    assert_eq!(snapshot(&a), snapshot(&b));
+    let files: Vec<_> = snapshot(&a)
+        .keys()
+        .map(|p| p.display().to_string())
+        .collect();
+    for expected in [
+        "report.html",
+        "report.md",
+        "report.xlsx",
+        "charts/types_by_year.svg",
+        "charts/types_by_year.png",
+        "tables/02_types_by_year.csv",
+    ] {
+        assert!(
+            files.contains(&expected.to_string()),
+            "{expected} missing: {files:?}"
+        );
+    }
+    // reviewed with `cargo insta review` (or INSTA_UPDATE=always) when a
+    // change is intended
+    insta::assert_snapshot!(
+        "fixture_report_md",
+        std::fs::read_to_string(a.join("report.md")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "fixture_types_by_year_svg",
+        std::fs::read_to_string(a.join("charts/types_by_year.svg")).unwrap()
+    );
+    // the workbook is a real XLSX (a zip) with a sheet per table
+    let xlsx = std::fs::read(a.join("report.xlsx")).unwrap();
+    assert_eq!(&xlsx[..2], b"PK");
+    let text = String::from_utf8_lossy(&xlsx);
+    assert!(text.contains("xl/worksheets/sheet10.xml"));
+}
+
+#[test]
+fn the_committed_reports_are_what_the_main_command_produces() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = TempDir::new().unwrap();
+    let config = std::fs::read_to_string(root.join("safetynet.toml")).unwrap();
+    // the same configuration, with the store and output in a temp dir
+    let config = config
+        .replace(
+            "store = \"store\"",
+            &format!(
+                "store = {:?}",
+                dir.path().join("store").display().to_string()
+            ),
+        )
+        .replace(
+            "out = \"reports\"",
+            &format!(
+                "out = {:?}",
+                dir.path().join("reports").display().to_string()
+            ),
+        )
+        .replace(
+            "\"sample-data/",
+            &format!("\"{}/sample-data/", root.display()),
+        )
+        .replace("\"mappings/", &format!("\"{}/mappings/", root.display()))
+        .replace("\"data/", &format!("\"{}/data/", root.display()));
+    let config_path = dir.path().join("safetynet.toml");
+    std::fs::write(&config_path, config).unwrap();
+    ok(&["run", "--config", p(&config_path)]);
+    let produced = snapshot(&dir.path().join("reports"));
+    let committed = snapshot(&root.join("reports"));
+    let names =
+        |s: &std::collections::BTreeMap<PathBuf, Vec<u8>>| s.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&produced),
+        names(&committed),
+        "reports/ lists other files than the command writes"
+    );
+    for (path, bytes) in &produced {
+        assert!(
+            committed.get(path) == Some(bytes),
+            "reports/{} is out of date: run `cargo run --release -- run` and commit reports/",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("SKIPPED: Debian's chromium is not installed (.ci/run installs it)");
+        if std::env::var_os("CI_REQUIRE_BROWSER").is_some() {
+            panic!("CI_REQUIRE_BROWSER is set but chromium is missing");
+        }
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let out = dir.path().join("out");
+    report(&store, &out, &[]);
+    let html = out.join("report.html");
+    let shot = dir.path().join("shot.png");
+    let profile = dir.path().join("profile");
+    let output = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--window-size=1200,1600",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let console_errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| {
+            l.contains("CONSOLE")
+                && (l.contains("Uncaught") || l.contains("error") || l.contains("Error"))
+        })
+        .collect();
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:?}"
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("a screenshot was taken"),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let pixels = &buf[..info.buffer_size()];
+    let non_white = pixels
+        .chunks(info.color_type.samples())
+        .filter(|px| px.iter().take(3).any(|v| *v < 200))
+        .count();
+    assert!(
+        non_white > 5000,
+        "the screenshot is (almost) blank: {non_white} dark pixels"
+    );
+}
