@@ -44,13 +44,9 @@ pub struct Organization {
     pub forms: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub read: u64,
-    pub stored: u64,
-    pub quarantined: u64,
-    pub duplicates: u64,
-}
+/// The same reconciliation as the store's: read = stored + quarantined +
+/// duplicates.
+pub use crate::store::Counts;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct ImportedFile {
