@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod clock;
 pub mod countries;
+pub mod listing;
 pub mod progress;
 pub mod record;
 pub mod rng;

@@ -155,8 +155,16 @@ pub fn write(aggregates: &Aggregates, source: Vec<String>, path: &Path) -> Resul
     };
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| Error::store(path, e.to_string()))?;
-    // Written beside the target and renamed, so a failure leaves no half bundle.
-    let staging = path.with_extension("tmp");
+    refuse_foreign_file(path)?;
+    // Written beside the target under a name of this process's own and
+    // renamed, so a failure leaves no half bundle and clobbers nothing.
+    let staging = path.with_file_name(format!(
+        ".{}.staging-{}",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
     let file = std::fs::File::create(&staging).map_err(|e| Error::io(&staging, e))?;
     let mut builder = tar::Builder::new(file);
     for (name, bytes) in std::iter::once((MANIFEST.to_string(), json)).chain(files) {
@@ -180,12 +188,45 @@ pub fn write(aggregates: &Aggregates, source: Vec<String>, path: &Path) -> Resul
     Ok(manifest)
 }
 
+/// `--out` may replace a bundle, never another file: a tar whose first
+/// entry is a bundle manifest is one.
+fn refuse_foreign_file(path: &Path) -> Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let is_bundle = std::fs::File::open(path).ok().is_some_and(|file| {
+        let mut archive = tar::Archive::new(file);
+        archive
+            .entries()
+            .ok()
+            .and_then(|mut entries| entries.next())
+            .and_then(|entry| entry.ok())
+            .and_then(|entry| entry.path().ok().map(|p| p.to_string_lossy() == MANIFEST))
+            .unwrap_or(false)
+    });
+    if is_bundle {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--out {}: a file that is not a bundle is there; safetynet never replaces what it did not write. Choose another name",
+        path.display()
+    )))
+}
+
+/// The largest entry a bundle may hold: its tables are counts by type and
+/// year of one country, kilobytes.
+const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
+/// The most a bundle may hold in all, and the most entries.
+const MAX_BUNDLE_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_ENTRIES: usize = 64;
+
 /// Reads and verifies a bundle: every file present and no other, hashes,
 /// format version, columns and types, and that its tables pass the audit.
 pub fn read(path: &Path) -> Result<(Manifest, Aggregates)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut archive = tar::Archive::new(file);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut total = 0u64;
     let entries = archive
         .entries()
         .map_err(|e| bad(path, format!("not a bundle (a tar file): {e}")))?;
@@ -197,8 +238,30 @@ pub fn read(path: &Path) -> Result<(Manifest, Aggregates)> {
             .map_err(|e| bad(path, format!("damaged bundle: {e}")))?
             .to_string_lossy()
             .to_string();
-        let mut bytes = Vec::new();
-        entry
+        // Sizes are checked from the entry's header before anything is
+        // read, and reading stops at them: a small bundle that claims
+        // gigabytes (sparse, or just a lying header) is refused, not read.
+        let claimed = entry.header().size().unwrap_or(u64::MAX);
+        if claimed > MAX_ENTRY_BYTES {
+            return Err(bad(
+                path,
+                format!(
+                    "{name}: an entry of {claimed} bytes; a bundle's tables are small (at most {MAX_ENTRY_BYTES} bytes each)"
+                ),
+            ));
+        }
+        total += claimed;
+        if total > MAX_BUNDLE_BYTES || files.len() >= MAX_ENTRIES {
+            return Err(bad(
+                path,
+                format!(
+                    "more than {MAX_BUNDLE_BYTES} bytes or {MAX_ENTRIES} entries: not a bundle"
+                ),
+            ));
+        }
+        let mut bytes = Vec::with_capacity(claimed as usize);
+        (&mut entry)
+            .take(MAX_ENTRY_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| bad(path, format!("damaged or truncated bundle: {name}: {e}")))?;
         files.push((name, bytes));

@@ -83,12 +83,16 @@ fn detect(sample: &[u8], whole_file: bool, path: &Path) -> Result<&'static Encod
 /// Opens `path` as text. `encoding` overrides detection.
 pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<TextInput> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut raw = BufReader::new(file);
+    let (counted, compressed) = crate::input::limits::Counting::new(file);
+    let mut raw = BufReader::new(counted);
     let magic = read_up_to(&mut raw, 2, path)?;
     let gzip = magic == [0x1f, 0x8b];
     let rest: Box<dyn Read + Send> = Box::new(Cursor::new(magic).chain(raw));
     let mut stream: Box<dyn Read + Send> = if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(rest))
+        Box::new(crate::input::limits::ExpansionLimit::new(
+            flate2::read::MultiGzDecoder::new(rest),
+            compressed,
+        ))
     } else {
         rest
     };

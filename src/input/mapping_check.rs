@@ -68,7 +68,7 @@ impl CheckReport {
         if !self.missing_columns.is_empty() {
             out += &format!(
                 "\ncolumns the mapping reads that the sample lacks: {}\n",
-                self.missing_columns.join(", ")
+                crate::base::listing::some_of(&self.missing_columns)
             );
         }
         if !self.unmapped_values.is_empty() {

@@ -6,6 +6,7 @@
 pub mod decode;
 pub mod guard;
 pub mod ingest;
+pub mod limits;
 pub mod mapping;
 pub mod mapping_check;
 pub mod readers;

@@ -52,7 +52,7 @@ impl ColumnMap {
         if !unknown.is_empty() {
             return Err(format!(
                 "unknown column(s) {} (not in the canonical layout; use --mapping for other layouts)",
-                unknown.join(", ")
+                crate::base::listing::some_of(&unknown)
             ));
         }
         let missing: Vec<&str> = crate::base::schema::REQUIRED_COLUMNS

@@ -189,7 +189,50 @@ pub async fn run(
         Some(params) => df.with_param_values(params)?,
         None => df,
     };
-    Ok(df.collect().await?)
+    collect_within_pool(ctx, df).await
+}
+
+/// Collects a result, holding its batches against the session's memory
+/// pool like any operator's memory: a result larger than `--memory-limit`
+/// (`repeat('x', 1e9)`, a billion rows) is an error, not a process that
+/// grows without bound.
+async fn collect_within_pool(
+    ctx: &SessionContext,
+    df: datafusion::dataframe::DataFrame,
+) -> Result<Vec<RecordBatch>> {
+    use datafusion::execution::memory_pool::MemoryConsumer;
+    use futures::StreamExt;
+    let reservation = MemoryConsumer::new("query result").register(&ctx.runtime_env().memory_pool);
+    let mut stream = df.execute_stream().await?;
+    let mut batches = Vec::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        if reservation.try_grow(batch.get_array_memory_size()).is_err() {
+            return Err(Error::Usage(
+                "the query's result does not fit in --memory-limit: aggregate it, add a LIMIT, or raise --memory-limit"
+                    .into(),
+            ));
+        }
+        batches.push(batch);
+    }
+    Ok(batches)
+}
+
+/// Runs `work` for at most `timeout` (`query --timeout`): a query that runs
+/// longer is stopped (its streams are dropped) and reported.
+pub async fn within<T>(
+    timeout: Option<std::time::Duration>,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    match timeout {
+        None => work.await,
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| {
+            Error::Usage(format!(
+                "the query ran longer than --timeout {}s and was stopped",
+                limit.as_secs()
+            ))
+        })?,
+    }
 }
 
 /// Whether the statement has parameters to bind. A statement that does not

@@ -97,12 +97,19 @@ impl Store {
             )));
         }
         let manifest = Manifest::read(root)?;
+        // A store's own lock and staging are there before its first
+        // commit (another process may be making it right now): they do not
+        // make the folder someone else's.
+        let foreign = |entry: &std::fs::DirEntry| {
+            let name = entry.file_name();
+            name != lock::LOCK_FILE && name != ".tmp"
+        };
         if manifest.is_none()
             && root.is_dir()
             && std::fs::read_dir(root)
                 .map_err(|e| Error::io(root, e))?
-                .next()
-                .is_some()
+                .flatten()
+                .any(|e| foreign(&e))
         {
             return Err(Error::Usage(format!(
                 "{} is a non-empty directory without manifest.json; refusing to use it as a store",

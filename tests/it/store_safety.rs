@@ -158,10 +158,14 @@ fn finish(child: std::process::Child) -> (i32, String) {
     )
 }
 
-/// A change refused because another holds the lock says so and exits 1.
+/// A change refused because another holds the lock, or committed since
+/// this one read the store, says so and exits 1.
 fn assert_ok_or_locked(code: i32, stderr: &str) {
     assert!(
-        code == 0 || (code == 1 && stderr.contains("being changed by another process")),
+        code == 0
+            || (code == 1
+                && (stderr.contains("being changed by another process")
+                    || stderr.contains("changed by another process since"))),
         "exit {code}: {stderr}"
     );
 }
@@ -493,5 +497,36 @@ fn random_interleavings_keep_exactly_the_records_of_successful_changes() {
             "seed {seed}: {stored:?}"
         );
         ok(&["verify", "--store", p(&store)]);
+    }
+}
+
+#[test]
+fn share_replaces_its_own_bundle_but_never_another_file() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let notes = dir.path().join("notes.snb");
+    std::fs::write(&notes, "my notes").unwrap();
+    let (code, _, err) = run(&[
+        "share",
+        "--store",
+        p(&store),
+        "--country",
+        "US",
+        "--out",
+        p(&notes),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "my notes");
+    let bundle = dir.path().join("us.snb");
+    for _ in 0..2 {
+        ok(&[
+            "share",
+            "--store",
+            p(&store),
+            "--country",
+            "US",
+            "--out",
+            p(&bundle),
+        ]);
     }
 }

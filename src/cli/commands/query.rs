@@ -17,6 +17,9 @@ pub struct Args {
     pub file: Option<PathBuf>,
     #[arg(required_unless_present = "file")]
     pub sql: Option<String>,
+    /// Stop the query after this many seconds (0: no limit).
+    #[arg(long, default_value_t = 600)]
+    pub timeout: u64,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
@@ -26,6 +29,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         selection,
         file,
         sql,
+        timeout,
     } = args;
 
     let sql = match (file, sql) {
@@ -43,9 +47,14 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         );
     }
     let engine = globals.engine;
+    let timeout = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
     let output = safetynet::sql::engine::runtime()?.block_on(async {
         let ctx = safetynet::sql::engine::session(&store, engine).await?;
-        let batches = safetynet::sql::selection::run_user_sql(&ctx, &sql, &selection).await?;
+        let batches = safetynet::sql::engine::within(
+            timeout,
+            safetynet::sql::selection::run_user_sql(&ctx, &sql, &selection),
+        )
+        .await?;
         safetynet::sql::engine::render(&batches, format)
     })?;
     print!("{output}");

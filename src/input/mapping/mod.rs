@@ -105,14 +105,14 @@ impl Mapper {
             if !missing_columns.is_empty() {
                 return Err(format!(
                     "column(s) {} read by mapping '{}' are not in the file",
-                    missing_columns.join(", "),
+                    crate::base::listing::some_of(&missing_columns),
                     spec.layout.name
                 ));
             }
             if !ignored_columns.is_empty() {
                 return Err(format!(
                     "column(s) {} are neither mapped nor dropped by mapping '{}'; map them, or list them under `drop` (dropped columns are never read)",
-                    ignored_columns.join(", "),
+                    crate::base::listing::some_of(&ignored_columns),
                     spec.layout.name
                 ));
             }

@@ -7,7 +7,7 @@
 pub mod xlsx;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -109,9 +109,14 @@ pub fn open(path: &Path, format: InputFormat, options: &ReadOptions) -> Result<B
 
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    reader: csv::Reader<crate::input::limits::RowLimit<Box<dyn Read + Send>>>,
     header: Vec<String>,
     record: csv::ByteRecord,
+    /// Where the row being read begins, for the row limit.
+    row_start: crate::input::limits::RowStart,
+    /// Lines swallowed by a quote that never closed, reported one by one.
+    swallowed: std::collections::VecDeque<RawRow>,
+    delimiter: u8,
 }
 
 impl CsvSource {
@@ -120,11 +125,12 @@ impl CsvSource {
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| crate::input::decode::sniff_delimiter(&text.sample));
+        let (limited, row_start) = crate::input::limits::RowLimit::new(text.reader);
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
             .delimiter(delimiter)
-            .from_reader(text.reader);
+            .from_reader(limited);
         let raw_header = reader
             .byte_headers()
             .map_err(|e| Error::bad_input(path, format!("cannot read the header row: {e}")))?
@@ -153,12 +159,35 @@ impl CsvSource {
                 ),
             ));
         }
+        row_start.store(
+            reader.position().byte(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         Ok(CsvSource {
             path: path.to_path_buf(),
             reader,
             header,
             record: csv::ByteRecord::new(),
+            row_start,
+            swallowed: std::collections::VecDeque::new(),
+            delimiter,
         })
+    }
+}
+
+impl CsvSource {
+    /// Whether a quoted field holds lines that are whole rows of this file
+    /// (as many delimiters as a row has): the sign of a quote that opened
+    /// in one row and closed rows later, rather than a cell that really
+    /// spans lines (an address, a note).
+    fn holds_whole_rows(&self) -> bool {
+        let needed = self.header.len().saturating_sub(1);
+        needed > 0
+            && self.record.iter().any(|cell| {
+                cell.split(|&b| b == b'\n')
+                    .skip(1)
+                    .any(|line| line.iter().filter(|&&b| b == self.delimiter).count() >= needed)
+            })
     }
 }
 
@@ -172,16 +201,34 @@ impl RowSource for CsvSource {
     }
 
     fn next_row(&mut self) -> Result<Option<RawRow>> {
+        if let Some(row) = self.swallowed.pop_front() {
+            return Ok(Some(row));
+        }
+        let starts_on = self.reader.position().line();
         let more = self
             .reader
             .read_byte_record(&mut self.record)
             .map_err(|e| {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                if e.to_string().contains(crate::input::limits::ROW_TOO_LONG) {
+                    return Error::bad_input(
+                        &self.path,
+                        format!(
+                            "line {starts_on}: a row of more than {} bytes (a quote that opens there and never closes, or one giant cell); nothing was stored",
+                            crate::input::limits::MAX_ROW_BYTES
+                        ),
+                    );
+                }
+                let line = e.position().map(|p| p.line()).unwrap_or(starts_on);
                 Error::bad_input(
                     &self.path,
                     format!("line {line}: cannot be read as CSV: {e}"),
                 )
             })?;
+        let ends_before = self.reader.position().line();
+        self.row_start.store(
+            self.reader.position().byte(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if !more {
             return Ok(None);
         }
@@ -194,6 +241,35 @@ impl RowSource for CsvSource {
         {
             return self.next_row();
         }
+        let spans = ends_before.saturating_sub(number);
+        if spans > 1 && (self.record.len() != self.header.len() || self.holds_whole_rows()) {
+            {
+                // A quote that does not close swallows the lines after it
+                // into one field until the next quote: each of those lines
+                // was a row, and each is counted and quarantined, so that
+                // no record vanishes into the one malformed row.
+                let last = number + spans - 1;
+                for line in number + 1..=last {
+                    self.swallowed.push_back(RawRow::Malformed {
+                        number: line,
+                        column: String::new(),
+                        value: String::new(),
+                        reason: format!(
+                            "swallowed by the quote opened on line {number}, which runs to line {last}"
+                        ),
+                    });
+                }
+                return Ok(Some(RawRow::Malformed {
+                    number,
+                    column: String::new(),
+                    value: String::new(),
+                    reason: format!(
+                        "a quote opened on this line does not close before line {last}; the {} lines it swallowed are quarantined too (close the quote or remove it)",
+                        spans - 1
+                    ),
+                }));
+            }
+        }
         if self.record.len() != self.header.len() {
             return Ok(Some(RawRow::Malformed {
                 number,
@@ -204,6 +280,20 @@ impl RowSource for CsvSource {
                     self.record.len(),
                     self.header.len()
                 ),
+            }));
+        }
+        if let Some((i, reason)) = self
+            .record
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| crate::input::limits::cell_too_long(c).map(|r| (i, r)))
+        {
+            let value = String::from_utf8_lossy(&self.record[i][..256]).into_owned();
+            return Ok(Some(RawRow::Malformed {
+                number,
+                column: self.header[i].clone(),
+                value,
+                reason,
             }));
         }
         let mut cells = Vec::with_capacity(self.record.len());
@@ -226,7 +316,8 @@ impl RowSource for CsvSource {
 
 pub struct JsonlSource {
     path: PathBuf,
-    lines: std::io::Split<BufReader<Box<dyn Read + Send>>>,
+    lines: BufReader<Box<dyn Read + Send>>,
+    line: Vec<u8>,
     header: Vec<String>,
     line_number: u64,
     consumed: u64,
@@ -234,37 +325,54 @@ pub struct JsonlSource {
 
 impl JsonlSource {
     fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
-        // the keys of the first object stand for the header, so that a file
-        // missing a required field is refused as a whole, like a CSV
-        let mut first = String::new();
+        // The header is the union of every object's keys, in the order they
+        // are first seen: optional keys missing from the first object are
+        // still columns (a first pass reads only the keys). A first record
+        // that is not an object refuses the file as a whole, like a CSV
+        // without a header; later lines that are not objects are quarantined
+        // by the reading pass.
         let mut probe =
             BufReader::new(crate::input::decode::open_text(path, options.encoding)?.reader);
-        let mut header = Vec::new();
+        let mut header: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut first = true;
+        let mut line = Vec::new();
         loop {
-            first.clear();
-            let mut buf = Vec::new();
-            let n = probe
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| Error::io(path, e))?;
+            let (n, cut) = crate::input::limits::read_line_bounded(&mut probe, &mut line)
+                .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
             if n == 0 {
                 break;
             }
-            first = String::from_utf8_lossy(&buf).trim().to_string();
-            if first.is_empty() {
+            if cut {
+                continue; // quarantined by the reading pass
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim().trim_start_matches('\u{feff}');
+            if text.is_empty() {
                 continue;
             }
-            match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(
-                first.trim_start_matches('\u{feff}'),
-            ) {
-                Ok(object) => header = object.keys().cloned().collect(),
-                Err(e) => {
+            let keys = serde_json::from_str::<
+                std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+            >(text);
+            match keys {
+                Ok(keys) => {
+                    // a JSON object's keys come sorted here; the first
+                    // object's order does not matter for a mapping by name
+                    for key in keys.into_keys() {
+                        if seen.insert(key.clone()) {
+                            header.push(key);
+                        }
+                    }
+                }
+                Err(e) if first => {
                     return Err(Error::bad_input(
                         path,
                         format!("first record is not a JSON object: {e}"),
                     ));
                 }
+                Err(_) => {}
             }
-            break;
+            first = false;
         }
         if header.is_empty() {
             return Err(Error::bad_input(path, "file has no records"));
@@ -272,7 +380,8 @@ impl JsonlSource {
         let text = crate::input::decode::open_text(path, options.encoding)?;
         Ok(JsonlSource {
             path: path.to_path_buf(),
-            lines: BufReader::new(text.reader).split(b'\n'),
+            lines: BufReader::new(text.reader),
+            line: Vec::new(),
             header,
             line_number: 0,
             consumed: 0,
@@ -314,13 +423,15 @@ impl RowSource for JsonlSource {
 
     fn next_row(&mut self) -> Result<Option<RawRow>> {
         loop {
-            let Some(line) = self.lines.next() else {
+            let (n, cut) = crate::input::limits::read_line_bounded(&mut self.lines, &mut self.line)
+                .map_err(|e| Error::bad_input(&self.path, format!("cannot read the file: {e}")))?;
+            if n == 0 {
                 return Ok(None);
-            };
-            let line = line.map_err(|e| Error::io(&self.path, e))?;
+            }
             self.line_number += 1;
-            self.consumed += line.len() as u64 + 1;
+            self.consumed += n as u64;
             let number = self.line_number;
+            let line = &self.line;
             let malformed = |column: &str, value: &str, reason: String| {
                 Ok(Some(RawRow::Malformed {
                     number,
@@ -329,7 +440,17 @@ impl RowSource for JsonlSource {
                     reason,
                 }))
             };
-            let Ok(text) = std::str::from_utf8(&line) else {
+            if cut {
+                return malformed(
+                    "",
+                    "",
+                    format!(
+                        "a line of more than {} bytes, over the limit for one record",
+                        crate::input::limits::MAX_ROW_BYTES
+                    ),
+                );
+            }
+            let Ok(text) = std::str::from_utf8(line) else {
                 return malformed("", "", "line is not valid UTF-8".into());
             };
             let text = text.trim().trim_start_matches('\u{feff}');
@@ -342,11 +463,7 @@ impl RowSource for JsonlSource {
                     Err(e) => return malformed("", text, format!("not a JSON object: {e}")),
                 };
             if let Some(key) = object.keys().find(|k| !self.header.contains(k)) {
-                return malformed(
-                    key,
-                    "",
-                    "field not in the header of this file (its first record)".into(),
-                );
+                return malformed(key, "", "field not in the header of this file".into());
             }
             let mut cells = vec![String::new(); self.header.len()];
             for (key, value) in &object {
@@ -356,7 +473,12 @@ impl RowSource for JsonlSource {
                     .position(|h| h == key)
                     .expect("checked above");
                 match json_cell(value) {
-                    Ok(cell) => cells[i] = cell,
+                    Ok(cell) => {
+                        if let Some(reason) = crate::input::limits::cell_too_long(cell.as_bytes()) {
+                            return malformed(key, &cell, reason);
+                        }
+                        cells[i] = cell
+                    }
                     Err(reason) => return malformed(key, &value.to_string(), reason.into()),
                 }
             }
@@ -366,10 +488,15 @@ impl RowSource for JsonlSource {
 }
 
 pub struct ParquetSource {
+    path: PathBuf,
     reader: ParquetRecordBatchReader,
     header: Vec<String>,
     batch: Option<RecordBatch>,
     columns: Vec<Vec<String>>,
+    /// Per row of the batch, the first cell that is not text (a binary
+    /// value that is not UTF-8): the row is quarantined, never stored with
+    /// the value silently missing.
+    not_text: Vec<Option<(usize, String)>>,
     offset: usize,
     row_number: u64,
 }
@@ -390,10 +517,12 @@ impl ParquetSource {
             .build()
             .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))?;
         Ok(ParquetSource {
+            path: path.to_path_buf(),
             reader,
             header,
             batch: None,
             columns: Vec::new(),
+            not_text: Vec::new(),
             offset: 0,
             row_number: 0,
         })
@@ -403,9 +532,33 @@ impl ParquetSource {
     /// with ";" like the flat form, everything else is cast to text.
     fn load(&mut self, batch: RecordBatch) -> Result<()> {
         self.columns.clear();
-        for column in batch.columns() {
+        self.not_text = vec![None; batch.num_rows()];
+        for (index, column) in batch.columns().iter().enumerate() {
             let mut cells = Vec::with_capacity(column.len());
             match column.data_type() {
+                DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+                    // casting would turn a value that is not UTF-8 into a
+                    // missing one without a word
+                    let as_binary = cast(column, &DataType::LargeBinary)?;
+                    let values = as_binary.as_binary::<i64>();
+                    for row in 0..values.len() {
+                        if values.is_null(row) {
+                            cells.push(String::new());
+                            continue;
+                        }
+                        match std::str::from_utf8(values.value(row)) {
+                            Ok(text) => cells.push(text.to_string()),
+                            Err(_) => {
+                                let lossy = String::from_utf8_lossy(values.value(row));
+                                if self.not_text[row].is_none() {
+                                    self.not_text[row] =
+                                        Some((index, lossy.chars().take(200).collect()));
+                                }
+                                cells.push(String::new());
+                            }
+                        }
+                    }
+                }
                 DataType::List(_) | DataType::LargeList(_) => {
                     let as_text = cast(
                         column,
@@ -459,6 +612,16 @@ impl RowSource for ParquetSource {
                 && self.offset < batch.num_rows()
             {
                 let offset = self.offset;
+                if let Some((column, value)) = self.not_text[offset].take() {
+                    self.offset += 1;
+                    self.row_number += 1;
+                    return Ok(Some(RawRow::Malformed {
+                        number: self.row_number,
+                        column: self.header[column].clone(),
+                        value,
+                        reason: "a binary value that is not UTF-8 text".into(),
+                    }));
+                }
                 let cells = self
                     .columns
                     .iter_mut()
@@ -473,7 +636,20 @@ impl RowSource for ParquetSource {
             }
             match self.reader.next() {
                 None => return Ok(None),
-                Some(batch) => self.load(batch?)?,
+                Some(batch) => {
+                    let batch = batch.map_err(|e| {
+                        Error::bad_input(
+                            &self.path,
+                            format!(
+                                "cannot read the Parquet data after row {}: {e}",
+                                self.row_number
+                            ),
+                        )
+                    })?;
+                    self.load(batch).map_err(|e| {
+                        Error::bad_input(&self.path, format!("rows after {}: {e}", self.row_number))
+                    })?
+                }
             }
         }
     }
