@@ -98,6 +98,10 @@ pub enum Command {
         after_help = "Examples:\n  safetynet query --store store \"SELECT typology_name, count(*) AS n FROM cases GROUP BY 1 ORDER BY 2 DESC\"\n  safetynet query --store store --format csv --file queries/my_table.sql"
     )]
     Query(commands::query::Args),
+    /// List the release ledger: every publication made from the store
+    /// (report, gaps, compare, share), with its scope and settings.
+    #[command(after_help = "Example:\n  safetynet releases --store store")]
+    Releases(commands::releases::Args),
     /// Check that every file of the store is there, with the size and
     /// SHA-256 it was written with. Exit code 3 when one is not.
     #[command(after_help = "Example:\n  safetynet verify --store store")]
@@ -135,5 +139,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchClassify(args) => commands::bench_classify::run(args, &globals),
         Command::Query(args) => commands::query::run(args, &globals),
         Command::Verify(args) => commands::verify::run(args, &globals),
+        Command::Releases(args) => commands::releases::run(args, &globals),
     }
 }

@@ -56,13 +56,15 @@ pub fn print_published(p: &Published) {
 }
 
 /// Writes a comparison (`compare`, `merge`) and says what it wrote.
+/// With `ledger`, the comparison is recorded in that store's release ledger.
 pub fn write_comparison(
     aggregates: &[safetynet::exchange::Aggregates],
     out: &std::path::Path,
     command: &str,
+    ledger: Option<&safetynet::store::Store>,
 ) -> anyhow::Result<()> {
     let comparison = safetynet::exchange::compare(aggregates)?;
-    let written = safetynet::exchange::compare::write(&comparison, out, command)?;
+    let written = safetynet::exchange::compare::write(&comparison, out, command, ledger)?;
     println!(
         "wrote {} files to {} comparing {} from {} to {}",
         written.len(),

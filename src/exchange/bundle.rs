@@ -127,7 +127,15 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 /// Writes the bundle, after checking that an audit of its tables passes.
-pub fn write(aggregates: &Aggregates, source: Vec<String>, path: &Path) -> Result<Manifest> {
+///
+/// With `ledger`, the bundle is recorded in that store's release ledger
+/// before it is put in place.
+pub fn write(
+    aggregates: &Aggregates,
+    source: Vec<String>,
+    path: &Path,
+    ledger: Option<&crate::store::Store>,
+) -> Result<Manifest> {
     let findings = aggregates.audit()?;
     if !findings.is_empty() {
         return Err(Error::AuditFailed { findings });
@@ -184,8 +192,43 @@ pub fn write(aggregates: &Aggregates, source: Vec<String>, path: &Path) -> Resul
         .into_inner()
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(&staging, e))?;
+    if let Some(store) = ledger {
+        let scope = &manifest.scope;
+        let (_, sha256) = sha256_of_file(&staging)?;
+        let recorded = crate::store::releases::record(
+            store,
+            crate::store::releases::Publication {
+                command: "share".into(),
+                target: path.display().to_string(),
+                scope: crate::store::releases::Scope {
+                    from_year: scope.from_year,
+                    to_year: scope.to_year,
+                    countries: vec![scope.country.clone()],
+                    unit: scope.unit.as_str().into(),
+                },
+                min_cell: scope.min_cell,
+                protection_width: scope.width,
+                files: vec![crate::store::releases::PublishedFile {
+                    path: path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    sha256,
+                }],
+            },
+        );
+        if let Err(e) = recorded {
+            let _ = std::fs::remove_file(&staging);
+            return Err(e);
+        }
+    }
     std::fs::rename(&staging, path).map_err(|e| Error::io(path, e))?;
     Ok(manifest)
+}
+
+fn sha256_of_file(path: &Path) -> Result<(u64, String)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok((bytes.len() as u64, sha256(&bytes)))
 }
 
 /// `--out` may replace a bundle, never another file: a tar whose first

@@ -559,7 +559,15 @@ fn trend_panels(period: &Table, by_year: &Table, countries: &[String]) -> Chart 
 
 /// Writes the comparison: tables as CSV and one workbook, the chart as SVG
 /// and PNG, the report as Markdown and HTML.
-pub fn write(comparison: &Comparison, target: &Path, command: &str) -> Result<Vec<PathBuf>> {
+///
+/// With `ledger` (a comparison made from a store), it is recorded in that
+/// store's release ledger before it is put in place.
+pub fn write(
+    comparison: &Comparison,
+    target: &Path,
+    command: &str,
+    ledger: Option<&crate::store::Store>,
+) -> Result<Vec<PathBuf>> {
     let output = crate::publish::writer::OutputDir::begin(target, command)?;
     let out = output.staging();
     let tables_dir = out.join("tables");
@@ -618,6 +626,15 @@ pub fn write(comparison: &Comparison, target: &Path, command: &str) -> Result<Ve
     std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
     let written = written.iter().map(|p| output.published_path(p)).collect();
+    if let Some(store) = ledger {
+        let scope = crate::store::releases::Scope {
+            from_year: comparison.from_year,
+            to_year: comparison.to_year,
+            countries: comparison.countries.clone(),
+            unit: comparison.unit.as_str().into(),
+        };
+        output.record_release(store, scope, comparison.policy)?;
+    }
     output.commit()?;
     Ok(written)
 }

@@ -46,6 +46,11 @@ struct DemandKey {
 type Sum = (u64, Vec<CellId>);
 
 pub struct Gaps {
+    /// The years of registration the demand counts.
+    pub from_year: i32,
+    pub to_year: i32,
+    /// Reporting countries; empty = all.
+    pub countries: Vec<String>,
     pub tables: Vec<Table>,
     /// Counts suppressed for being small, and to protect those.
     pub primary: usize,
@@ -354,6 +359,9 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     };
     let count = |wanted: CellStatus| statuses.iter().filter(|s| **s == wanted).count();
     Ok(Gaps {
+        from_year,
+        to_year,
+        countries: selection.countries.clone(),
         primary: count(CellStatus::Primary),
         secondary: count(CellStatus::Secondary),
         chart: chart(&ranked_table, policy.min_cell),
@@ -533,10 +541,13 @@ pub fn method_text(needs_version: &str) -> String {
 }
 
 /// Writes the gaps: tables as CSV and one workbook, the chart, the report.
+/// With `release`, the gaps are recorded in that store's release ledger,
+/// with the scope they cover, before they are put in place.
 pub fn write(
     gaps: &Gaps,
     policy: Policy,
     target: &std::path::Path,
+    release: Option<(&crate::store::Store, crate::store::releases::Scope)>,
 ) -> Result<Vec<std::path::PathBuf>> {
     let output = crate::publish::writer::OutputDir::begin(target, "gaps")?;
     let out = output.staging();
@@ -583,6 +594,9 @@ pub fn write(
     std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
     let written = written.iter().map(|p| output.published_path(p)).collect();
+    if let Some((store, scope)) = release {
+        output.record_release(store, scope, policy)?;
+    }
     output.commit()?;
     Ok(written)
 }

@@ -72,6 +72,32 @@ impl OutputDir {
         }
     }
 
+    /// Records what is staged as a release of `store` (its ledger), before
+    /// it is put in place: a publication the ledger does not know never
+    /// leaves.
+    pub fn record_release(
+        &self,
+        store: &crate::store::Store,
+        scope: crate::store::releases::Scope,
+        policy: crate::publish::Policy,
+    ) -> Result<()> {
+        if !policy.suppression {
+            return Ok(()); // internal work, stamped NOT FOR PUBLICATION
+        }
+        crate::store::releases::record(
+            store,
+            crate::store::releases::Publication {
+                command: self.command.clone(),
+                target: self.target.display().to_string(),
+                scope,
+                min_cell: policy.min_cell,
+                protection_width: policy.width(),
+                files: crate::store::releases::published_files(&self.staging)?,
+            },
+        )?;
+        Ok(())
+    }
+
     /// Writes the marker and puts the staging folder in the target's place.
     pub fn commit(mut self) -> Result<()> {
         let mut files = Vec::new();

@@ -99,7 +99,7 @@ pub struct Published {
 /// [`write_replacing`]): what `report` and `run` both do.
 pub fn publish(store: &Store, out: &Path, options: &ReportOptions) -> Result<Published> {
     let report = crate::sql::engine::runtime()?.block_on(build(store, options))?;
-    let (written, audit) = write_replacing(&report, out)?;
+    let (written, audit) = write_replacing(&report, out, Some(store))?;
     Ok(Published {
         report,
         out: out.to_path_buf(),
@@ -221,9 +221,13 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
 /// audit, leaves the previous report in place, and a table that no longer
 /// exists does not linger. Returns the files written and the audit (none
 /// with `--no-suppression`).
+/// A publishable report is recorded in the release ledger of `ledger`
+/// (its store) before it is put in place; one written with
+/// `--no-suppression` is internal work, not a release.
 pub fn write_replacing(
     report: &Report,
     out: &Path,
+    ledger: Option<&Store>,
 ) -> Result<(Vec<PathBuf>, Option<audit::AuditReport>)> {
     let output = OutputDir::begin(out, "report")?;
     let written = write(report, output.staging())?;
@@ -238,6 +242,25 @@ pub fn write_replacing(
     } else {
         None
     };
+    if let (Some(store), Some(_)) = (ledger, &audited) {
+        let c = &report.context;
+        crate::store::releases::record(
+            store,
+            crate::store::releases::Publication {
+                command: "report".into(),
+                target: out.display().to_string(),
+                scope: crate::store::releases::Scope {
+                    from_year: c.from_year,
+                    to_year: c.to_year,
+                    countries: c.countries.clone(),
+                    unit: c.unit.as_str().into(),
+                },
+                min_cell: c.policy.min_cell,
+                protection_width: c.policy.width(),
+                files: crate::store::releases::published_files(output.staging())?,
+            },
+        )?;
+    }
     let written = written.iter().map(|p| output.published_path(p)).collect();
     output.commit()?;
     Ok((written, audited))

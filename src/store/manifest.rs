@@ -68,6 +68,11 @@ pub struct Manifest {
     /// for their older files (see `verify`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, FileCheck>,
+    /// The release ledger (`releases/ledger-...jsonl`): every publication
+    /// made from the store. Listed and checked like a data file, so that
+    /// deleting or editing it makes the store damaged, not forgetful.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
 }
 
 /// What a file of the store was when its change committed.
@@ -87,6 +92,7 @@ impl Manifest {
             inputs: Vec::new(),
             data_files: Vec::new(),
             files: BTreeMap::new(),
+            ledger: None,
         }
     }
 
@@ -114,15 +120,19 @@ impl Manifest {
 
     /// Every path the manifest lists, data and quarantine files alike.
     pub fn listed_files(&self) -> impl Iterator<Item = &str> {
-        self.data_files.iter().map(String::as_str).chain(
-            self.inputs
-                .iter()
-                .filter_map(|f| f.quarantine_file.as_deref()),
-        )
+        self.data_files
+            .iter()
+            .map(String::as_str)
+            .chain(
+                self.inputs
+                    .iter()
+                    .filter_map(|f| f.quarantine_file.as_deref()),
+            )
+            .chain(self.ledger.as_deref())
     }
 
-    /// A manifest may only name files inside the store's `data/` and
-    /// `quarantine/` folders: a path that leaves them (`../x`, `/etc/x`)
+    /// A manifest may only name files inside the store's `data/`,
+    /// `quarantine/` and `releases/` folders: a path that leaves them (`../x`, `/etc/x`)
     /// would make a change read or delete someone else's file.
     fn check_paths(&self, root: &Path) -> Result<()> {
         let listed = self
@@ -133,7 +143,7 @@ impl Manifest {
                 return Err(Error::Damaged {
                     path: root.to_path_buf(),
                     message: format!(
-                        "manifest.json lists '{path}', which is not a file under data/ or quarantine/ of the store"
+                        "manifest.json lists '{path}', which is not a file under data/, quarantine/ or releases/ of the store"
                     ),
                 });
             }
@@ -157,7 +167,8 @@ pub fn is_confined(path: &str) -> bool {
     let mut components = path.components();
     let first_ok = matches!(
         components.next(),
-        Some(Component::Normal(first)) if first == "data" || first == "quarantine"
+        Some(Component::Normal(first))
+            if first == "data" || first == "quarantine" || first == "releases"
     );
     first_ok
         && path.components().count() >= 2

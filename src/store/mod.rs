@@ -19,6 +19,7 @@
 
 pub mod lock;
 pub mod manifest;
+pub mod releases;
 pub mod transaction;
 pub mod verify;
 pub mod writer;

@@ -144,7 +144,7 @@ impl<'s> Transaction<'s> {
         for dir in &parents {
             sync_dir(dir)?;
         }
-        for dir in ["data", "quarantine"] {
+        for dir in ["data", "quarantine", "releases"] {
             if root.join(dir).is_dir() {
                 sync_dir(&root.join(dir))?;
             }
@@ -239,7 +239,7 @@ fn remove_leftovers(store: &Store) -> Result<()> {
         .listed_files()
         .map(|f| root.join(f))
         .collect();
-    for dir in ["data", "quarantine"] {
+    for dir in ["data", "quarantine", "releases"] {
         for file in files_under(&root.join(dir)) {
             let ours = file
                 .file_name()
@@ -266,7 +266,7 @@ fn is_change_file_name(name: &str) -> bool {
         && generation.bytes().all(|b| b.is_ascii_digit())
         && change.len() == 8
         && change.bytes().all(|b| b.is_ascii_hexdigit())
-        && (tail.ends_with(".parquet") || tail.ends_with(".csv"))
+        && (tail.ends_with(".parquet") || tail.ends_with(".csv") || tail.ends_with(".jsonl"))
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {

@@ -329,7 +329,7 @@ fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
         .find(|r| r[n] == Cell::Suppressed)
         .unwrap();
     row[n] = Cell::Int(3);
-    let error = safetynet::report::write_replacing(&built, &out).unwrap_err();
+    let error = safetynet::report::write_replacing(&built, &out, None).unwrap_err();
     assert_eq!(error.exit_code(), 3, "{error}");
     assert!(
         error.to_string().contains("published but below 10"),

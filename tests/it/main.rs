@@ -17,6 +17,7 @@ mod gaps;
 mod hostile_input;
 mod queries;
 mod real_exports;
+mod releases;
 mod report;
 mod sample_data;
 mod store_safety;

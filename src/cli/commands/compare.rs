@@ -37,7 +37,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     };
     let aggregates = safetynet::sql::engine::runtime()?
         .block_on(safetynet::exchange::aggregates_from_store(&store, &request))?;
-    write_comparison(&aggregates, &out, "compare")?;
+    write_comparison(&aggregates, &out, "compare", Some(&store))?;
 
     Ok(())
 }

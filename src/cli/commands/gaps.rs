@@ -45,7 +45,13 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
             "03_directory_coverage",
         ],
     ))?;
-    let written = safetynet::gaps::write(&gaps, disclosure.policy(), &out)?;
+    let scope = safetynet::store::releases::Scope {
+        from_year: gaps.from_year,
+        to_year: gaps.to_year,
+        countries: gaps.countries.clone(),
+        unit: "victims".into(),
+    };
+    let written = safetynet::gaps::write(&gaps, disclosure.policy(), &out, Some((&store, scope)))?;
     println!(
         "wrote {} files to {} ({} gaps ranked)",
         written.len(),

@@ -18,7 +18,7 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
         let (_, a) = safetynet::exchange::bundle::read(path)?;
         aggregates.push(a);
     }
-    write_comparison(&aggregates, &out, "compare")?;
+    write_comparison(&aggregates, &out, "compare", None)?;
 
     Ok(())
 }

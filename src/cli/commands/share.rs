@@ -50,7 +50,12 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     };
     let aggregates = safetynet::sql::engine::runtime()?
         .block_on(safetynet::exchange::aggregates_from_store(&store, &request))?;
-    let manifest = safetynet::exchange::bundle::write(&aggregates[0], store.input_names(), &out)?;
+    let manifest = safetynet::exchange::bundle::write(
+        &aggregates[0],
+        store.input_names(),
+        &out,
+        Some(&store),
+    )?;
     println!(
         "wrote {}: {} {}–{}, {} tables of counts (no records), threshold {}",
         out.display(),

@@ -1,0 +1,158 @@
+//! The release ledger: every publication made from a store (a report, the
+//! service gaps, a comparison, a shared bundle), with what it covered, its
+//! disclosure settings, when, by which version, and the SHA-256 of every
+//! file it published. An attacker is assumed to hold every release; the
+//! ledger is how the store knows what they hold.
+//!
+//! The ledger is a file of the store like its data: written by a change of
+//! its own (under the store's lock, synced, committed by the manifest),
+//! listed in the manifest with its size and hash. Deleting or editing it
+//! makes the store damaged (exit code 3) for every command, so it is not a
+//! way to make the store forget what it published. A store written before
+//! the ledger existed starts one at its next publication.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+use crate::error::{Error, Result};
+
+/// What a release covered: the selection its figures were computed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub from_year: i32,
+    pub to_year: i32,
+    /// Reporting countries; empty = all in the store.
+    pub countries: Vec<String>,
+    /// `victims` or `cases`.
+    pub unit: String,
+}
+
+/// One published file and its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedFile {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// One line of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    /// 1, 2, ... in the order of publication.
+    pub id: u64,
+    pub published_at: String,
+    pub tool: String,
+    /// `report`, `gaps`, `compare` or `share`.
+    pub command: String,
+    /// Where it was written, as given.
+    pub target: String,
+    pub scope: Scope,
+    pub min_cell: u64,
+    pub protection_width: u64,
+    /// The store's generation the figures were computed from.
+    pub store_generation: u64,
+    pub files: Vec<PublishedFile>,
+}
+
+/// A publication about to be made, before the ledger numbers it.
+pub struct Publication {
+    pub command: String,
+    pub target: String,
+    pub scope: Scope,
+    pub min_cell: u64,
+    pub protection_width: u64,
+    pub files: Vec<PublishedFile>,
+}
+
+/// The releases of a store, oldest first (none for a store without a
+/// ledger).
+pub fn read(store: &Store) -> Result<Vec<Release>> {
+    let Some(relative) = &store.manifest().ledger else {
+        return Ok(Vec::new());
+    };
+    let path = store.root().join(relative);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    let mut releases = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(&path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let release: Release = serde_json::from_str(&line).map_err(|e| Error::Damaged {
+            path: store.root().to_path_buf(),
+            message: format!("{relative} line {}: not a release: {e}", i + 1),
+        })?;
+        releases.push(release);
+    }
+    Ok(releases)
+}
+
+/// Records a publication: a change of the store that writes the ledger
+/// with one more line. The publication is refused (nothing recorded) when
+/// another process is changing the store or changed it since `store` was
+/// opened: its figures would not be those of the store it names.
+pub fn record(store: &Store, publication: Publication) -> Result<Release> {
+    let mut releases = read(store)?;
+    let release = Release {
+        id: releases.last().map_or(1, |r| r.id + 1),
+        published_at: crate::base::clock::now_rfc3339(),
+        tool: format!("safetynet {}", env!("CARGO_PKG_VERSION")),
+        command: publication.command,
+        target: publication.target,
+        scope: publication.scope,
+        min_cell: publication.min_cell,
+        protection_width: publication.protection_width,
+        store_generation: store.manifest().generation,
+        files: publication.files,
+    };
+    releases.push(release.clone());
+    let mut txn = store.begin()?;
+    let relative = format!(
+        "releases/g{:06}-{}-ledger.jsonl",
+        txn.generation(),
+        txn.change_id()
+    );
+    let staged = txn.stage(&relative)?;
+    let mut text = String::new();
+    for r in &releases {
+        text += &serde_json::to_string(r).map_err(|e| Error::store(&staged, e.to_string()))?;
+        text.push('\n');
+    }
+    std::fs::write(&staged, text).map_err(|e| Error::io(&staged, e))?;
+    let mut manifest = store.manifest().clone();
+    manifest.ledger = Some(relative);
+    txn.commit(manifest)?;
+    Ok(release)
+}
+
+/// Every file under `dir` with its SHA-256, sorted, as a release lists them.
+pub fn published_files(dir: &Path) -> Result<Vec<PublishedFile>> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<PublishedFile>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let path = entry.path();
+        if entry.file_type().map_err(|e| Error::io(&path, e))?.is_dir() {
+            collect(root, &path, out)?;
+        } else {
+            let (_, sha256) = super::verify::hash_file(&path)?;
+            let relative = path.strip_prefix(root).expect("under root");
+            let parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(PublishedFile {
+                path: parts.join("/"),
+                sha256,
+            });
+        }
+    }
+    Ok(())
+}

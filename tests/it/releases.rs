@@ -1,0 +1,145 @@
+//! The release ledger: every publication from a store is recorded with
+//! its scope, settings and file hashes, and the ledger cannot be deleted
+//! or edited without the store saying it is damaged.
+
+use std::path::Path;
+
+use sha2::Digest;
+use tempfile::TempDir;
+
+use crate::common::*;
+use crate::report::fixture_store;
+
+fn ledger(store: &Path) -> Vec<serde_json::Value> {
+    ok(&["releases", "--store", p(store), "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    assert!(ledger(&store).is_empty());
+    let report = dir.path().join("report");
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&report),
+        "--from",
+        "2019",
+        "--country",
+        "US",
+    ]);
+    ok(&[
+        "compare",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("cmp")),
+    ]);
+    let bundle = dir.path().join("us.snb");
+    ok(&[
+        "share",
+        "--store",
+        p(&store),
+        "--country",
+        "US",
+        "--out",
+        p(&bundle),
+    ]);
+    // internal work is not a release
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("internal")),
+        "--no-suppression",
+    ]);
+    let releases = ledger(&store);
+    let commands: Vec<&str> = releases
+        .iter()
+        .map(|r| r["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(commands, ["report", "compare", "share"]);
+    let ids: Vec<u64> = releases.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    let first = &releases[0];
+    assert_eq!(first["scope"]["from_year"], 2019);
+    assert_eq!(first["scope"]["countries"], serde_json::json!(["US"]));
+    assert_eq!(first["min_cell"], 10);
+    // the hashes are those of the files as published
+    let md = first["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "report.md")
+        .unwrap();
+    let digest = sha2::Sha256::digest(std::fs::read(report.join("report.md")).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(md["sha256"], hex);
+    let shared = &releases[2]["files"][0]["sha256"];
+    let digest = sha2::Sha256::digest(std::fs::read(&bundle).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(*shared, hex);
+    let table = ok(&["releases", "--store", p(&store)]);
+    assert!(
+        table.contains("report") && table.contains("2019-"),
+        "{table}"
+    );
+}
+
+fn ledger_file(store: &Path) -> std::path::PathBuf {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
+    store.join(manifest["ledger"].as_str().unwrap())
+}
+
+#[test]
+fn deleting_or_editing_the_ledger_makes_the_store_damaged() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    for name in ["a", "b"] {
+        ok(&[
+            "report",
+            "--store",
+            p(&store),
+            "--out",
+            p(&dir.path().join(name)),
+        ]);
+    }
+    let file = ledger_file(&store);
+    let text = std::fs::read_to_string(&file).unwrap();
+    // forgetting the second release: a shorter file
+    let first_line = text.lines().next().unwrap().to_string() + "\n";
+    std::fs::write(&file, &first_line).unwrap();
+    for args in [
+        vec!["releases", "--store", p(&store)],
+        vec![
+            "report",
+            "--store",
+            p(&store),
+            "--out",
+            p(&dir.path().join("c")),
+        ],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 3, "{args:?}: {err}");
+        assert!(err.contains("ledger"), "{err}");
+    }
+    std::fs::remove_file(&file).unwrap();
+    let (code, _, err) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("c")),
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("is missing"), "{err}");
+    assert!(!dir.path().join("c").exists());
+}
