@@ -231,3 +231,13 @@ fn a_long_workbook_is_streamed_row_by_row_with_its_sheet_row_numbers() {
     // data row 2,500 sits on sheet row 3 + 2,500 + 10 (two gaps) + 1 = 2,514
     assert!(text.contains(",2514,reporting_country,ZZ,"), "{text}");
 }
+
+#[test]
+fn a_row_of_only_delimiters_is_counted_and_quarantined() {
+    let dir = TempDir::new().unwrap();
+    let file = write_csv(dir.path(), "gaps.csv", &[&line("r1", "bar"), ",,,,,,,,,,,,,,,,,,", &line("r3", "farm")]);
+    let s = ingest_summary(&dir.path().join("s"), &file);
+    assert_eq!(s["read"], 3, "{s}");
+    assert_eq!(s["stored"], 2, "{s}");
+    assert_eq!(s["quarantined"], 1, "{s}");
+}

@@ -233,13 +233,20 @@ impl RowSource for CsvSource {
             return Ok(None);
         }
         let number = self.record.position().map(|p| p.line()).unwrap_or(0);
-        // a line of only delimiters carries no record
+        // A line of only delimiters (or spaces) is a row of the export with
+        // nothing in it: counted as read and quarantined, so that `read`
+        // is every data row of the file. (A truly empty line is no row.)
         if self
             .record
             .iter()
             .all(|c| c.iter().all(u8::is_ascii_whitespace))
         {
-            return self.next_row();
+            return Ok(Some(RawRow::Malformed {
+                number,
+                column: String::new(),
+                value: String::new(),
+                reason: "an empty row: only delimiters, no values".into(),
+            }));
         }
         let spans = ends_before.saturating_sub(number);
         if spans > 1 && (self.record.len() != self.header.len() || self.holds_whole_rows()) {
