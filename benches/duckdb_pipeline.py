@@ -26,7 +26,7 @@ peak-memory figure is the stage's own):
 Only standard Python plus the duckdb package (>= 1.3 for the `lambda x:`
 syntax). Rules are read from rules/rules.toml with tomllib, the type names
 from rules/typology.toml, and the code lists (in vocabulary order) from
-src/vocab.rs, all read-only.
+src/base/vocab.rs, all read-only.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ FORM_LABELS = {
     "other": "other exploitation",
 }
 
-# Used only when src/vocab.rs cannot be read (the order matters: lists are
+# Used only when src/base/vocab.rs cannot be read (the order matters: lists are
 # stored in vocabulary order, and the undetermined reason names the sectors
 # in that order).
 FALLBACK_VOCAB = {
@@ -82,7 +82,7 @@ FALLBACK_VOCAB = {
 
 
 # ---------------------------------------------------------------------------
-# Text normalisation (the Python twin of src/vocab.rs, for the rule phrases)
+# Text normalisation (the Python twin of src/base/vocab.rs, for the rule phrases)
 # ---------------------------------------------------------------------------
 
 def fold_accents(text: str) -> str:
@@ -146,7 +146,7 @@ def load_vocab(vocab_rs: Path) -> dict[str, list[str]]:
 
 
 def load_countries(countries_rs: Path) -> list[str] | None:
-    """The ISO 3166-1 alpha-2 list of src/countries.rs (None: check the shape only)."""
+    """The ISO 3166-1 alpha-2 list of src/base/countries.rs (None: check the shape only)."""
     try:
         m = re.search(r'const ALPHA2: &str = "(.*?)";', countries_rs.read_text(encoding="utf-8"), re.S)
     except OSError:
@@ -167,7 +167,7 @@ class Rules:
         self.not_recorded = sorted({k for l in labels.get("not_recorded", []) for k in label_keys(l)})
         vocab = load_vocab(vocab_rs)
         self.countries = load_countries(countries_rs)
-        # code lists in vocabulary order; when src/vocab.rs is missing, the
+        # code lists in vocabulary order; when src/base/vocab.rs is missing, the
         # order of the label tables in rules.toml
         self.codes = {
             "trafficking_form": vocab.get("TRAFFICKING_FORMS"),
@@ -384,7 +384,7 @@ def ingest(args, rules: Rules) -> dict:
         Parquet partitioned by reporting country and year, staged and swapped
         in.
       - country codes checked against the same ISO 3166-1 list (read from
-        src/countries.rs), XX allowed as reporting country; a subdivision must
+        src/base/countries.rs), XX allowed as reporting country; a subdivision must
         have the form CC-XXX and belong to the country of exploitation.
     What is simpler here (cheaper than ours, so it flatters DuckDB):
       - only codes are accepted for coded fields (ours also maps English,
@@ -451,7 +451,7 @@ def ingest(args, rules: Rules) -> dict:
     # country columns "not recorded" is looked up first, as ours does
     if rules.countries:
         con.execute(f"CREATE MACRO is_country(c) AS list_contains({sql_list(rules.countries)}, c)")
-    else:  # src/countries.rs not found: the shape only
+    else:  # src/base/countries.rs not found: the shape only
         con.execute("CREATE MACRO is_country(c) AS regexp_full_match(c, '[A-Z]{2}')")
     clash = [c for c in (rules.countries or []) if label_keys(c) & nr_set]
     con.execute(f"CREATE MACRO is_plain_country(c) AS is_country(c) AND NOT list_contains({sql_list(clash)}, c)")
@@ -682,7 +682,7 @@ def report(args, rules: Rules) -> dict:
     con = connect(workdir)
     t0 = time.perf_counter()
     con.execute(f"CREATE VIEW cases AS SELECT * FROM read_parquet({sql_str(store_glob(store))}, hive_partitioning = false)")
-    # the same 95% Wilson score interval as src/udf.rs (null when n <= 0 or x outside 0..n)
+    # the same 95% Wilson score interval as src/sql/udf.rs (null when n <= 0 or x outside 0..n)
     z = 1.959963984540054
     con.execute(f"""
         CREATE MACRO wilson_lo(x, n) AS CASE WHEN n > 0 AND x >= 0 AND x <= n THEN greatest(0.0,
@@ -773,8 +773,8 @@ def main() -> None:
     ap.add_argument("workdir", help="holds store/, quarantine.csv, report/")
     ap.add_argument("--rules", default=str(REPO / "rules" / "rules.toml"))
     ap.add_argument("--typology", default=str(REPO / "rules" / "typology.toml"))
-    ap.add_argument("--vocab", default=str(REPO / "src" / "vocab.rs"), help="code lists in vocabulary order")
-    ap.add_argument("--countries", default=str(REPO / "src" / "countries.rs"), help="the ISO 3166-1 alpha-2 list")
+    ap.add_argument("--vocab", default=str(REPO / "src" / "base" / "vocab.rs"), help="code lists in vocabulary order")
+    ap.add_argument("--countries", default=str(REPO / "src" / "base" / "countries.rs"), help="the ISO 3166-1 alpha-2 list")
     ap.add_argument("--queries", default=str(REPO / "queries"))
     ap.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     ap.add_argument("--ours-store", help="check: a safetynet store to compare with")
