@@ -235,9 +235,47 @@ fn a_long_workbook_is_streamed_row_by_row_with_its_sheet_row_numbers() {
 #[test]
 fn a_row_of_only_delimiters_is_counted_and_quarantined() {
     let dir = TempDir::new().unwrap();
-    let file = write_csv(dir.path(), "gaps.csv", &[&line("r1", "bar"), ",,,,,,,,,,,,,,,,,,", &line("r3", "farm")]);
+    let file = write_csv(
+        dir.path(),
+        "gaps.csv",
+        &[
+            &line("r1", "bar"),
+            ",,,,,,,,,,,,,,,,,,",
+            &line("r3", "farm"),
+        ],
+    );
     let s = ingest_summary(&dir.path().join("s"), &file);
     assert_eq!(s["read"], 3, "{s}");
     assert_eq!(s["stored"], 2, "{s}");
     assert_eq!(s["quarantined"], 1, "{s}");
+}
+
+#[test]
+fn published_aggregates_are_refused_as_records() {
+    let dir = TempDir::new().unwrap();
+    let mapping = dir.path().join("unodc.toml");
+    std::fs::write(
+        &mapping,
+        "[layout]\nname = \"naive\"\nunlisted_columns = \"ignore\"\n[fields.reporting_country]\ncolumn = \"country\"\n[fields.trafficking_form]\ncolumn = \"form\"\n",
+    )
+    .unwrap();
+    let file = dir.path().join("unodc.csv");
+    std::fs::write(
+        &file,
+        "country,year,sex,form,count\nUS,2020,female,sex,412\nUS,2020,male,labor,97\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "ingest",
+        "--store",
+        p(&dir.path().join("s")),
+        "--mapping",
+        p(&mapping),
+        p(&file),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("'count' looks like a count") && err.contains("aggregates"),
+        "{err}"
+    );
 }

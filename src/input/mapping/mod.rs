@@ -73,6 +73,33 @@ fn parse_flag(raw: &str) -> Result<Option<bool>, ()> {
     }
 }
 
+/// A column name that says its values count something: read as records,
+/// each row of such a file would stand for one victim.
+fn is_count_column(name: &str) -> bool {
+    // words that mean a count and nothing else in the three languages
+    // ("nombre" is a name in Spanish, "number" can be an id: not here)
+    const COUNT_NAMES: &[&str] = &[
+        "count",
+        "counts",
+        "n",
+        "n_victims",
+        "number_of_victims",
+        "num_victims",
+        "victim_count",
+        "nb_victimes",
+        "nombre_de_victimes",
+        "numero_de_victimas",
+        "número_de_víctimas",
+        "cantidad",
+        "total",
+        "obs_value",
+        "frequency",
+        "freq",
+    ];
+    let name = name.trim().to_lowercase();
+    COUNT_NAMES.contains(&name.as_str())
+}
+
 impl Mapper {
     /// Compiles `spec` against a header. `file_sha` names generated record
     /// ids; `reporting_country` (from `--country`) overrides the mapping's
@@ -91,6 +118,14 @@ impl Mapper {
         }
         let position = |name: &str| header.iter().position(|h| h == name);
         let read = spec.read_columns();
+        if let Some(count) = header
+            .iter()
+            .find(|h| is_count_column(h) && !read.contains(h))
+        {
+            return Err(format!(
+                "column '{count}' looks like a count: this file holds aggregates (one row for many victims), not case records, and each row would be stored as one victim. safetynet stores one row per victim; published aggregates are not records. If '{count}' is not a count of victims, map it to a field"
+            ));
+        }
         let missing_columns: Vec<String> = read
             .iter()
             .filter(|c| position(c).is_none())
