@@ -310,8 +310,16 @@ fn write_quarantine(path: &Path, file: &str, rows: &[Rejection]) -> Result<()> {
     w.write_record(["file", "row", "column", "value", "reason"])
         .map_err(fail)?;
     for r in rows {
-        w.write_record([file, &r.row.to_string(), &r.column, &r.value, &r.reason])
-            .map_err(fail)?;
+        // the quarantine is inside the store: screened like the ingest's
+        let value = crate::input::guard::masked(&r.value, false);
+        w.write_record([
+            file,
+            r.row.to_string().as_str(),
+            r.column.as_str(),
+            value.as_ref(),
+            r.reason.as_str(),
+        ])
+        .map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

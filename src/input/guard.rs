@@ -6,11 +6,14 @@
 //! matched and how many values; the values themselves are never printed,
 //! since printing them would leak what the guard exists to stop.
 
+mod names;
+mod patterns;
+
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::LazyLock;
 
-use regex::Regex;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use crate::base::vocab::normalise_label;
 
@@ -36,6 +39,21 @@ impl fmt::Display for Kind {
             Kind::IdentityNumber => "identity document numbers",
             Kind::Narrative => "free-text narratives",
         })
+    }
+}
+
+impl Kind {
+    /// One value's kind, as a masked quarantine value names it.
+    pub fn singular(self) -> &'static str {
+        match self {
+            Kind::PersonName => "person name",
+            Kind::Email => "e-mail address",
+            Kind::Phone => "phone number",
+            Kind::StreetAddress => "street address",
+            Kind::ExactDate => "exact date",
+            Kind::IdentityNumber => "identity document number",
+            Kind::Narrative => "free-text narrative",
+        }
     }
 }
 
@@ -173,109 +191,6 @@ const ORGANISATION_WORDS: &[&str] = &[
     "sheet",
 ];
 
-/// Common given names (English, Spanish, French): a value of two to four
-/// capitalised words starting with one of these reads as a person's name.
-const GIVEN_NAMES: &[&str] = &[
-    "james",
-    "john",
-    "robert",
-    "michael",
-    "william",
-    "david",
-    "richard",
-    "joseph",
-    "thomas",
-    "charles",
-    "mary",
-    "patricia",
-    "jennifer",
-    "linda",
-    "elizabeth",
-    "barbara",
-    "susan",
-    "jessica",
-    "sarah",
-    "karen",
-    "nancy",
-    "lisa",
-    "emily",
-    "ashley",
-    "jose",
-    "juan",
-    "luis",
-    "carlos",
-    "jorge",
-    "miguel",
-    "pedro",
-    "francisco",
-    "antonio",
-    "manuel",
-    "maria",
-    "guadalupe",
-    "rosa",
-    "ana",
-    "carmen",
-    "laura",
-    "sofia",
-    "fernanda",
-    "alejandra",
-    "juana",
-    "jean",
-    "pierre",
-    "michel",
-    "philippe",
-    "alain",
-    "nicolas",
-    "marie",
-    "nathalie",
-    "isabelle",
-    "sylvie",
-    "catherine",
-    "sophie",
-    "julie",
-    "chloe",
-    "camille",
-    "mohamed",
-    "ahmed",
-    "fatima",
-    "aisha",
-    "nguyen",
-    "anh",
-    "somchai",
-    "olga",
-    "natalia",
-    "irina",
-];
-
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}").expect("regex")
-});
-static EXACT_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([T ].*)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$")
-        .expect("regex")
-});
-static PHONE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\+|00)?\(?\d[\d\s().-]{5,22}\d$").expect("regex"));
-static IDENTITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"^(\d{3}-\d{2}-\d{4}",                  // US social security number
-        r"|[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d", // Mexican CURP
-        r"|\d{3}[ -]\d{3}[ -]\d{3}",             // Canadian SIN
-        r")$"
-    ))
-    .expect("regex")
-});
-static STREET: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"(?i)(\b\d{1,5}[a-z]?\s+(\p{L}[\p{L}'.-]*\s+){0,3}(street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|highway|hwy)\b",
-        r"|\b(calle|avenida|av\.|colonia|col\.|carrera|calzada)\s+[^\d]{1,40}\d{1,5}",
-        r"|\b\d{1,5},?\s+(rue|avenue|chemin|allée|allee|boulevard|place)\s)"
-    ))
-    .expect("regex")
-});
-static PERSON_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\p{Lu}\p{Ll}+(\s\p{Lu}\p{Ll}+){1,3}$").expect("regex"));
-
 /// Long free text: more than this many characters or words.
 const NARRATIVE_CHARS: usize = 200;
 const NARRATIVE_WORDS: usize = 25;
@@ -315,7 +230,8 @@ pub fn kind_of_column_name(name: &str) -> Option<Kind> {
 
 /// What a value looks like, if it looks like personal data. `dates_allowed`
 /// is set for columns the mapping parses as dates (a referral date is not
-/// personal; the year and month are all that is kept).
+/// personal; the year and month are all that is kept), but a date that
+/// says it is a birth date never passes.
 pub fn kind_of_value(value: &str, dates_allowed: bool) -> Option<Kind> {
     let v = value.trim();
     if v.len() < 6 {
@@ -324,36 +240,48 @@ pub fn kind_of_value(value: &str, dates_allowed: bool) -> Option<Kind> {
     if v.chars().count() > NARRATIVE_CHARS || v.split_whitespace().count() > NARRATIVE_WORDS {
         return Some(Kind::Narrative);
     }
-    if v.contains('@') && EMAIL.is_match(v) {
+    let text = nfkc(v);
+    let text = text.as_ref();
+    if patterns::email(text) {
         return Some(Kind::Email);
     }
-    let digits = v.bytes().filter(u8::is_ascii_digit).count();
-    if digits >= 6 {
-        if IDENTITY.is_match(v) {
+    // every remaining shape but a name has a digit: most values have none
+    if text.bytes().any(|b| b.is_ascii_digit()) {
+        if patterns::identity(text) {
             return Some(Kind::IdentityNumber);
         }
-        if EXACT_DATE.is_match(v) {
-            return (!dates_allowed).then_some(Kind::ExactDate);
+        if patterns::exact_date(text, dates_allowed) {
+            return Some(Kind::ExactDate);
         }
-        // a phone number is written with a + or with separators between
-        // groups; a bare run of digits is more often an id or a count
-        if (7..=15).contains(&digits)
-            && PHONE.is_match(v)
-            && (v.starts_with('+') || v.contains(' ') || v.contains('-') || v.contains('('))
-        {
+        if patterns::phone(text) {
             return Some(Kind::Phone);
         }
-    }
-    if digits >= 1 && STREET.is_match(v) {
-        return Some(Kind::StreetAddress);
-    }
-    if PERSON_NAME.is_match(v) {
-        let first = normalise_label(v.split_whitespace().next().unwrap_or(""));
-        if GIVEN_NAMES.contains(&first.as_str()) {
-            return Some(Kind::PersonName);
+        // an address is words and a number: an id without spaces is none
+        if text.contains(char::is_whitespace) && patterns::street_address(text) {
+            return Some(Kind::StreetAddress);
         }
     }
-    None
+    names::person_name(text).then_some(Kind::PersonName)
+}
+
+/// NFKC form ("＠" → "@", "５５５" → "555", ligatures undone), so that no
+/// look-alike character hides a shape; borrowed when the text already is.
+fn nfkc(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() || is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    }
+}
+
+/// A value as it may be written to the store's quarantine: unchanged, or,
+/// when the screen flags it, replaced by `[masked: <kind>]`. The quarantine
+/// is inside the store, so it gets the same screen as the records.
+pub fn masked(value: &str, dates_allowed: bool) -> Cow<'_, str> {
+    match kind_of_value(value, dates_allowed) {
+        Some(kind) => Cow::Owned(format!("[masked: {}]", kind.singular())),
+        None => Cow::Borrowed(value),
+    }
 }
 
 /// What the guard found in one column.
@@ -579,6 +507,58 @@ mod tests {
             assert_eq!(kind_of_value(value, false), None, "{value}");
         }
         assert_eq!(kind_of_value("2019-03-12", true), None);
+        assert_eq!(kind_of_value("March 12, 2019", true), None);
+        assert_eq!(kind_of_value("DOB 1984-03-12", true), Some(Kind::ExactDate));
+    }
+
+    #[test]
+    fn the_issue_findings() {
+        for (value, kind) in [
+            ("met John Smith at Motel 6", Kind::PersonName),
+            ("JOHN SMITH", Kind::PersonName),
+            ("Smith, John", Kind::PersonName),
+            ("555.123.4567", Kind::Phone),
+            ("5551234567", Kind::Phone),
+            ("call 555-123-4567 ask for Rosa", Kind::Phone),
+            ("rosa[at]example.org", Kind::Email),
+            ("rosa(at)example.org", Kind::Email),
+            ("rosa at example dot org", Kind::Email),
+            ("rosa＠example.org", Kind::Email),
+            ("Main Street 1200", Kind::StreetAddress),
+            ("PO Box 1234", Kind::StreetAddress),
+            ("DOB 1984-03-12", Kind::ExactDate),
+            ("born 12/03/1984", Kind::ExactDate),
+            ("March 12, 1984", Kind::ExactDate),
+            ("SSN 123-45-6789", Kind::IdentityNumber),
+            ("passport X1234567", Kind::IdentityNumber),
+        ] {
+            assert_eq!(kind_of_value(value, false), Some(kind), "{value}");
+        }
+        for venue in [
+            "Lisa Nails",
+            "Linda Nail Spa",
+            "Rosa Blanca Bar",
+            "Maria Bonita Restaurant",
+            "Sofia Spa",
+            "Jean Coutu Pharmacy",
+            "truck stop near 99 Highway",
+            "US-0000012345",
+            "2014-2018",
+            "2019000123",
+        ] {
+            assert_eq!(kind_of_value(venue, false), None, "{venue}");
+        }
+    }
+
+    #[test]
+    fn quarantine_values_are_masked_with_their_kind() {
+        assert_eq!(
+            masked("call 555-123-4567", false),
+            "[masked: phone number]"
+        );
+        assert_eq!(masked("{\"a\": \"x@example.org\"}", false), "[masked: e-mail address]");
+        assert_eq!(masked("caf\u{fffd}", false), "caf\u{fffd}");
+        assert_eq!(masked("31/02/2020", true), "31/02/2020");
     }
 
     #[test]

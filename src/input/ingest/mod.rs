@@ -17,7 +17,7 @@ use crate::base::schema::INPUT_COLUMNS;
 use crate::classify::classifier::Classifier;
 use crate::classify::rules::Rules;
 use crate::error::{Error, Result};
-use crate::input::guard::Guard;
+use crate::input::guard::{self, Guard};
 use crate::input::mapping::MappingSpec;
 use crate::input::readers::{self, InputFormat, ReadOptions};
 use crate::input::validate::{Problem, Validator};
@@ -148,19 +148,36 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// The quarantine CSV of one input file: file, row, column, value, reason.
+/// It is part of the store, so every column name and value written to it
+/// goes through the personal-data screen first: rows that never reached
+/// the guard (broken JSON, invalid UTF-8, nested objects) are quarantined
+/// too, and a flagged value is written as `[masked: <kind>]`.
 struct Quarantine {
     file_name: String,
     relative: String,
+    /// Columns the mapping parses as dates: a bad date there is shown.
+    date_columns: Vec<String>,
     writer: Option<csv::Writer<File>>,
 }
 
 impl Quarantine {
-    fn new(file_name: String, relative: String) -> Self {
+    fn new(file_name: String, relative: String, date_columns: Vec<String>) -> Self {
         Quarantine {
             file_name,
             relative,
+            date_columns,
             writer: None,
         }
+    }
+
+    /// Whether `column` (as a problem names it: "Fecha" or "Fecha (->
+    /// year)") is one of the mapping's date columns.
+    fn is_date_column(&self, column: &str) -> bool {
+        self.date_columns.iter().any(|d| {
+            column
+                .strip_prefix(d.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(" (->"))
+        })
     }
 
     fn add(&mut self, txn: &mut Transaction<'_>, row: u64, problem: &Problem) -> Result<()> {
@@ -175,15 +192,19 @@ impl Quarantine {
         // values are cut short: a quarantine file is for finding the row,
         // not a second copy of the data
         let value: String = problem.value.chars().take(200).collect();
-        self.writer
-            .as_mut()
-            .expect("opened above")
+        let value = guard::masked(&value, self.is_date_column(&problem.column));
+        // a JSON key is user text as much as a value is
+        let column = guard::masked(&problem.column, false);
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(Error::store(&self.relative, "quarantine file not open"));
+        };
+        writer
             .write_record([
-                &self.file_name,
-                &row.to_string(),
-                &problem.column,
-                &value,
-                &problem.reason,
+                self.file_name.as_str(),
+                row.to_string().as_str(),
+                column.as_ref(),
+                value.as_ref(),
+                problem.reason.as_str(),
             ])
             .map_err(|e| Error::store(&self.relative, e.to_string()))
     }
@@ -280,7 +301,15 @@ pub fn ingest(
                 &mut record_ids,
                 &mut txn,
                 &mut writer,
-                Quarantine::new(path.display().to_string(), quarantine_relative),
+                Quarantine::new(
+                    path.display().to_string(),
+                    quarantine_relative,
+                    options
+                        .mapping
+                        .as_ref()
+                        .map(MappingSpec::date_columns)
+                        .unwrap_or_default(),
+                ),
                 options.show_progress,
             )?;
             debug_assert!(counts.reconciles());
