@@ -309,9 +309,17 @@ fn write_quarantine(path: &Path, file: &str, rows: &[Rejection]) -> Result<()> {
     let fail = |e: csv::Error| Error::store(path, e.to_string());
     w.write_record(["file", "row", "column", "value", "reason"])
         .map_err(fail)?;
+    // opened in a spreadsheet, a value from the input is never a formula
+    let cell = crate::base::escape::csv_cell;
     for r in rows {
-        w.write_record([file, &r.row.to_string(), &r.column, &r.value, &r.reason])
-            .map_err(fail)?;
+        let fields: [&str; 5] = [
+            &cell(file),
+            &r.row.to_string(),
+            &cell(&r.column),
+            &cell(&r.value),
+            &cell(&r.reason),
+        ];
+        w.write_record(fields).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

@@ -14,6 +14,7 @@ mod exchange;
 mod foundation;
 mod fuzz_input;
 mod gaps;
+mod hostile;
 mod queries;
 mod real_exports;
 mod report;

@@ -175,16 +175,19 @@ impl Quarantine {
         // values are cut short: a quarantine file is for finding the row,
         // not a second copy of the data
         let value: String = problem.value.chars().take(200).collect();
+        // opened in a spreadsheet, a value from the input is never a formula
+        let cell = crate::base::escape::csv_cell;
+        let fields: [&str; 5] = [
+            &cell(&self.file_name),
+            &row.to_string(),
+            &cell(&problem.column),
+            &cell(&value),
+            &cell(&problem.reason),
+        ];
         self.writer
             .as_mut()
             .expect("opened above")
-            .write_record([
-                &self.file_name,
-                &row.to_string(),
-                &problem.column,
-                &value,
-                &problem.reason,
-            ])
+            .write_record(fields)
             .map_err(|e| Error::store(&self.relative, e.to_string()))
     }
 
