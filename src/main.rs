@@ -30,7 +30,11 @@ fn main() -> ExitCode {
                 .downcast_ref::<safetynet::Error>()
                 .map(safetynet::Error::exit_code)
                 .unwrap_or(1);
-            eprintln!("error: {error:#}");
+            // messages quote values from data (file names, cells, countries)
+            eprintln!(
+                "error: {}",
+                safetynet::base::escape::terminal_lines(&format!("{error:#}"))
+            );
             ExitCode::from(code as u8)
         }
     }

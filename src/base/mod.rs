@@ -1,10 +1,12 @@
 //! What every stage shares: the canonical schema and record, the controlled
 //! vocabularies, country codes, the clock, the seeded random numbers of the
-//! synthetic data, progress bars, and record batches.
+//! synthetic data, progress bars, record batches, and the escaping of
+//! values from data for where they are written (`escape`).
 
 pub mod batch;
 pub mod clock;
 pub mod countries;
+pub mod escape;
 pub mod listing;
 pub mod progress;
 pub mod record;

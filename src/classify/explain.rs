@@ -3,6 +3,7 @@
 
 use datafusion::arrow::array::{Array, AsArray};
 
+use crate::base::escape::terminal;
 use crate::classify::classifier::{Classifier, Explanation, Facts};
 use crate::classify::rules::Rules;
 use crate::error::{Error, Result};
@@ -74,48 +75,56 @@ pub fn explain(store: &Store, rules: &Rules, record_id: &str) -> Result<RecordEx
     found.ok_or_else(|| Error::Usage(format!("no record with id '{record_id}' in the store")))
 }
 
-/// The explanation as `explain` prints it.
+/// The explanation as `explain` prints it. Every value from the record or
+/// the rules is shown with its control characters as visible escapes
+/// (`base::escape::terminal`): a venue text cannot colour, move or clear the
+/// terminal, nor start a line of its own.
 pub fn render(e: &RecordExplanation, rules: &Rules) -> String {
+    let t = |text: &str| terminal(text).into_owned();
     let d = &e.explanation.decision;
     let mut out = String::new();
-    out += &format!("record      {}\n", e.record_id);
-    out += &format!("form        {}\n", e.form);
+    out += &format!("record      {}\n", t(&e.record_id));
+    out += &format!("form        {}\n", t(&e.form));
     out += &format!(
         "sectors     {}\n",
         if e.sectors.is_empty() {
             "(none)".into()
         } else {
-            e.sectors.join(", ")
+            t(&e.sectors.join(", "))
         }
     );
-    out += &format!("venue       {}\n", e.venue.as_deref().unwrap_or("(none)"));
+    out += &format!(
+        "venue       {}\n",
+        t(e.venue.as_deref().unwrap_or("(none)"))
+    );
     match (d.typology_id, d.extension_category) {
         (Some(id), _) => {
             out += &format!(
                 "type        {id} {}\n",
-                d.typology_name.as_deref().unwrap_or("")
+                t(d.typology_name.as_deref().unwrap_or(""))
             )
         }
-        (None, Some(ext)) => out += &format!("extension   {ext} (outside the 25 types)\n"),
+        (None, Some(ext)) => out += &format!("extension   {} (outside the 25 types)\n", t(ext)),
         _ => {
             out += &format!(
                 "type        undetermined: {}\n",
-                d.undetermined_reason.as_deref().unwrap_or("")
+                t(d.undetermined_reason.as_deref().unwrap_or(""))
             )
         }
     }
     if let Some(rule) = &d.rule_id {
         out += &format!(
-            "rule        {rule} (confidence {})\n",
-            d.confidence.unwrap_or("")
+            "rule        {} (confidence {})\n",
+            t(rule),
+            t(d.confidence.unwrap_or(""))
         );
-        out += &format!("evidence    {}\n", d.evidence.as_deref().unwrap_or(""));
+        out += &format!("evidence    {}\n", t(d.evidence.as_deref().unwrap_or("")));
     }
     if e.stored_rule != d.rule_id {
         out += &format!(
             "note        the store holds rule {} for this record; run `classify` to apply rules {}\n",
-            e.stored_rule.as_deref().unwrap_or("(none)"),
-            rules.version
+            t(e.stored_rule.as_deref().unwrap_or("(none)")),
+            t(&rules.version)
         );
     }
     if e.explanation.near_misses.is_empty() {
@@ -123,7 +132,7 @@ pub fn render(e: &RecordExplanation, rules: &Rules) -> String {
     } else {
         out += "close       rules that matched part of this record:\n";
         for m in &e.explanation.near_misses {
-            out += &format!("  {:<32} {}\n", m.rule_id, m.why_not);
+            out += &format!("  {:<32} {}\n", t(&m.rule_id), t(&m.why_not));
         }
     }
     out

@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 
+use safetynet::base::escape::terminal;
 use safetynet::directory::ImportSummary;
 use safetynet::publish::render::NOT_FOR_PUBLICATION;
 use safetynet::report::Published;
@@ -20,13 +21,18 @@ pub fn print_directory_summary(s: &ImportSummary) {
     if !s.imported {
         println!(
             "{}: already imported (same content); nothing changed",
-            s.file
+            terminal(&s.file)
         );
         return;
     }
     println!(
         "{}: read {} = stored {} + quarantined {} + duplicates {}; {} organisations in the directory",
-        s.file, c.read, c.stored, c.quarantined, c.duplicates, s.organizations_in_store
+        terminal(&s.file),
+        c.read,
+        c.stored,
+        c.quarantined,
+        c.duplicates,
+        s.organizations_in_store
     );
     if let Some(q) = &s.quarantine_file {
         println!("quarantined rows with their reasons: {}", q.display());
@@ -69,7 +75,8 @@ pub fn write_comparison(
         "wrote {} files to {} comparing {} from {} to {}",
         written.len(),
         out.display(),
-        comparison.countries.join(", "),
+        // the countries of bundles from other organisations are data
+        terminal(&comparison.countries.join(", ")),
         comparison.from_year,
         comparison.to_year
     );

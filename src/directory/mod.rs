@@ -309,17 +309,20 @@ fn write_quarantine(path: &Path, file: &str, rows: &[Rejection]) -> Result<()> {
     let fail = |e: csv::Error| Error::store(path, e.to_string());
     w.write_record(["file", "row", "column", "value", "reason"])
         .map_err(fail)?;
+    // opened in a spreadsheet, a value from the input is never a formula
+    let cell = crate::base::escape::csv_cell;
     for r in rows {
-        // the quarantine is inside the store: screened like the ingest's
+        // the quarantine is inside the store: screened like the ingest's,
+        // and opened in a spreadsheet a value is never a formula
         let value = crate::input::guard::masked(&r.value, false);
-        w.write_record([
-            file,
-            r.row.to_string().as_str(),
-            r.column.as_str(),
-            value.as_ref(),
-            r.reason.as_str(),
-        ])
-        .map_err(fail)?;
+        let fields: [&str; 5] = [
+            &cell(file),
+            &r.row.to_string(),
+            &cell(&r.column),
+            &cell(&value),
+            &cell(&r.reason),
+        ];
+        w.write_record(fields).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }

@@ -593,15 +593,20 @@ pub fn write(
     }
     let doc = Document {
         title: "Detected cases of human trafficking: comparison between countries",
-        scope: format!(
-            "Countries: {}. Years of registration: {}–{}. Unit: {}. Classification rules: version {}. Counts below {} and those protecting them are not published.",
-            comparison.countries.join(", "),
-            comparison.from_year,
-            comparison.to_year,
-            comparison.unit.as_str(),
-            comparison.rules_version,
-            comparison.policy.min_cell
-        ),
+        // countries and the rules version come from the bundles: values
+        scope: render::Text::prose("Countries: ")
+            .values(&comparison.countries, ", ")
+            .and(format!(
+                ". Years of registration: {}–{}. Unit: {}. Classification rules: version ",
+                comparison.from_year,
+                comparison.to_year,
+                comparison.unit.as_str(),
+            ))
+            .value(comparison.rules_version.clone())
+            .and(format!(
+                ". Counts below {} and those protecting them are not published.",
+                comparison.policy.min_cell
+            )),
         caveat: "These are cases detected by or reported to each country's hotline, not the prevalence of trafficking. \
                  Detection differs between hotlines (who calls, outreach, how cases are recorded), so a difference \
                  between countries can reflect detection as much as trafficking.",
@@ -617,7 +622,7 @@ pub fn write(
              Wilson intervals. The chi-square tests pool every type not published in either country of the pair \
              (their records are each total less its published types). Regional totals are exact only where every \
              country publishes its count; otherwise they are the range the published figures allow."
-                .to_string(),
+                .into(),
         )],
     };
     let md = out.join("comparison.md");

@@ -526,17 +526,21 @@ pub async fn build_for_store(
 }
 
 /// What the methods section says about the gaps.
-pub fn method_text(needs_version: &str) -> String {
-    format!(
+pub fn method_text(needs_version: &str) -> crate::publish::render::Text {
+    crate::publish::render::Text::prose(
         "Demand is the number of detected victims, by where they were exploited, who need each service by the \
-         reviewable needs file (`rules/needs.toml`, version {needs_version}: for example minors need child \
+         reviewable needs file (`rules/needs.toml`, version ",
+    )
+    .value(needs_version)
+    .and(
+        ": for example minors need child \
          protection, foreign nationals immigration legal aid). Supply is the organizations of the directory \
          offering that service, to that population (or all) and form (or all), in the subdivision or nationwide. \
          A place where the directory lists no organization at all is reported as \"no organizations listed\": \
          the directory does not cover it, which is not the same as no gap. Demand is disclosure-controlled on its \
          own model: the groups of victims behind every published demand are linked, so that neither a demand nor \
          a difference between two demands gives a small count away; a suppressed demand is shown as `x` with the \
-         range the published figures allow, and gaps are ranked by the low end of that range."
+         range the published figures allow, and gaps are ranked by the low end of that range.",
     )
 }
 

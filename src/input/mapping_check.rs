@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::mapping::{Mapper, MappingSpec, Unlisted};
+use crate::base::escape::{terminal, terminal_lines};
 use crate::classify::rules::Rules;
 use crate::error::{Error, Result};
 use crate::input::guard::Guard;
@@ -54,21 +55,26 @@ impl CheckReport {
             && self.personal_data.is_none()
     }
 
+    /// The report as `mapping check` prints it: column names and values
+    /// come from the sample, so their control characters are shown as
+    /// visible escapes (`base::escape::terminal`).
     pub fn render(&self) -> String {
         let mut out = format!(
             "mapping '{}' on {} sample rows: {} map and validate cleanly\n",
-            self.layout, self.rows, self.rows_ok
+            terminal(&self.layout),
+            self.rows,
+            self.rows_ok
         );
         if !self.unmapped_columns.is_empty() {
             out += "\ncolumns neither mapped nor dropped (non-empty values):\n";
             for c in &self.unmapped_columns {
-                out += &format!("  {:<40} {:>8}\n", c.column, c.non_empty_values);
+                out += &format!("  {:<40} {:>8}\n", terminal(&c.column), c.non_empty_values);
             }
         }
         if !self.missing_columns.is_empty() {
             out += &format!(
                 "\ncolumns the mapping reads that the sample lacks: {}\n",
-                crate::base::listing::some_of(&self.missing_columns)
+                terminal(&crate::base::listing::some_of(&self.missing_columns))
             );
         }
         if !self.unmapped_values.is_empty() {
@@ -76,12 +82,15 @@ impl CheckReport {
             for v in &self.unmapped_values {
                 out += &format!(
                     "  {:<36} {:<28} {:>8}  {}\n",
-                    v.column, v.value, v.rows, v.reason
+                    terminal(&v.column),
+                    terminal(&v.value),
+                    v.rows,
+                    terminal(&v.reason)
                 );
             }
         }
         if let Some(p) = &self.personal_data {
-            out += &format!("\n{p}");
+            out += &format!("\n{}", terminal_lines(p));
         }
         if self.is_clean() {
             out += "nothing unmapped\n";

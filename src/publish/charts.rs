@@ -3,6 +3,10 @@
 //! Colours are the Okabe–Ito palette, which stays distinguishable with the
 //! common forms of colour blindness. Only published (disclosure-controlled)
 //! figures are drawn: a suppressed or withheld cell is never drawn as zero.
+//! Labels can come from data (categories and countries of bundles from other
+//! organisations): the SVG backend escapes `<`, `>`, `&` and quotes in text,
+//! and the control characters XML does not allow are shown as visible
+//! escapes, so the SVG inlined in the HTML page is text and stays valid.
 
 use std::path::Path;
 
@@ -117,7 +121,8 @@ pub fn render_svg(chart: &mut Chart) -> Result<()> {
         chart.draw(&root)?;
         root.present().map_err(chart_error)?;
     }
-    chart.svg = svg;
+    // no control character in the XML (newlines are the backend's own)
+    chart.svg = crate::base::escape::terminal_lines(&svg).into_owned();
     Ok(())
 }
 

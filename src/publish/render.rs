@@ -1,6 +1,13 @@
 //! Renderers of a report: CSV per table, one XLSX workbook, Markdown and a
 //! self-contained HTML page. No timestamps and no absolute paths, so the same
 //! report gives the same bytes.
+//!
+//! Every value from data is escaped for where it goes (`base::escape`): text
+//! cells of CSV files are neutralised when a spreadsheet would read them as
+//! a formula, and stored as strings with Excel's quote prefix in the
+//! workbook; table cells and the values in a document's texts ([`Text`])
+//! are escaped for Markdown and for HTML. The tool's own prose is written as
+//! it is.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,6 +17,7 @@ use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 use super::Policy;
 use super::charts::Chart;
 use super::table::{Cell, SUPPRESSED, Table};
+use crate::base::escape::{csv_cell, formula_like, html_text, markdown_text};
 use crate::error::{Error, Result};
 
 /// Stamped on every output written without disclosure control.
@@ -27,10 +35,15 @@ pub fn write_csv(table: &Table, policy: Policy, path: &Path) -> Result<()> {
     }
     let mut w = csv::Writer::from_writer(file);
     let fail = |e: csv::Error| Error::store(path, e.to_string());
-    w.write_record(&table.columns).map_err(fail)?;
+    w.write_record(table.columns.iter().map(|c| csv_cell(c).into_owned()))
+        .map_err(fail)?;
     for row in &table.rows {
-        w.write_record(row.iter().map(|c| c.render()))
-            .map_err(fail)?;
+        w.write_record(row.iter().map(|c| match c {
+            // numbers stay numbers (`-1.5`); only text can be a formula
+            Cell::Text(t) => csv_cell(t).into_owned(),
+            other => other.render(),
+        }))
+        .map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
 }
@@ -57,6 +70,9 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
             .set_creation_datetime(&created),
     );
     let bold = Format::new().set_bold();
+    // text Excel would take for a formula if someone edited the cell: the
+    // quote prefix keeps it text, as typing `'=...` does
+    let text = Format::new().set_quote_prefix();
     let italic = Format::new().set_italic();
     let stamp = Format::new()
         .set_bold()
@@ -85,6 +101,9 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
                     Cell::Int(n) => sheet.write_number(r, c, *n as f64).map(|_| ()),
                     Cell::Float(f) => sheet.write_number(r, c, *f).map(|_| ()),
                     Cell::Null => Ok(()),
+                    Cell::Text(t) if formula_like(t) => {
+                        sheet.write_string_with_format(r, c, t, &text).map(|_| ())
+                    }
                     other => sheet.write_string(r, c, other.render()).map(|_| ()),
                 }
                 .map_err(fail)?;
@@ -126,7 +145,8 @@ pub(crate) fn footnotes(table: &Table, policy: Policy) -> Vec<String> {
 
 pub(crate) fn markdown_table(table: &Table) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "| {} |", table.columns.join(" | "));
+    let columns: Vec<_> = table.columns.iter().map(|c| markdown_text(c)).collect();
+    let _ = writeln!(out, "| {} |", columns.join(" | "));
     let _ = writeln!(
         out,
         "|{}|",
@@ -138,22 +158,99 @@ pub(crate) fn markdown_table(table: &Table) -> String {
             .join("|")
     );
     for row in &table.rows {
-        let cells: Vec<String> = row.iter().map(|c| c.render().replace('|', "\\|")).collect();
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| markdown_text(&c.render()).into_owned())
+            .collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out
+}
+
+/// A text of a document: the tool's own prose (where backticks mark code)
+/// and values from data (input names, countries, versions), which each
+/// renderer escapes for its format, so that a value cannot become markup.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Text(Vec<Part>);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Prose(String),
+    Value(String),
+}
+
+impl Text {
+    /// The tool's own words: written as they are.
+    pub fn prose(text: impl Into<String>) -> Self {
+        Text(vec![Part::Prose(text.into())])
+    }
+
+    /// Appends more prose.
+    pub fn and(mut self, text: impl Into<String>) -> Self {
+        self.0.push(Part::Prose(text.into()));
+        self
+    }
+
+    /// Appends a value from data: escaped wherever it is written.
+    pub fn value(mut self, value: impl Into<String>) -> Self {
+        self.0.push(Part::Value(value.into()));
+        self
+    }
+
+    /// Appends values from data, each escaped, joined by `separator`.
+    pub fn values(mut self, values: &[String], separator: &str) -> Self {
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.0.push(Part::Prose(separator.to_string()));
+            }
+            self.0.push(Part::Value(v.clone()));
+        }
+        self
+    }
+
+    pub fn markdown(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Prose(t) => t.clone(),
+                Part::Value(v) => markdown_text(v).into_owned(),
+            })
+            .collect()
+    }
+
+    pub fn html(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Prose(t) => code_spans(t),
+                Part::Value(v) => html_text(v).into_owned(),
+            })
+            .collect()
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Self {
+        Text::prose(text)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Self {
+        Text::prose(text)
+    }
 }
 
 /// What the Markdown and HTML renderers need: the report of `report` and the
 /// comparison of `compare` are both one.
 pub struct Document<'a> {
     pub title: &'a str,
-    pub scope: String,
+    pub scope: Text,
     pub caveat: &'a str,
     pub policy: Policy,
     pub charts: &'a [Chart],
     pub tables: &'a [Table],
-    pub sections: Vec<(String, String)>,
+    pub sections: Vec<(String, Text)>,
 }
 
 pub fn markdown_document(doc: &Document) -> String {
@@ -162,7 +259,7 @@ pub fn markdown_document(doc: &Document) -> String {
         let _ = writeln!(out, "**{NOT_FOR_PUBLICATION}**\n");
     }
     let _ = writeln!(out, "# {}\n", doc.title);
-    let _ = writeln!(out, "{}\n", doc.scope);
+    let _ = writeln!(out, "{}\n", doc.scope.markdown());
     let _ = writeln!(out, "> {}\n", doc.caveat);
     let _ = writeln!(out, "## Charts\n");
     for chart in doc.charts {
@@ -184,16 +281,13 @@ pub fn markdown_document(doc: &Document) -> String {
     }
     let _ = writeln!(out, "## Methods\n");
     for (title, text) in &doc.sections {
-        let _ = writeln!(out, "### {title}\n\n{text}\n");
+        let _ = writeln!(out, "### {title}\n\n{}\n", text.markdown());
     }
     out
 }
 
 pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    html_text(text).into_owned()
 }
 
 /// Inline code spans of the methods text, for HTML.
@@ -231,7 +325,7 @@ pub fn html_document(doc: &Document) -> String {
         );
     }
     let _ = writeln!(out, "<h1>{}</h1>", escape(doc.title));
-    let _ = writeln!(out, "<p>{}</p>", escape(&doc.scope));
+    let _ = writeln!(out, "<p>{}</p>", doc.scope.html());
     let _ = writeln!(out, "<p class=\"caveat\">{}</p>", escape(doc.caveat));
     out += "<h2>Contents</h2>\n<ul>\n<li><a href=\"#charts\">Charts</a></li>\n";
     for table in doc.tables {
@@ -295,13 +389,77 @@ pub fn html_document(doc: &Document) -> String {
     }
     out += "<h2 id=\"methods\">Methods</h2>\n";
     for (title, text) in &doc.sections {
-        let _ = writeln!(
-            out,
-            "<h3>{}</h3>\n<p>{}</p>",
-            escape(title),
-            code_spans(text)
-        );
+        let _ = writeln!(out, "<h3>{}</h3>\n<p>{}</p>", escape(title), text.html());
     }
     out += "</body>\n</html>\n";
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::table::TableSpec;
+
+    fn table(rows: Vec<Vec<Cell>>) -> Table {
+        Table {
+            spec: TableSpec::parse("t", "-- title: T\n").unwrap(),
+            columns: vec!["category".into(), "change_pct".into()],
+            rows,
+        }
+    }
+
+    fn hostile() -> Table {
+        table(vec![
+            vec![
+                Cell::Text("=HYPERLINK(\"http://x\",\"y\")".into()),
+                Cell::Float(-1.5),
+            ],
+            vec![
+                Cell::Text("<img src=x> | [a](javascript:b)".into()),
+                Cell::Int(-3),
+            ],
+            vec![Cell::Text("-4".into()), Cell::Withheld],
+        ])
+    }
+
+    #[test]
+    fn markdown_cells_are_text_and_keep_the_row() {
+        let md = markdown_table(&hostile());
+        assert!(
+            md.contains("| &lt;img src=x> \\| \\[a\\](javascript:b) | -3 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| =HYPERLINK(\"http://x\",\"y\") | -1.5 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn csv_text_cells_are_neutralised_and_numbers_are_not() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("t.csv");
+        write_csv(&hostile(), Policy::default(), &path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "category,change_pct\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-1.5\n\
+             <img src=x> | [a](javascript:b),-3\n-4,x\n"
+        );
+    }
+
+    #[test]
+    fn values_in_texts_are_escaped_for_each_format_and_prose_is_not() {
+        let text = Text::prose("Input files: ")
+            .values(&["a_b.csv".into(), "<script>`x`</script>".into()], ", ")
+            .and(" (see `tables/`).");
+        assert_eq!(
+            text.markdown(),
+            "Input files: a_b.csv, &lt;script>\\`x\\`&lt;/script> (see `tables/`)."
+        );
+        assert_eq!(
+            text.html(),
+            "Input files: a_b.csv, &lt;script&gt;`x`&lt;/script&gt; (see <code>tables/</code>)."
+        );
+    }
 }

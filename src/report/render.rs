@@ -9,7 +9,7 @@ use crate::publish::table::{Cell, SUPPRESSED, WITHHELD};
 use super::Report;
 use crate::error::Result;
 use crate::publish::charts::Chart;
-use crate::publish::render::{Document, html_document, markdown_document, write_xlsx_tables};
+use crate::publish::render::{Document, Text, html_document, markdown_document, write_xlsx_tables};
 use crate::sql::selection::Unit;
 
 pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
@@ -23,16 +23,20 @@ fn unit_text(unit: Unit) -> &'static str {
     }
 }
 
-fn scope(report: &Report) -> String {
+/// The countries and the rules version are values from data (the store,
+/// the rules file): escaped by each renderer.
+fn scope(report: &Report) -> Text {
     let c = &report.context;
-    format!(
-        "Reporting countries: {}. Years of registration: {}–{}. Unit: {}. Classification rules: version {}.",
-        c.countries.join(", "),
-        c.from_year,
-        c.to_year,
-        unit_text(c.unit),
-        c.rules_version
-    )
+    Text::prose("Reporting countries: ")
+        .values(&c.countries, ", ")
+        .and(format!(
+            ". Years of registration: {}–{}. Unit: {}. Classification rules: version ",
+            c.from_year,
+            c.to_year,
+            unit_text(c.unit),
+        ))
+        .value(c.rules_version.clone())
+        .and(".")
 }
 
 /// Coverage figures for the methods section, read from the coverage table.
@@ -79,43 +83,47 @@ fn coverage(report: &Report) -> Option<(String, String)> {
     ))
 }
 
-fn methods(report: &Report) -> Vec<(String, String)> {
+fn methods(report: &Report) -> Vec<(String, Text)> {
     let c = &report.context;
     let mut sections = vec![
         (
             "What these figures are".to_string(),
-            "All figures count cases detected by or reported to the contributing hotlines and organisations. They \
+            Text::prose(
+                "All figures count cases detected by or reported to the contributing hotlines and organisations. They \
              are not estimates of the prevalence of trafficking: they depend on who contacts a hotline, on \
              outreach, and on how each organisation records cases, which differ by country, region, population \
              group and form of exploitation. Rates or comparisons between countries reflect detection as much \
-             as trafficking."
-                .to_string(),
+             as trafficking.",
+            ),
         ),
         (
             "Units and shares".to_string(),
-            format!(
+            Text::prose(format!(
                 "Counts are {}. Every share states its denominator in the table (the column `denominator`); \
                  attributes that were not recorded are left out of the denominator and never counted as \"no\". \
                  Shares carry 95% Wilson score intervals (`ci_low_pct`, `ci_high_pct`).",
                 unit_text(c.unit)
-            ),
+            )),
         ),
         (
             "Multi-valued attributes".to_string(),
             "Recruitment tactics, recruiter relations and methods of control can each have several values per \
              record, so their shares within a type do not add up to 100%."
-                .to_string(),
+                .into(),
         ),
     ];
     if let Some((text, left_out)) = coverage(report) {
         sections.push((
             "Classification coverage".to_string(),
-            format!(
+            Text::prose(
                 "Each record is placed in the Typology of Modern Slavery (Polaris, 2017) by reviewed, versioned \
-                 rules on its trafficking form, sectors and venue text (rules version {}). {text} Records whose \
-                 year of registration was not recorded are left out of every table: {left_out}.",
-                c.rules_version
-            ),
+                 rules on its trafficking form, sectors and venue text (rules version ",
+            )
+            .value(c.rules_version.clone())
+            .and(format!(
+                "). {text} Records whose year of registration was not recorded are left out of every table: \
+                 {left_out}."
+            )),
         ));
     }
     let p = c.policy;
@@ -142,7 +150,7 @@ fn methods(report: &Report) -> Vec<(String, String)> {
             p.min_cell - 1
         )
     };
-    sections.push(("Disclosure control".to_string(), disclosure));
+    sections.push(("Disclosure control".to_string(), disclosure.into()));
     if let Some(version) = &c.needs_version {
         sections.push((
             "Service gaps".to_string(),
@@ -151,7 +159,10 @@ fn methods(report: &Report) -> Vec<(String, String)> {
     }
     sections.push((
         "Data".to_string(),
-        format!("{} Input files: {}.", scope(report), c.inputs.join(", ")),
+        scope(report)
+            .and(" Input files: ")
+            .values(&c.inputs, ", ")
+            .and("."),
     ));
     sections
 }

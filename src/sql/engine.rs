@@ -15,6 +15,7 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::base::escape::terminal;
 use crate::base::schema;
 use crate::error::{Error, Result};
 use crate::store::Store;
@@ -253,11 +254,55 @@ fn read_only() -> SQLOptions {
         .with_allow_statements(false)
 }
 
-/// Renders result batches in the chosen format.
+/// The batches as the text the table format shows, each value (and column
+/// name) with its control characters as visible escapes
+/// (`base::escape::terminal`): values from the store cannot drive the
+/// terminal nor break the table's lines. Every value is shown as text by
+/// the table format anyway, so the table looks as it would without this.
+fn terminal_safe(batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    use datafusion::arrow::array::{ArrayRef, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default().with_display_error(true);
+    batches
+        .iter()
+        .map(|batch| {
+            let fields: Vec<Field> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| Field::new(terminal(f.name()), DataType::Utf8, true))
+                .collect();
+            let columns = batch
+                .columns()
+                .iter()
+                .map(|column| -> Result<ArrayRef> {
+                    let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+                    let values: StringArray = (0..column.len())
+                        .map(|row| Some(terminal(&formatter.value(row).to_string()).into_owned()))
+                        .collect();
+                    Ok(std::sync::Arc::new(values))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(RecordBatch::try_new(
+                std::sync::Arc::new(Schema::new(fields)),
+                columns,
+            )?)
+        })
+        .collect()
+}
+
+/// Renders result batches in the chosen format. The table format is for a
+/// person at a terminal: values are shown with their control characters as
+/// visible escapes. CSV and JSON are for programs and keep the values as
+/// they are (JSON escapes control characters by its own rules); the command
+/// line escapes them too when it prints them to a terminal.
 pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
     use datafusion::arrow::{csv, json, util::pretty};
     Ok(match format {
-        OutputFormat::Table => pretty::pretty_format_batches(batches)?.to_string() + "\n",
+        OutputFormat::Table => {
+            pretty::pretty_format_batches(&terminal_safe(batches)?)?.to_string() + "\n"
+        }
         OutputFormat::Csv => {
             let mut out = Vec::new();
             {

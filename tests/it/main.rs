@@ -15,6 +15,7 @@ mod foundation;
 mod fuzz_input;
 mod gaps;
 mod guard;
+mod hostile;
 mod hostile_input;
 mod queries;
 mod real_exports;

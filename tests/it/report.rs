@@ -125,7 +125,7 @@ const GROUPS: &[Group] = &[
     },
 ];
 
-fn fixture_csv(dir: &Path) -> PathBuf {
+pub(crate) fn fixture_csv(dir: &Path) -> PathBuf {
     let mut lines = Vec::new();
     let mut id = 0;
     for (g, group) in GROUPS.iter().enumerate() {

@@ -1,6 +1,7 @@
 //! `safetynet classify`.
 
 use super::prelude::*;
+use safetynet::base::escape::terminal;
 use safetynet::classify::rules::Rules;
 
 #[derive(clap::Args)]
@@ -33,7 +34,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     } else {
         println!(
             "reclassified {} records with rules {}: {} changed type",
-            summary.records, summary.rules_version, summary.changed
+            summary.records,
+            terminal(&summary.rules_version),
+            summary.changed
         );
         for (status, n) in &summary.by_status {
             println!("  {status:<13} {n:>10}");
@@ -45,7 +48,8 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         if !summary.unmatched_venues.is_empty() {
             println!("most frequent venue texts that matched no rule (add rules for these):");
             for (venue, n) in &summary.unmatched_venues {
-                println!("  {n:>8}  {venue}");
+                // venue texts are data: no escape sequence reaches the terminal
+                println!("  {n:>8}  {}", terminal(venue));
             }
         }
     }

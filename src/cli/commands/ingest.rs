@@ -68,7 +68,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         for f in &summary.files {
             println!(
                 "{:<40} {:>10} {:>10} {:>12} {:>11}  {}",
-                f.file,
+                safetynet::base::escape::terminal(&f.file),
                 f.counts.read,
                 f.counts.stored,
                 f.counts.quarantined,
@@ -84,7 +84,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         for f in summary.files.iter().filter(|f| f.quarantine_file.is_some()) {
             println!(
                 "quarantine of {}: {}",
-                f.file,
+                safetynet::base::escape::terminal(&f.file),
                 store
                     .join(f.quarantine_file.as_ref().expect("filtered"))
                     .display()

@@ -57,7 +57,15 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         .await?;
         safetynet::sql::engine::render(&batches, format)
     })?;
-    print!("{output}");
+    // CSV and JSON keep values as they are for the program reading them;
+    // to a terminal, escape sequences from the data are shown, not obeyed
+    // (the table format has escaped them already)
+    use std::io::IsTerminal as _;
+    if std::io::stdout().is_terminal() {
+        print!("{}", safetynet::base::escape::terminal_lines(&output));
+    } else {
+        print!("{output}");
+    }
 
     Ok(())
 }

@@ -41,20 +41,12 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
             r.command,
             r.scope.from_year,
             r.scope.to_year,
-            visible(&countries),
+            safetynet::base::escape::terminal(&countries),
             r.scope.unit,
             r.min_cell,
             r.files.len(),
-            visible(&r.target)
+            safetynet::base::escape::terminal(&r.target)
         );
     }
     Ok(())
-}
-
-/// A value of the ledger as printed: no control characters reach the
-/// terminal.
-fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }

@@ -198,14 +198,17 @@ impl Quarantine {
         let Some(writer) = self.writer.as_mut() else {
             return Err(Error::store(&self.relative, "quarantine file not open"));
         };
+        // opened in a spreadsheet, a value from the input is never a formula
+        let cell = crate::base::escape::csv_cell;
+        let fields: [&str; 5] = [
+            &cell(&self.file_name),
+            &row.to_string(),
+            &cell(&column),
+            &cell(&value),
+            &cell(&problem.reason),
+        ];
         writer
-            .write_record([
-                self.file_name.as_str(),
-                row.to_string().as_str(),
-                column.as_ref(),
-                value.as_ref(),
-                problem.reason.as_str(),
-            ])
+            .write_record(fields)
             .map_err(|e| Error::store(&self.relative, e.to_string()))
     }
 
