@@ -95,7 +95,7 @@ fn hostile_bundle(store: &Path, country: &str, hostile_country: Option<&str>, pa
     if let Some(hostile) = hostile_country {
         aggregates.scope.country = hostile.to_string();
     }
-    safetynet::exchange::bundle::write(&aggregates, manifest.source, path).unwrap();
+    safetynet::exchange::bundle::write(&aggregates, manifest.source, path, None).unwrap();
 }
 
 /// `|` that separate the cells of a Markdown table row (not `\|`).
