@@ -570,27 +570,6 @@ pub fn write(
 ) -> Result<Vec<PathBuf>> {
     let output = crate::publish::writer::OutputDir::begin(target, command)?;
     let out = output.staging();
-    let tables_dir = out.join("tables");
-    let charts_dir = out.join("charts");
-    for dir in [out, &tables_dir, &charts_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let mut written = Vec::new();
-    for table in &comparison.tables {
-        let path = tables_dir.join(format!("{}.csv", table.spec.name));
-        render::write_csv(table, comparison.policy, &path)?;
-        written.push(path);
-    }
-    let xlsx = out.join("comparison.xlsx");
-    render::write_xlsx_tables(&comparison.tables, comparison.policy, &xlsx)?;
-    written.push(xlsx);
-    for chart in &comparison.charts {
-        let svg = charts_dir.join(format!("{}.svg", chart.name));
-        std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
-        let png = charts_dir.join(format!("{}.png", chart.name));
-        charts::write_png(chart, &png)?;
-        written.extend([svg, png]);
-    }
     let doc = Document {
         title: "Detected cases of human trafficking: comparison between countries",
         // countries and the rules version come from the bundles: values
@@ -625,11 +604,7 @@ pub fn write(
                 .into(),
         )],
     };
-    let md = out.join("comparison.md");
-    std::fs::write(&md, render::markdown_document(&doc)).map_err(|e| Error::io(&md, e))?;
-    let html = out.join("comparison.html");
-    std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
-    written.extend([md, html]);
+    let written = crate::publish::writer::write_document(out, "comparison", &doc)?;
     let written = written.iter().map(|p| output.published_path(p)).collect();
     if let Some(store) = ledger {
         let scope = crate::store::releases::Scope {

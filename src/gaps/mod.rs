@@ -555,33 +555,13 @@ pub fn write(
 ) -> Result<Vec<std::path::PathBuf>> {
     let output = crate::publish::writer::OutputDir::begin(target, "gaps")?;
     let out = output.staging();
-    use crate::publish::render::{self, Document};
-    let tables_dir = out.join("tables");
-    let charts_dir = out.join("charts");
-    for dir in [out, &tables_dir, &charts_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let mut written = Vec::new();
-    for table in &gaps.tables {
-        let path = tables_dir.join(format!("{}.csv", table.spec.name));
-        render::write_csv(table, policy, &path)?;
-        written.push(path);
-    }
-    let xlsx = out.join("gaps.xlsx");
-    render::write_xlsx_tables(&gaps.tables, policy, &xlsx)?;
-    written.push(xlsx);
     let mut chart = chart(&gaps.tables[0], policy.min_cell);
     if !policy.suppression {
         chart.title = format!("NOT FOR PUBLICATION – {}", chart.title);
     }
     charts::render_svg(&mut chart)?;
-    let svg = charts_dir.join(format!("{}.svg", chart.name));
-    std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
-    let png = charts_dir.join(format!("{}.png", chart.name));
-    charts::write_png(&chart, &png)?;
-    written.extend([svg, png]);
     let charts = [chart];
-    let doc = Document {
+    let doc = crate::publish::render::Document {
         title: "Services for survivors: where they are lacking",
         scope: "Detected victims by place of exploitation, against the directory of organizations in the store."
             .into(),
@@ -592,11 +572,7 @@ pub fn write(
         tables: &gaps.tables,
         sections: vec![("How gaps are found".into(), method_text(&gaps.needs_version))],
     };
-    let md = out.join("gaps.md");
-    std::fs::write(&md, render::markdown_document(&doc)).map_err(|e| Error::io(&md, e))?;
-    let html = out.join("gaps.html");
-    std::fs::write(&html, render::html_document(&doc)).map_err(|e| Error::io(&html, e))?;
-    written.extend([md, html]);
+    let written = crate::publish::writer::write_document(out, "gaps", &doc)?;
     let written = written.iter().map(|p| output.published_path(p)).collect();
     if let Some((store, scope)) = release {
         output.record_release(store, scope, policy)?;

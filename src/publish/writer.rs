@@ -182,6 +182,46 @@ fn restore_aside(target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes a document's outputs into `dir`: each table as `tables/NAME.csv`,
+/// all of them as `STEM.xlsx`, each chart (already drawn) as
+/// `charts/NAME.svg` and `.png`, and the document as `STEM.md` and
+/// `STEM.html`. What the report, the gaps and a comparison all write;
+/// returns the files in that order.
+pub fn write_document(
+    dir: &Path,
+    stem: &str,
+    doc: &crate::publish::render::Document<'_>,
+) -> Result<Vec<PathBuf>> {
+    use crate::publish::{charts, render};
+    let tables_dir = dir.join("tables");
+    let charts_dir = dir.join("charts");
+    for folder in [dir, &tables_dir, &charts_dir] {
+        std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+    }
+    let mut written = Vec::new();
+    for table in doc.tables {
+        let path = tables_dir.join(format!("{}.csv", table.spec.name));
+        render::write_csv(table, doc.policy, &path)?;
+        written.push(path);
+    }
+    let xlsx = dir.join(format!("{stem}.xlsx"));
+    render::write_xlsx_tables(doc.tables, doc.policy, &xlsx)?;
+    written.push(xlsx);
+    for chart in doc.charts {
+        let svg = charts_dir.join(format!("{}.svg", chart.name));
+        std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
+        let png = charts_dir.join(format!("{}.png", chart.name));
+        charts::write_png(chart, &png)?;
+        written.extend([svg, png]);
+    }
+    let md = dir.join(format!("{stem}.md"));
+    std::fs::write(&md, render::markdown_document(doc)).map_err(|e| Error::io(&md, e))?;
+    let html = dir.join(format!("{stem}.html"));
+    std::fs::write(&html, render::html_document(doc)).map_err(|e| Error::io(&html, e))?;
+    written.extend([md, html]);
+    Ok(written)
+}
+
 /// Refuses a target that is not a folder `command` may replace.
 fn check_target(target: &Path, command: &str) -> Result<()> {
     if !target.exists() {

@@ -268,33 +268,12 @@ pub fn write_replacing(
 
 /// Writes every output of the report into `out`.
 pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
-    let tables_dir = out.join("tables");
-    let charts_dir = out.join("charts");
-    for dir in [out, &tables_dir, &charts_dir] {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    let mut written = Vec::new();
-    for table in &report.tables {
-        let path = tables_dir.join(format!("{}.csv", table.spec.name));
-        crate::publish::render::write_csv(table, report.context.policy, &path)?;
-        written.push(path);
-    }
-    let xlsx = out.join("report.xlsx");
-    render::write_xlsx(report, &xlsx)?;
-    written.push(xlsx);
     let charts = charts::draw_all(report)?;
-    for chart in &charts {
-        let svg = charts_dir.join(format!("{}.svg", chart.name));
-        std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
-        let png = charts_dir.join(format!("{}.png", chart.name));
-        crate::publish::charts::write_png(chart, &png)?;
-        written.extend([svg, png]);
-    }
-    let md = out.join("report.md");
-    std::fs::write(&md, render::markdown(report, &charts)).map_err(|e| Error::io(&md, e))?;
-    let html = out.join("report.html");
-    std::fs::write(&html, render::html(report, &charts)).map_err(|e| Error::io(&html, e))?;
-    written.extend([md, html]);
+    let mut written = crate::publish::writer::write_document(
+        out,
+        "report",
+        &render::report_document(report, &charts),
+    )?;
     written.push(
         audit::DisclosureModel::new(report.context.unit, report.context.policy, &report.tables)
             .write(out)?,

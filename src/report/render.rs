@@ -1,20 +1,13 @@
 //! The report's own texts (scope, coverage, methods) around the shared
 //! renderers of `publish::render`.
 
-use std::path::Path;
-
 use crate::publish::render::NOT_FOR_PUBLICATION;
 use crate::publish::table::{Cell, SUPPRESSED, WITHHELD};
 
 use super::Report;
-use crate::error::Result;
 use crate::publish::charts::Chart;
-use crate::publish::render::{Document, Text, html_document, markdown_document, write_xlsx_tables};
+use crate::publish::render::{Document, Text};
 use crate::sql::selection::Unit;
-
-pub fn write_xlsx(report: &Report, path: &Path) -> Result<()> {
-    write_xlsx_tables(&report.tables, report.context.policy, path)
-}
 
 fn unit_text(unit: Unit) -> &'static str {
     match unit {
@@ -171,7 +164,8 @@ const REPORT_TITLE: &str = "Detected cases of human trafficking: annual statisti
 const REPORT_CAVEAT: &str =
     "These are cases detected by or reported to hotlines, not the prevalence of trafficking.";
 
-fn report_document<'a>(report: &'a Report, charts: &'a [Chart]) -> Document<'a> {
+/// The report as a document of the shared renderers.
+pub fn report_document<'a>(report: &'a Report, charts: &'a [Chart]) -> Document<'a> {
     Document {
         title: REPORT_TITLE,
         scope: scope(report),
@@ -181,12 +175,4 @@ fn report_document<'a>(report: &'a Report, charts: &'a [Chart]) -> Document<'a> 
         tables: &report.tables,
         sections: methods(report),
     }
-}
-
-pub fn markdown(report: &Report, charts: &[Chart]) -> String {
-    markdown_document(&report_document(report, charts))
-}
-
-pub fn html(report: &Report, charts: &[Chart]) -> String {
-    html_document(&report_document(report, charts))
 }
