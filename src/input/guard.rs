@@ -552,11 +552,11 @@ mod tests {
 
     #[test]
     fn quarantine_values_are_masked_with_their_kind() {
+        assert_eq!(masked("call 555-123-4567", false), "[masked: phone number]");
         assert_eq!(
-            masked("call 555-123-4567", false),
-            "[masked: phone number]"
+            masked("{\"a\": \"x@example.org\"}", false),
+            "[masked: e-mail address]"
         );
-        assert_eq!(masked("{\"a\": \"x@example.org\"}", false), "[masked: e-mail address]");
         assert_eq!(masked("caf\u{fffd}", false), "caf\u{fffd}");
         assert_eq!(masked("31/02/2020", true), "31/02/2020");
     }

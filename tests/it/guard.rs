@@ -81,8 +81,16 @@ fn guard_labelled_set_recall_per_kind_and_false_refusals() {
             );
         }
     }
-    assert!(missed.is_empty(), "personal data let through:\n{}", missed.join("\n"));
-    assert!(refused.is_empty(), "ordinary values refused:\n{}", refused.join("\n"));
+    assert!(
+        missed.is_empty(),
+        "personal data let through:\n{}",
+        missed.join("\n")
+    );
+    assert!(
+        refused.is_empty(),
+        "ordinary values refused:\n{}",
+        refused.join("\n")
+    );
     for label in ["person", "email", "phone", "address", "date", "id"] {
         let (n, _, _) = tally.get(label).copied().unwrap_or_default();
         assert!(n >= 40, "{label}: only {n} values in the set");
@@ -206,7 +214,8 @@ fn guard_masks_personal_values_in_the_quarantine() {
     let dir = TempDir::new().unwrap();
     let ok_line = r#"{"record_id":"j1","reporting_country":"US","year":2020,"trafficking_form":"sex","venue":"bar"}"#;
     let nested = r#"{"record_id":"j2","reporting_country":"US","year":2020,"trafficking_form":"sex","venue":{"phone":"555-123-4567"}}"#;
-    let broken = r#"{"record_id":"j3","reporting_country":"US","venue":"write to rosa.m@example.com""#;
+    let broken =
+        r#"{"record_id":"j3","reporting_country":"US","venue":"write to rosa.m@example.com""#;
     let jsonl = write(
         dir.path(),
         "export.jsonl",
@@ -237,12 +246,12 @@ fn guard_masks_personal_values_in_the_quarantine() {
 
     let lines = quarantined(&store);
     println!("quarantine lines: {lines:?}");
-    let all: String = lines
-        .iter()
-        .map(|(c, v)| format!("{c} {v}\n"))
-        .collect();
+    let all: String = lines.iter().map(|(c, v)| format!("{c} {v}\n")).collect();
     for personal in ["555-123-4567", "rosa.m@example.com", "Maria Lopez"] {
-        assert!(!all.contains(personal), "{personal} in the quarantine:\n{all}");
+        assert!(
+            !all.contains(personal),
+            "{personal} in the quarantine:\n{all}"
+        );
     }
     for mask in [
         "[masked: phone number]",

@@ -142,7 +142,8 @@ fn tokens(text: &str) -> Vec<Token<'_>> {
         let possessive = word.len() > 2
             && (word.ends_with("'s") || word.ends_with("’s") || word.ends_with("'S"));
         let text = if possessive {
-            word.trim_end_matches(['s', 'S']).trim_end_matches(is_apostrophe)
+            word.trim_end_matches(['s', 'S'])
+                .trim_end_matches(is_apostrophe)
         } else {
             word
         };

@@ -29,13 +29,17 @@ static EMAIL: LazyLock<Regex> =
 /// "rosa[at]example[dot]org", "rosa (at) example.org", "rosa arroba
 /// example punto com": an obfuscating "at" makes any domain count.
 static EMAIL_SPELLED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b[a-z0-9][a-z0-9._%+-]*\s*(?:\[\s*at\s*\]|\(\s*at\s*\)|\{\s*at\s*\}|<\s*at\s*>|\barroba\b|\barobase\b)\s*[a-z0-9-]+(?:\s*(?:\.|\[\s*dot\s*\]|\(\s*dot\s*\)|\s+dot\s+|\s+punto\s+|\s+point\s+)\s*[a-z0-9-]+)+")
+    re(
+        r"(?i)\b[a-z0-9][a-z0-9._%+-]*\s*(?:\[\s*at\s*\]|\(\s*at\s*\)|\{\s*at\s*\}|<\s*at\s*>|\barroba\b|\barobase\b)\s*[a-z0-9-]+(?:\s*(?:\.|\[\s*dot\s*\]|\(\s*dot\s*\)|\s+dot\s+|\s+punto\s+|\s+point\s+)\s*[a-z0-9-]+)+",
+    )
 });
 
 /// "rosa at example dot org": a bare " at " is everyday English, so the
 /// dot must be spelled out too, or the domain a known mail provider.
 static EMAIL_AT_DOT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b[a-z0-9][a-z0-9._%+-]*\s+at\s+(?:[a-z0-9-]+(?:\s+(?:dot|punto|point)\s+[a-z0-9-]+)+|(?:gmail|hotmail|yahoo|outlook|live|icloud|aol|proton(?:mail)?|gmx|orange|laposte|wanadoo|sfr|free|prodigy|yandex|msn)\s*\.\s*[a-z]{2,})\b")
+    re(
+        r"(?i)\b[a-z0-9][a-z0-9._%+-]*\s+at\s+(?:[a-z0-9-]+(?:\s+(?:dot|punto|point)\s+[a-z0-9-]+)+|(?:gmail|hotmail|yahoo|outlook|live|icloud|aol|proton(?:mail)?|gmx|orange|laposte|wanadoo|sfr|free|prodigy|yandex|msn)\s*\.\s*[a-z]{2,})\b",
+    )
 });
 
 pub fn email(text: &str) -> bool {
@@ -43,7 +47,8 @@ pub fn email(text: &str) -> bool {
         return true;
     }
     // cheap first: every spelled-out form has "at", "arroba" or "arobase"
-    let spelled_at = contains_ci(text, "at") || contains_ci(text, "arob") || contains_ci(text, "arrob");
+    let spelled_at =
+        contains_ci(text, "at") || contains_ci(text, "arob") || contains_ci(text, "arrob");
     spelled_at && (EMAIL_SPELLED.is_match(text) || EMAIL_AT_DOT.is_match(text))
 }
 
@@ -71,7 +76,9 @@ static PHONE_INTERNATIONAL: LazyLock<Regex> =
 /// A number after a phone word: "tel 5551234", "call me at 555 1234",
 /// "llamar al 5512345678", "appeler le 06 12 34 56 78".
 static PHONE_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:tel|t[eé]l|t[eé]l[eé]fono|tel[eé]phone|telephone|phone|phones|ph|cell|cel|celular|cellphone|m[oó]vil|mobile|portable|whatsapp|whats|wa|sms|fax|call|text|txt|llam[ae]r?|llam[oó]|marcar|marca|appel(?:er|ez|le)?|joindre|contact|contacto)\b\.?[\s:#=.-]*(?:(?:me|him|her|at|al|a|el|le|au|on|en|us|to|no\.?)\s+){0,3}(\+?\(?\d[\d\s().-]{5,22}\d)")
+    re(
+        r"(?i)\b(?:tel|t[eé]l|t[eé]l[eé]fono|tel[eé]phone|telephone|phone|phones|ph|cell|cel|celular|cellphone|m[oó]vil|mobile|portable|whatsapp|whats|wa|sms|fax|call|text|txt|llam[ae]r?|llam[oó]|marcar|marca|appel(?:er|ez|le)?|joindre|contact|contacto)\b\.?[\s:#=.-]*(?:(?:me|him|her|at|al|a|el|le|au|on|en|us|to|no\.?)\s+){0,3}(\+?\(?\d[\d\s().-]{5,22}\d)",
+    )
 });
 
 /// A year range or a date is not a phone number even after "text".
@@ -128,7 +135,9 @@ static SIN_ALONE: LazyLock<Regex> = LazyLock::new(|| re(r"^\d{3}[ -]\d{3}[ -]\d{
 /// languages: "SSN 123 45 6789", "passport X1234567", "pasaporte no.
 /// G12345678", "DNI 12345678Z", "NAS 123 456 789", "ID no. 4455667".
 static IDENTITY_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|seguro\s+social|passports?|pasaportes?|passeports?|dni|curp|rfc|ine|nss|nas|sin|nir|c[eé]dula|cedula|carte\s+d'identit[eé]|identity\s+card|id|i\.d\.|driver'?s?\s+licen[cs]e|permis\s+de\s+conduire|visa|matr[ií]cula(?:\s+consular)?|green\s+card|a-number|alien\s+number)(?:\s+(?:no\.?|number|num\.?|n[°º]|#|nr\.?|n[uú]mero|num[eé]ro))?\s*[:#]?\s*([A-Z0-9][A-Z0-9 -]{3,20}[A-Z0-9])")
+    re(
+        r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|seguro\s+social|passports?|pasaportes?|passeports?|dni|curp|rfc|ine|nss|nas|sin|nir|c[eé]dula|cedula|carte\s+d'identit[eé]|identity\s+card|id|i\.d\.|driver'?s?\s+licen[cs]e|permis\s+de\s+conduire|visa|matr[ií]cula(?:\s+consular)?|green\s+card|a-number|alien\s+number)(?:\s+(?:no\.?|number|n[uú]m\.?|n[°º]|#|nr\.?|n[uú]mero|num[eé]ro))?\s*[:#]?\s*([A-Z0-9][A-Z0-9 -]{3,20}[A-Z0-9])",
+    )
 });
 
 pub fn identity(text: &str) -> bool {
@@ -148,7 +157,10 @@ fn first_word_group(captured: &str) -> &str {
     let end = captured
         .char_indices()
         .find(|&(i, c)| {
-            c == ' ' && captured[i..].trim_start().starts_with(|n: char| !n.is_ascii_digit())
+            c == ' '
+                && captured[i..]
+                    .trim_start()
+                    .starts_with(|n: char| !n.is_ascii_digit())
         })
         .map_or(captured.len(), |(i, _)| i);
     &captured[..end]
@@ -164,7 +176,9 @@ static DATE_ALONE: LazyLock<Regex> = LazyLock::new(|| {
 /// A numeric date inside text: year first, or day and month first with a
 /// four-digit year (two digits only with slashes, "12/03/84").
 static DATE_IN_TEXT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?:^|[^\w/.-])(?:(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})|(\d{1,2})/(\d{1,2})/(\d{2}))(?:$|[^\w/-])")
+    re(
+        r"(?:^|[^\w/.-])(?:(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})|(\d{1,2})/(\d{1,2})/(\d{2}))(?:$|[^\w/-])",
+    )
 });
 
 static DATE_WITH_MONTH_NAME: LazyLock<Regex> = LazyLock::new(|| {
@@ -216,33 +230,42 @@ fn plausible_date(c: &regex::Captures<'_>) -> bool {
 /// to three capitalised words (or an ordinal), a street type. Highways and
 /// routes are roads, not addresses ("truck stop near 99 Highway").
 static STREET_NUMBER_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b\d{1,5}[A-Za-z]?\s+(?:(?:\p{Lu}[\p{L}'.-]*|\d{1,3}(?i:st|nd|rd|th))\s+){1,3}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy)\b")
+    re(
+        r"\b\d{1,5}[A-Za-z]?\s+(?:(?:\p{Lu}[\p{L}'.-]*|\d{1,3}(?i:st|nd|rd|th))\s+){1,3}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|circle|cir|parkway|pkwy)\b",
+    )
 });
 
 /// The same written all in lower case, with the unambiguous types only
 /// ("3 hours down the road" is not an address).
-static STREET_LOWER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b\d{1,5}\s+(?:[a-z]+\s+){1,2}(?:street|avenue|boulevard)\b")
-});
+static STREET_LOWER: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\b\d{1,5}\s+(?:[a-z]+\s+){1,2}(?:street|avenue|boulevard)\b"));
 
 /// "Main Street 1200", "Elm St. #45".
 static STREET_NAME_FIRST: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b(?:\p{Lu}[\p{L}'.-]*\s+){1,3}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl)\.?,?\s+(?:#\s*|(?i:no)\.?\s*)?\d{1,5}\b")
+    re(
+        r"\b(?:\p{Lu}[\p{L}'.-]*\s+){1,3}(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl)\.?,?\s+(?:#\s*|(?i:no)\.?\s*)?\d{1,5}\b",
+    )
 });
 
 /// "calle Juárez 45", "Av. Reforma #222", "Calzada de Tlalpan No. 1500".
 static STREET_SPANISH: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:\b(?:calle|avenida|avda|calzada|callej[oó]n|privada|paseo|carrera|andador|circuito|prolongaci[oó]n|bulevar|blvd)\b\.?|\bav\.|\bc/)(?:\s*[\p{L}\d][\p{L}\d'.-]*){1,4}?\s*(?:#|n[°º])?\s*\d{1,5}(?:$|[^\w-])")
+    re(
+        r"(?i)(?:\b(?:calle|avenida|avda|calzada|callej[oó]n|privada|paseo|carrera|andador|circuito|prolongaci[oó]n|bulevar|blvd)\b\.?|\bav\.|\bc/)(?:\s*[\p{L}\d][\p{L}\d'.-]*){1,4}?\s*(?:#|n[°º])?\s*\d{1,5}(?:$|[^\w-])",
+    )
 });
 
 /// "12 rue de la Paix", "1234, boul. Saint-Laurent", "3 place de la Gare".
 static STREET_FRENCH: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b\d{1,5}(?:\s*(?:bis|ter))?,?\s+(?:(?:rue|avenue|av\.|boulevard|boul\.|bd|chemin|ch\.|all[ée]e|impasse|quai|rang|mont[ée]e)\s+\p{L}|(?:place|route|square|cours|voie|rond-point)\s+(?:de|du|des|d'))")
+    re(
+        r"(?i)\b\d{1,5}(?:\s*(?:bis|ter))?,?\s+(?:(?:rue|avenue|av\.|boulevard|boul\.|bd|chemin|ch\.|all[ée]e|impasse|quai|rang|mont[ée]e)\s+\p{L}|(?:place|route|square|cours|voie|rond-point)\s+(?:de|du|des|d'))",
+    )
 });
 
 /// "PO Box 1234", "apartado postal 45", "case postale 12".
 static POST_BOX: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|apartado(?:\s+postal)?|apdo\.?|case\s+postale|bo[iî]te\s+postale)\s*(?:no\.?|n[°º]|#)?\s*\d{1,6}\b")
+    re(
+        r"(?i)\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box|apartado(?:\s+postal)?|apdo\.?|case\s+postale|bo[iî]te\s+postale)\s*(?:no\.?|n[°º]|#)?\s*\d{1,6}\b",
+    )
 });
 
 pub fn street_address(text: &str) -> bool {
