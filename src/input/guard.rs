@@ -246,7 +246,7 @@ pub fn kind_of_value(value: &str, dates_allowed: bool) -> Option<Kind> {
         return Some(Kind::Email);
     }
     // every remaining shape but a name has a digit: most values have none
-    if text.bytes().any(|b| b.is_ascii_digit()) {
+    if text.bytes().any(|b| b.is_ascii_digit()) && patterns::any_digit_shape(text) {
         if patterns::identity(text) {
             return Some(Kind::IdentityNumber);
         }
