@@ -5,6 +5,12 @@
 //! narratives. Any finding stops the ingest with a report of which columns
 //! matched and how many values; the values themselves are never printed,
 //! since printing them would leak what the guard exists to stop.
+//!
+//! The shapes are in `guard/patterns.rs` (English, Spanish and French, on
+//! NFKC-normalised text), names judged in context in `guard/names.rs` with
+//! word lists from `rules/personal_data.toml`. The same screen masks what
+//! the quarantine would otherwise hold verbatim ([`masked`]): rows that fail
+//! before they become cells never pass the file's screen.
 
 mod names;
 mod patterns;
