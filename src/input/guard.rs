@@ -5,6 +5,12 @@
 //! narratives. Any finding stops the ingest with a report of which columns
 //! matched and how many values; the values themselves are never printed,
 //! since printing them would leak what the guard exists to stop.
+//!
+//! The shapes are in `guard/patterns.rs` (English, Spanish and French, on
+//! NFKC-normalised text), names judged in context in `guard/names.rs` with
+//! word lists from `rules/personal_data.toml`. The same screen masks what
+//! the quarantine would otherwise hold verbatim ([`masked`]): rows that fail
+//! before they become cells never pass the file's screen.
 
 mod names;
 mod patterns;
@@ -246,7 +252,7 @@ pub fn kind_of_value(value: &str, dates_allowed: bool) -> Option<Kind> {
         return Some(Kind::Email);
     }
     // every remaining shape but a name has a digit: most values have none
-    if text.bytes().any(|b| b.is_ascii_digit()) {
+    if text.bytes().any(|b| b.is_ascii_digit()) && patterns::any_digit_shape(text) {
         if patterns::identity(text) {
             return Some(Kind::IdentityNumber);
         }

@@ -16,10 +16,13 @@ use crate::common::*;
 
 const CASES: &str = include_str!("../fixtures/guard_cases.tsv");
 
-/// (label, language, value) of every line of the labelled set.
-fn cases() -> Vec<(&'static str, &'static str, &'static str)> {
-    CASES
-        .lines()
+/// Written after the rules and never used to tune them: how the guard does
+/// on values it was not built around. Reported, with a loose floor only.
+const HELD_OUT: &str = include_str!("../fixtures/guard_held_out.tsv");
+
+/// (label, language, value) of every line of a labelled set.
+fn cases(set: &'static str) -> Vec<(&'static str, &'static str, &'static str)> {
+    set.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
             let mut parts = l.splitn(3, '\t');
@@ -46,55 +49,90 @@ fn expected_kind(label: &str) -> Option<Kind> {
     }
 }
 
-#[test]
-fn guard_labelled_set_recall_per_kind_and_false_refusals() {
-    let cases = cases();
-    assert!(cases.len() >= 500, "{} values", cases.len());
-    // label → (values, stopped, stopped as the labelled kind)
-    let mut tally: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
-    let mut missed = Vec::new();
-    let mut refused = Vec::new();
+/// What the guard did on one labelled set.
+struct Measured {
+    /// label → (values, stopped, stopped as the labelled kind)
+    tally: BTreeMap<&'static str, (usize, usize, usize)>,
+    missed: Vec<String>,
+    refused: Vec<String>,
+}
+
+/// Screens every value of a set and prints recall per kind and the
+/// false-refusal rate on ordinary values.
+fn measure(name: &str, set: &'static str) -> Measured {
+    let cases = cases(set);
+    let mut m = Measured {
+        tally: BTreeMap::new(),
+        missed: Vec::new(),
+        refused: Vec::new(),
+    };
     for (label, lang, value) in &cases {
         let expected = expected_kind(label);
         let found = kind_of_value(value, false);
-        let t = tally.entry(label).or_default();
+        let t = m.tally.entry(label).or_default();
         t.0 += 1;
         t.1 += usize::from(found.is_some());
         t.2 += usize::from(found.is_some() && found == expected);
         match (expected, found) {
-            (Some(_), None) => missed.push(format!("{label} ({lang}): {value}")),
-            (None, Some(kind)) => refused.push(format!("{lang}: {value} -> {kind}")),
+            (Some(_), None) => m.missed.push(format!("{label} ({lang}): {value}")),
+            (None, Some(kind)) => m.refused.push(format!("{lang}: {value} -> {kind}")),
             _ => {}
         }
     }
-    println!("personal-data guard on {} labelled values:", cases.len());
-    for (label, (n, stopped, as_kind)) in &tally {
+    println!(
+        "personal-data guard on {name}, {} labelled values:",
+        cases.len()
+    );
+    for (label, (n, stopped, as_kind)) in &m.tally {
+        let pct = 100.0 * *stopped as f64 / *n as f64;
         if *label == "ordinary" {
             println!(
-                "  ordinary venues/texts: {n}, refused {stopped} (false-refusal rate {:.1}%)",
-                100.0 * *stopped as f64 / *n as f64
+                "  ordinary venues/texts: {n}, refused {stopped} (false-refusal rate {pct:.1}%)"
             );
         } else {
             println!(
-                "  {label:<8} {n:>3} values, stopped {stopped:>3} (recall {:.1}%), reported as {label} {as_kind:>3}",
-                100.0 * *stopped as f64 / *n as f64
+                "  {label:<8} {n:>3} values, stopped {stopped:>3} (recall {pct:.1}%), reported as {label} {as_kind:>3}"
             );
         }
     }
+    for line in m.missed.iter().chain(&m.refused) {
+        println!("    wrong: {line}");
+    }
+    m
+}
+
+#[test]
+fn guard_labelled_set_recall_per_kind_and_false_refusals() {
+    assert!(cases(CASES).len() >= 500);
+    let m = measure("the labelled set", CASES);
     assert!(
-        missed.is_empty(),
+        m.missed.is_empty(),
         "personal data let through:\n{}",
-        missed.join("\n")
+        m.missed.join("\n")
     );
     assert!(
-        refused.is_empty(),
+        m.refused.is_empty(),
         "ordinary values refused:\n{}",
-        refused.join("\n")
+        m.refused.join("\n")
     );
     for label in ["person", "email", "phone", "address", "date", "id"] {
-        let (n, _, _) = tally.get(label).copied().unwrap_or_default();
+        let (n, _, _) = m.tally.get(label).copied().unwrap_or_default();
         assert!(n >= 40, "{label}: only {n} values in the set");
     }
+}
+
+#[test]
+fn guard_held_out_set_is_measured() {
+    let m = measure("the held-out set", HELD_OUT);
+    let personal: usize = m
+        .tally
+        .iter()
+        .filter(|(label, _)| **label != "ordinary")
+        .map(|(_, t)| t.0)
+        .sum();
+    // a floor against regressions, not the goal (the goal is the set above)
+    assert!(m.missed.len() * 10 <= personal, "{:?}", m.missed);
+    assert!(m.refused.len() <= 3, "{:?}", m.refused);
 }
 
 // ------------------------------------------------------ the binary --

@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 /// Builds a pattern written in this file; a pattern that does not compile
 /// is a bug caught by the first test, not an input problem.
@@ -99,16 +99,19 @@ pub fn phone(text: &str) -> bool {
             (min..=15).contains(&digits) && !NOT_PHONE.is_match(m.as_str().trim())
         })
     };
+    // `is_match` first: it runs on the fast engine, captures do not
     if text.contains('+')
+        && PHONE_INTERNATIONAL.is_match(text)
         && PHONE_INTERNATIONAL
             .captures_iter(text)
             .any(|c| counted(c.get(1), 8))
     {
         return true;
     }
-    PHONE_LABELLED
-        .captures_iter(text)
-        .any(|c| counted(c.get(1), 7))
+    PHONE_LABELLED.is_match(text)
+        && PHONE_LABELLED
+            .captures_iter(text)
+            .any(|c| counted(c.get(1), 7))
 }
 
 /// Ten bare digits that start with a year ("2019000123") are a numbered
@@ -136,7 +139,7 @@ static SIN_ALONE: LazyLock<Regex> = LazyLock::new(|| re(r"^\d{3}[ -]\d{3}[ -]\d{
 /// G12345678", "DNI 12345678Z", "NAS 123 456 789", "ID no. 4455667".
 static IDENTITY_LABELLED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|seguro\s+social|passports?|pasaportes?|passeports?|dni|curp|rfc|ine|nss|nas|sin|nir|c[eé]dula|cedula|carte\s+d'identit[eé]|identity\s+card|id|i\.d\.|driver'?s?\s+licen[cs]e|permis\s+de\s+conduire|visa|matr[ií]cula(?:\s+consular)?|green\s+card|a-number|alien\s+number)(?:\s+(?:no\.?|number|num\.?|n[°º]|#|nr\.?|n[uú]mero|num[eé]ro))?\s*[:#]?\s*([A-Z0-9][A-Z0-9 -]{3,20}[A-Z0-9])",
+        r"(?i)\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?|seguro\s+social|passports?|pasaportes?|passeports?|dni|curp|rfc|ine|nss|nas|sin|nir|c[eé]dula|cedula|carte\s+d'identit[eé]|identity\s+card|id|i\.d\.|driver'?s?\s+licen[cs]e|permis\s+de\s+conduire|visa|matr[ií]cula(?:\s+consular)?|green\s+card|a-number|alien\s+number)(?:\s+(?:no\.?|number|n[uú]m\.?|n[°º]|#|nr\.?|n[uú]mero|num[eé]ro))?\s*[:#]?\s*([A-Z0-9][A-Z0-9 -]{3,20}[A-Z0-9])",
     )
 });
 
@@ -145,10 +148,11 @@ pub fn identity(text: &str) -> bool {
         return true;
     }
     // a document number has at least five digits: "passport 2019" is a year
-    IDENTITY_LABELLED.captures_iter(text).any(|c| {
-        c.get(1)
-            .is_some_and(|m| count_digits(first_word_group(m.as_str())) >= 5)
-    })
+    IDENTITY_LABELLED.is_match(text)
+        && IDENTITY_LABELLED.captures_iter(text).any(|c| {
+            c.get(1)
+                .is_some_and(|m| count_digits(first_word_group(m.as_str())) >= 5)
+        })
 }
 
 /// The number right after a label: "X1234567 ask" is "X1234567", while a
@@ -205,8 +209,10 @@ pub fn exact_date(text: &str, dates_allowed: bool) -> bool {
         return false;
     }
     DATE_ALONE.is_match(text.trim())
-        || DATE_IN_TEXT.captures_iter(text).any(|c| plausible_date(&c))
-        || DATE_WITH_MONTH_NAME.is_match(text)
+        || (DATE_IN_TEXT.is_match(text)
+            && DATE_IN_TEXT.captures_iter(text).any(|c| plausible_date(&c)))
+        // a month name is a word apart: no date of that kind without a space
+        || (text.contains(' ') && DATE_WITH_MONTH_NAME.is_match(text))
 }
 
 /// Day 1–31 and month 1–12 in either order: "2014.20.18" is no date.
@@ -275,6 +281,41 @@ pub fn street_address(text: &str) -> bool {
         || STREET_SPANISH.is_match(text)
         || STREET_FRENCH.is_match(text)
         || POST_BOX.is_match(text)
+}
+
+// ------------------------------------------------------------- gate --
+
+/// Every pattern with a digit in it, as one set: a single pass over a value
+/// says whether any of them can match, so that the ids and counts of a
+/// multi-million-row file (unique, so never cached) cost one scan, not a
+/// dozen.
+static ANY_DIGIT_SHAPE: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        PHONE_SHAPE.as_str(),
+        PHONE_INTERNATIONAL.as_str(),
+        PHONE_LABELLED.as_str(),
+        IDENTITY_SHAPE.as_str(),
+        SIN_ALONE.as_str(),
+        IDENTITY_LABELLED.as_str(),
+        DATE_ALONE.as_str(),
+        DATE_IN_TEXT.as_str(),
+        DATE_WITH_MONTH_NAME.as_str(),
+        BIRTH_DATE.as_str(),
+        STREET_NUMBER_FIRST.as_str(),
+        STREET_LOWER.as_str(),
+        STREET_NAME_FIRST.as_str(),
+        STREET_SPANISH.as_str(),
+        STREET_FRENCH.as_str(),
+        POST_BOX.as_str(),
+    ])
+    .unwrap_or_else(|e| panic!("guard patterns do not compile as a set: {e}"))
+});
+
+/// Whether any phone, identity, date or address pattern may match; when
+/// not, none of them needs to run.
+pub fn any_digit_shape(text: &str) -> bool {
+    // DATE_ALONE and SIN_ALONE are anchored on the trimmed value
+    ANY_DIGIT_SHAPE.is_match(text.trim())
 }
 
 // ------------------------------------------------------------ helpers --
