@@ -279,3 +279,29 @@ fn published_aggregates_are_refused_as_records() {
         "{err}"
     );
 }
+
+#[test]
+fn a_quarantine_lists_ten_thousand_rows_and_counts_the_rest() {
+    let dir = TempDir::new().unwrap();
+    let lines: Vec<String> = (0..10_050)
+        .map(|i| format!("q{i},,,ZZ,2020,,,,,,,,sex,,bar,,,,"))
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let file = write_csv(dir.path(), "bad.csv", &refs);
+    let store = dir.path().join("s");
+    let s = ingest_summary(&store, &file);
+    assert_eq!(
+        (s["read"].as_u64(), s["quarantined"].as_u64()),
+        (Some(10_050), Some(10_050)),
+        "{s}"
+    );
+    let q = s["files"][0]["quarantine_file"].as_str().unwrap();
+    let mut reader = csv::Reader::from_path(store.join(q)).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 10_001);
+    let last = &rows[10_000][4];
+    assert!(
+        last.starts_with("50 more rows quarantined for this reason"),
+        "{last}"
+    );
+}

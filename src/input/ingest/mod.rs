@@ -158,7 +158,17 @@ struct Quarantine {
     /// Columns the mapping parses as dates: a bad date there is shown.
     date_columns: Vec<String>,
     writer: Option<csv::Writer<File>>,
+    /// Rows written so far; beyond [`QUARANTINE_ROWS`] rows are counted by
+    /// reason instead of written.
+    written: u64,
+    beyond: std::collections::BTreeMap<String, u64>,
 }
+
+/// The most rows one input's quarantine file lists one by one. A file of a
+/// million bad rows (a wrong layout, or a 3 MB gzip of duplicates) would
+/// otherwise write gigabytes; past this, rows are still counted as
+/// quarantined, and the file ends with one summary row per reason.
+pub const QUARANTINE_ROWS: u64 = 10_000;
 
 impl Quarantine {
     fn new(file_name: String, relative: String, date_columns: Vec<String>) -> Self {
@@ -167,6 +177,8 @@ impl Quarantine {
             relative,
             date_columns,
             writer: None,
+            written: 0,
+            beyond: std::collections::BTreeMap::new(),
         }
     }
 
@@ -181,6 +193,11 @@ impl Quarantine {
     }
 
     fn add(&mut self, txn: &mut Transaction<'_>, row: u64, problem: &Problem) -> Result<()> {
+        if self.written >= QUARANTINE_ROWS {
+            *self.beyond.entry(problem.reason.clone()).or_default() += 1;
+            return Ok(());
+        }
+        self.written += 1;
         if self.writer.is_none() {
             let path = txn.stage(&self.relative)?;
             let mut w =
@@ -215,6 +232,21 @@ impl Quarantine {
     fn finish(self) -> Result<Option<String>> {
         match self.writer {
             Some(mut w) => {
+                let fail = |e: csv::Error| Error::store(&self.relative, e.to_string());
+                // the rows past the limit, one summary row per reason (the
+                // reasons are the tool's own words, never input values)
+                for (reason, n) in &self.beyond {
+                    w.write_record([
+                        crate::base::escape::csv_cell(&self.file_name).as_ref(),
+                        "",
+                        "",
+                        "",
+                        &crate::base::escape::csv_cell(&format!(
+                            "{n} more rows quarantined for this reason, not listed (a quarantine file lists at most {QUARANTINE_ROWS} rows): {reason}"
+                        )),
+                    ])
+                    .map_err(fail)?;
+                }
                 w.flush().map_err(|e| Error::io(&self.relative, e))?;
                 Ok(Some(self.relative))
             }
