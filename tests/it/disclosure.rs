@@ -341,3 +341,24 @@ fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
         "the previous report is left as it was"
     );
 }
+
+#[test]
+fn the_audit_reads_a_row_that_begins_with_a_hash() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(&store, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let table = out.join("tables/01_totals_by_form_year.csv");
+    let text = std::fs::read_to_string(&table).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    // a row a reader sees, with a small count in every column
+    let row: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| if i == 0 { "#1" } else { "3" })
+        .collect();
+    std::fs::write(&table, format!("{text}{}\n", row.join(","))).unwrap();
+    let (code, _, err) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "the audit skipped a row beginning with #: {err}");
+}
