@@ -37,10 +37,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         Some(path) => Some(safetynet::input::mapping::MappingSpec::load(path)?),
         None => None,
     };
-    let countries = countries
-        .iter()
-        .map(|c| c.trim().to_ascii_uppercase())
-        .collect();
+    let countries = safetynet::base::countries::checked_codes(&countries, "--countries")?;
     let n = safetynet::generate::generate(&safetynet::generate::GenerateOptions {
         records,
         seed,
