@@ -175,3 +175,56 @@ fn parse_cell(text: &str, count: bool) -> Cell {
         Cell::Text(text.to_string())
     }
 }
+
+/// Which release of a store's ledger a report folder is, file for file:
+/// every file the release published is there with its hash, and nothing
+/// else but the output marker. A report whose tables or `disclosure.json`
+/// were edited after publication matches none, whatever its own files say.
+pub fn release_of(
+    dir: &Path,
+    releases: &[crate::store::releases::Release],
+) -> Result<MatchedRelease> {
+    let mut on_disk = crate::store::releases::published_files(dir)?;
+    on_disk.retain(|f| f.path != crate::publish::writer::MARKER);
+    for release in releases.iter().rev() {
+        if release.files == on_disk {
+            return Ok(MatchedRelease::Release(release.id));
+        }
+    }
+    // the closest release by files in common, to say what differs
+    let closest = releases
+        .iter()
+        .max_by_key(|r| r.files.iter().filter(|f| on_disk.contains(f)).count());
+    let differs = match closest {
+        None => Vec::new(),
+        Some(r) => {
+            let mut names: Vec<String> = r
+                .files
+                .iter()
+                .filter(|f| !on_disk.contains(f))
+                .map(|f| f.path.clone())
+                .collect();
+            names.extend(
+                on_disk
+                    .iter()
+                    .filter(|f| !r.files.iter().any(|g| g.path == f.path))
+                    .map(|f| format!("{} (not published)", f.path)),
+            );
+            names
+        }
+    };
+    Ok(MatchedRelease::None {
+        closest: closest.map(|r| r.id),
+        differs,
+    })
+}
+
+/// What [`release_of`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchedRelease {
+    Release(u64),
+    None {
+        closest: Option<u64>,
+        differs: Vec<String>,
+    },
+}

@@ -143,3 +143,25 @@ fn deleting_or_editing_the_ledger_makes_the_store_damaged() {
     assert!(err.contains("is missing"), "{err}");
     assert!(!dir.path().join("c").exists());
 }
+
+#[test]
+fn audit_with_the_store_finds_a_report_edited_after_publication() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let report = dir.path().join("report");
+    ok(&["report", "--store", p(&store), "--out", p(&report)]);
+    let said = ok(&["audit", p(&report), "--store", p(&store)]);
+    assert!(said.contains("is release 1 of the store"), "{said}");
+    // the publisher's own model edited: the tables no longer declared
+    let model = report.join("disclosure.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&model).unwrap()).unwrap();
+    json["tables"] = serde_json::json!([]);
+    std::fs::write(&model, json.to_string()).unwrap();
+    let (code, _, err) = run(&["audit", p(&report), "--store", p(&store)]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("not a release") && err.contains("disclosure.json"),
+        "{err}"
+    );
+}

@@ -9,13 +9,43 @@ pub struct Args {
     /// Audit with a wider protection width than the report was written with.
     #[arg(long)]
     pub protection_width: Option<u64>,
+    /// The store the report was published from: the report must be one of
+    /// its releases file for file (its ledger holds every file's hash), so
+    /// an edited table or disclosure.json is found whatever they say.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
 }
 
 pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
     let Args {
         report,
         protection_width,
+        store,
     } = args;
+    if let Some(store) = &store {
+        use safetynet::publish::audit::{MatchedRelease, release_of};
+        let store = Store::open(store)?;
+        let releases = safetynet::store::releases::read(&store)?;
+        match release_of(&report, &releases)? {
+            MatchedRelease::Release(id) => println!(
+                "{} is release {id} of the store, every file as published",
+                safetynet::base::escape::terminal(&report.display().to_string())
+            ),
+            MatchedRelease::None { closest, differs } => {
+                let mut findings = vec![format!(
+                    "{} is not a release of the store as published",
+                    report.display()
+                )];
+                if let Some(id) = closest {
+                    findings.push(format!(
+                        "closest: release {id}; differing files: {}",
+                        safetynet::base::listing::some_of(&differs)
+                    ));
+                }
+                return Err(safetynet::Error::AuditFailed { findings }.into());
+            }
+        }
+    }
 
     let audit = safetynet::publish::audit::audit_dir(&report, protection_width)?;
     if !audit.findings.is_empty() {
