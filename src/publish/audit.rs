@@ -104,7 +104,8 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         width: Some(width.unwrap_or(model.width)),
         suppression: true,
     };
-    let findings = disclosure::audit(&tables, model.unit, policy)?;
+    let mut findings = disclosure::audit(&tables, model.unit, policy)?;
+    findings.extend(formats_agree(dir, &model.tables)?);
     let suppressed = tables
         .iter()
         .flat_map(|t| t.rows.iter().flatten())
@@ -116,6 +117,111 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         width: policy.width(),
         findings,
     })
+}
+
+/// Readers read the HTML and the Markdown, not only the CSV: every table
+/// there must be the CSV table cell for cell, or a figure published only
+/// in one format would pass an audit of the others. Each table is
+/// rendered again from the CSV's text and looked for in the report.
+fn formats_agree(dir: &Path, specs: &[TableSpec]) -> Result<Vec<String>> {
+    let mut findings = Vec::new();
+    let read = |name: &str| -> Result<Option<String>> {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    };
+    let (markdown, html) = (read("report.md")?, read("report.html")?);
+    for spec in specs {
+        let table = read_table_text(dir, spec)?;
+        if let Some(md) = &markdown
+            && !md.contains(&super::render::markdown_table(&table))
+        {
+            findings.push(format!(
+                "report.md: table {} is not tables/{}.csv cell for cell",
+                spec.name, spec.name
+            ));
+        }
+        if let Some(html) = &html
+            && !html_table_of(html, &spec.name).is_some_and(|found| found == html_rows(&table))
+        {
+            findings.push(format!(
+                "report.html: table {} is not tables/{}.csv cell for cell",
+                spec.name, spec.name
+            ));
+        }
+    }
+    Ok(findings)
+}
+
+/// A CSV table with every cell as the text it shows (a formula-like text
+/// the CSV neutralised with `'` as it was before).
+fn read_table_text(dir: &Path, spec: &TableSpec) -> Result<Table> {
+    let mut table = read_table(dir, spec)?;
+    let path = dir.join("tables").join(format!("{}.csv", spec.name));
+    let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let stamp = format!("# {}", super::render::NOT_FOR_PUBLICATION);
+    let body = match text.strip_prefix(stamp.as_bytes()) {
+        Some(rest) => rest.strip_prefix(b"\n").unwrap_or(rest),
+        None => &text[..],
+    };
+    let shown = |cell: &str| match cell.strip_prefix('\'') {
+        Some(rest) if crate::base::escape::formula_like(rest) => rest.to_string(),
+        _ => cell.to_string(),
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(body);
+    table.columns = reader
+        .headers()
+        .map_err(|e| Error::bad_input(&path, e.to_string()))?
+        .iter()
+        .map(shown)
+        .collect();
+    if table.columns.len() == 1 && table.columns[0].is_empty() {
+        table.columns.clear(); // an empty result: no columns, one empty line
+    }
+    table.rows = reader
+        .records()
+        .map(|r| {
+            r.map(|r| r.iter().map(|c| Cell::Text(shown(c))).collect())
+                .map_err(|e| Error::bad_input(&path, e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    Ok(table)
+}
+
+/// The header and body rows of a table as the HTML shows them, without the
+/// class attributes that style its cells.
+fn html_rows(table: &Table) -> String {
+    use crate::base::escape::html_text;
+    let mut out = String::from("<thead><tr>");
+    for c in &table.columns {
+        out += &format!("<th>{}</th>", html_text(c));
+    }
+    out += "</tr></thead>\n<tbody>\n";
+    for row in &table.rows {
+        out += "<tr>";
+        for cell in row {
+            out += &format!("<td>{}</td>", html_text(&cell.render()));
+        }
+        out += "</tr>\n";
+    }
+    out += "</tbody>";
+    out
+}
+
+/// The table of the HTML under the heading `id`, from `<thead>` to
+/// `</tbody>`, with its cells' class attributes taken out.
+fn html_table_of(html: &str, id: &str) -> Option<String> {
+    let heading = html.find(&format!("<h3 id=\"{id}\">"))?;
+    let start = heading + html[heading..].find("<thead>")?;
+    let end = start + html[start..].find("</tbody>")? + "</tbody>".len();
+    Some(
+        html[start..end]
+            .replace(" class=\"num\"", "")
+            .replace(" class=\"sup\"", ""),
+    )
 }
 
 /// A published CSV table back as cells: the symbol in a count column is a

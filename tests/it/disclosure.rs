@@ -362,3 +362,31 @@ fn the_audit_reads_a_row_that_begins_with_a_hash() {
     let (code, _, err) = run(&["audit", p(&out)]);
     assert_eq!(code, 3, "the audit skipped a row beginning with #: {err}");
 }
+
+#[test]
+fn a_count_published_only_in_the_html_or_the_markdown_fails_the_audit() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(&store, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    for (file, from, to) in [
+        (
+            "report.html",
+            "<td class=\"sup\">x</td>",
+            "<td class=\"sup\">4</td>",
+        ),
+        ("report.md", "| x |", "| 4 |"),
+    ] {
+        let path = out.join(file);
+        let original = std::fs::read_to_string(&path).unwrap();
+        assert!(original.contains(from), "{file} has no suppressed cell");
+        std::fs::write(&path, original.replacen(from, to, 1)).unwrap();
+        let (code, _, err) = run(&["audit", p(&out)]);
+        assert_eq!(code, 3, "a leak only in {file} passed: {err}");
+        assert!(err.contains(file), "{err}");
+        std::fs::write(&path, original).unwrap();
+    }
+    let (code, _, err) = run(&["audit", p(&out)]);
+    assert_eq!(code, 0, "{err}");
+}
