@@ -145,7 +145,7 @@ fn formats_agree(dir: &Path, specs: &[TableSpec]) -> Result<Vec<String>> {
             ));
         }
         if let Some(html) = &html
-            && !html_table_of(html, &spec.name).is_some_and(|found| found == html_rows(&table))
+            && html_table_of(html, &spec.name).is_none_or(|found| found != html_rows(&table))
         {
             findings.push(format!(
                 "report.html: table {} is not tables/{}.csv cell for cell",
