@@ -108,6 +108,32 @@ pub fn publish(store: &Store, out: &Path, options: &ReportOptions) -> Result<Pub
     })
 }
 
+/// Every count column must say which quantity over the records it is
+/// (`-- cells:`): a count the disclosure model cannot place is protected
+/// only against being small on its own, and a reader who adds it to the
+/// other tables can work suppressed counts out (three were, from a table
+/// that declared only `-- counts:`). Such a table is refused.
+fn require_declared_counts(spec: &TableSpec) -> Result<()> {
+    let undeclared: Vec<&str> = spec
+        .counts
+        .iter()
+        .filter(|c| !spec.cells.iter().any(|d| &d.column == *c))
+        .map(String::as_str)
+        .collect();
+    if undeclared.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{}.sql: the count column(s) {} do not say what they count. Declare each with a line such as \
+         `-- cells: {} = records(year, category)` (the quantity and the columns that tell its groups apart), \
+         and how they add up with `-- sum: records(year, category) over category`; see queries/README.md. \
+         A count the disclosure model cannot place would let a reader work out suppressed counts",
+        spec.name,
+        undeclared.join(", "),
+        undeclared[0]
+    )))
+}
+
 fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
     let mut files: Vec<(String, String)> = DEFAULT_QUERIES
         .iter()
@@ -155,6 +181,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let mut tables = Vec::new();
     for (name, sql) in query_files(options.extra_queries.as_deref())? {
         let spec = TableSpec::parse(&name, &sql)?;
+        require_declared_counts(&spec)?;
         if !spec.requires.iter().all(|r| available.contains(r)) {
             continue;
         }

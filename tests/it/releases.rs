@@ -165,3 +165,50 @@ fn audit_with_the_store_finds_a_report_edited_after_publication() {
         "{err}"
     );
 }
+
+#[test]
+fn a_users_table_must_say_what_its_counts_are() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let queries = dir.path().join("mine");
+    std::fs::create_dir(&queries).unwrap();
+    let sql = "SELECT coalesce(typology_name, 'not determined') AS category, count(DISTINCT record_id) AS n \
+               FROM cases WHERE year BETWEEN $from_year AND $to_year AND majority_status = 'minor' GROUP BY 1 ORDER BY 1\n";
+    std::fs::write(
+        queries.join("50_minors.sql"),
+        format!("-- title: Minors by type\n-- counts: n\n{sql}"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (code, _, err) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--queries",
+        p(&queries),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("50_minors.sql") && err.contains("-- cells: n ="),
+        "{err}"
+    );
+    assert!(!out.exists());
+    std::fs::write(
+        queries.join("50_minors.sql"),
+        format!("-- title: Minors by type\n-- counts: n\n-- cells: n = minors(category)\n{sql}"),
+    )
+    .unwrap();
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--queries",
+        p(&queries),
+    ]);
+    // after the ten shipped tables that run without a population table
+    assert!(out.join("tables/11_minors.csv").exists());
+}
