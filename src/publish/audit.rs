@@ -134,8 +134,23 @@ fn formats_agree(dir: &Path, specs: &[TableSpec]) -> Result<Vec<String>> {
         }
     };
     let (markdown, html) = (read("report.md")?, read("report.html")?);
+    let mut workbook = match dir.join("report.xlsx") {
+        path if path.exists() => Some(
+            calamine::open_workbook::<calamine::Xlsx<_>, _>(&path)
+                .map_err(|e| Error::bad_input(&path, format!("not a readable workbook: {e}")))?,
+        ),
+        _ => None,
+    };
     for spec in specs {
         let table = read_table_text(dir, spec)?;
+        if let Some(workbook) = &mut workbook
+            && !sheet_agrees(workbook, &table)
+        {
+            findings.push(format!(
+                "report.xlsx: sheet {} is not tables/{}.csv cell for cell",
+                spec.name, spec.name
+            ));
+        }
         if let Some(md) = &markdown
             && !md.contains(&super::render::markdown_table(&table))
         {
@@ -154,6 +169,61 @@ fn formats_agree(dir: &Path, specs: &[TableSpec]) -> Result<Vec<String>> {
         }
     }
     Ok(findings)
+}
+
+/// Whether a table's sheet holds the CSV's values: the same text, or a
+/// number that shows as the CSV's text at its precision, and nothing beside
+/// or right below them.
+fn sheet_agrees<R: std::io::Read + std::io::Seek>(
+    workbook: &mut calamine::Xlsx<R>,
+    table: &Table,
+) -> bool {
+    use calamine::{Data, Reader};
+    let Ok(range) = workbook.worksheet_range(&super::render::sheet_name(&table.spec.name)) else {
+        return false;
+    };
+    let first = super::render::XLSX_FIRST_ROW;
+    let width = table.columns.len() as u32;
+    let cell_agrees = |shown: &str, data: Option<&Data>| match data {
+        None | Some(Data::Empty) => shown.is_empty(),
+        Some(Data::String(s)) => s == shown,
+        Some(Data::Float(f)) => shown_number_is(shown, *f),
+        Some(Data::Int(n)) => shown_number_is(shown, *n as f64),
+        Some(_) => false,
+    };
+    for (i, row) in table.rows.iter().enumerate() {
+        let r = first + i as u32;
+        for (c, cell) in row.iter().enumerate() {
+            if !cell_agrees(&cell.render(), range.get_value((r, c as u32))) {
+                return false;
+            }
+        }
+        // a value beside the table is published too
+        let (_, last_column) = range.end().unwrap_or((0, 0));
+        if (width..=last_column).any(|c| {
+            range
+                .get_value((r, c))
+                .is_some_and(|d| !matches!(d, Data::Empty))
+        }) {
+            return false;
+        }
+    }
+    // the row right below the table is empty (footnotes follow it)
+    let below = first + table.rows.len() as u32;
+    (0..width.max(1)).all(|c| {
+        range
+            .get_value((below, c))
+            .is_none_or(|d| matches!(d, Data::Empty))
+    })
+}
+
+/// Whether `value` shows as `shown` at the precision `shown` is written in.
+fn shown_number_is(shown: &str, value: f64) -> bool {
+    let Ok(number) = shown.parse::<f64>() else {
+        return false;
+    };
+    let decimals = shown.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+    (value - number).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9
 }
 
 /// A CSV table with every cell as the text it shows (a formula-like text

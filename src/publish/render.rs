@@ -49,9 +49,13 @@ pub fn write_csv(table: &Table, policy: Policy, path: &Path) -> Result<()> {
 }
 
 /// Excel sheet names: at most 31 characters, unique.
-fn sheet_name(name: &str) -> String {
+pub(crate) fn sheet_name(name: &str) -> String {
     name.chars().take(31).collect()
 }
+
+/// The sheet row (0-based) of a table's first data row: title, stamp row,
+/// header above it.
+pub(crate) const XLSX_FIRST_ROW: u32 = 3;
 
 /// One workbook, a sheet per table with its title, notes and footnotes.
 pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Result<()> {
@@ -94,7 +98,7 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
                 .map_err(fail)?;
         }
         for (r, row) in table.rows.iter().enumerate() {
-            let r = r as u32 + 3;
+            let r = r as u32 + XLSX_FIRST_ROW;
             for (c, cell) in row.iter().enumerate() {
                 let c = c as u16;
                 match cell {

@@ -364,7 +364,7 @@ fn the_audit_reads_a_row_that_begins_with_a_hash() {
 }
 
 #[test]
-fn a_count_published_only_in_the_html_or_the_markdown_fails_the_audit() {
+fn a_count_published_only_in_the_html_the_markdown_or_the_workbook_fails_the_audit() {
     let dir = TempDir::new().unwrap();
     let store = generated_store(dir.path());
     let out = dir.path().join("out");
@@ -389,4 +389,12 @@ fn a_count_published_only_in_the_html_or_the_markdown_fails_the_audit() {
     }
     let (code, _, err) = run(&["audit", p(&out)]);
     assert_eq!(code, 0, "{err}");
+    // the workbook of a report made with K = 3 shows counts K = 10 hides
+    let loose = dir.path().join("loose");
+    let (code, _, stderr) = report(&store, &loose, &["--min-cell", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::copy(loose.join("report.xlsx"), out.join("report.xlsx")).unwrap();
+    let (code, _, err) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "a leak only in report.xlsx passed: {err}");
+    assert!(err.contains("report.xlsx"), "{err}");
 }
