@@ -7,6 +7,13 @@ use safetynet::directory::ImportSummary;
 use safetynet::publish::render::NOT_FOR_PUBLICATION;
 use safetynet::report::Published;
 
+/// A path as printed: control characters in a file name (which a hostile
+/// bundle or export can carry) are shown as escapes, never sent to the
+/// terminal.
+pub fn shown(path: &std::path::Path) -> String {
+    safetynet::base::escape::terminal(&path.display().to_string()).into_owned()
+}
+
 /// Prints a summary as one JSON object (for `--json`).
 pub fn print_json(summary: &impl serde::Serialize) -> anyhow::Result<()> {
     println!(
@@ -35,7 +42,7 @@ pub fn print_directory_summary(s: &ImportSummary) {
         s.organizations_in_store
     );
     if let Some(q) = &s.quarantine_file {
-        println!("quarantined rows with their reasons: {}", q.display());
+        println!("quarantined rows with their reasons: {}", shown(q));
     }
 }
 
@@ -47,7 +54,7 @@ pub fn print_published(p: &Published) {
             "wrote {} files to {} ({} counts below {} suppressed, {} more to protect them, {} derived figures \
              withheld; audit passed: every suppressed count has a range of at least {})",
             p.written.len(),
-            p.out.display(),
+            shown(&p.out),
             c.outcome.primary,
             c.policy.min_cell,
             c.outcome.secondary,
@@ -55,7 +62,7 @@ pub fn print_published(p: &Published) {
             audit.width
         ),
         None => {
-            println!("wrote {} files to {}", p.written.len(), p.out.display());
+            println!("wrote {} files to {}", p.written.len(), shown(&p.out));
             eprintln!("{NOT_FOR_PUBLICATION}");
         }
     }
@@ -74,7 +81,7 @@ pub fn write_comparison(
     println!(
         "wrote {} files to {} comparing {} from {} to {}",
         written.len(),
-        out.display(),
+        shown(out),
         // the countries of bundles from other organisations are data
         terminal(&comparison.countries.join(", ")),
         comparison.from_year,

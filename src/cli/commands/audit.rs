@@ -34,7 +34,7 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
             MatchedRelease::None { closest, differs } => {
                 let mut findings = vec![format!(
                     "{} is not a release of the store as published",
-                    report.display()
+                    shown(&report)
                 )];
                 if let Some(id) = closest {
                     findings.push(format!(

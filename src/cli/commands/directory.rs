@@ -59,7 +59,7 @@ pub fn run(command: Command, _globals: &Globals) -> anyhow::Result<()> {
             println!(
                 "wrote {} fictional organisations to {}",
                 text.lines().count() - 1,
-                out.display()
+                shown(&out)
             );
         }
     }

@@ -55,7 +55,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     println!(
         "wrote {} files to {} ({} gaps ranked)",
         written.len(),
-        out.display(),
+        shown(&out),
         gaps.tables[0].rows.len()
     );
     if !disclosure.policy().suppression {

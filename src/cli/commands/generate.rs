@@ -48,7 +48,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         layout,
         show_progress: globals.show_progress,
     })?;
-    eprintln!("wrote {n} synthetic records to {}", out.display());
+    eprintln!("wrote {n} synthetic records to {}", shown(&out));
 
     Ok(())
 }

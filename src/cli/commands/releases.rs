@@ -21,7 +21,7 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
         return Ok(());
     }
     if releases.is_empty() {
-        println!("no releases recorded for {}", args.store.display());
+        println!("no releases recorded for {}", shown(&args.store));
         return Ok(());
     }
     println!(

@@ -58,7 +58,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     )?;
     println!(
         "wrote {}: {} {}–{}, {} tables of counts (no records), threshold {}",
-        out.display(),
+        shown(&out),
         manifest.scope.country,
         manifest.scope.from_year,
         manifest.scope.to_year,

@@ -19,7 +19,7 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
     }
     println!(
         "store {} is intact: {} files, {} bytes, each with the size and SHA-256 it was written with",
-        args.store.display(),
+        shown(&args.store),
         verified.files,
         verified.bytes
     );
