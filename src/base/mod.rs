@@ -7,6 +7,7 @@ pub mod batch;
 pub mod clock;
 pub mod countries;
 pub mod escape;
+pub mod files;
 pub mod listing;
 pub mod progress;
 pub mod record;

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use crate::base::vocab::{self, CodedField};
 use crate::error::{Error, Result};
@@ -213,7 +212,7 @@ impl Rules {
 
         Ok(Rules {
             version: file.version,
-            sha256: hex_sha256(rules_text.as_bytes()),
+            sha256: crate::base::files::sha256_hex(rules_text.as_bytes()),
             types: typology.types,
             extensions: typology.extensions,
             rules,
@@ -267,11 +266,6 @@ impl Rules {
             .find(|t| t.id == id)
             .map(|t| t.name.as_str())
     }
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn validate_typology(t: &TypologyFile) -> std::result::Result<(), String> {

@@ -24,7 +24,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::input::readers::{self, InputFormat, RawRow, ReadOptions};
@@ -180,11 +179,9 @@ pub fn validate(
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    crate::base::files::sha256_file(path)
+        .map(|(_, hash)| hash)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// Imports a directory file into the store.

@@ -20,7 +20,6 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::aggregate::{self, Aggregates, Scope};
 use crate::error::{Error, Result};
@@ -119,13 +118,6 @@ fn parquet_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Writes the bundle, after checking that an audit of its tables passes.
 ///
 /// With `ledger`, the bundle is recorded in that store's release ledger
@@ -149,7 +141,7 @@ pub fn write(
             name: table.spec.name.clone(),
             file: file.clone(),
             rows: table.rows.len(),
-            sha256: sha256(&bytes),
+            sha256: crate::base::files::sha256_hex(&bytes),
         });
         files.push((file, bytes));
     }
@@ -194,7 +186,8 @@ pub fn write(
         .map_err(|e| Error::io(&staging, e))?;
     if let Some(store) = ledger {
         let scope = &manifest.scope;
-        let (_, sha256) = sha256_of_file(&staging)?;
+        let (_, sha256) =
+            crate::base::files::sha256_file(&staging).map_err(|e| Error::io(&staging, e))?;
         let recorded = crate::store::releases::record(
             store,
             crate::store::releases::Publication {
@@ -224,11 +217,6 @@ pub fn write(
     }
     std::fs::rename(&staging, path).map_err(|e| Error::io(path, e))?;
     Ok(manifest)
-}
-
-fn sha256_of_file(path: &Path) -> Result<(u64, String)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok((bytes.len() as u64, sha256(&bytes)))
 }
 
 /// `--out` may replace a bundle, never another file: a tar whose first
@@ -344,7 +332,7 @@ pub fn read(path: &Path) -> Result<(Manifest, Aggregates)> {
             .ok_or_else(|| bad(path, format!("the manifest lists no table {wanted}")))?;
         let bytes = take(&entry.file)
             .ok_or_else(|| bad(path, format!("{} is missing from the bundle", entry.file)))?;
-        if sha256(bytes) != entry.sha256 {
+        if crate::base::files::sha256_hex(bytes) != entry.sha256 {
             return Err(bad(
                 path,
                 format!(

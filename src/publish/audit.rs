@@ -94,18 +94,19 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
             )],
         });
     }
-    let tables = model
+    let published = model
         .tables
         .iter()
-        .map(|spec| read_table(dir, spec))
-        .collect::<Result<Vec<Table>>>()?;
+        .map(|spec| read_csv(dir, spec))
+        .collect::<Result<Vec<PublishedCsv>>>()?;
+    let tables: Vec<Table> = published.iter().map(PublishedCsv::cells).collect();
     let policy = Policy {
         min_cell: model.min_cell,
         width: Some(width.unwrap_or(model.width)),
         suppression: true,
     };
     let mut findings = disclosure::audit(&tables, model.unit, policy)?;
-    findings.extend(formats_agree(dir, &model.tables)?);
+    findings.extend(formats_agree(dir, &published)?);
     let suppressed = tables
         .iter()
         .flat_map(|t| t.rows.iter().flatten())
@@ -123,7 +124,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
 /// there must be the CSV table cell for cell, or a figure published only
 /// in one format would pass an audit of the others. Each table is
 /// rendered again from the CSV's text and looked for in the report.
-fn formats_agree(dir: &Path, specs: &[TableSpec]) -> Result<Vec<String>> {
+fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> {
     let mut findings = Vec::new();
     let read = |name: &str| -> Result<Option<String>> {
         let path = dir.join(name);
@@ -141,8 +142,8 @@ fn formats_agree(dir: &Path, specs: &[TableSpec]) -> Result<Vec<String>> {
         ),
         _ => None,
     };
-    for spec in specs {
-        let table = read_table_text(dir, spec)?;
+    for csv in published {
+        let (spec, table) = (&csv.spec, csv.shown());
         if let Some(workbook) = &mut workbook
             && !sheet_agrees(workbook, &table)
         {
@@ -226,41 +227,6 @@ fn shown_number_is(shown: &str, value: f64) -> bool {
     (value - number).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9
 }
 
-/// A CSV table with every cell as the text it shows (a formula-like text
-/// the CSV neutralised with `'` as it was before).
-fn read_table_text(dir: &Path, spec: &TableSpec) -> Result<Table> {
-    let mut table = read_table(dir, spec)?;
-    let path = dir.join("tables").join(format!("{}.csv", spec.name));
-    let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-    let stamp = format!("# {}", super::render::NOT_FOR_PUBLICATION);
-    let body = match text.strip_prefix(stamp.as_bytes()) {
-        Some(rest) => rest.strip_prefix(b"\n").unwrap_or(rest),
-        None => &text[..],
-    };
-    let shown = |cell: &str| match cell.strip_prefix('\'') {
-        Some(rest) if crate::base::escape::formula_like(rest) => rest.to_string(),
-        _ => cell.to_string(),
-    };
-    let mut reader = csv::ReaderBuilder::new().from_reader(body);
-    table.columns = reader
-        .headers()
-        .map_err(|e| Error::bad_input(&path, e.to_string()))?
-        .iter()
-        .map(shown)
-        .collect();
-    if table.columns.len() == 1 && table.columns[0].is_empty() {
-        table.columns.clear(); // an empty result: no columns, one empty line
-    }
-    table.rows = reader
-        .records()
-        .map(|r| {
-            r.map(|r| r.iter().map(|c| Cell::Text(shown(c))).collect())
-                .map_err(|e| Error::bad_input(&path, e.to_string()))
-        })
-        .collect::<Result<_>>()?;
-    Ok(table)
-}
-
 /// The header and body rows of a table as the HTML shows them, without the
 /// class attributes that style its cells.
 fn html_rows(table: &Table) -> String {
@@ -294,9 +260,16 @@ fn html_table_of(html: &str, id: &str) -> Option<String> {
     )
 }
 
-/// A published CSV table back as cells: the symbol in a count column is a
-/// suppressed count, elsewhere a withheld figure.
-fn read_table(dir: &Path, spec: &TableSpec) -> Result<Table> {
+/// A published CSV table as its text: the header and every cell, read
+/// once and used both for the disclosure audit and to check the other
+/// formats against it.
+struct PublishedCsv {
+    spec: TableSpec,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn read_csv(dir: &Path, spec: &TableSpec) -> Result<PublishedCsv> {
     let path = dir.join("tables").join(format!("{}.csv", spec.name));
     let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     // Only the stamp of `--no-suppression` is skipped, and only as the first
@@ -308,28 +281,70 @@ fn read_table(dir: &Path, spec: &TableSpec) -> Result<Table> {
         None => &text[..],
     };
     let mut reader = csv::ReaderBuilder::new().from_reader(body);
-    let columns: Vec<String> = reader
+    let columns = reader
         .headers()
         .map_err(|e| Error::bad_input(&path, e.to_string()))?
         .iter()
         .map(str::to_string)
         .collect();
-    let is_count: Vec<bool> = columns.iter().map(|c| spec.counts.contains(c)).collect();
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| Error::bad_input(&path, format!("row {}: {e}", i + 2)))?;
-        let row = record
-            .iter()
-            .zip(&is_count)
-            .map(|(text, &count)| parse_cell(text, count))
-            .collect();
-        rows.push(row);
+        rows.push(record.iter().map(str::to_string).collect());
     }
-    Ok(Table {
+    Ok(PublishedCsv {
         spec: spec.clone(),
         columns,
         rows,
     })
+}
+
+impl PublishedCsv {
+    /// The table back as cells: the symbol in a count column is a
+    /// suppressed count, elsewhere a withheld figure.
+    fn cells(&self) -> Table {
+        let is_count: Vec<bool> = self
+            .columns
+            .iter()
+            .map(|c| self.spec.counts.contains(c))
+            .collect();
+        Table {
+            spec: self.spec.clone(),
+            columns: self.columns.clone(),
+            rows: self
+                .rows
+                .iter()
+                .map(|row| {
+                    row.iter()
+                        .zip(&is_count)
+                        .map(|(text, &count)| parse_cell(text, count))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// The table as the other formats show it: every cell its text (a
+    /// formula-like text the CSV neutralised with `'` as it was before).
+    fn shown(&self) -> Table {
+        let shown = |cell: &String| match cell.strip_prefix('\'') {
+            Some(rest) if crate::base::escape::formula_like(rest) => rest.to_string(),
+            _ => cell.clone(),
+        };
+        let mut columns: Vec<String> = self.columns.iter().map(shown).collect();
+        if columns.len() == 1 && columns[0].is_empty() {
+            columns.clear(); // an empty result: no columns, one empty line
+        }
+        Table {
+            spec: self.spec.clone(),
+            columns,
+            rows: self
+                .rows
+                .iter()
+                .map(|row| row.iter().map(|c| Cell::Text(shown(c))).collect())
+                .collect(),
+        }
+    }
 }
 
 fn parse_cell(text: &str, count: bool) -> Cell {

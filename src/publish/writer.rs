@@ -100,9 +100,10 @@ impl OutputDir {
 
     /// Writes the marker and puts the staging folder in the target's place.
     pub fn commit(mut self) -> Result<()> {
-        let mut files = Vec::new();
-        list_files(&self.staging, &self.staging, &mut files)?;
-        files.sort();
+        let files: Vec<String> = crate::base::files::relative_files(&self.staging)?
+            .into_iter()
+            .map(|(relative, _)| relative)
+            .collect();
         let marker = Marker {
             written_by: self.command.clone(),
             files,
@@ -236,8 +237,10 @@ fn check_target(target: &Path, command: &str) -> Result<()> {
     if !target.is_dir() {
         return refuse("is a file, not a folder".into());
     }
-    let mut on_disk = Vec::new();
-    list_files(target, target, &mut on_disk)?;
+    let on_disk: Vec<String> = crate::base::files::relative_files(target)?
+        .into_iter()
+        .map(|(relative, _)| relative)
+        .collect();
     let empty_dirs_only = on_disk.is_empty();
     let marker_path = target.join(MARKER);
     if !marker_path.exists() {
@@ -283,28 +286,6 @@ fn sample(files: &[String]) -> String {
         text += &format!(" and {} more", files.len() - 5);
     }
     text
-}
-
-/// Every file under `dir`, as paths relative to `root` with `/` between
-/// parts. Symbolic links are listed as files and never followed.
-fn list_files(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
-        if kind.is_dir() {
-            list_files(root, &path, out)?;
-        } else {
-            let relative = path.strip_prefix(root).expect("under root");
-            let parts: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            out.push(parts.join("/"));
-        }
-    }
-    Ok(())
 }
 
 /// A hidden folder beside `target`, unique to this process and moment.

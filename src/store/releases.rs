@@ -129,30 +129,11 @@ pub fn record(store: &Store, publication: Publication) -> Result<Release> {
 
 /// Every file under `dir` with its SHA-256, sorted, as a release lists them.
 pub fn published_files(dir: &Path) -> Result<Vec<PublishedFile>> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files)?;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PublishedFile>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        if entry.file_type().map_err(|e| Error::io(&path, e))?.is_dir() {
-            collect(root, &path, out)?;
-        } else {
-            let (_, sha256) = super::verify::hash_file(&path)?;
-            let relative = path.strip_prefix(root).expect("under root");
-            let parts: Vec<String> = relative
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            out.push(PublishedFile {
-                path: parts.join("/"),
-                sha256,
-            });
-        }
-    }
-    Ok(())
+    crate::base::files::relative_files(dir)?
+        .into_iter()
+        .map(|(path, full)| {
+            let (_, sha256) = super::verify::hash_file(&full)?;
+            Ok(PublishedFile { path, sha256 })
+        })
+        .collect()
 }

@@ -182,10 +182,6 @@ fn sync_and_check(path: &Path) -> Result<FileCheck> {
     Ok(FileCheck { size, sha256 })
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn sync_dir(dir: &Path) -> Result<()> {
     let handle = io(dir, fs::File::open(dir))?;
     io(dir, handle.sync_all())
@@ -201,7 +197,7 @@ fn new_change_id() -> String {
     let mut hasher = Sha256::new();
     hasher.update(std::process::id().to_le_bytes());
     hasher.update(nanos.to_le_bytes());
-    hex(&hasher.finalize()[..4])
+    crate::base::files::hex(&hasher.finalize()[..4])
 }
 
 impl Drop for Transaction<'_> {

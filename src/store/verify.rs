@@ -3,13 +3,9 @@
 //! `stat` a file); `safetynet verify` and `share` also hash every file.
 //! A missing, cut, grown or altered file is an error naming it.
 
-use std::io::Read;
-
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::Store;
-use super::transaction::hex;
 use crate::error::{Error, Result};
 
 /// What a full verification found on an intact store.
@@ -74,19 +70,7 @@ pub fn verify(store: &Store) -> Result<Verified> {
 }
 
 pub(super) fn hash_file(path: &std::path::Path) -> Result<(u64, String)> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buffer).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-    }
-    Ok((size, hex(&hasher.finalize())))
+    crate::base::files::sha256_file(path).map_err(|e| Error::io(path, e))
 }
 
 fn damaged(store: &Store, problems: Vec<String>) -> Result<()> {

@@ -15,7 +15,16 @@ pub fn bin() -> Command {
 
 /// Runs the binary, returns (exit code, stdout, stderr).
 pub fn run(args: &[&str]) -> (i32, String, String) {
-    let out = bin().args(args).output().expect("runs");
+    outcome(bin().args(args))
+}
+
+/// Runs the binary from the folder `dir` (for relative paths such as `.`).
+pub fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    outcome(bin().current_dir(dir).args(args))
+}
+
+fn outcome(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -32,6 +41,11 @@ pub fn ok(args: &[&str]) -> String {
 
 pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
+}
+
+/// A store's manifest as JSON.
+pub fn manifest(store: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap()
 }
 
 /// Every file under `root` with its bytes, for byte-identical comparisons.

@@ -94,9 +94,7 @@ fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
 }
 
 fn ledger_file(store: &Path) -> std::path::PathBuf {
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
-    store.join(manifest["ledger"].as_str().unwrap())
+    store.join(manifest(store)["ledger"].as_str().unwrap())
 }
 
 #[test]

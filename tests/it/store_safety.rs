@@ -54,18 +54,7 @@ fn report_out_into_the_store_or_the_working_directory_is_refused() {
     assert_eq!(snapshot(&store), before, "the store changed");
     // `--out .` from the folder that holds the store and the user's notes
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-    let (code, _, err) = {
-        let output = bin()
-            .current_dir(dir.path())
-            .args(["report", "--store", "store", "--out", "."])
-            .output()
-            .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
+    let (code, _, err) = run_in(dir.path(), &["report", "--store", "store", "--out", "."]);
     assert_eq!(code, 2, "{err}");
     assert!(dir.path().join("notes.txt").exists());
     assert_eq!(snapshot(&store), before, "the store changed");
@@ -221,10 +210,7 @@ fn two_ingests_at_once_store_exactly_what_succeeded() {
 }
 
 fn first_data_file(store: &Path) -> std::path::PathBuf {
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(store.join("manifest.json")).unwrap())
-            .unwrap();
-    store.join(manifest["data_files"][0].as_str().unwrap())
+    store.join(manifest(store)["data_files"][0].as_str().unwrap())
 }
 
 #[test]
@@ -286,14 +272,12 @@ fn a_manifest_path_outside_the_store_is_refused_and_nothing_outside_is_touched()
     let outside = dir.path().join("outside");
     std::fs::create_dir(&outside).unwrap();
     std::fs::write(outside.join("x.parquet"), "not the store's").unwrap();
-    let manifest_path = store.join("manifest.json");
-    let mut manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
-    manifest["data_files"]
+    let mut edited = manifest(&store);
+    edited["data_files"]
         .as_array_mut()
         .unwrap()
         .push("../outside/x.parquet".into());
-    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+    std::fs::write(store.join("manifest.json"), edited.to_string()).unwrap();
     for args in [
         vec!["classify", "--store", p(&store)],
         vec!["query", "--store", p(&store), "SELECT 1"],
@@ -339,9 +323,7 @@ fn a_change_killed_before_its_commit_leaves_the_store_as_it_was() {
     // the next change removes what the killed one left, and stores the file
     ingest_json(&store, &[&more]);
     assert_eq!(records(&store), 2_000);
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.join("manifest.json")).unwrap()).unwrap();
-    let listed = manifest["data_files"].as_array().unwrap().len();
+    let listed = manifest(&store)["data_files"].as_array().unwrap().len();
     let on_disk = snapshot(&store.join("data")).len();
     assert_eq!(listed, on_disk, "files the manifest does not list are left");
     assert!(!store.join(".tmp").exists());
@@ -533,4 +515,33 @@ fn share_replaces_its_own_bundle_but_never_another_file() {
             p(&bundle),
         ]);
     }
+}
+
+#[test]
+fn a_change_while_another_process_holds_the_lock_is_refused_naming_it() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let before = snapshot(&store.join("data"));
+    // another process: its lock on the store, with what it says about itself
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(store.join(".lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    std::fs::write(
+        store.join(".lock"),
+        "pid 4242, `safetynet classify`, since 2026-12-03T10:00:00Z",
+    )
+    .unwrap();
+    let rules = other_rules(dir.path(), "d.1");
+    let (code, _, err) = run(&["classify", "--store", p(&store), "--rules", p(&rules)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("being changed by another process") && err.contains("pid 4242"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&store.join("data")), before);
+    drop(lock);
+    ok(&["classify", "--store", p(&store), "--rules", p(&rules)]);
 }

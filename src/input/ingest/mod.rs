@@ -6,7 +6,6 @@ mod check;
 mod pipeline;
 
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -120,31 +119,15 @@ pub fn parse_delimiter(text: &str) -> Result<u8> {
     }
 }
 
-/// Hashes a file without holding it in memory.
+/// Hashes an input file without holding it in memory; an input that
+/// cannot be read is the user's to fix (exit code 2).
 pub fn sha256_file(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    // an input that cannot be opened is the user's to fix: exit code 2
-    let mut file = File::open(path)
-        .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
         return Err(Error::bad_input(path, "is a directory, not a file"));
     }
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    crate::base::files::sha256_file(path)
+        .map(|(_, hash)| hash)
+        .map_err(|e| Error::bad_input(path, format!("cannot read the file: {e}")))
 }
 
 /// The quarantine CSV of one input file: file, row, column, value, reason.
