@@ -21,12 +21,13 @@ fn main() {
         .collect();
     names.sort();
     let mut code = String::from("&[\n");
+    // The path is spelled with the crate's directory as the compiler sees
+    // it, not as this script saw it: a build directory shared with another
+    // checkout then never embeds that checkout's queries.
     for name in &names {
-        let path = dir.join(format!("{name}.sql"));
         writeln!(
             code,
-            "    ({name:?}, include_str!({:?})),",
-            path.display().to_string()
+            "    ({name:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/queries/{name}.sql\"))),"
         )
         .expect("writing to a string");
     }

@@ -17,9 +17,9 @@ WITH selected AS (
   WHERE year BETWEEN $from_year AND $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
-years AS (SELECT year, count(DISTINCT unit_id) AS denominator FROM selected GROUP BY year),
+years AS (SELECT year, protected_count(unit_id) AS denominator FROM selected GROUP BY year),
 forms AS (SELECT column1 AS form, column2 AS form_order FROM (VALUES ('sex', 1), ('labor', 2), ('sex_and_labor', 3), ('other', 4), ('not_specified', 5))),
-counts AS (SELECT year, trafficking_form, count(DISTINCT unit_id) AS n FROM selected GROUP BY year, trafficking_form)
+counts AS (SELECT year, trafficking_form, protected_count(unit_id) AS n FROM selected GROUP BY year, trafficking_form)
 SELECT
   y.year,
   f.form AS trafficking_form,

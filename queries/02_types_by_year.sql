@@ -31,9 +31,9 @@ labelled AS (
     coalesce(typology_name, extension_category, 'not determined') AS category
   FROM selected
 ),
-years AS (SELECT year, count(DISTINCT unit_id) AS denominator FROM selected GROUP BY year),
+years AS (SELECT year, protected_count(unit_id) AS denominator FROM selected GROUP BY year),
 categories AS (SELECT DISTINCT section_order, section, type_id, category FROM labelled),
-counts AS (SELECT year, category, count(DISTINCT unit_id) AS n FROM labelled GROUP BY year, category),
+counts AS (SELECT year, category, protected_count(unit_id) AS n FROM labelled GROUP BY year, category),
 grid AS (
   SELECT k.section_order, k.section, k.type_id, k.category, y.year, coalesce(c.n, 0) AS n, y.denominator
   FROM categories k CROSS JOIN years y

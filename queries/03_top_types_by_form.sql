@@ -16,14 +16,15 @@ WITH selected AS (
   WHERE year BETWEEN $from_year AND $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
-forms AS (SELECT trafficking_form, count(DISTINCT unit_id) AS denominator FROM selected GROUP BY trafficking_form),
+forms AS (SELECT trafficking_form, protected_count(unit_id) AS denominator FROM selected GROUP BY trafficking_form),
 counts AS (
-  SELECT trafficking_form, typology_id AS type_id, typology_name AS category, count(DISTINCT unit_id) AS n
+  SELECT trafficking_form, typology_id AS type_id, typology_name AS category, protected_count(unit_id) AS n,
+    published_count(unit_id) AS ranked_by
   FROM selected WHERE typology_id IS NOT NULL
   GROUP BY trafficking_form, typology_id, typology_name
 ),
 ranked AS (
-  SELECT *, row_number() OVER (PARTITION BY trafficking_form ORDER BY n DESC, type_id) AS rank FROM counts
+  SELECT *, row_number() OVER (PARTITION BY trafficking_form ORDER BY ranked_by DESC, type_id) AS rank FROM counts
 )
 SELECT
   r.trafficking_form, r.rank, r.type_id, r.category, r.n, f.denominator,

@@ -31,8 +31,8 @@ long AS (
   UNION ALL
   SELECT type_id, category, 'citizenship', citizenship_status, unit_id FROM labelled WHERE citizenship_status IS NOT NULL
 ),
-denominators AS (SELECT category, attribute, count(DISTINCT unit_id) AS denominator FROM long GROUP BY category, attribute),
-counts AS (SELECT type_id, category, attribute, value, count(DISTINCT unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
 SELECT
   c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,

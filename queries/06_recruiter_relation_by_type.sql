@@ -20,13 +20,13 @@ recorded AS (
   SELECT unit_id, typology_id AS type_id, coalesce(typology_name, extension_category, 'not determined') AS category, recruiter_relations AS vals
   FROM selected WHERE recruiter_relations IS NOT NULL
 ),
-denominators AS (SELECT category, count(DISTINCT unit_id) AS denominator FROM recorded GROUP BY category),
+denominators AS (SELECT category, protected_count(unit_id) AS denominator FROM recorded GROUP BY category),
 long AS (SELECT unit_id, type_id, category, unnest(vals) AS value FROM recorded),
-counts AS (SELECT type_id, category, value, count(DISTINCT unit_id) AS n FROM long GROUP BY type_id, category, value)
+counts AS (SELECT type_id, category, value, protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by FROM long GROUP BY type_id, category, value)
 SELECT
   c.type_id, c.category, c.value AS recruiter_relation, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,
   round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
   round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
 FROM counts c JOIN denominators d ON d.category = c.category
-ORDER BY c.type_id NULLS LAST, c.category, c.n DESC, c.value
+ORDER BY c.type_id NULLS LAST, c.category, c.ranked_by DESC, c.value

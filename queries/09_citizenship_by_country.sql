@@ -17,12 +17,12 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 recorded AS (SELECT * FROM selected WHERE exploitation_country IS NOT NULL AND citizenship IS NOT NULL),
-denominators AS (SELECT exploitation_country, count(DISTINCT unit_id) AS denominator FROM recorded GROUP BY exploitation_country),
-counts AS (SELECT exploitation_country, citizenship, count(DISTINCT unit_id) AS n FROM recorded GROUP BY exploitation_country, citizenship)
+denominators AS (SELECT exploitation_country, protected_count(unit_id) AS denominator FROM recorded GROUP BY exploitation_country),
+counts AS (SELECT exploitation_country, citizenship, protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by FROM recorded GROUP BY exploitation_country, citizenship)
 SELECT
   c.exploitation_country, c.citizenship, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,
   round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
   round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
 FROM counts c JOIN denominators d ON d.exploitation_country = c.exploitation_country
-ORDER BY c.exploitation_country, c.n DESC, c.citizenship
+ORDER BY c.exploitation_country, c.ranked_by DESC, c.citizenship

@@ -19,19 +19,19 @@ WITH in_scope AS (
   WHERE $countries = '' OR array_has(string_to_array($countries, ','), reporting_country)
 ),
 selected AS (SELECT * FROM in_scope WHERE year BETWEEN $from_year AND $to_year),
-total AS (SELECT count(DISTINCT unit_id) AS denominator FROM selected),
+total AS (SELECT protected_count(unit_id) AS denominator FROM selected),
 outcomes AS (
   SELECT
     CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
     CASE classification WHEN 'typology' THEN 'typology' WHEN 'extension' THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
     coalesce(undetermined_reason, '') AS reason,
-    count(DISTINCT unit_id) AS n
+    protected_count(unit_id) AS n
   FROM selected GROUP BY classification, undetermined_reason
 )
 SELECT section, reason, n, denominator, share_pct FROM (
   SELECT o.section_order, o.section, o.reason, o.n, t.denominator, round(100.0 * o.n / t.denominator, 1) AS share_pct
   FROM outcomes o CROSS JOIN total t
   UNION ALL
-  SELECT 4, 'left out: year not recorded', '', count(DISTINCT unit_id), NULL, NULL FROM in_scope WHERE year IS NULL
+  SELECT 4, 'left out: year not recorded', '', protected_count(unit_id), NULL, NULL FROM in_scope WHERE year IS NULL
 )
 ORDER BY section_order, reason

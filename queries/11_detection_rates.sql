@@ -15,7 +15,7 @@ WITH selected AS (
   WHERE year BETWEEN $from_year AND $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
-counts AS (SELECT reporting_country, year, count(DISTINCT unit_id) AS n FROM selected GROUP BY reporting_country, year),
+counts AS (SELECT reporting_country, year, protected_count(unit_id) AS n FROM selected GROUP BY reporting_country, year),
 nearest AS (
   SELECT c.reporting_country, c.year, p.year AS population_year, p.population, p.source,
     row_number() OVER (PARTITION BY c.reporting_country, c.year ORDER BY abs(p.year - c.year), p.year) AS rank

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::publish::disclosure::{self, Policy};
 use crate::publish::table::{Cell, Table, TableSpec};
+use crate::sql::perturb::{self, CountSettings, Counting};
 use crate::sql::selection::{Selection, Unit, parameters, run_with_parameters};
 
 /// What the figures are: whose, over which years, counted how, protected how.
@@ -22,6 +23,10 @@ pub struct Scope {
     pub rules_version: String,
     pub min_cell: u64,
     pub width: u64,
+    /// The noise table's D the counts were published with (0: exact
+    /// counts, from a version before perturbation).
+    #[serde(default)]
+    pub max_noise: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -83,20 +88,39 @@ labelled AS (
 /// Every type of the country in every year (zeros included, so a share of
 /// 0 is a published 0 and not a missing row).
 const BY_YEAR_SQL: &str = "
-, years AS (SELECT year, count(DISTINCT unit_id) AS denominator FROM labelled GROUP BY year),
+, years AS (SELECT year, protected_count(unit_id) AS denominator FROM labelled GROUP BY year),
 categories AS (SELECT DISTINCT section_order, section, type_id, category FROM labelled),
-counts AS (SELECT year, category, count(DISTINCT unit_id) AS n FROM labelled GROUP BY year, category)
+counts AS (SELECT year, category, protected_count(unit_id) AS n FROM labelled GROUP BY year, category)
 SELECT y.year, k.section, k.type_id, k.category, coalesce(c.n, 0) AS n, y.denominator
 FROM categories k CROSS JOIN years y
 LEFT JOIN counts c ON c.category = k.category AND c.year = y.year
 ORDER BY k.section_order, k.type_id NULLS LAST, k.category, y.year";
 
 const OVER_PERIOD_SQL: &str = "
-, total AS (SELECT count(DISTINCT unit_id) AS denominator FROM labelled)
-SELECT section, type_id, category, count(DISTINCT unit_id) AS n, (SELECT denominator FROM total) AS denominator
+, total AS (SELECT protected_count(unit_id) AS denominator FROM labelled)
+SELECT section, type_id, category, protected_count(unit_id) AS n, (SELECT denominator FROM total) AS denominator
 FROM labelled
 GROUP BY section_order, section, type_id, category
 ORDER BY section_order, type_id NULLS LAST, category";
+
+async fn tables_of(
+    ctx: &SessionContext,
+    selection: &Selection,
+    from_year: i32,
+    to_year: i32,
+) -> Result<Vec<Table>> {
+    let mut tables = Vec::new();
+    for (name, sql) in [
+        (TYPES_BY_YEAR, BY_YEAR_SQL),
+        (TYPES_OVER_PERIOD, OVER_PERIOD_SQL),
+    ] {
+        let sql = format!("{SELECTED}{sql}");
+        let batches =
+            run_with_parameters(ctx, &sql, parameters(selection, from_year, to_year)).await?;
+        tables.push(Table::from_batches(spec(name)?, &batches)?);
+    }
+    Ok(tables)
+}
 
 /// The country's aggregates from the store, protected as one linked pair.
 pub async fn from_store(
@@ -105,9 +129,11 @@ pub async fn from_store(
     from_year: i32,
     to_year: i32,
     unit: Unit,
-    rules_version: &str,
+    store: &crate::store::Store,
     policy: Policy,
 ) -> Result<Aggregates> {
+    let rules_version = &store.manifest().rules_version;
+    let secret = store.cell_key_secret()?;
     if !policy.suppression {
         return Err(Error::Usage(
             "figures for comparison or sharing are always disclosure-controlled: --no-suppression is for internal reports only"
@@ -120,23 +146,21 @@ pub async fn from_store(
         countries: vec![country.to_string()],
         unit,
     };
-    let mut tables = Vec::new();
-    for (name, sql) in [
-        (TYPES_BY_YEAR, BY_YEAR_SQL),
-        (TYPES_OVER_PERIOD, OVER_PERIOD_SQL),
-    ] {
-        let sql = format!("{SELECTED}{sql}");
-        let sql = crate::sql::selection::unit_counting(&sql, unit);
-        let batches =
-            run_with_parameters(ctx, &sql, parameters(&selection, from_year, to_year)).await?;
-        tables.push(Table::from_batches(spec(name)?, &batches)?);
-    }
+    // Counted true, protected, then counted as published (see `report::build`).
+    let settings =
+        |counting| CountSettings::for_unit(counting, secret, policy.perturbation(), unit);
+    perturb::register(ctx, settings(Counting::True));
+    let mut tables = tables_of(ctx, &selection, from_year, to_year).await?;
     if tables[1].rows.is_empty() {
         return Err(Error::Usage(format!(
             "the store has no records of {country} from {from_year} to {to_year}"
         )));
     }
     disclosure::protect(&mut tables, unit, policy)?;
+    perturb::register(ctx, settings(Counting::Published));
+    let mut published = tables_of(ctx, &selection, from_year, to_year).await?;
+    disclosure::carry_over(&tables, &mut published, policy.perturbation())?;
+    let tables = published;
     Ok(Aggregates {
         scope: Scope {
             country: country.to_string(),
@@ -146,6 +170,7 @@ pub async fn from_store(
             rules_version: rules_version.to_string(),
             min_cell: policy.min_cell,
             width: policy.width(),
+            max_noise: policy.perturbation().max_noise,
         },
         tables,
     })
@@ -170,7 +195,12 @@ impl Aggregates {
     /// What an audit of these tables finds (nothing, for aggregates made
     /// by [`from_store`] or read from a verified bundle).
     pub fn audit(&self) -> Result<Vec<String>> {
-        disclosure::audit(&self.tables, self.scope.unit, self.policy())
+        disclosure::audit(
+            &self.tables,
+            self.scope.unit,
+            self.policy(),
+            self.scope.max_noise,
+        )
     }
 }
 

@@ -407,14 +407,17 @@ fn mix_tests(all: &[&Aggregates], min_cell: u64) -> Result<Table> {
     })
 }
 
-/// Sums over the countries by type and year: exact where every country
-/// publishes its count, otherwise the range the suppressed counts allow
-/// (each country's range worked out from its own published tables).
+/// Sums over the countries by type and year: the sum of the published
+/// counts where every country publishes its count, and always the range
+/// the published figures allow: each published count give or take its
+/// noise, each suppressed one its range worked out from its country's own
+/// published tables.
 fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
-    // (category, year) -> (low, high, countries not published)
-    let mut sums: BTreeMap<(Category, i32), (f64, f64, Vec<String>)> = BTreeMap::new();
+    // (category, year) -> (low, high, countries not published, sum published)
+    type Sum = (f64, f64, Vec<String>, f64);
+    let mut sums: BTreeMap<(Category, i32), Sum> = BTreeMap::new();
     for a in all {
-        let ranges = disclosure::suppressed_ranges(&a.tables, a.scope.unit)?;
+        let ranges = disclosure::suppressed_ranges(&a.tables, a.scope.unit, a.scope.max_noise)?;
         let ti = a
             .tables
             .iter()
@@ -424,13 +427,15 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
         let n = t.column("n").expect("aggregate column");
         for (r, row) in t.rows.iter().enumerate() {
             let year = count_at(t, row, "year").as_f64().unwrap_or(0.0) as i32;
-            let entry = sums
-                .entry((category_of(t, row), year))
-                .or_insert((0.0, 0.0, Vec::new()));
+            let entry =
+                sums.entry((category_of(t, row), year))
+                    .or_insert((0.0, 0.0, Vec::new(), 0.0));
             match published(&row[n]) {
                 Some(v) => {
-                    entry.0 += v as f64;
-                    entry.1 += v as f64;
+                    let noise = if v > 0 { a.scope.max_noise } else { 0 };
+                    entry.0 += v.saturating_sub(noise) as f64;
+                    entry.1 += (v + noise) as f64;
+                    entry.3 += v as f64;
                 }
                 None => {
                     let (lo, hi) = ranges
@@ -446,7 +451,7 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
     }
     let rows = sums
         .into_iter()
-        .map(|((category, year), (lo, hi, missing))| {
+        .map(|((category, year), (lo, hi, missing, published_sum))| {
             let exact = missing.is_empty();
             vec![
                 Cell::Text(category.section),
@@ -454,7 +459,7 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
                 Cell::Text(category.name),
                 Cell::Int(i64::from(year)),
                 if exact {
-                    Cell::Int(lo as i64)
+                    Cell::Int(published_sum as i64)
                 } else {
                     Cell::Null
                 },
@@ -474,7 +479,7 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
             "\
 -- title: Regional totals by type and year
 -- counts: total
--- note: total is the sum over the countries where every country publishes its count. Where one does not (not_published_in), the total is not known exactly and is given only as the range total_low to total_high that the published figures allow (an empty total_high: no upper bound), never as one number.
+-- note: total is the sum of the countries' published counts where every country publishes its count; each published count carries noise of at most 3 either way, so total_low to total_high is the range the published figures allow for the true total. Where a country does not publish (not_published_in), the total is given only as that range (an empty total_high: no upper bound), never as one number.
 ",
         )?,
         columns: [

@@ -45,7 +45,6 @@ pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<V
         return Err(Error::Usage(format!("--from {from} is after --to {to}")));
     }
     let countries = reporting_countries(&ctx, &request.countries).await?;
-    let rules_version = store.manifest().rules_version.clone();
     let mut all = Vec::new();
     for country in &countries {
         all.push(
@@ -55,7 +54,7 @@ pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<V
                 from,
                 to,
                 request.unit,
-                &rules_version,
+                store,
                 request.policy,
             )
             .await?,

@@ -42,8 +42,9 @@ struct DemandKey {
     form: String,
 }
 
-/// A count and the hidden groups it sums.
-type Sum = (u64, Vec<CellId>);
+/// A count, its records' cell key (the sum of its groups' keys, see
+/// `safetynet_sdc::Perturbation`), and the hidden groups it sums.
+type Sum = (u64, u64, Vec<CellId>);
 
 pub struct Gaps {
     /// The years of registration the demand counts.
@@ -62,7 +63,7 @@ pub struct Gaps {
 const CLASSES_SQL: &str = "\
 SELECT coalesce(exploitation_country, '') AS country, coalesce(exploitation_subdivision, '') AS subdivision,
   trafficking_form AS form, typology_id AS type_id, majority_status, gender, foreign_national,
-  count(*) AS n
+  count(*) AS n, cell_key(record_id) AS cell_key
 FROM cases
 WHERE year BETWEEN $from_year AND $to_year
   AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
@@ -154,7 +155,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     // they are one hidden group: the smallest model that says everything
     // the published numbers say.
     type Signature = (Place, &'static str, Vec<(String, String)>);
-    let mut groups: BTreeMap<Signature, u64> = BTreeMap::new();
+    let mut groups: BTreeMap<Signature, (u64, u64)> = BTreeMap::new();
     for row in &classes.rows {
         let place = Place {
             country: row[0].render(),
@@ -176,25 +177,36 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
             },
         };
         let n = row[7].as_f64().unwrap_or(0.0) as u64;
+        let key = match &row[8] {
+            Cell::Int(k) => *k as u64,
+            Cell::Float(k) => *k as u64,
+            _ => 0,
+        };
         let pairs = needs
             .of(&profile)
             .into_iter()
             .map(|(s, p)| (s.to_string(), p.to_string()))
             .collect();
-        *groups
+        let group = groups
             .entry((place, profile.form_group(), pairs))
-            .or_default() += n;
+            .or_default();
+        group.0 += n;
+        group.1 = group.1.wrapping_add(key);
     }
     let mut model = LinkedTables::new();
     // per (place, service): all victims needing it, and those of them no
     // listed organisation can serve (their population or form not covered)
     let mut demand: BTreeMap<(Place, String), [Sum; 2]> = BTreeMap::new();
-    let mut countries: BTreeMap<String, (u64, Vec<CellId>)> = BTreeMap::new();
-    for ((place, form, pairs), n) in groups {
+    let mut countries: BTreeMap<String, Sum> = BTreeMap::new();
+    // each cell's key, by cell id, for its published value
+    let mut keys: Vec<u64> = Vec::new();
+    for ((place, form, pairs), (n, group_key)) in groups {
         let base = model.add_hidden_cell(n, format!("{place:?} {form} {pairs:?}"));
+        keys.push(group_key);
         let total = countries.entry(place.country.clone()).or_default();
         total.0 += n;
-        total.1.push(base);
+        total.1 = total.1.wrapping_add(group_key);
+        total.2.push(base);
         for (service, population) in pairs {
             let key = DemandKey {
                 place: place.clone(),
@@ -210,7 +222,8 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
                 &mut entry[..]
             } {
                 part.0 += n;
-                part.1.push(base);
+                part.1 = part.1.wrapping_add(group_key);
+                part.2.push(base);
             }
         }
     }
@@ -218,7 +231,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     let mut cells: Vec<[Option<CellId>; 2]> = Vec::new();
     for ((place, service), parts) in &demand {
         let mut pair = [None, None];
-        for (i, (what, (n, bases))) in ["demand", "unmet"].iter().zip(parts).enumerate() {
+        for (i, (what, (n, key, bases))) in ["demand", "unmet"].iter().zip(parts).enumerate() {
             if bases.is_empty() {
                 continue; // unmet is a published 0
             }
@@ -227,14 +240,16 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
                 place.country, place.subdivision
             );
             let id = model.add_labelled_cell(*n, label);
+            keys.push(*key);
             model.add_sum(bases, id).map_err(sdc_error)?;
             pair[i] = Some(id);
         }
         cells.push(pair);
     }
     let mut country_cells = Vec::new();
-    for (country, (n, parts)) in &countries {
+    for (country, (n, key, parts)) in &countries {
         let id = model.add_labelled_cell(*n, format!("victims({country})"));
+        keys.push(*key);
         model.add_sum(parts, id).map_err(sdc_error)?;
         country_cells.push(id);
     }
@@ -243,14 +258,36 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     } else {
         vec![CellStatus::Published; model.cells().len()]
     };
+    // Published values carry their records' noise; the range of a
+    // suppressed count is what those published values allow, worked out on
+    // them alone, so it gives away nothing they do not.
+    let perturbation = policy.perturbation();
+    let published: Vec<u64> = model
+        .cells()
+        .iter()
+        .zip(&keys)
+        .map(|(cell, &key)| {
+            if policy.suppression {
+                perturbation.apply(cell.value, key)
+            } else {
+                cell.value
+            }
+        })
+        .collect();
+    let noise = if policy.suppression {
+        perturbation.max_noise
+    } else {
+        0
+    };
+    let view = model.published_view(&statuses, &published, noise);
     let shown = |id: Option<CellId>| -> Result<(Cell, f64, f64)> {
         let Some(id) = id else {
             return Ok((Cell::Int(0), 0.0, 0.0));
         };
-        let value = model.cells()[id.0].value;
+        let value = published[id.0];
         if statuses[id.0].is_suppressed() {
             let (lo, hi) =
-                safetynet_sdc::feasible_range(&model, &statuses, id).map_err(sdc_error)?;
+                safetynet_sdc::feasible_range(&view, &statuses, id).map_err(sdc_error)?;
             Ok((Cell::Suppressed, (lo - 1e-6).ceil(), (hi + 1e-6).floor()))
         } else {
             Ok((Cell::Int(value as i64), value as f64, value as f64))
@@ -391,7 +428,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
 
 /// Whether every victim needing the service is unmet (the same groups).
 fn parts_equal(parts: &[Sum; 2]) -> bool {
-    parts[0].1 == parts[1].1
+    parts[0].2 == parts[1].2
 }
 
 /// Populations and forms that no organisation offering the service in the

@@ -23,6 +23,10 @@ pub struct DisclosureModel {
     pub width: u64,
     /// False when written with `--no-suppression`.
     pub suppression: bool,
+    /// The noise table's D the counts were published with (0, or absent
+    /// in a file of an older version: exact counts).
+    #[serde(default)]
+    pub max_noise: u64,
     pub tables: Vec<TableSpec>,
 }
 
@@ -38,6 +42,11 @@ impl DisclosureModel {
             min_cell: policy.min_cell,
             width: policy.width(),
             suppression: policy.suppression,
+            max_noise: if policy.suppression {
+                policy.perturbation().max_noise
+            } else {
+                0
+            },
             tables: tables.iter().map(|t| t.spec.clone()).collect(),
         }
     }
@@ -105,7 +114,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         width: Some(width.unwrap_or(model.width)),
         suppression: true,
     };
-    let mut findings = disclosure::audit(&tables, model.unit, policy)?;
+    let mut findings = disclosure::audit(&tables, model.unit, policy, model.max_noise)?;
     findings.extend(formats_agree(dir, &published)?);
     let suppressed = tables
         .iter()

@@ -9,7 +9,7 @@
 //! from a suppressed count (shares, intervals, changes) are withheld. Zero
 //! is not sensitive and is shown.
 
-use super::linkage::{Position, link};
+use super::linkage::{Position, link, link_published};
 use super::table::{Cell, Table};
 use crate::error::{Error, Result};
 use crate::sql::selection::Unit;
@@ -40,6 +40,14 @@ impl Default for Policy {
 impl Policy {
     pub fn width(&self) -> u64 {
         self.width.unwrap_or(self.min_cell)
+    }
+
+    /// How published counts are perturbed: the noise table's D, and K.
+    pub fn perturbation(&self) -> safetynet_sdc::Perturbation {
+        safetynet_sdc::Perturbation {
+            max_noise: safetynet_sdc::DEFAULT_MAX_NOISE,
+            min_cell: self.min_cell,
+        }
     }
 }
 
@@ -105,6 +113,101 @@ pub fn protect(tables: &mut [Table], unit: Unit, policy: Policy) -> Result<Outco
     Ok(outcome)
 }
 
+/// Carries what disclosure control chose on the true tables over to the
+/// same tables counted with published values (see
+/// [`crate::sql::perturb`]): a count suppressed there is suppressed here,
+/// every other count is its published value, and derived figures whose
+/// source is suppressed are withheld. Returns how many were withheld.
+///
+/// The two runs must list the same rows with the same labels: a query that
+/// chose or ordered its rows by a true count would publish a ranking of
+/// true counts. A published count further from its true value than the
+/// noise allows was not counted with `protected_count`, so it would publish
+/// the true value of a cell other releases publish with noise: refused.
+pub fn carry_over(
+    true_tables: &[Table],
+    published: &mut [Table],
+    perturbation: safetynet_sdc::Perturbation,
+) -> Result<usize> {
+    let max_noise = perturbation.max_noise;
+    let mut withheld = 0;
+    for (truth, table) in true_tables.iter().zip(published.iter_mut()) {
+        let name = &truth.spec.name;
+        let counts = count_columns(truth);
+        let derived: std::collections::BTreeSet<usize> = truth
+            .spec
+            .derived
+            .iter()
+            .flat_map(|d| d.columns.iter().filter_map(|c| truth.column(c)))
+            .collect();
+        if truth.columns != table.columns || truth.rows.len() != table.rows.len() {
+            return Err(rows_differ(name));
+        }
+        let mut perturbed_any = false;
+        // Counts the tool assembles itself from published counts (the
+        // typology mix tests' n) are not cells of the model: only declared
+        // cells must carry their records' noise.
+        let declared: Vec<usize> = truth
+            .spec
+            .cells
+            .iter()
+            .filter_map(|d| truth.column(&d.column))
+            .collect();
+        // distinct true values of K or more: distinct record sets, so
+        // independent noise
+        let mut could_perturb = std::collections::BTreeSet::new();
+        for (true_row, row) in truth.rows.iter().zip(table.rows.iter_mut()) {
+            for (i, (t, p)) in true_row.iter().zip(row.iter_mut()).enumerate() {
+                if counts.contains(&i) {
+                    if *t == Cell::Suppressed {
+                        *p = Cell::Suppressed;
+                        continue;
+                    }
+                    if let (Some(t), Some(v), true) =
+                        (t.as_f64(), p.as_f64(), declared.contains(&i))
+                    {
+                        if (t - v).abs() > max_noise as f64 {
+                            return Err(Error::Usage(format!(
+                                "{name}.sql: a count in column {} is {v} where its true value is {t}: \
+                                 counts of a published table must be taken with protected_count(unit_id), \
+                                 which gives the same cell the same noise in every release",
+                                truth.columns[i]
+                            )));
+                        }
+                        perturbed_any |= t != v;
+                        if t >= perturbation.min_cell as f64 {
+                            could_perturb.insert(t as u64);
+                        }
+                    }
+                } else if !derived.contains(&i) && t != p {
+                    return Err(rows_differ(name));
+                }
+            }
+        }
+        // Ten or more different counts of K or more, all without noise: for
+        // counts taken with protected_count that happens about 3 times in a
+        // million (no noise is drawn 28 times in 100), so these were
+        // counted some other way.
+        if could_perturb.len() >= 10 && !perturbed_any && max_noise > 0 {
+            return Err(Error::Usage(format!(
+                "{name}.sql: none of its counts carries noise: counts of a published table must be taken \
+                 with protected_count(unit_id), not count(...), or they give away the true values of \
+                 cells other releases publish with noise"
+            )));
+        }
+        withheld += withhold_derived(table);
+    }
+    Ok(withheld)
+}
+
+fn rows_differ(name: &str) -> Error {
+    Error::Usage(format!(
+        "{name}.sql: its rows differ between the true and the published counts, so it chooses or orders \
+         rows by a count: rank by published_count(unit_id) instead (a ranking by true counts would \
+         be published)"
+    ))
+}
+
 /// Withholds every derived figure whose source count is suppressed.
 fn withhold_derived(table: &mut Table) -> usize {
     let derived: Vec<(Vec<usize>, Vec<usize>)> = table
@@ -136,7 +239,12 @@ fn withhold_derived(table: &mut Table) -> usize {
 
 /// What the audit found wrong with published tables, one line each; empty
 /// when they are safe to publish.
-pub fn audit(tables: &[Table], unit: Unit, policy: Policy) -> Result<Vec<String>> {
+///
+/// `noise` is how far a published count may be from the true one (the
+/// noise table's D for tables this version published, 0 for exact ones):
+/// every relation gets that slack per published count, so what is found
+/// is what a reader who knows the bound can really work out.
+pub fn audit(tables: &[Table], unit: Unit, policy: Policy, noise: u64) -> Result<Vec<String>> {
     let k = policy.min_cell;
     let width = policy.width();
     let mut findings = Vec::new();
@@ -155,7 +263,7 @@ pub fn audit(tables: &[Table], unit: Unit, policy: Policy) -> Result<Vec<String>
             }
         }
     }
-    let linkage = link(tables, unit, false)?;
+    let linkage = link_published(tables, unit, noise)?;
     let exposed = safetynet_sdc::audit(&linkage.model, &linkage.statuses, width)
         .map_err(|e| Error::Disclosure(e.to_string()))?;
     for finding in exposed {
@@ -193,8 +301,8 @@ pub type Ranges = std::collections::BTreeMap<(usize, usize, usize), (f64, f64)>;
 /// The range a reader can work each suppressed count out to, from the
 /// published tables alone, rounded inward to whole counts; `hi` is infinite
 /// when nothing bounds it.
-pub fn suppressed_ranges(tables: &[Table], unit: Unit) -> Result<Ranges> {
-    let linkage = link(tables, unit, false)?;
+pub fn suppressed_ranges(tables: &[Table], unit: Unit, noise: u64) -> Result<Ranges> {
+    let linkage = link_published(tables, unit, noise)?;
     let mut by_cell: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
     let mut out = std::collections::BTreeMap::new();
     for &(Position { table, row, column }, id) in &linkage.positions {

@@ -86,6 +86,20 @@ fn sdc_error(e: SdcError) -> Error {
 /// Builds the model. With `known_values` the tables hold every true count
 /// (before suppression) and the model's sums are checked; without, they are
 /// read back from a published report, where suppressed counts are unknown.
+/// The model a reader has of published tables: [`link`] without true
+/// values, every published non-zero count perturbed by up to `noise`
+/// either way (zeros are exact; see `safetynet_sdc::Perturbation`).
+pub fn link_published(tables: &[Table], unit: Unit, noise: u64) -> Result<Linkage> {
+    let mut linkage = link(tables, unit, false)?;
+    for (i, status) in linkage.statuses.iter().enumerate() {
+        let id = CellId(i);
+        if *status == CellStatus::Published && linkage.model.cells()[i].value > 0 {
+            linkage.model.set_noise(id, noise);
+        }
+    }
+    Ok(linkage)
+}
+
 pub fn link(tables: &[Table], unit: Unit, known_values: bool) -> Result<Linkage> {
     let mut model = if known_values {
         LinkedTables::new()

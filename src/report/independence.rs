@@ -14,7 +14,7 @@ use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
 use crate::publish::table::{Cell, Table, TableSpec};
-use crate::sql::selection::{Selection, parameters, run_with_parameters, unit_counting};
+use crate::sql::selection::{Selection, parameters, run_with_parameters};
 use crate::sql::stats::{Comparison, CountTable, Method, compare_distributions};
 
 pub const NAME: &str = "typology_mix_tests";
@@ -24,32 +24,43 @@ const HEADER: &str = "\
 -- From: cases (classified store): records by reporting country, year and type (extension categories and undetermined records as categories of their own).
 -- title: Does the typology mix differ? (chi-square tests)
 -- counts: n
--- derived: categories, statistic, df, p_value, cramers_v, reading from n
+-- derived: statistic, df, p_value, cramers_v, reading from n
 -- note: Detection differs between hotlines and over time: a difference in the mix of detected cases can reflect who contacts a hotline, outreach and how cases are recorded, not only a difference in trafficking.
--- note: Pearson's chi-square test of homogeneity. Types with a count below the disclosure threshold in either group are pooled before the test, then types with expected counts below 5; categories = the categories tested. Cramér's V is the size of the difference (0: the same mix; 1: no type in common). Counted as cases, a case with records of several types counts in each, so the test is approximate.
+-- note: Pearson's chi-square test of homogeneity. Types with a count below the disclosure threshold in either group are left out of the test (n counts the types tested), and types with expected counts below 5 are pooled; every count is a published count, with its noise. Cramér's V is the size of the difference (0: the same mix; 1: no type in common). Counted as cases, a case with records of several types counts in each, so the test is approximate.
 ";
 
+/// Each group's mix: by reporting country, and by half of the period
+/// (the first half up to the middle year), every count a protected count
+/// of its own records, so a test uses only figures as they are published.
 const COUNTS_SQL: &str = "\
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases
   WHERE year BETWEEN $from_year AND $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+labelled AS (
+  SELECT unit_id, reporting_country, year,
+    coalesce(typology_name, extension_category, 'not determined') AS category
+  FROM selected
 )
-SELECT reporting_country, year, coalesce(typology_name, extension_category, 'not determined') AS category,
-  count(DISTINCT unit_id) AS n
-FROM selected GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+SELECT 'countries' AS kind, reporting_country AS grp, category, protected_count(unit_id) AS n
+FROM labelled GROUP BY 2, 3
+UNION ALL
+SELECT 'periods', CASE WHEN year > $from_year + ($to_year - $from_year) / 2 THEN 'second' ELSE 'first' END,
+  category, protected_count(unit_id)
+FROM labelled GROUP BY 2, 3
+ORDER BY 1, 2, 3";
 
 /// Counts by category of one group of records.
 pub type Mix = BTreeMap<String, u64>;
 
 /// The table's columns, in order.
-pub const COLUMNS: [&str; 10] = [
+pub const COLUMNS: [&str; 9] = [
     "comparison",
     "group_a",
     "group_b",
     "n",
-    "categories",
     "statistic",
     "df",
     "p_value",
@@ -70,33 +81,27 @@ pub async fn build(
     min_cell: u64,
 ) -> Result<Table> {
     let spec = TableSpec::parse(NAME, HEADER)?;
-    let batches = run_with_parameters(
-        ctx,
-        &unit_counting(COUNTS_SQL, selection.unit),
-        parameters(selection, from_year, to_year),
-    )
-    .await?;
+    let batches =
+        run_with_parameters(ctx, COUNTS_SQL, parameters(selection, from_year, to_year)).await?;
     let counts = Table::from_batches(TableSpec::parse("counts", "")?, &batches)?;
     let mut by_country: BTreeMap<String, Mix> = BTreeMap::new();
     let mut by_period: [Mix; 2] = [Mix::new(), Mix::new()];
     let middle = from_year + (to_year - from_year) / 2;
     for row in &counts.rows {
-        let (Some(country), Some(year), Some(category), Some(n)) = (
+        let (Some(kind), Some(group), Some(category), Some(n)) = (
             row[0].as_text(),
-            row[1].as_f64(),
+            row[1].as_text(),
             row[2].as_text(),
             row[3].as_f64(),
         ) else {
             continue;
         };
-        let n = n as u64;
-        *by_country
-            .entry(country.to_string())
-            .or_default()
-            .entry(category.to_string())
-            .or_default() += n;
-        let half = usize::from(year as i32 > middle);
-        *by_period[half].entry(category.to_string()).or_default() += n;
+        let mix = match (kind, group) {
+            ("countries", country) => by_country.entry(country.to_string()).or_default(),
+            (_, "first") => &mut by_period[0],
+            _ => &mut by_period[1],
+        };
+        mix.insert(category.to_string(), n as u64);
     }
     let mut rows = Vec::new();
     let countries: Vec<&String> = by_country.keys().collect();
@@ -129,30 +134,24 @@ pub async fn build(
     })
 }
 
-/// The two mixes with categories below `min_cell` in either pooled.
-fn pooled_below(a: &Mix, b: &Mix, min_cell: u64) -> (Vec<String>, [Vec<u64>; 2]) {
+/// The two mixes without the categories below `min_cell` in either: a
+/// small count must not enter a statistic, not even pooled (a pooled
+/// remainder is a sum a reader could take apart), and how many there were
+/// is not published either.
+fn without_small(a: &Mix, b: &Mix, min_cell: u64) -> (Vec<String>, [Vec<u64>; 2]) {
     let mut labels = Vec::new();
     let mut counts = [Vec::new(), Vec::new()];
-    let (mut small_a, mut small_b) = (0, 0);
     let categories: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     for category in categories {
         let (x, y) = (
             a.get(category).copied().unwrap_or(0),
             b.get(category).copied().unwrap_or(0),
         );
-        if (1..min_cell).contains(&x) || (1..min_cell).contains(&y) {
-            small_a += x;
-            small_b += y;
-        } else {
+        if !(1..min_cell).contains(&x) && !(1..min_cell).contains(&y) {
             labels.push(category.clone());
             counts[0].push(x);
             counts[1].push(y);
         }
-    }
-    if small_a + small_b > 0 {
-        labels.push("types below the threshold (pooled)".into());
-        counts[0].push(small_a);
-        counts[1].push(small_b);
     }
     (labels, counts)
 }
@@ -166,7 +165,7 @@ pub fn row(
     mix_b: &Mix,
     min_cell: u64,
 ) -> Vec<Cell> {
-    let (labels, [first, second]) = pooled_below(mix_a, mix_b, min_cell);
+    let (labels, [first, second]) = without_small(mix_a, mix_b, min_cell);
     let n: u64 = first.iter().chain(&second).sum();
     let mut cells = vec![
         Cell::Text(comparison.into()),
@@ -190,7 +189,6 @@ pub fn row(
                 format!("no evidence that the mixes differ{caution}")
             };
             cells.extend([
-                Cell::Int(t.columns.len() as i64),
                 Cell::Float(t.statistic),
                 Cell::Int(t.df as i64),
                 Cell::Text(p_value_text(t.p_value)),
@@ -199,11 +197,11 @@ pub fn row(
             ]);
         }
         Ok(Comparison::NotTestable { reason, .. }) => {
-            cells.extend([Cell::Null, Cell::Null, Cell::Null, Cell::Null, Cell::Null]);
+            cells.extend([Cell::Null, Cell::Null, Cell::Null, Cell::Null]);
             cells.push(Cell::Text(format!("not tested: {reason}")));
         }
         Err(e) => {
-            cells.extend([Cell::Null, Cell::Null, Cell::Null, Cell::Null, Cell::Null]);
+            cells.extend([Cell::Null, Cell::Null, Cell::Null, Cell::Null]);
             cells.push(Cell::Text(format!("not tested: {e}")));
         }
     }
@@ -228,17 +226,14 @@ mod tests {
     }
 
     #[test]
-    fn small_categories_are_pooled_before_the_test() {
+    fn small_categories_are_left_out_of_the_test() {
         let a = mix(&[("A", 50), ("B", 3), ("C", 40)]);
         let b = mix(&[("A", 45), ("C", 60), ("D", 12)]);
-        let (labels, [x, y]) = pooled_below(&a, &b, 10);
-        // B (3 in a) is pooled; D (0 in a, 12 in b) is not small.
-        assert_eq!(
-            labels,
-            ["A", "C", "D", "types below the threshold (pooled)"]
-        );
-        assert_eq!(x, [50, 40, 0, 3]);
-        assert_eq!(y, [45, 60, 12, 0]);
+        let (labels, [x, y]) = without_small(&a, &b, 10);
+        // B (3 in a) is left out; D (0 in a, 12 in b) is not small.
+        assert_eq!(labels, ["A", "C", "D"]);
+        assert_eq!(x, [50, 40, 0]);
+        assert_eq!(y, [45, 60, 12]);
     }
 
     #[test]
@@ -248,15 +243,15 @@ mod tests {
         let b = mix(&[("A", 100), ("B", 200)]);
         let r = row("countries", "US", "MX", &a, &b, 10);
         assert_eq!(r[3], Cell::Int(600));
-        assert_eq!(r[6], Cell::Int(1));
+        assert_eq!(r[5], Cell::Int(1));
         // X² = 600 (200·200 - 100·100)² / (300⁴) = 66.67
-        assert_eq!(r[5].render(), "66.7");
-        assert_eq!(r[7], Cell::Text("<0.001".into()));
-        assert_eq!(r[8], Cell::Text("0.333".into()));
+        assert_eq!(r[4].render(), "66.7");
+        assert_eq!(r[6], Cell::Text("<0.001".into()));
+        assert_eq!(r[7], Cell::Text("0.333".into()));
         let same = row("countries", "US", "MX", &a, &a, 10);
-        assert_eq!(same[5].render(), "0.0");
-        assert!(same[9].render().starts_with("no evidence"));
+        assert_eq!(same[4].render(), "0.0");
+        assert!(same[8].render().starts_with("no evidence"));
         let none = row("periods", "a", "b", &mix(&[]), &mix(&[]), 10);
-        assert!(none[9].render().starts_with("not tested"), "{none:?}");
+        assert!(none[8].render().starts_with("not tested"), "{none:?}");
     }
 }

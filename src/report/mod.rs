@@ -15,10 +15,10 @@ use crate::publish::audit;
 use crate::publish::disclosure::{self, Policy};
 use crate::publish::table::{Table, TableSpec};
 use crate::publish::writer::OutputDir;
+use crate::sql::perturb::{self, CountSettings, Counting};
 use crate::sql::queries::DEFAULT_QUERIES;
 use crate::sql::selection::{
-    Selection, Unit, parameters, reporting_countries, run_with_parameters, unit_counting,
-    year_range,
+    Selection, Unit, parameters, reporting_countries, run_with_parameters, year_range,
 };
 use crate::store::Store;
 
@@ -162,6 +162,40 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
+/// Runs the query files (and the typology mix tests) with the session's
+/// counting, in publication order.
+async fn query_tables(
+    ctx: &datafusion::prelude::SessionContext,
+    options: &ReportOptions,
+    from_year: i32,
+    to_year: i32,
+    available: &[String],
+) -> Result<Vec<Table>> {
+    let sel = &options.selection;
+    let mut tables = Vec::new();
+    for (name, sql) in query_files(options.extra_queries.as_deref())? {
+        let spec = TableSpec::parse(&name, &sql)?;
+        require_declared_counts(&spec)?;
+        if !spec.requires.iter().all(|r| available.contains(r)) {
+            continue;
+        }
+        let batches = run_with_parameters(ctx, &sql, parameters(sel, from_year, to_year))
+            .await
+            .map_err(|e| Error::in_query(&name, e))?;
+        let table = Table::from_batches(spec, &batches)?;
+        charts::check(&table)?;
+        tables.push(table);
+    }
+    tables.push(independence::build(ctx, sel, from_year, to_year, options.policy.min_cell).await?);
+    Ok(tables)
+}
+
+/// Builds the report: every table counted twice, once with true counts,
+/// on which disclosure control chooses what to suppress (the whole report
+/// at once), and once with published counts (true counts with the noise
+/// their records' key gives them), which is what is published; see
+/// `docs/disclosure.md`. With `--no-suppression` the true counts are the
+/// report.
 pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let ctx = crate::sql::engine::session(store, options.engine).await?;
     let (lo, hi) = year_range(&ctx).await?;
@@ -178,25 +212,12 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         population::register(&ctx, path).await?;
         available.push("population".into());
     }
-    let mut tables = Vec::new();
-    for (name, sql) in query_files(options.extra_queries.as_deref())? {
-        let spec = TableSpec::parse(&name, &sql)?;
-        require_declared_counts(&spec)?;
-        if !spec.requires.iter().all(|r| available.contains(r)) {
-            continue;
-        }
-        let batches = run_with_parameters(
-            &ctx,
-            &unit_counting(&sql, sel.unit),
-            parameters(sel, from_year, to_year),
-        )
-        .await
-        .map_err(|e| Error::in_query(&name, e))?;
-        let table = Table::from_batches(spec, &batches)?;
-        charts::check(&table)?;
-        tables.push(table);
-    }
-    tables.push(independence::build(&ctx, sel, from_year, to_year, options.policy.min_cell).await?);
+    let perturbation = options.policy.perturbation();
+    let secret = store.cell_key_secret()?;
+    let settings = |counting| CountSettings::for_unit(counting, secret, perturbation, sel.unit);
+    perturb::register(&ctx, settings(Counting::True));
+    let mut tables = query_tables(&ctx, options, from_year, to_year, &available).await?;
+    let queried = tables.len();
     let mut needs_version = None;
     let mut gaps_suppressed = (0, 0);
     if crate::directory::exists(store.root()) {
@@ -221,6 +242,17 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     }
     number_tables(&mut tables);
     let mut outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
+    if options.policy.suppression {
+        perturb::register(&ctx, settings(Counting::Published));
+        let mut published = query_tables(&ctx, options, from_year, to_year, &available).await?;
+        // the gap tables are published as their own model made them
+        published.extend(tables[queried..].iter().cloned());
+        number_tables(&mut published);
+        outcome.withheld =
+            disclosure::carry_over(&tables[..queried], &mut published[..queried], perturbation)
+                .map_err(|e| changed_meanwhile(store).unwrap_or(e))?;
+        tables = published;
+    }
     // the gap tables were protected on their own model (see `gaps`)
     outcome.primary += gaps_suppressed.0;
     outcome.secondary += gaps_suppressed.1;
@@ -239,6 +271,19 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             needs_version,
         },
         tables,
+    })
+}
+
+/// The error to give when the store was changed by another process after
+/// this report opened it: the two counting runs may then have read
+/// different data, which is not the query's fault.
+fn changed_meanwhile(store: &Store) -> Option<Error> {
+    let on_disk = crate::store::Manifest::read(store.root()).ok().flatten()?;
+    (on_disk.generation != store.manifest().generation).then(|| {
+        Error::store(
+            store.root(),
+            "the store was changed by another process during this report; run the command again",
+        )
     })
 }
 

@@ -3,6 +3,7 @@
 //! and the functions registered for them (UDFs and statistics).
 
 pub mod engine;
+pub mod perturb;
 pub mod queries;
 pub mod selection;
 pub mod stats;

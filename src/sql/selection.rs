@@ -103,23 +103,6 @@ pub fn parameters(selection: &Selection, from_year: i32, to_year: i32) -> ParamV
     ])
 }
 
-/// How the queries count their unit: `count(DISTINCT unit_id)`.
-pub const UNIT_COUNT: &str = "count(DISTINCT unit_id)";
-
-/// The SQL as it is run for `unit`. Counted as victims, `unit_id` is the
-/// record id, which is unique in the store (ingest refuses a second record
-/// with the same id), so `count(DISTINCT unit_id)` equals `count(unit_id)`;
-/// the rewrite spares a hash set of every record id per group, the largest
-/// memory cost of the report (ten million ids are gigabytes).
-pub fn unit_counting(sql: &str, unit: Unit) -> std::borrow::Cow<'_, str> {
-    match unit {
-        Unit::Victims if sql.contains(UNIT_COUNT) => {
-            std::borrow::Cow::Owned(sql.replace(UNIT_COUNT, "count(unit_id)"))
-        }
-        _ => std::borrow::Cow::Borrowed(sql),
-    }
-}
-
 /// Runs SQL with the selection's parameters bound.
 pub async fn run_with_parameters(
     ctx: &SessionContext,

@@ -73,6 +73,13 @@ pub struct Manifest {
     /// deleting or editing it makes the store damaged, not forgetful.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ledger: Option<String>,
+    /// The secret that keys the noise of published counts (hex, 16
+    /// bytes; see [`safetynet_sdc::Perturbation`]). Set once, at the first
+    /// change that stores data, from that data's hashes, and kept by every
+    /// later change: the same records must get the same noise for the life
+    /// of the store, or averaging two releases would take the noise off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_key: Option<String>,
 }
 
 /// What a file of the store was when its change committed.
@@ -93,6 +100,7 @@ impl Manifest {
             data_files: Vec::new(),
             files: BTreeMap::new(),
             ledger: None,
+            cell_key: None,
         }
     }
 
@@ -149,6 +157,28 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// The cell-key secret the data files give: SHA-256 of a fixed tag and
+    /// their hashes, cut to 16 bytes. Nobody without the store's files can
+    /// compute it, and the same input always gives the same reports.
+    pub fn derived_cell_key(&self) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        if self.data_files.is_empty() {
+            return None;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(b"safetynet cell-key secret v1\n");
+        for file in &self.data_files {
+            // a store older than the file checks has only the name
+            let id = self
+                .files
+                .get(file)
+                .map_or(file.as_str(), |c| c.sha256.as_str());
+            hasher.update(id.as_bytes());
+            hasher.update(b"\n");
+        }
+        Some(crate::base::files::hex(&hasher.finalize()[..16]))
     }
 
     pub fn find_input(&self, sha256: &str) -> Option<&IngestedFile> {

@@ -138,6 +138,45 @@ impl Store {
         self.exists
     }
 
+    /// The secret that keys the noise of every count published from the
+    /// store; None for a store without data. A store that has published
+    /// and lost its secret is damaged: a new secret would give every count
+    /// fresh noise, and an attacker averaging old and new releases would
+    /// take it off. One that has not yet published gets it now (the same
+    /// one its next change records).
+    pub fn cell_key_secret(&self) -> Result<Option<safetynet_sdc::CellKeySecret>> {
+        let text = match &self.manifest.cell_key {
+            Some(text) => text.clone(),
+            None if self.manifest.ledger.is_some() => {
+                return Err(Error::Damaged {
+                    path: self.root.clone(),
+                    message: "manifest.json has a release ledger but no cell_key: the secret that keys \
+                              the noise of published counts is lost, and new noise would let old and new \
+                              releases be averaged; restore manifest.json from a backup"
+                        .into(),
+                });
+            }
+            None => match self.manifest.derived_cell_key() {
+                Some(text) => text,
+                None => return Ok(None),
+            },
+        };
+        let bytes: Option<Vec<u8>> = (0..text.len())
+            .step_by(2)
+            .map(|i| {
+                text.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect();
+        match bytes.and_then(|b| <[u8; 16]>::try_from(b).ok()) {
+            Some(key) => Ok(Some(safetynet_sdc::CellKeySecret(key))),
+            None => Err(Error::Damaged {
+                path: self.root.clone(),
+                message: "manifest.json: cell_key is not 32 hexadecimal digits".into(),
+            }),
+        }
+    }
+
     /// Absolute paths of the store's Parquet files.
     pub fn data_paths(&self) -> Vec<PathBuf> {
         self.manifest

@@ -149,6 +149,9 @@ impl<'s> Transaction<'s> {
                 sync_dir(&root.join(dir))?;
             }
         }
+        if manifest.cell_key.is_none() {
+            manifest.cell_key = manifest.derived_cell_key();
+        }
         crate::store::kill_point("store-before-manifest");
         let temp = self.staging.join(MANIFEST_FILE);
         {

@@ -99,12 +99,14 @@ fn the_report_passes_its_own_audit_and_the_audit_catches_a_count_given_away() {
     write_csv(&table(&out), &(headers.clone(), rows));
     let (code, _, stderr) = run(&["audit", p(&out)]);
     assert_eq!(code, 3, "{stderr}");
-    let exposed = format!("[{0}.0, {0}.0]", truth[*last][n]);
-    assert!(
-        stderr.contains(&truth[*last][col("category")]) && stderr.contains(&exposed),
-        "{stderr}"
-    );
+    // Published counts carry noise of up to 3 either way, so the year total
+    // less the others leaves the last one a range, not its value; the small
+    // counts published are what the audit names.
+    let _ = last;
     assert!(stderr.contains("is published but below 10"), "{stderr}");
+    for &i in others {
+        assert!(stderr.contains(&format!("row {}", i + 1)), "{stderr}");
+    }
 }
 
 #[test]
@@ -277,7 +279,6 @@ fn the_mix_test_compares_every_pair_of_countries_and_the_two_halves_of_the_perio
             "group_a",
             "group_b",
             "n",
-            "categories",
             "statistic",
             "df",
             "p_value",

@@ -171,7 +171,12 @@ fn three_bundles_merged_give_the_comparison_made_from_the_store() {
             .unwrap_or(0);
         let low: i64 = row[5].parse().unwrap();
         if row[7].is_empty() {
-            assert_eq!(row[4].parse::<i64>().unwrap(), true_total, "{row:?}");
+            // the sum of the countries' published counts: each within 3
+            let published: i64 = row[4].parse().unwrap();
+            assert!(
+                (published - true_total).abs() <= 3 * 3,
+                "{row:?} vs {true_total}"
+            );
         } else {
             ranges += 1;
             assert!(

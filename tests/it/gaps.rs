@@ -195,17 +195,21 @@ fn known_gaps_are_found_ranked_and_disclosure_controlled() {
     };
     // Texas minors: shelter exists but not for minors, child protection
     // not at all: 40 unmet each, ranked first (largest unmet demand).
+    // Published counts carry their records' noise (at most 3 either way);
+    // the same records, the same noise.
+    let near = |published: &str, truth: i64| {
+        let v: i64 = published.parse().unwrap();
+        assert!(
+            (v - truth).abs() <= 3,
+            "{published} is not {truth} give or take 3"
+        );
+    };
     assert_eq!(gaps[0]["subdivision"], "US-TX", "{:#?}", &gaps[..3]);
-    assert_eq!(gaps[0]["unmet"], "40");
+    near(&gaps[0]["unmet"], 40);
     let shelter = find("US-TX", "shelter");
-    assert_eq!(
-        (
-            shelter["demand"].as_str(),
-            shelter["unmet"].as_str(),
-            shelter["status"].as_str()
-        ),
-        ("40", "40", "offered, not to these victims")
-    );
+    near(&shelter["demand"], 40);
+    assert_eq!(shelter["demand"], shelter["unmet"], "the same 40 victims");
+    assert_eq!(shelter["status"], "offered, not to these victims");
     assert!(shelter["not_offered_to"].contains("minors"), "{shelter:?}");
     assert_eq!(
         find("US-TX", "child_protection")["status"],
@@ -213,7 +217,7 @@ fn known_gaps_are_found_ranked_and_disclosure_controlled() {
     );
     // California foreign nationals: immigration legal aid is missing, legal
     // aid is not
-    assert_eq!(find("US-CA", "immigration_legal_aid")["unmet"], "30");
+    near(&find("US-CA", "immigration_legal_aid")["unmet"], 30);
     assert!(
         !gaps
             .iter()
@@ -221,10 +225,8 @@ fn known_gaps_are_found_ranked_and_disclosure_controlled() {
     );
     // Washington: not covered by the directory, which is not "no gap"
     let wa = find("US-WA", "shelter");
-    assert_eq!(
-        (wa["unmet"].as_str(), wa["status"].as_str()),
-        ("20", "no organizations listed")
-    );
+    near(&wa["unmet"], 20);
+    assert_eq!(wa["status"], "no organizations listed");
     // Ohio's 4 victims are never published as a number
     for r in gaps.iter().filter(|r| r["subdivision"] == "US-OH") {
         assert_eq!(r["unmet"], "x", "{r:?}");

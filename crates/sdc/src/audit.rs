@@ -214,16 +214,22 @@ fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64
             let mut unknown = None;
             let mut count = 0;
             let mut sum = 0.0;
+            let mut noisy = false;
             for (i, sign) in signed_terms(constraint) {
                 match known[i] {
-                    Some(v) => sum += sign * v,
+                    Some(v) => {
+                        sum += sign * v;
+                        noisy |= problem.cells()[i].noise > 0;
+                    }
                     None => {
                         count += 1;
                         unknown = Some((i, sign));
                     }
                 }
             }
-            if let (1, Some((i, sign))) = (count, unknown) {
+            // A perturbed term leaves the unknown a range, not a value:
+            // the linear program sees it.
+            if let (1, Some((i, sign)), false) = (count, unknown, noisy) {
                 let value = -sum / sign;
                 // A value below what the reader knows the cell can be means
                 // the published numbers disagree: leave it to the linear
@@ -337,15 +343,26 @@ fn extreme(
             .chain(std::iter::once((constraint.total, -1.0)));
         let mut terms = Vec::new();
         let mut rhs = 0.0;
+        // Perturbed published terms: the true sum is within this of rhs.
+        let mut slack = 0.0;
         for (id, sign) in signed {
             match (vars[id.0], components.known[id.0]) {
                 (Some(var), _) => terms.push((var, sign)),
-                (None, Some(value)) => rhs -= sign * value,
+                (None, Some(value)) => {
+                    rhs -= sign * value;
+                    slack += problem.cells()[id.0].noise as f64;
+                }
                 (None, None) => unreachable!("a constraint's unknowns are in one group"),
             }
         }
         // All published: true by construction (`add_sum` checks it).
-        if !terms.is_empty() {
+        if terms.is_empty() {
+            continue;
+        }
+        if slack > 0.0 {
+            lp.add_constraint(terms.as_slice(), ComparisonOp::Le, rhs + slack);
+            lp.add_constraint(terms.as_slice(), ComparisonOp::Ge, rhs - slack);
+        } else {
             lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
         }
     }

@@ -26,6 +26,11 @@ pub struct Cell {
     /// Never published anywhere: a total no table shows, or the slack of an
     /// inequality. The intruder does not know it, and it is not audited.
     pub hidden: bool,
+    /// How far the published value may be from the true one (cell-key
+    /// perturbation, see [`crate::Perturbation`]); 0 for an exact value.
+    /// The audit of published tables gives every relation the sum of the
+    /// noise bounds of its published terms as slack.
+    pub noise: u64,
 }
 
 /// `sum(parts) = total`. A single part expresses equality of two cells.
@@ -105,6 +110,7 @@ impl LinkedTables {
             value,
             label: None,
             hidden: false,
+            noise: 0,
         })
     }
 
@@ -113,6 +119,7 @@ impl LinkedTables {
             value,
             label: Some(label.into()),
             hidden: false,
+            noise: 0,
         })
     }
 
@@ -126,12 +133,20 @@ impl LinkedTables {
         }
     }
 
+    /// Marks a published value as perturbed by up to `noise` either way.
+    pub fn set_noise(&mut self, id: CellId, noise: u64) {
+        if let Some(cell) = self.cells.get_mut(id.0) {
+            cell.noise = noise;
+        }
+    }
+
     /// A cell that no table publishes (see [`Cell::hidden`]).
     pub fn add_hidden_cell(&mut self, value: u64, label: impl Into<String>) -> CellId {
         self.push(Cell {
             value,
             label: Some(label.into()),
             hidden: true,
+            noise: 0,
         })
     }
 
@@ -233,6 +248,27 @@ impl LinkedTables {
     /// different ids.
     pub fn add_equal(&mut self, a: CellId, b: CellId) -> Result<(), SdcError> {
         self.add_sum(&[a], b)
+    }
+
+    /// What a reader of the published values has: the same cells and
+    /// relations, the true values gone, each published cell at its
+    /// published value (`published[i]`) and perturbed by up to `noise`
+    /// unless it is zero. Ranges computed on it use nothing but what was
+    /// published.
+    pub fn published_view(
+        &self,
+        statuses: &[crate::CellStatus],
+        published: &[u64],
+        noise: u64,
+    ) -> LinkedTables {
+        let mut view = self.clone();
+        view.unknown_values = true;
+        for (i, cell) in view.cells.iter_mut().enumerate() {
+            let shown = statuses.get(i) == Some(&crate::CellStatus::Published);
+            cell.value = if shown { published[i] } else { 0 };
+            cell.noise = if shown && cell.value > 0 { noise } else { 0 };
+        }
+        view
     }
 
     pub fn cells(&self) -> &[Cell] {

@@ -291,3 +291,31 @@ proptest! {
         prop_assert_eq!(protect(p, k, width).unwrap(), statuses);
     }
 }
+
+/// A perturbed published value is a range to the audit: a suppressed part
+/// of a perturbed total is no longer pinned, but its range is only as wide
+/// as the noise allows, and a noise bound too small still exposes it.
+#[test]
+fn perturbed_published_cells_give_relations_slack() {
+    let mut t = LinkedTables::without_values();
+    let part = t.add_cell(0);
+    let other = t.add_cell(20);
+    let total = t.add_cell(23);
+    t.add_sum(&[part, other], total).unwrap();
+    let statuses = [
+        CellStatus::Primary,
+        CellStatus::Published,
+        CellStatus::Published,
+    ];
+    let exact = feasible_range(&t, &statuses, part).unwrap();
+    assert_eq!(exact, (3.0, 3.0));
+    t.set_noise(other, 2);
+    t.set_noise(total, 2);
+    let (lo, hi) = feasible_range(&t, &statuses, part).unwrap();
+    assert!(
+        (lo - 1.0).abs() < 1e-6 && (hi - 7.0).abs() < 1e-6,
+        "{lo} {hi}"
+    );
+    assert_eq!(audit(&t, &statuses, 10).unwrap().len(), 1);
+    assert!(audit(&t, &statuses, 6).unwrap().is_empty());
+}

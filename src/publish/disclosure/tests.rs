@@ -33,11 +33,11 @@ fn a_table_safe_alone_can_leak_through_another_that_shares_a_margin() {
     // Suppressing 2020's row pair protects the 3 within the first table
     // (it has no type totals: the 3 could be anything from 1 to 22)...
     let alone = [types_by_year(["x", "x", "30", "15"])];
-    assert!(audit(&alone, Unit::Victims, K10).unwrap().is_empty());
+    assert!(audit(&alone, Unit::Victims, K10, 0).unwrap().is_empty());
     // ...but the second table publishes the type totals: A = 13 + 20 = 33,
     // so the 3 is 33 - 30.
     let both = [types_by_year(["x", "x", "30", "15"]), types_by_country()];
-    let findings = audit(&both, Unit::Victims, K10).unwrap();
+    let findings = audit(&both, Unit::Victims, K10, 0).unwrap();
     assert_eq!(findings.len(), 2, "{findings:#?}");
     assert!(
         findings[0].starts_with(
@@ -56,7 +56,7 @@ fn a_table_safe_alone_can_leak_through_another_that_shares_a_margin() {
     assert_eq!((outcome.primary, outcome.secondary), (1, 2));
     assert_eq!(suppressed_cells(&tables[0]), [(0, 2), (0, 3), (1, 3)]);
     assert_eq!(suppressed_cells(&tables[1]), [(0, 2)]);
-    assert!(audit(&tables, Unit::Victims, K10).unwrap().is_empty());
+    assert!(audit(&tables, Unit::Victims, K10, 0).unwrap().is_empty());
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn small_published_counts_are_findings_and_shares_of_suppressed_counts_are_withh
             &["2020", "C", "56", "60", "93"],
         ],
     )];
-    let published = audit(&t, Unit::Victims, K10).unwrap();
+    let published = audit(&t, Unit::Victims, K10, 0).unwrap();
     assert_eq!(
         published,
         ["table t row 1 column n: the count 4 is published but below 10"]
@@ -91,7 +91,7 @@ fn small_published_counts_are_findings_and_shares_of_suppressed_counts_are_withh
     assert_eq!(t[0].rows[1][2], Cell::Int(0), "zero is shown");
     assert_eq!(t[0].rows[0][4], Cell::Withheld);
     assert_eq!(t[0].rows[2][2], Cell::Suppressed);
-    assert!(audit(&t, Unit::Victims, K10).unwrap().is_empty());
+    assert!(audit(&t, Unit::Victims, K10, 0).unwrap().is_empty());
 }
 
 #[test]
@@ -225,7 +225,7 @@ proptest! {
         let before = tables.clone();
         protect(&mut tables, Unit::Victims, policy).unwrap();
         // What the audit reads is only what is published.
-        let findings = audit(&tables, Unit::Victims, policy).unwrap();
+        let findings = audit(&tables, Unit::Victims, policy, 0).unwrap();
         prop_assert!(findings.is_empty(), "{findings:#?}");
         for (t, original) in tables.iter().zip(&before) {
             for (row, original_row) in t.rows.iter().zip(&original.rows) {

@@ -1,0 +1,280 @@
+//! The counting functions of published tables, registered in every
+//! session: `protected_count(unit_id)`, `published_count(unit_id)` and
+//! `cell_key(unit_id)`.
+//!
+//! `protected_count` is how every shipped query counts. A report runs its
+//! queries twice: once counting true values, from which disclosure control
+//! chooses what to suppress, and once counting published values, the true
+//! count with the noise its records' key gives it (see
+//! [`safetynet_sdc::Perturbation`]); the tables of the second run are what
+//! is published, so every share, interval, change and rate a query derives
+//! is derived from the published counts and gives away nothing more.
+//! `published_count` is always the published value: a query that ranks by
+//! a count ranks by it, so both runs list the same rows. `cell_key` is the
+//! key itself, for counts the tool assembles outside SQL (service gaps).
+//!
+//! Counted as cases, a unit is counted once however many rows it has, like
+//! `count(DISTINCT unit_id)`; counted as victims, the unit is the record,
+//! which the store holds once.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt64Array};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::logical_expr::{Accumulator, Volatility, create_udaf};
+use datafusion::prelude::SessionContext;
+use safetynet_sdc::{CellKeySecret, Perturbation};
+
+/// What `protected_count` returns in a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// True counts: disclosure control's run, `query`, internal work.
+    True,
+    /// Published counts.
+    Published,
+}
+
+/// How a session counts.
+#[derive(Debug, Clone, Copy)]
+pub struct CountSettings {
+    pub counting: Counting,
+    /// None for a store without data: every count is 0 and has no noise.
+    pub secret: Option<CellKeySecret>,
+    pub perturbation: Perturbation,
+    /// Count each unit once however many rows it has (cases).
+    pub distinct: bool,
+}
+
+impl CountSettings {
+    /// How a session counts `unit` for a publication.
+    pub fn for_unit(
+        counting: Counting,
+        secret: Option<CellKeySecret>,
+        perturbation: Perturbation,
+        unit: super::selection::Unit,
+    ) -> Self {
+        CountSettings {
+            counting,
+            secret,
+            perturbation,
+            distinct: unit == super::selection::Unit::Cases,
+        }
+    }
+
+    /// True counts of records, for a session that publishes nothing.
+    pub fn internal(secret: Option<CellKeySecret>) -> Self {
+        CountSettings {
+            counting: Counting::True,
+            secret,
+            perturbation: Perturbation {
+                max_noise: safetynet_sdc::DEFAULT_MAX_NOISE,
+                min_cell: 10,
+            },
+            distinct: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Output {
+    Count(Counting),
+    Key,
+}
+
+/// Registers (or replaces) the three functions in `ctx`.
+pub fn register(ctx: &SessionContext, settings: CountSettings) {
+    for (name, output, returns) in [
+        (
+            "protected_count",
+            Output::Count(settings.counting),
+            DataType::Int64,
+        ),
+        (
+            "published_count",
+            Output::Count(Counting::Published),
+            DataType::Int64,
+        ),
+        // the key's 64 bits as a signed integer, so tables read it like a count
+        ("cell_key", Output::Key, DataType::Int64),
+    ] {
+        let state = if settings.distinct {
+            vec![DataType::List(Arc::new(Field::new_list_field(
+                DataType::UInt64,
+                true,
+            )))]
+        } else {
+            vec![DataType::UInt64, DataType::UInt64]
+        };
+        let udaf = create_udaf(
+            name,
+            vec![DataType::Utf8],
+            Arc::new(returns),
+            Volatility::Immutable,
+            Arc::new(move |_| {
+                Ok(Box::new(UnitCounter {
+                    settings,
+                    output,
+                    count: 0,
+                    key: 0,
+                    seen: settings.distinct.then(Default::default),
+                }) as Box<dyn Accumulator>)
+            }),
+            Arc::new(state),
+        );
+        ctx.register_udaf(udaf);
+    }
+}
+
+#[derive(Debug)]
+struct UnitCounter {
+    settings: CountSettings,
+    output: Output,
+    count: u64,
+    key: u64,
+    /// Keys of the units seen, when each is counted once.
+    seen: Option<std::collections::HashSet<u64>>,
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Output::Count(Counting::True) => "true count",
+            Output::Count(Counting::Published) => "published count",
+            Output::Key => "cell key",
+        })
+    }
+}
+
+impl UnitCounter {
+    fn add(&mut self, key: u64) {
+        if let Some(seen) = &mut self.seen
+            && !seen.insert(key)
+        {
+            return;
+        }
+        self.count += 1;
+        self.key = self.key.wrapping_add(key);
+    }
+}
+
+impl Accumulator for UnitCounter {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let ids = cast(&values[0], &DataType::Utf8)?;
+        let ids = ids.as_string::<i32>();
+        let secret = self.settings.secret.unwrap_or(CellKeySecret([0; 16]));
+        for id in ids.iter().flatten() {
+            self.add(secret.unit_key(id.as_bytes()));
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(match self.output {
+            Output::Key => ScalarValue::Int64(Some(self.key as i64)),
+            Output::Count(counting) => {
+                let n = match counting {
+                    Counting::True => self.count,
+                    Counting::Published => self.settings.perturbation.apply(self.count, self.key),
+                };
+                ScalarValue::Int64(Some(n as i64))
+            }
+        })
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.seen.as_ref().map_or(0, |s| s.capacity() * 16)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(match &self.seen {
+            Some(seen) => {
+                let mut keys: Vec<u64> = seen.iter().copied().collect();
+                keys.sort_unstable();
+                let list = ScalarValue::new_list_nullable(
+                    &keys
+                        .into_iter()
+                        .map(|k| ScalarValue::UInt64(Some(k)))
+                        .collect::<Vec<_>>(),
+                    &DataType::UInt64,
+                );
+                vec![ScalarValue::List(list)]
+            }
+            None => vec![
+                ScalarValue::UInt64(Some(self.count)),
+                ScalarValue::UInt64(Some(self.key)),
+            ],
+        })
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        if self.seen.is_some() {
+            let lists = states[0].as_list::<i32>();
+            for list in lists.iter().flatten() {
+                let keys = list.as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+                for key in keys.iter().flatten() {
+                    self.add(key);
+                }
+            }
+        } else {
+            let counts: &UInt64Array = states[0].as_primitive();
+            let keys: &UInt64Array = states[1].as_primitive();
+            for i in 0..counts.len() {
+                if counts.is_valid(i) {
+                    self.count += counts.value(i);
+                    self.key = self.key.wrapping_add(keys.value(i));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::Schema;
+    use datafusion::arrow::record_batch::RecordBatch;
+
+    async fn counts(ctx: &SessionContext) -> (i64, i64) {
+        let batches = ctx
+            .sql("SELECT protected_count(id) AS t, published_count(id) AS p FROM units")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let col = |i: usize| {
+            batches[0]
+                .column(i)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0)
+        };
+        (col(0), col(1))
+    }
+
+    #[tokio::test]
+    async fn the_session_counts_true_or_published_values_as_registered() {
+        let ctx = SessionContext::new();
+        let ids: Vec<String> = (0..500).map(|i| format!("R{i}")).collect();
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Utf8, false)]));
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(ids)) as ArrayRef])
+                .unwrap();
+        ctx.register_batch("units", batch).unwrap();
+        let mut settings = CountSettings::internal(Some(CellKeySecret(*b"0123456789abcdef")));
+        settings.distinct = false;
+        register(&ctx, settings);
+        let (true_count, published) = counts(&ctx).await;
+        assert_eq!(true_count, 500);
+        assert!(published.abs_diff(500) <= 2);
+        settings.counting = Counting::Published;
+        register(&ctx, settings);
+        assert_eq!(counts(&ctx).await, (published, published));
+    }
+}
