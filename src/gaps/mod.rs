@@ -198,11 +198,12 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     // listed organisation can serve (their population or form not covered)
     let mut demand: BTreeMap<(Place, String), [Sum; 2]> = BTreeMap::new();
     let mut countries: BTreeMap<String, Sum> = BTreeMap::new();
-    // each cell's key, by cell id, for its published value
-    let mut keys: Vec<u64> = Vec::new();
+    // each cell's key, by cell id, for its published value; None for the
+    // cells no table shows (groups, remainders)
+    let mut keys: Vec<Option<u64>> = Vec::new();
     for ((place, form, pairs), (n, group_key)) in groups {
         let base = model.add_hidden_cell(n, format!("{place:?} {form} {pairs:?}"));
-        keys.push(group_key);
+        keys.push(None);
         let total = countries.entry(place.country.clone()).or_default();
         total.0 += n;
         total.1 = total.1.wrapping_add(group_key);
@@ -240,16 +241,22 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
                 place.country, place.subdivision
             );
             let id = model.add_labelled_cell(*n, label);
-            keys.push(*key);
+            keys.push(Some(*key));
             model.add_sum(bases, id).map_err(sdc_error)?;
             pair[i] = Some(id);
+        }
+        // Demand less unmet demand is the victims an organisation can
+        // serve: a reader subtracts, so it is a cell, protected like one.
+        if let [Some(demand_id), Some(unmet_id)] = pair {
+            model.add_at_most(&[unmet_id], demand_id).map_err(sdc_error)?;
+            keys.push(None); // the remainder is never published
         }
         cells.push(pair);
     }
     let mut country_cells = Vec::new();
     for (country, (n, key, parts)) in &countries {
         let id = model.add_labelled_cell(*n, format!("victims({country})"));
-        keys.push(*key);
+        keys.push(Some(*key));
         model.add_sum(parts, id).map_err(sdc_error)?;
         country_cells.push(id);
     }
@@ -266,28 +273,30 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         .cells()
         .iter()
         .zip(&keys)
-        .map(|(cell, &key)| {
-            if policy.suppression {
-                perturbation.apply(cell.value, key)
-            } else {
-                cell.value
-            }
+        .map(|(cell, key)| match key {
+            Some(key) if policy.suppression => perturbation.apply(cell.value, *key),
+            _ => cell.value,
         })
+        .collect();
+    // a reader knows nothing of the cells no table shows
+    let seen: Vec<CellStatus> = statuses
+        .iter()
+        .zip(&keys)
+        .map(|(s, key)| if key.is_some() { *s } else { CellStatus::Hidden })
         .collect();
     let noise = if policy.suppression {
         perturbation.max_noise
     } else {
         0
     };
-    let view = model.published_view(&statuses, &published, noise);
+    let view = model.published_view(&seen, &published, noise);
     let shown = |id: Option<CellId>| -> Result<(Cell, f64, f64)> {
         let Some(id) = id else {
             return Ok((Cell::Int(0), 0.0, 0.0));
         };
         let value = published[id.0];
         if statuses[id.0].is_suppressed() {
-            let (lo, hi) =
-                safetynet_sdc::feasible_range(&view, &statuses, id).map_err(sdc_error)?;
+            let (lo, hi) = safetynet_sdc::feasible_range(&view, &seen, id).map_err(sdc_error)?;
             Ok((Cell::Suppressed, (lo - 1e-6).ceil(), (hi + 1e-6).floor()))
         } else {
             Ok((Cell::Int(value as i64), value as f64, value as f64))

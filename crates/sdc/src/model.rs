@@ -150,7 +150,13 @@ impl LinkedTables {
         })
     }
 
-    /// `sum(parts) <= total`, through a hidden slack cell.
+    /// `sum(parts) <= total`, through a slack cell: the remainder, "in the
+    /// total but in none of the parts" (records of a type without a gender
+    /// recorded, victims of a form outside its top five). No table
+    /// publishes it, but a reader can subtract, so it is a cell like any
+    /// other: a remainder from 1 to K-1 is protected as a suppressed count
+    /// (the practice of tau-Argus, which treats every cell of a complete
+    /// table as a cell).
     pub fn add_at_most(&mut self, parts: &[CellId], total: CellId) -> Result<(), SdcError> {
         let parts_sum = self.sum_of(parts)?;
         let total_value = self.cell(total)?.value;
@@ -167,7 +173,12 @@ impl LinkedTables {
                 })?
         };
         let label = format!("{} not in the parts", self.describe(total));
-        let slack = self.add_hidden_cell(slack, label);
+        let slack = self.push(Cell {
+            value: slack,
+            label: Some(label),
+            hidden: false,
+            noise: 0,
+        });
         let mut with_slack = parts.to_vec();
         with_slack.push(slack);
         self.add_sum(&with_slack, total)
