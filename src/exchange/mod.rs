@@ -48,16 +48,8 @@ pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<V
     let mut all = Vec::new();
     for country in &countries {
         all.push(
-            aggregate::from_store(
-                &ctx,
-                country,
-                from,
-                to,
-                request.unit,
-                store,
-                request.policy,
-            )
-            .await?,
+            aggregate::from_store(&ctx, country, from, to, request.unit, store, request.policy)
+                .await?,
         );
     }
     Ok(all)

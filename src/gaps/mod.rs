@@ -248,7 +248,9 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         // Demand less unmet demand is the victims an organisation can
         // serve: a reader subtracts, so it is a cell, protected like one.
         if let [Some(demand_id), Some(unmet_id)] = pair {
-            model.add_at_most(&[unmet_id], demand_id).map_err(sdc_error)?;
+            model
+                .add_at_most(&[unmet_id], demand_id)
+                .map_err(sdc_error)?;
             keys.push(None); // the remainder is never published
         }
         cells.push(pair);
@@ -282,7 +284,13 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     let seen: Vec<CellStatus> = statuses
         .iter()
         .zip(&keys)
-        .map(|(s, key)| if key.is_some() { *s } else { CellStatus::Hidden })
+        .map(|(s, key)| {
+            if key.is_some() {
+                *s
+            } else {
+                CellStatus::Hidden
+            }
+        })
         .collect();
     let noise = if policy.suppression {
         perturbation.max_noise

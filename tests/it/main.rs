@@ -7,6 +7,8 @@ mod common;
 
 mod architecture;
 
+mod attacks;
+
 mod classification;
 mod classify_examples;
 mod disclosure;
