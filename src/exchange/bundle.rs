@@ -201,6 +201,7 @@ pub fn write(
                 },
                 min_cell: scope.min_cell,
                 protection_width: scope.width,
+                max_noise: scope.max_noise,
                 files: vec![crate::store::releases::PublishedFile {
                     path: path
                         .file_name()

@@ -263,6 +263,7 @@ pub fn audit(tables: &[Table], unit: Unit, policy: Policy, noise: u64) -> Result
             }
         }
     }
+    findings.extend(super::figures::check(tables, width));
     let linkage = link_published(tables, unit, noise)?;
     let exposed = safetynet_sdc::audit(&linkage.model, &linkage.statuses, width)
         .map_err(|e| Error::Disclosure(e.to_string()))?;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod charts;
 pub mod declaration;
 pub mod disclosure;
+pub mod figures;
 pub mod linkage;
 pub mod render;
 pub mod table;

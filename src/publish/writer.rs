@@ -92,6 +92,7 @@ impl OutputDir {
                 scope,
                 min_cell: policy.min_cell,
                 protection_width: policy.width(),
+                max_noise: policy.perturbation().max_noise,
                 files: crate::store::releases::published_files(&self.staging)?,
             },
         )?;

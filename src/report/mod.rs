@@ -98,6 +98,14 @@ pub struct Published {
 /// Builds the report of `store` and writes it into `out` (see
 /// [`write_replacing`]): what `report` and `run` both do.
 pub fn publish(store: &Store, out: &Path, options: &ReportOptions) -> Result<Published> {
+    if options.policy.suppression {
+        // refused before the work, not after it (the ledger checks again)
+        crate::store::releases::allowed_after(
+            &crate::store::releases::read(store)?,
+            options.policy.min_cell,
+            options.policy.width(),
+        )?;
+    }
     let report = crate::sql::engine::runtime()?.block_on(build(store, options))?;
     let (written, audit) = write_replacing(&report, out, Some(store))?;
     Ok(Published {
@@ -329,6 +337,7 @@ pub fn write_replacing(
                 },
                 min_cell: c.policy.min_cell,
                 protection_width: c.policy.width(),
+                max_noise: c.policy.perturbation().max_noise,
                 files: crate::store::releases::published_files(output.staging())?,
             },
         )?;

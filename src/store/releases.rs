@@ -51,6 +51,10 @@ pub struct Release {
     pub scope: Scope,
     pub min_cell: u64,
     pub protection_width: u64,
+    /// The noise table's bound the counts were published with (absent in
+    /// a ledger of a version before perturbation: exact counts).
+    #[serde(default)]
+    pub max_noise: u64,
     /// The store's generation the figures were computed from.
     pub store_generation: u64,
     pub files: Vec<PublishedFile>,
@@ -63,6 +67,7 @@ pub struct Publication {
     pub scope: Scope,
     pub min_cell: u64,
     pub protection_width: u64,
+    pub max_noise: u64,
     pub files: Vec<PublishedFile>,
 }
 
@@ -95,6 +100,11 @@ pub fn read(store: &Store) -> Result<Vec<Release>> {
 /// opened: its figures would not be those of the store it names.
 pub fn record(store: &Store, publication: Publication) -> Result<Release> {
     let mut releases = read(store)?;
+    allowed_after(
+        &releases,
+        publication.min_cell,
+        publication.protection_width,
+    )?;
     let release = Release {
         id: releases.last().map_or(1, |r| r.id + 1),
         published_at: crate::base::clock::now_rfc3339(),
@@ -104,6 +114,7 @@ pub fn record(store: &Store, publication: Publication) -> Result<Release> {
         scope: publication.scope,
         min_cell: publication.min_cell,
         protection_width: publication.protection_width,
+        max_noise: publication.max_noise,
         store_generation: store.manifest().generation,
         files: publication.files,
     };
@@ -125,6 +136,37 @@ pub fn record(store: &Store, publication: Publication) -> Result<Release> {
     manifest.ledger = Some(relative);
     txn.commit(manifest)?;
     Ok(release)
+}
+
+/// Whether a release with K = `min_cell` and protection width `width`
+/// may follow `earlier`: neither may be lower than any earlier release's.
+/// A lower K publishes counts an earlier release kept hidden (its `x`
+/// cells from K' to K-1), and a reader holding both learns which of its
+/// suppressed counts they were; a narrower width lets the new release pin
+/// what the earlier one protected. Refused, naming the release it would
+/// expose.
+pub fn allowed_after(earlier: &[Release], min_cell: u64, width: u64) -> Result<()> {
+    let stricter = earlier
+        .iter()
+        .find(|r| r.min_cell > min_cell || r.protection_width > width);
+    match stricter {
+        None => Ok(()),
+        Some(r) => Err(Error::Usage(format!(
+            "release {} ({} to {}, {}) was published with K = {} and protection width {}; \
+             this one asks for K = {min_cell} and width {width}, which would publish or pin counts \
+             release {} kept hidden. Use --min-cell {} (and a width of at least {}), or publish \
+             from a new store",
+            r.id,
+            r.command,
+            r.target,
+            r.published_at,
+            r.min_cell,
+            r.protection_width,
+            r.id,
+            r.min_cell,
+            r.protection_width
+        ))),
+    }
 }
 
 /// Every file under `dir` with its SHA-256, sorted, as a release lists them.

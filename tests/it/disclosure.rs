@@ -399,3 +399,38 @@ fn a_count_published_only_in_the_html_the_markdown_or_the_workbook_fails_the_aud
     assert_eq!(code, 3, "a leak only in report.xlsx passed: {err}");
     assert!(err.contains("report.xlsx"), "{err}");
 }
+
+/// The first round's blind spots, planted by hand: a share beside an `x`
+/// (it pins the count), and a share that is not the share of the published
+/// counts (computed from the true ones). The audit finds both.
+#[test]
+fn the_audit_finds_a_derived_figure_that_pins_a_count() {
+    let dir = TempDir::new().unwrap();
+    let store = generated_store(dir.path());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(&store, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let file = out.join("tables/04_profile_by_type.csv");
+    let (headers, rows) = read_csv(&file);
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (n, share) = (col("n"), col("share_pct"));
+    let hidden = rows
+        .iter()
+        .position(|r| r[n] == "x")
+        .expect("a suppressed count");
+    let shown = rows
+        .iter()
+        .position(|r| r[n] != "x" && r[share] != "x")
+        .expect("a published share");
+    for (row, planted, expected) in [
+        (hidden, "40.0", "beside a suppressed count"),
+        (shown, "0.1", "is not what the published counts give"),
+    ] {
+        let mut edited = rows.clone();
+        edited[row][share] = planted.into();
+        write_csv(&file, &(headers.clone(), edited));
+        let (code, _, stderr) = run(&["audit", p(&out)]);
+        assert_eq!(code, 3, "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}

@@ -210,3 +210,54 @@ fn a_users_table_must_say_what_its_counts_are() {
     // after the ten shipped tables that run without a population table
     assert!(out.join("tables/11_minors.csv").exists());
 }
+
+/// A release may not lower K or the protection width below an earlier
+/// release of the same store: it would publish counts the earlier one hid.
+/// The refusal names the earlier release; a stricter release is fine.
+#[test]
+fn a_release_with_a_lower_k_than_an_earlier_one_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let out = |name: &str| dir.path().join(name);
+    ok(&["report", "--store", p(&store), "--out", p(&out("a"))]);
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out("b")),
+        "--min-cell",
+        "5",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("release 1 (report") && stderr.contains("K = 10"),
+        "{stderr}"
+    );
+    assert!(!out("b").exists());
+    assert_eq!(ledger(&store).len(), 1);
+    // internal work is not a release and is not refused
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out("internal")),
+        "--min-cell",
+        "5",
+        "--no-suppression",
+    ]);
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out("c")),
+        "--min-cell",
+        "12",
+    ]);
+    let releases = ledger(&store);
+    assert_eq!(releases.len(), 2);
+    assert_eq!(releases[1]["min_cell"], 12);
+    assert_eq!(releases[1]["max_noise"], 3);
+}
