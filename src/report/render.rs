@@ -130,12 +130,14 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
              never as 0, and the symbol does not say which of the two reasons applies; zero is shown as 0. Shares, \
              intervals and changes computed from a suppressed count are withheld and shown as `{WITHHELD}`. In this \
              report {} counts were suppressed for being small, {} more to protect them, and {} figures were \
-             withheld. Charts draw suppressed figures in grey or hatched, never as zero.",
+             withheld. Charts draw suppressed figures in grey or hatched, never as zero. Every published count              of {} or more is the true count give or take at most {} (cell-key perturbation): the noise is drawn              from the records the count covers, so the same records carry the same noise in every table and every              release from this store, and subtracting two publications does not give a small count away. Shares,              intervals, changes and rates are computed from the published counts; parts may therefore add up to a              little more or less than their published total.",
             p.min_cell - 1,
             p.width(),
             c.outcome.primary,
             c.outcome.secondary,
-            c.outcome.withheld
+            c.outcome.withheld,
+            p.min_cell,
+            p.perturbation().max_noise
         )
     } else {
         format!(

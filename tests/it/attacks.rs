@@ -406,6 +406,39 @@ impl Attack {
         }
     }
 
+    /// A bundle (`share`) of one country: its types by year are finest
+    /// cells themselves, its types over the period their sums.
+    fn add_bundle(&mut self, path: &Path, release: &Release, truth: &Truth) {
+        let (_, aggregates) = safetynet::exchange::bundle::read(path).unwrap();
+        let tag = format!(
+            "bundle {}-{} {:?}",
+            release.from, release.to, release.countries
+        );
+        let country = release.countries[0];
+        for table in &aggregates.tables {
+            let col = |name: &str| table.column(name).unwrap();
+            let (category, n) = (col("category"), col("n"));
+            let by_year = table.column("year");
+            for row in &table.rows {
+                let name = row[category].render();
+                let years: Vec<i32> = match by_year {
+                    Some(y) => vec![row[y].as_f64().unwrap() as i32],
+                    None => (release.from..=release.to).collect(),
+                };
+                let parts = years
+                    .iter()
+                    .map(|year| self.finest(format!("{name}/{year}/{country}")))
+                    .collect();
+                let value = years
+                    .iter()
+                    .map(|&year| truth.year_cell(&name, year, &[country]))
+                    .sum();
+                let label = format!("{tag}: {name} {years:?}");
+                self.published(&row[n].render(), parts, value, label);
+            }
+        }
+    }
+
     /// Every small count any release holds, shown or not, and every finest
     /// cell the releases touch: the range the attacker can narrow it to.
     /// (At most `limit` of them, drawn by `rng`: each is two linear
@@ -460,8 +493,9 @@ impl Lcg {
     }
 }
 
-/// Random sequences of releases (periods and countries), attacked with
-/// one linear program over everything released so far. No small count is
+/// A random sequence of releases (reports of random periods and countries,
+/// bundles of one country), attacked with one linear program over
+/// everything released so far. No small count is
 /// pinned to its value; the published figures are always consistent with
 /// the noise bound (no empty range); and few small counts are narrowed
 /// below the width K at all.
@@ -473,7 +507,7 @@ fn an_attacker_holding_random_sequences_of_releases_pins_no_small_count() {
     assert!(truth.categories().len() > 10);
     let mut rng = Lcg(7);
     let mut attack = Attack::new();
-    for step in 0..4 {
+    for step in 0..5 {
         let from = YEARS.0 + rng.below(4) as i32;
         let to = YEARS.1 - rng.below(4) as i32;
         let countries = match rng.below(3) {
@@ -487,8 +521,32 @@ fn an_attacker_holding_random_sequences_of_releases_pins_no_small_count() {
             countries,
         };
         let out = dir.path().join(format!("r{step}"));
-        publish(&store, &out, &release);
-        attack.add_release(&out, &release, &truth);
+        if step % 2 == 1 {
+            // a bundle of one country for the same period
+            let release = Release {
+                countries: vec![COUNTRIES[rng.below(2) as usize]],
+                ..release
+            };
+            let (from, to) = (release.from.to_string(), release.to.to_string());
+            let bundle = out.with_extension("snb");
+            ok(&[
+                "share",
+                "--store",
+                p(&store),
+                "--country",
+                release.countries[0],
+                "--from",
+                &from,
+                "--to",
+                &to,
+                "--out",
+                p(&bundle),
+            ]);
+            attack.add_bundle(&bundle, &release, &truth);
+        } else {
+            publish(&store, &out, &release);
+            attack.add_release(&out, &release, &truth);
+        }
     }
     let ranges = attack.ranges(&truth, &mut rng, 300);
     let mut narrow = 0;

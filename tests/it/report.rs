@@ -459,7 +459,7 @@ fn parameters_select_years_countries_and_unit() {
     // 20 victims in 5 cases: counted as cases the cell is small
     assert_eq!(row(&t, &[("category", "Escort Services")])["n"], "x");
     let out = dir.path().join("mx");
-    report(&store, &out, &["--country", "MX", "--min-cell", "3"]);
+    report(&store, &out, &["--country", "MX", "--min-cell", "12"]);
     let t = read_table(&out, "08_exploitation_country_by_year");
     assert!(t.iter().all(|r| r["exploitation_country"] == "MX"), "{t:?}");
     // a value that is not a country code never reaches the SQL

@@ -72,8 +72,8 @@ fn a_previous_report_is_replaced_and_other_commands_outputs_are_not() {
         p(&store),
         "--out",
         p(&out),
-        "--min-cell",
-        "3",
+        "--unit",
+        "cases",
     ]);
     assert!(out.join(".safetynet-output.json").exists());
     // a comparison may not overwrite a report
@@ -344,8 +344,8 @@ fn a_report_killed_while_replacing_the_previous_one_loses_neither() {
             p(&store),
             "--out",
             p(&out),
-            "--min-cell",
-            "3",
+            "--unit",
+            "cases",
         ])
         .output()
         .unwrap();
