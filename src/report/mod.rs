@@ -142,6 +142,37 @@ fn require_declared_counts(spec: &TableSpec) -> Result<()> {
     )))
 }
 
+/// Every count of a published table is taken with `protected_count`: a
+/// plain `count(...)` is the true count, which other releases publish with
+/// noise, so publishing it would undo the noise for every reader holding
+/// both. Refused with the function to use. (The report also checks the
+/// numbers themselves, see `disclosure::carry_over`.)
+fn require_protected_counting(name: &str, sql: &str) -> Result<()> {
+    // the SQL without its comments (a note may say "count (of ...)")
+    let lower: String = sql
+        .lines()
+        .map(|line| line.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_ascii_lowercase();
+    let bare = lower.match_indices("count").any(|(at, _)| {
+        let before = &lower[..at];
+        let after = lower[at + "count".len()..].trim_start();
+        after.starts_with('(')
+            && !before.ends_with("protected_")
+            && !before.ends_with("published_")
+            && !before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if bare {
+        return Err(Error::Usage(format!(
+            "{name}.sql: counts with count(...). A published table counts with protected_count(unit_id) \
+             (the true count with the noise its records carry in every release), and ranks with \
+             published_count(unit_id); see queries/README.md"
+        )));
+    }
+    Ok(())
+}
+
 fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
     let mut files: Vec<(String, String)> = DEFAULT_QUERIES
         .iter()
@@ -184,6 +215,7 @@ async fn query_tables(
     for (name, sql) in query_files(options.extra_queries.as_deref())? {
         let spec = TableSpec::parse(&name, &sql)?;
         require_declared_counts(&spec)?;
+        require_protected_counting(&name, &sql)?;
         if !spec.requires.iter().all(|r| available.contains(r)) {
             continue;
         }

@@ -170,7 +170,7 @@ fn a_users_table_must_say_what_its_counts_are() {
     let store = fixture_store(dir.path());
     let queries = dir.path().join("mine");
     std::fs::create_dir(&queries).unwrap();
-    let sql = "SELECT coalesce(typology_name, 'not determined') AS category, count(DISTINCT record_id) AS n \
+    let sql = "SELECT coalesce(typology_name, 'not determined') AS category, protected_count(record_id) AS n \
                FROM cases WHERE year BETWEEN $from_year AND $to_year AND majority_status = 'minor' GROUP BY 1 ORDER BY 1\n";
     std::fs::write(
         queries.join("50_minors.sql"),
@@ -209,6 +209,30 @@ fn a_users_table_must_say_what_its_counts_are() {
     ]);
     // after the ten shipped tables that run without a population table
     assert!(out.join("tables/11_minors.csv").exists());
+    // a plain count is the true count, which other releases publish with
+    // noise: refused, saying what to use
+    std::fs::write(
+        queries.join("50_minors.sql"),
+        format!(
+            "-- title: Minors by type\n-- counts: n\n-- cells: n = minors(category)\n{}",
+            sql.replace("protected_count(record_id)", "count(DISTINCT record_id)")
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("plain")),
+        "--queries",
+        p(&queries),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("50_minors.sql") && err.contains("protected_count(unit_id)"),
+        "{err}"
+    );
 }
 
 /// A release may not lower K or the protection width below an earlier
