@@ -147,11 +147,14 @@ impl Store {
     pub fn cell_key_secret(&self) -> Result<Option<safetynet_sdc::CellKeySecret>> {
         let text = match &self.manifest.cell_key {
             Some(text) => text.clone(),
-            None if self.manifest.ledger.is_some() => {
+            // Releases published with noise, and the secret that keyed it
+            // gone. (Releases of a version before perturbation carry none:
+            // such a store gets its secret now, like a new one.)
+            None if releases::read(self)?.iter().any(|r| r.max_noise > 0) => {
                 return Err(Error::Damaged {
                     path: self.root.clone(),
-                    message: "manifest.json has a release ledger but no cell_key: the secret that keys \
-                              the noise of published counts is lost, and new noise would let old and new \
+                    message: "manifest.json has no cell_key, but the release ledger has releases published \
+                              with noise: the secret that keyed it is lost, and new noise would let old and new \
                               releases be averaged; restore manifest.json from a backup"
                         .into(),
                 });

@@ -285,3 +285,40 @@ fn a_release_with_a_lower_k_than_an_earlier_one_is_refused() {
     assert_eq!(releases[1]["min_cell"], 12);
     assert_eq!(releases[1]["max_noise"], 3);
 }
+
+/// The secret that keys the noise is kept in the manifest for the life of
+/// the store: removed after a release, every publication is refused (exit
+/// 3), since a new secret would give every count fresh noise to average.
+#[test]
+fn a_store_that_lost_its_noise_secret_after_publishing_is_damaged() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let secret = manifest(&store)["cell_key"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 32);
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("a")),
+    ]);
+    assert_eq!(
+        manifest(&store)["cell_key"],
+        secret.as_str(),
+        "kept by every change"
+    );
+    let path = store.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m.as_object_mut().unwrap().remove("cell_key");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("b")),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("cell_key"), "{stderr}");
+}
