@@ -249,6 +249,18 @@ pub fn link(tables: &[Table], unit: Unit, known_values: bool) -> Result<Linkage>
             .map_err(sdc_error)?;
         }
     }
+    let declared: BTreeSet<(String, BTreeSet<String>, String)> = tables
+        .iter()
+        .flat_map(|t| &t.spec.relations)
+        .map(|r| {
+            (
+                r.quantity.clone(),
+                r.dimensions.iter().cloned().collect(),
+                r.over.clone(),
+            )
+        })
+        .collect();
+    derive_record_relations(&mut model, &cells, &declared, unit, known_values)?;
     // Cells added by the inequalities (slacks, overlaps) are hidden.
     while statuses.len() < model.cells().len() {
         statuses.push(CellStatus::Hidden);
@@ -258,6 +270,68 @@ pub fn link(tables: &[Table], unit: Unit, known_values: bool) -> Result<Linkage>
         statuses,
         positions,
     })
+}
+
+/// The quantity whose relations the linkage derives itself.
+const RECORDS: &str = "records";
+
+/// Relations no header declares, derived from what the counts are: a
+/// count of `records` at some values of dimensions `S` is the records
+/// having those values, so the counts over every value of one dimension
+/// `d` of `S` are disjoint parts of the count at the other values (the
+/// dimensions are single-valued columns of a record). Wherever both are
+/// published, or the parts are and the total is a cell, a reader can add
+/// them up, declared or not. The parts then add up to at most the total,
+/// and the remainder is a cell like any other (see
+/// `safetynet_sdc::LinkedTables::add_at_most`); with the true counts known
+/// and the parts adding up to the total, to exactly the total. Counted as
+/// cases, each part is at most the total.
+fn derive_record_relations(
+    model: &mut LinkedTables,
+    cells: &BTreeMap<Key, CellId>,
+    declared: &BTreeSet<(String, BTreeSet<String>, String)>,
+    unit: Unit,
+    known_values: bool,
+) -> Result<()> {
+    let sdc_error = |e: SdcError| Error::Disclosure(e.to_string());
+    // (total, over) -> parts
+    let mut groups: BTreeMap<(&Key, String), Vec<CellId>> = BTreeMap::new();
+    for (key, &id) in cells.iter().filter(|(k, _)| k.quantity == RECORDS) {
+        for over in key.dimensions.keys() {
+            let names: BTreeSet<String> = key.dimensions.keys().cloned().collect();
+            if declared.contains(&(RECORDS.to_string(), names, over.clone())) {
+                continue; // its header says how they add up
+            }
+            let mut total = key.clone();
+            total.dimensions.remove(over);
+            if let Some((total, _)) = cells.get_key_value(&total) {
+                groups.entry((total, over.clone())).or_default().push(id);
+            }
+        }
+    }
+    for ((total, _), parts) in groups {
+        let total = cells[total];
+        let sum: u128 = parts
+            .iter()
+            .map(|p| u128::from(model.cells()[p.0].value))
+            .sum();
+        let value = u128::from(model.cells()[total.0].value);
+        match unit {
+            Unit::Cases => parts
+                .iter()
+                .try_for_each(|&p| model.add_at_most(&[p], total))
+                .map_err(sdc_error)?,
+            Unit::Victims if known_values && sum == value => {
+                model.add_sum(&parts, total).map_err(sdc_error)?
+            }
+            // More than the total: not disjoint parts after all (a
+            // table that counts something else under the name); the
+            // declared relations and the audit of the values see it.
+            Unit::Victims if known_values && sum > value => {}
+            Unit::Victims => model.add_at_most(&parts, total).map_err(sdc_error)?,
+        }
+    }
+    Ok(())
 }
 
 fn key_of(table: &Table, row: &[Cell], declaration: &CellDeclaration) -> Result<Key> {

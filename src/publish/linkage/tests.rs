@@ -238,3 +238,54 @@ fn previous_year_and_conditions_pick_the_right_cells() {
     // 2021's prev_n is 2020's n
     assert_eq!(l.positions[2].1, l.positions[0].1);
 }
+
+/// Counts of records say what they are, so how they add up follows without
+/// a `-- sum:` line: a table of records by year and type beside records by
+/// year is linked, and the true counts say the parts are complete. The
+/// small count is then protected by a complement, as it would be had the
+/// header declared the sum; and parts that leave records out leave a
+/// remainder that is a cell of its own.
+#[test]
+fn relations_between_record_counts_are_derived_without_declarations() {
+    let header = "-- counts: n, total\n-- cells: n = records(year, category)\n-- cells: total = records(year)\n";
+    let columns = ["year", "category", "n", "total"];
+    let complete = table(
+        "mine",
+        header,
+        &columns,
+        &[&["2020", "A", "3", "23"], &["2020", "B", "20", "23"]],
+    );
+    let l = link(std::slice::from_ref(&complete), Unit::Victims, true).unwrap();
+    assert_eq!(
+        l.model.constraints().len(),
+        1,
+        "{:?}",
+        l.model.constraints()
+    );
+    let statuses = safetynet_sdc::protect(&l.model, 10, 10).unwrap();
+    let suppressed = statuses.iter().filter(|s| s.is_suppressed()).count();
+    assert!(
+        suppressed >= 2,
+        "the 3 alone would be 23 - 20: {statuses:?}"
+    );
+
+    // 12 + 15 of 32: 5 records have no category counted here
+    let partial = table(
+        "mine",
+        header,
+        &columns,
+        &[&["2020", "A", "12", "32"], &["2020", "B", "15", "32"]],
+    );
+    let l = link(&[partial], Unit::Victims, true).unwrap();
+    let statuses = safetynet_sdc::primary_suppression(&l.model, 10);
+    // the remainder, 32 - 12 - 15 = 5, is a sensitive cell
+    assert!(
+        l.model
+            .cells()
+            .iter()
+            .zip(&statuses)
+            .any(|(c, s)| c.value == 5 && *s == CellStatus::Primary),
+        "{:?}",
+        l.model.cells()
+    );
+}
