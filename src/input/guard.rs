@@ -49,6 +49,42 @@ impl fmt::Display for Kind {
 }
 
 impl Kind {
+    /// The name a mapping's `allow` uses for the kind.
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::PersonName => "name",
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::StreetAddress => "address",
+            Kind::ExactDate => "date",
+            Kind::IdentityNumber => "identity",
+            Kind::Narrative => "narrative",
+        }
+    }
+
+    /// Every kind, in the order messages list them.
+    pub const ALL: [Kind; 7] = [
+        Kind::PersonName,
+        Kind::Email,
+        Kind::Phone,
+        Kind::StreetAddress,
+        Kind::ExactDate,
+        Kind::IdentityNumber,
+        Kind::Narrative,
+    ];
+
+    /// The kind a mapping's `allow` names (`phone`, `date`, ...).
+    pub fn from_key(key: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    /// Kinds whose values are digits in a layout: their shape (`9999-9999`)
+    /// says what was flagged without saying who. A name's or an address's
+    /// shape would say too much, and is never shown.
+    fn has_safe_shape(self) -> bool {
+        matches!(self, Kind::Phone | Kind::ExactDate | Kind::IdentityNumber)
+    }
+
     /// One value's kind, as a masked quarantine value names it.
     pub fn singular(self) -> &'static str {
         match self {
@@ -297,7 +333,42 @@ pub struct ColumnFinding {
     pub by_name: Option<Kind>,
     /// Kind → (number of values, first row where one was seen).
     pub by_value: BTreeMap<Kind, (u64, u64)>,
+    /// The shapes of the flagged values of kinds that are digits in a
+    /// layout (`9999-9999` → count), never the values; at most
+    /// [`SHAPES_SHOWN`] of them.
+    pub shapes: BTreeMap<String, u64>,
 }
+
+/// How many distinct shapes of flagged values a finding keeps.
+const SHAPES_SHOWN: usize = 5;
+
+/// A value's shape: digits as 9, letters as a, everything else as is.
+pub fn shape_of(value: &str) -> String {
+    value
+        .trim()
+        .chars()
+        .take(32)
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '9'
+            } else if c.is_alphabetic() {
+                'a'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Values a mapping allows in a column: the kinds it may carry, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowance {
+    pub column: String,
+    pub kinds: Vec<Kind>,
+    pub why: String,
+}
+
+pub use crate::store::manifest::Allowed;
 
 impl fmt::Display for ColumnFinding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -311,6 +382,14 @@ impl fmt::Display for ColumnFinding {
                 "{n} value(s) look like {kind} (first at row {row})"
             ));
         }
+        if !self.shapes.is_empty() {
+            let shapes: Vec<String> = self
+                .shapes
+                .iter()
+                .map(|(shape, n)| format!("{shape} × {n}"))
+                .collect();
+            parts.push(format!("shaped {}", shapes.join(", ")));
+        }
         write!(f, " {}", parts.join("; "))
     }
 }
@@ -319,6 +398,8 @@ impl fmt::Display for ColumnFinding {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     pub columns: Vec<ColumnFinding>,
+    /// What the mapping's allowances let through (not findings).
+    pub allowed: Vec<Allowed>,
 }
 
 impl Report {
@@ -331,7 +412,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "personal data found; nothing was stored. Remove these columns from the export, or list them under `drop` in a mapping file (--mapping) so they are never read:"
+            "personal data found; nothing was stored. Remove these columns from the export, or list them under `drop` in a mapping file (--mapping) so they are never read; a column whose values only look like one kind (periods such as 2014-2018 read as phone numbers) can allow it in its mapping field: `allow = [\"phone\"]` with `allow_why = \"...\"` (the other kinds are still screened):"
         )?;
         for c in &self.columns {
             writeln!(f, "{c}")?;
@@ -344,6 +425,10 @@ impl fmt::Display for Report {
 struct Screened {
     index: usize,
     dates_allowed: bool,
+    /// Kinds the mapping lets through in this column, and why.
+    allowed: Option<(Vec<Kind>, String)>,
+    /// Values of each allowed kind let through.
+    let_through: BTreeMap<Kind, u64>,
     finding: ColumnFinding,
     /// Distinct values already judged; exports repeat the same labels.
     seen: HashMap<String, Option<Kind>>,
@@ -363,23 +448,46 @@ impl Guard {
     /// Screens every column of `header` except `dropped` ones. Columns in
     /// `date_columns` may hold dates.
     pub fn new(header: &[String], dropped: &[String], date_columns: &[String]) -> Self {
+        Self::allowing(header, dropped, date_columns, &[])
+    }
+
+    /// [`Guard::new`], with the kinds each allowance lets through its
+    /// column counted rather than refused. Every other kind is screened
+    /// there as anywhere.
+    pub fn allowing(
+        header: &[String],
+        dropped: &[String],
+        date_columns: &[String],
+        allowances: &[Allowance],
+    ) -> Self {
         let columns = header
             .iter()
             .enumerate()
             .filter(|(_, name)| !dropped.contains(name))
-            .map(|(index, name)| Screened {
-                index,
-                dates_allowed: date_columns.contains(name),
-                finding: ColumnFinding {
-                    column: if name.is_empty() {
-                        format!("(unnamed column {})", index + 1)
-                    } else {
-                        name.clone()
+            .map(|(index, name)| {
+                let allowed = allowances
+                    .iter()
+                    .find(|a| &a.column == name)
+                    .map(|a| (a.kinds.clone(), a.why.clone()));
+                let by_name = kind_of_column_name(name)
+                    .filter(|k| !allowed.as_ref().is_some_and(|(kinds, _)| kinds.contains(k)));
+                Screened {
+                    index,
+                    dates_allowed: date_columns.contains(name),
+                    allowed,
+                    let_through: BTreeMap::new(),
+                    finding: ColumnFinding {
+                        column: if name.is_empty() {
+                            format!("(unnamed column {})", index + 1)
+                        } else {
+                            name.clone()
+                        },
+                        by_name,
+                        by_value: BTreeMap::new(),
+                        shapes: BTreeMap::new(),
                     },
-                    by_name: kind_of_column_name(name),
-                    by_value: BTreeMap::new(),
-                },
-                seen: HashMap::new(),
+                    seen: HashMap::new(),
+                }
             })
             .collect();
         Guard { columns }
@@ -403,9 +511,26 @@ impl Guard {
                     k
                 }
             };
-            if let Some(kind) = kind {
-                let entry = c.finding.by_value.entry(kind).or_insert((0, row));
-                entry.0 += 1;
+            let Some(kind) = kind else {
+                continue;
+            };
+            if c.allowed
+                .as_ref()
+                .is_some_and(|(kinds, _)| kinds.contains(&kind))
+            {
+                *c.let_through.entry(kind).or_default() += 1;
+                continue;
+            }
+            let entry = c.finding.by_value.entry(kind).or_insert((0, row));
+            entry.0 += 1;
+            if kind.has_safe_shape() {
+                let shape = shape_of(value);
+                let shapes = &mut c.finding.shapes;
+                if let Some(n) = shapes.get_mut(&shape) {
+                    *n += 1;
+                } else if shapes.len() < SHAPES_SHOWN {
+                    shapes.insert(shape, 1);
+                }
             }
         }
     }
@@ -419,18 +544,39 @@ impl Guard {
                 entry.0 += count;
                 entry.1 = entry.1.min(first_row);
             }
+            for (shape, count) in theirs.finding.shapes {
+                if let Some(n) = mine.finding.shapes.get_mut(&shape) {
+                    *n += count;
+                } else if mine.finding.shapes.len() < SHAPES_SHOWN {
+                    mine.finding.shapes.insert(shape, count);
+                }
+            }
+            for (kind, count) in theirs.let_through {
+                *mine.let_through.entry(kind).or_default() += count;
+            }
         }
     }
 
     pub fn finish(self) -> Report {
-        Report {
-            columns: self
-                .columns
-                .into_iter()
-                .map(|c| c.finding)
-                .filter(|f| f.by_name.is_some() || !f.by_value.is_empty())
-                .collect(),
+        let mut allowed = Vec::new();
+        let mut columns = Vec::new();
+        for c in self.columns {
+            if let Some((_, why)) = &c.allowed {
+                for (kind, values) in &c.let_through {
+                    allowed.push(Allowed {
+                        column: c.finding.column.clone(),
+                        kind: kind.key().to_string(),
+                        values: *values,
+                        why: why.clone(),
+                    });
+                }
+            }
+            let f = c.finding;
+            if f.by_name.is_some() || !f.by_value.is_empty() {
+                columns.push(f);
+            }
         }
+        Report { columns, allowed }
     }
 }
 
@@ -616,5 +762,49 @@ mod tests {
             Some(&(2, 3)),
             "two e-mail addresses, the first at row 3"
         );
+    }
+
+    #[test]
+    fn an_allowance_lets_its_kind_through_its_column_and_nothing_else() {
+        let header: Vec<String> = ["line", "venue"].map(String::from).to_vec();
+        let allow = [Allowance {
+            column: "line".into(),
+            kinds: vec![Kind::Phone],
+            why: "the public number of the hotline that took the call".into(),
+        }];
+        let mut guard = Guard::allowing(&header, &[], &[], &allow);
+        assert_eq!(kind_of_value("800 555 0199", false), Some(Kind::Phone));
+        guard.scan(1, &["800 555 0199".into(), "bar".into()]);
+        guard.scan(2, &["800 555 0100".into(), "bar".into()]);
+        let report = guard.clone().finish();
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.allowed.len(), 1);
+        assert_eq!(
+            (report.allowed[0].kind.as_str(), report.allowed[0].values),
+            ("phone", 2)
+        );
+        // an e-mail in the allowed column, and a phone number in the venue,
+        // are still found; the finding shows the shape, not the value
+        guard.scan(3, &["ana.perez@example.org".into(), "call 555-0134".into()]);
+        let report = guard.finish();
+        let text = report.to_string();
+        assert_eq!(report.columns.len(), 2, "{text}");
+        assert!(
+            text.contains("column 'line'") && text.contains("e-mail"),
+            "{text}"
+        );
+        assert!(text.contains("aaaa 999-9999 × 1"), "{text}");
+        assert!(
+            !text.contains("555-0134") && !text.contains("ana.perez"),
+            "{text}"
+        );
+        assert!(text.contains("allow = [\"phone\"]"), "{text}");
+    }
+
+    #[test]
+    fn shapes_keep_the_layout_and_drop_the_digits() {
+        assert_eq!(shape_of(" 2014-2018 "), "9999-9999");
+        assert_eq!(shape_of("+52 55 1234 5678"), "+99 99 9999 9999");
+        assert_eq!(shape_of("AB123456"), "aa999999");
     }
 }

@@ -124,7 +124,12 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
     let mapper = Mapper::new(&relaxed, &header, &"0".repeat(64), country)
         .map_err(|m| Error::bad_input(input.sample, m))?;
     let validator = Validator::new(input.rules);
-    let mut guard = Guard::new(&header, &spec.drop, &spec.date_columns());
+    let mut guard = Guard::allowing(
+        &header,
+        &spec.drop,
+        &spec.date_columns(),
+        &spec.allowances(),
+    );
 
     let unlisted: Vec<usize> = header
         .iter()

@@ -50,6 +50,33 @@ pub struct IngestedFile {
     /// Quarantine CSV of this file, relative to the store root, when any row
     /// was quarantined or duplicated.
     pub quarantine_file: Option<String>,
+    /// What the guard let through this file's columns by the mapping's
+    /// `allow` (see [`Allowed`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guard_allowed: Vec<Allowed>,
+}
+
+/// Values the personal-data guard let through a column because the
+/// mapping allows their kind there (`allow = ["phone"]` on a period
+/// column), with the mapping's reason: recorded for every file ingested,
+/// printed by `ingest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allowed {
+    pub column: String,
+    /// The kind's name in a mapping's `allow` (`phone`, `date`, ...).
+    pub kind: String,
+    pub values: u64,
+    pub why: String,
+}
+
+impl std::fmt::Display for Allowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "column '{}': {} value(s) shaped like '{}' let through, as the mapping allows ({})",
+            self.column, self.values, self.kind, self.why
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

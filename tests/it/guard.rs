@@ -299,3 +299,110 @@ fn guard_masks_personal_values_in_the_quarantine() {
         assert!(all.contains(mask), "no {mask} in the quarantine:\n{all}");
     }
 }
+
+/// A column whose values only look like a kind of personal data (here the
+/// hotline's own public number, in each record's source) can allow that
+/// kind in its mapping field, with a reason: the file is ingested, the
+/// ingest says what was let through and why, and the store's manifest
+/// records it. Without the allowance the file is refused, and `mapping
+/// check` shows the shape of what it flagged, never the values. The other
+/// kinds are still screened in that column.
+#[test]
+fn a_mapping_can_allow_a_kind_in_a_column_and_the_screen_stays() {
+    let dir = TempDir::new().unwrap();
+    let export = write(
+        dir.path(),
+        "calls.csv",
+        b"folio,linea,anio,tipo\nA1,800 555 0199,2021,Sexual\nA2,800 555 0100,2022,Laboral\nA3,800 555 0199,2022,Laboral\n",
+    );
+    let mapping = |allow: &str| {
+        let text = format!(
+            "[layout]\nname = \"calls\"\n[constants]\nreporting_country = \"MX\"\n\
+             [fields.record_id]\ncolumn = \"folio\"\n\
+             [fields.data_source]\ncolumn = \"linea\"\n{allow}\n\
+             [fields.year]\ncolumn = \"anio\"\n\
+             [fields.trafficking_form]\ncolumn = \"tipo\"\nvalues = {{ Sexual = \"sex\", Laboral = \"labor\" }}\n"
+        );
+        write(dir.path(), "calls.toml", text.as_bytes())
+    };
+    let store = dir.path().join("store");
+    let plain = mapping("");
+    let (code, _, stderr) = run(&[
+        "ingest",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&plain),
+        p(&export),
+    ]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("column 'linea'") && stderr.contains("phone"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("999 999 9999 × 3"),
+        "the shape, counted: {stderr}"
+    );
+    assert!(!stderr.contains("555 0199"), "never the value: {stderr}");
+    let (_, stdout, stderr) = run(&["mapping", "check", "--sample", p(&export), p(&plain)]);
+    let shown = format!("{stdout}{stderr}");
+    assert!(
+        shown.contains("999 999 9999 × 3") && !shown.contains("555 0199"),
+        "{shown}"
+    );
+
+    // an allowance without a reason is refused
+    let no_reason = mapping("allow = [\"phone\"]");
+    let (code, _, stderr) = run(&[
+        "ingest",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&no_reason),
+        p(&export),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("allow_why"), "{stderr}");
+
+    let allowed = mapping(
+        "allow = [\"phone\"]\nallow_why = \"the public number of the hotline that took the call\"",
+    );
+    let stdout = ok(&[
+        "ingest",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&allowed),
+        p(&export),
+    ]);
+    assert!(
+        stdout.contains("column 'linea': 3 value(s) shaped like 'phone' let through")
+            && stdout.contains("the public number of the hotline"),
+        "{stdout}"
+    );
+    let recorded = &manifest(&store)["inputs"][0]["guard_allowed"][0];
+    assert_eq!(recorded["column"], "linea");
+    assert_eq!(recorded["kind"], "phone");
+    assert_eq!(recorded["values"], 3);
+
+    // the allowed column is still screened for every other kind
+    let with_email = write(
+        dir.path(),
+        "calls2.csv",
+        b"folio,linea,anio,tipo\nB1,800 555 0199,2021,Sexual\nB2,ana.perez@example.org,2022,Laboral\n",
+    );
+    let (code, _, stderr) = run(&[
+        "ingest",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&allowed),
+        p(&with_email),
+    ]);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("e-mail") && !stderr.contains("ana.perez"),
+        "{stderr}"
+    );
+}

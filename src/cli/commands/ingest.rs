@@ -81,6 +81,15 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
             "{:<40} {:>10} {:>10} {:>12} {:>11}  read = stored + quarantined + duplicates",
             "total", t.read, t.stored, t.quarantined, t.duplicates
         );
+        for f in &summary.files {
+            for allowed in &f.guard_allowed {
+                println!(
+                    "personal-data screen of {}: {}",
+                    safetynet::base::escape::terminal(&f.file),
+                    safetynet::base::escape::terminal(&allowed.to_string())
+                );
+            }
+        }
         for f in summary.files.iter().filter(|f| f.quarantine_file.is_some()) {
             println!(
                 "quarantine of {}: {}",

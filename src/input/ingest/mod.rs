@@ -16,7 +16,7 @@ use crate::base::schema::INPUT_COLUMNS;
 use crate::classify::classifier::Classifier;
 use crate::classify::rules::Rules;
 use crate::error::{Error, Result};
-use crate::input::guard::{self, Guard};
+use crate::input::guard::{self, Allowed, Guard};
 use crate::input::mapping::MappingSpec;
 use crate::input::readers::{self, InputFormat, ReadOptions};
 use crate::input::validate::{Problem, Validator};
@@ -38,6 +38,9 @@ pub struct FileSummary {
     pub counts: Counts,
     /// Quarantine CSV of this file inside the store, if any row went there.
     pub quarantine_file: Option<String>,
+    /// What the personal-data guard let through by the mapping's `allow`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guard_allowed: Vec<Allowed>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -285,6 +288,7 @@ pub fn ingest(
                 sha256: sha,
                 counts: Counts::default(),
                 quarantine_file: None,
+                guard_allowed: Vec::new(),
             }),
             None => pending.push((path.clone(), sha, format)),
         }
@@ -312,7 +316,7 @@ pub fn ingest(
                 mapping: options.mapping.as_ref(),
                 country: options.country.as_deref(),
             };
-            let (counts, quarantine_file) = ingest_file(
+            let (counts, quarantine_file, guard_allowed) = ingest_file(
                 &input,
                 &validator,
                 &mut classifier,
@@ -339,6 +343,7 @@ pub fn ingest(
                 counts: counts.clone(),
                 ingested_at: crate::base::clock::now_rfc3339(),
                 quarantine_file: quarantine_file.clone(),
+                guard_allowed: guard_allowed.clone(),
             });
             summaries.push(FileSummary {
                 file: path.display().to_string(),
@@ -346,6 +351,7 @@ pub fn ingest(
                 sha256: sha.clone(),
                 counts,
                 quarantine_file,
+                guard_allowed,
             });
         }
         manifest.data_files.extend(writer.finish(&mut txn)?);
@@ -398,7 +404,7 @@ pub struct Input<'a> {
 /// but those the mapping drops; the mapping's date columns may hold dates.
 fn guard_for(input: &Input<'_>, header: &[String]) -> Guard {
     match input.mapping {
-        Some(spec) => Guard::new(header, &spec.drop, &spec.date_columns()),
+        Some(spec) => Guard::allowing(header, &spec.drop, &spec.date_columns(), &spec.allowances()),
         None => Guard::new(header, &[], &[]),
     }
 }
@@ -413,7 +419,7 @@ fn ingest_file(
     writer: &mut PartitionedWriter,
     mut quarantine: Quarantine,
     show_progress: bool,
-) -> Result<(Counts, Option<String>)> {
+) -> Result<(Counts, Option<String>, Vec<Allowed>)> {
     let path = input.path;
     let format = input.format;
     let workers = std::thread::available_parallelism()
@@ -432,6 +438,7 @@ fn ingest_file(
             findings: report.to_string(),
         });
     }
+    let allowed = report.allowed;
 
     let source = readers::open(path, format, input.read)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -519,7 +526,7 @@ fn ingest_file(
     if counts.read == 0 {
         return Err(Error::bad_input(path, "file has a header but no data rows"));
     }
-    Ok((counts, quarantine.finish()?))
+    Ok((counts, quarantine.finish()?, allowed))
 }
 
 /// What `--format` names: a container, or a public layout (read from the

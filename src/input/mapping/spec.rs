@@ -125,6 +125,15 @@ pub struct FieldSpec {
     /// `file-row` makes an opaque record id from the file's hash and the row
     /// number (for layouts such as CTDC that have no id).
     pub generate: Option<String>,
+    /// Kinds of personal data whose *shape* this field's columns may carry
+    /// (`phone`, `date`, `identity`, `email`, `name`, `address`,
+    /// `narrative`): a period such as 2014-2018 looks like a phone number.
+    /// Every other kind is still screened. Needs `allow_why`.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Why the kinds in `allow` are not personal data here; recorded in the
+    /// store's manifest and printed by every ingest.
+    pub allow_why: Option<String>,
 }
 
 impl FieldSpec {
@@ -205,6 +214,24 @@ impl MappingSpec {
                     "[fields.{name}] `date` applies to year and month only"
                 ));
             }
+            for kind in &field.allow {
+                if crate::input::guard::Kind::from_key(kind).is_none() {
+                    return bad(format!(
+                        "[fields.{name}] allow = '{kind}': not a kind the guard screens for (one of {})",
+                        crate::input::guard::Kind::ALL.map(|k| k.key()).join(", ")
+                    ));
+                }
+            }
+            if !field.allow.is_empty()
+                && field
+                    .allow_why
+                    .as_deref()
+                    .is_none_or(|w| w.trim().is_empty())
+            {
+                return bad(format!(
+                    "[fields.{name}] allow needs allow_why: say why these values are not personal data"
+                ));
+            }
             for column in field.source_columns() {
                 if self.drop.contains(&column) {
                     return bad(format!(
@@ -223,6 +250,30 @@ impl MappingSpec {
             .values()
             .filter(|f| !f.date.is_empty())
             .flat_map(FieldSpec::source_columns)
+            .collect()
+    }
+
+    /// What the personal-data guard lets through each column, by the
+    /// fields' `allow`.
+    pub fn allowances(&self) -> Vec<crate::input::guard::Allowance> {
+        self.fields
+            .values()
+            .filter(|f| !f.allow.is_empty())
+            .flat_map(|f| {
+                let kinds: Vec<_> = f
+                    .allow
+                    .iter()
+                    .filter_map(|k| crate::input::guard::Kind::from_key(k))
+                    .collect();
+                let why = f.allow_why.clone().unwrap_or_default();
+                f.source_columns()
+                    .into_iter()
+                    .map(move |column| crate::input::guard::Allowance {
+                        column,
+                        kinds: kinds.clone(),
+                        why: why.clone(),
+                    })
+            })
             .collect()
     }
 
