@@ -45,6 +45,10 @@ pub struct CheckReport {
     pub unmapped_values: Vec<UnmappedValue>,
     /// Values of columns the guard flags are never listed.
     pub personal_data: Option<String>,
+    /// What the mapping would do that the user may not mean, one line each
+    /// (several flags of a single-valued field set in one row, with no
+    /// `combine` for them: settled by `priority` alone).
+    pub warnings: Vec<String>,
 }
 
 impl CheckReport {
@@ -53,6 +57,7 @@ impl CheckReport {
             && self.missing_columns.is_empty()
             && self.unmapped_values.is_empty()
             && self.personal_data.is_none()
+            && self.warnings.is_empty()
     }
 
     /// The report as `mapping check` prints it: column names and values
@@ -91,6 +96,12 @@ impl CheckReport {
         }
         if let Some(p) = &self.personal_data {
             out += &format!("\n{}", terminal_lines(p));
+        }
+        if !self.warnings.is_empty() {
+            out += "\nwarnings:\n";
+            for w in &self.warnings {
+                out += &format!("  {}\n", terminal(w));
+            }
         }
         if self.is_clean() {
             out += "nothing unmapped\n";
@@ -137,6 +148,7 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
         .filter(|(_, h)| mapper.ignored_columns.contains(h))
         .map(|(i, _)| i)
         .collect();
+    let mut co_occurring = CoOccurringFlags::of(spec, &header);
     let mut unlisted_counts: HashMap<usize, u64> = HashMap::new();
     let mut values: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     let (mut rows, mut rows_ok) = (0u64, 0u64);
@@ -157,6 +169,7 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
             }
         };
         guard.scan(number, &cells);
+        co_occurring.scan(&cells);
         for &i in &unlisted {
             if cells.get(i).is_some_and(|c| !c.trim().is_empty()) {
                 *unlisted_counts.entry(i).or_default() += 1;
@@ -229,5 +242,79 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
             .collect(),
         unmapped_values,
         personal_data: (!guard_report.is_clean()).then(|| guard_report.to_string()),
+        warnings: co_occurring.warnings(),
     })
+}
+
+/// Single-valued fields read from flag columns without `combine`: a row
+/// with flags of two values set (a record of sex *and* labour trafficking)
+/// is settled by `priority` alone, and turns into one of them without a
+/// word. Counted per field and set of values, so the check can say how many
+/// rows the mapping would change.
+struct CoOccurringFlags {
+    /// (field, [(column index, value)]) for each such field.
+    fields: Vec<(String, Vec<(usize, String)>)>,
+    /// (field, values set together) → rows.
+    rows: BTreeMap<(String, Vec<String>), u64>,
+}
+
+impl CoOccurringFlags {
+    fn of(spec: &MappingSpec, header: &[String]) -> Self {
+        let fields = spec
+            .fields
+            .iter()
+            .filter(|(name, f)| {
+                !f.flags.is_empty()
+                    && f.combine.is_empty()
+                    && !crate::base::schema::LIST_COLUMNS.contains(&name.as_str())
+            })
+            .map(|(name, f)| {
+                let columns = f
+                    .flags
+                    .iter()
+                    .filter_map(|(flag, target)| {
+                        let column = format!("{}{flag}", f.flag_prefix);
+                        let index = header.iter().position(|h| *h == column)?;
+                        let value = target.values().first().copied().unwrap_or("");
+                        (!value.is_empty()).then(|| (index, value.to_string()))
+                    })
+                    .collect();
+                (name.clone(), columns)
+            })
+            .collect();
+        CoOccurringFlags {
+            fields,
+            rows: BTreeMap::new(),
+        }
+    }
+
+    fn scan(&mut self, cells: &[String]) {
+        for (field, columns) in &self.fields {
+            let mut set: Vec<String> = columns
+                .iter()
+                .filter(|(i, _)| cells.get(*i).is_some_and(|c| c.trim() == "1"))
+                .map(|(_, v)| v.clone())
+                .collect();
+            set.sort();
+            set.dedup();
+            if set.len() > 1 {
+                *self.rows.entry((field.clone(), set)).or_default() += 1;
+            }
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .map(|((field, values), rows)| {
+                format!(
+                    "[fields.{field}]: {rows} row(s) set the flags of {} together, and the field holds one \
+                     value: without `combine` (e.g. combine = {{ \"{}\" = \"...\" }}) they are stored as one of \
+                     them by `priority`",
+                    values.join(" and "),
+                    values.join("+")
+                )
+            })
+            .collect()
+    }
 }

@@ -948,3 +948,39 @@ fn the_guard_stops_each_kind_of_personal_data_before_anything_is_stored() {
         "{stderr}"
     );
 }
+
+/// A single-valued field read from flags that can be set together, with no
+/// `combine`: `mapping check` warns with the number of rows it would settle
+/// by `priority` alone (a "sex and labour" record stored as "sex"), and is
+/// not clean; with `combine` the warning goes.
+#[test]
+fn mapping_check_warns_of_flags_set_together_without_combine() {
+    let dir = TempDir::new().unwrap();
+    let export = write_lines(
+        dir.path(),
+        "flags.csv",
+        &["id,isSex,isLabour", "F1,1,0", "F2,1,1", "F3,0,1", "F4,1,1"],
+    );
+    let mapping = |combine: &str| {
+        let text = format!(
+            "[layout]\nname = \"flags\"\n[constants]\nreporting_country = \"US\"\n\
+             [fields.record_id]\ncolumn = \"id\"\n\
+             [fields.trafficking_form]\nflags = {{ isSex = \"sex\", isLabour = \"labor\" }}\n\
+             priority = [\"sex\", \"labor\"]\n{combine}"
+        );
+        write_bytes(dir.path(), "flags.toml", text.as_bytes())
+    };
+    let without = mapping("");
+    let stdout = ok(&["mapping", "check", "--sample", p(&export), p(&without)]);
+    assert!(
+        stdout.contains(
+            "[fields.trafficking_form]: 2 row(s) set the flags of labor and sex together"
+        ) && stdout.contains("combine"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("nothing unmapped"), "{stdout}");
+    let with = mapping("combine = { \"sex+labor\" = \"sex_and_labor\" }\n");
+    let stdout = ok(&["mapping", "check", "--sample", p(&export), p(&with)]);
+    assert!(!stdout.contains("warnings"), "{stdout}");
+    assert!(stdout.contains("nothing unmapped"), "{stdout}");
+}
