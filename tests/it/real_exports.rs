@@ -984,3 +984,55 @@ fn mapping_check_warns_of_flags_set_together_without_combine() {
     assert!(!stdout.contains("warnings"), "{stdout}");
     assert!(stdout.contains("nothing unmapped"), "{stdout}");
 }
+
+/// A layout that reads columns the file lacks (built-in layouts ignore
+/// columns they do not know, and may meet a file without some of theirs)
+/// stores those fields as not recorded, and says so: the ingest warns with
+/// the list, on stderr and in its JSON summary.
+#[test]
+fn ingest_warns_of_columns_the_mapping_reads_that_the_file_lacks() {
+    let dir = TempDir::new().unwrap();
+    let export = write_lines(dir.path(), "few.csv", &["id,form", "W1,sex", "W2,labor"]);
+    let mapping = write_bytes(
+        dir.path(),
+        "few.toml",
+        b"[layout]\nname = \"few\"\nunlisted_columns = \"ignore\"\n[constants]\nreporting_country = \"US\"\n\
+          [fields.record_id]\ncolumn = \"id\"\n[fields.trafficking_form]\ncolumn = \"form\"\n\
+          [fields.gender]\ncolumn = \"sexo\"\n[fields.year]\ncolumn = \"anio\"\n",
+    );
+    let store = dir.path().join("store");
+    let (code, _, stderr) = run(&[
+        "ingest",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&mapping),
+        p(&export),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning:")
+            && stderr.contains("2 column(s) mapping 'few' reads are not in the file")
+            && stderr.contains("anio")
+            && stderr.contains("sexo"),
+        "{stderr}"
+    );
+    let store2 = dir.path().join("store2");
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "ingest",
+        "--json",
+        "--store",
+        p(&store2),
+        "--mapping",
+        p(&mapping),
+        p(&export),
+    ]))
+    .unwrap();
+    assert!(
+        json["files"][0]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("not in the file"),
+        "{json}"
+    );
+}

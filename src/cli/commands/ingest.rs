@@ -82,6 +82,13 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
             "total", t.read, t.stored, t.quarantined, t.duplicates
         );
         for f in &summary.files {
+            for warning in &f.warnings {
+                eprintln!(
+                    "warning: {}: {}",
+                    safetynet::base::escape::terminal(&f.file),
+                    safetynet::base::escape::terminal(warning)
+                );
+            }
             for allowed in &f.guard_allowed {
                 println!(
                     "personal-data screen of {}: {}",

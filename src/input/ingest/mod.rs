@@ -41,6 +41,10 @@ pub struct FileSummary {
     /// What the personal-data guard let through by the mapping's `allow`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guard_allowed: Vec<Allowed>,
+    /// What the ingest did that the user may not expect (columns the
+    /// mapping reads that the file lacks).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -289,6 +293,7 @@ pub fn ingest(
                 counts: Counts::default(),
                 quarantine_file: None,
                 guard_allowed: Vec::new(),
+                warnings: Vec::new(),
             }),
             None => pending.push((path.clone(), sha, format)),
         }
@@ -316,7 +321,12 @@ pub fn ingest(
                 mapping: options.mapping.as_ref(),
                 country: options.country.as_deref(),
             };
-            let (counts, quarantine_file, guard_allowed) = ingest_file(
+            let FileOutcome {
+                counts,
+                quarantine_file,
+                allowed: guard_allowed,
+                warnings,
+            } = ingest_file(
                 &input,
                 &validator,
                 &mut classifier,
@@ -352,6 +362,7 @@ pub fn ingest(
                 counts,
                 quarantine_file,
                 guard_allowed,
+                warnings,
             });
         }
         manifest.data_files.extend(writer.finish(&mut txn)?);
@@ -419,7 +430,7 @@ fn ingest_file(
     writer: &mut PartitionedWriter,
     mut quarantine: Quarantine,
     show_progress: bool,
-) -> Result<(Counts, Option<String>, Vec<Allowed>)> {
+) -> Result<FileOutcome> {
     let path = input.path;
     let format = input.format;
     let workers = std::thread::available_parallelism()
@@ -429,6 +440,17 @@ fn ingest_file(
     let source = readers::open(path, format, input.read)?;
     let header = source.header().to_vec();
     let shape = Shape::new(input, &header)?;
+    let mut warnings = Vec::new();
+    if let (Shape::Mapped(mapper), Some(spec)) = (&shape, input.mapping)
+        && !mapper.missing_columns.is_empty()
+    {
+        warnings.push(format!(
+            "{} column(s) mapping '{}' reads are not in the file, so their fields are stored as not recorded: {}",
+            mapper.missing_columns.len(),
+            spec.layout.name,
+            crate::base::listing::some_of(&mapper.missing_columns)
+        ));
+    }
     // The whole file is screened before anything of it is written, even to
     // the transaction's staging area: a finding must leave no trace on disk.
     let report = pipeline::screen(source, guard_for(input, &header), workers)?.finish();
@@ -526,7 +548,20 @@ fn ingest_file(
     if counts.read == 0 {
         return Err(Error::bad_input(path, "file has a header but no data rows"));
     }
-    Ok((counts, quarantine.finish()?, allowed))
+    Ok(FileOutcome {
+        counts,
+        quarantine_file: quarantine.finish()?,
+        allowed,
+        warnings,
+    })
+}
+
+/// What ingesting one file gave.
+struct FileOutcome {
+    counts: Counts,
+    quarantine_file: Option<String>,
+    allowed: Vec<Allowed>,
+    warnings: Vec<String>,
 }
 
 /// What `--format` names: a container, or a public layout (read from the
