@@ -169,6 +169,12 @@ pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
         (lo.is_valid(0) && hi.is_valid(0)).then(|| (lo.value(0) as i32, hi.value(0) as i32))
     });
     bounds.ok_or_else(|| {
-        Error::Usage("the store has no records with a year: nothing to report".into())
+        Error::Usage(
+            "the store has no records with a year: nothing to report (every table counts records by \
+             their year of registration). Map the export's registration year or date to `year` in its \
+             mapping (`[fields.year]`, with `date = [\"%d/%m/%Y\"]` for a date column), check what \
+             it quarantined (`STORE/quarantine/`), and ingest again into a new store"
+                .into(),
+        )
     })
 }

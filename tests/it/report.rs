@@ -691,3 +691,32 @@ fn the_html_report_renders_in_headless_chromium() {
         "the screenshot is (almost) blank: {non_white} dark pixels"
     );
 }
+
+/// A store whose records have no year cannot be reported on, and the
+/// message says what to do about it rather than only that.
+#[test]
+fn a_store_without_years_is_refused_with_what_to_do() {
+    let dir = TempDir::new().unwrap();
+    let export = write_csv(
+        dir.path(),
+        "noyear.csv",
+        &[
+            "N1,C1,test,US,,,,,,,,,sex,,,,,,",
+            "N2,C2,test,US,,,,,,,,,labor,,,,,,",
+        ],
+    );
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&export]);
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("out")),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no records with a year") && stderr.contains("[fields.year]"),
+        "{stderr}"
+    );
+}
