@@ -1,5 +1,5 @@
 -- Produces: classification coverage: records with a type, an extension category, or undetermined (by reason),
---   plus the records left out of the report because their year was not recorded.
+--   plus the records left out of the report because their year was not recorded, or is a period of several years.
 -- From: cases (classified store).
 -- Parameters: $from_year, $to_year, $countries, $unit.
 -- Unit: $unit (victims = records; cases = distinct case ids).
@@ -7,9 +7,9 @@
 -- summary: coverage
 -- counts: n, denominator
 -- derived: share_pct from n, denominator
--- note: share_pct is the share of all records in the report; rows "left out" are not in the denominator.
+-- note: share_pct is the share of all records in the report; rows "left out" are not in the denominator. A record registered over a period of several years (2014-2018, as some registers give it) cannot be placed in one year, so no table counts it; it is stored with its period (year_from, year_to).
 -- cells: n = records(section, reason) where denominator is not null
--- cells: n = undated() where denominator is null
+-- cells: n = undated(section) where denominator is null
 -- cells: denominator = records()
 -- sum: records(section, reason) over reason
 -- sum: records(section) over section
@@ -32,6 +32,10 @@ SELECT section, reason, n, denominator, share_pct FROM (
   SELECT o.section_order, o.section, o.reason, o.n, t.denominator, round(100.0 * o.n / t.denominator, 1) AS share_pct
   FROM outcomes o CROSS JOIN total t
   UNION ALL
-  SELECT 4, 'left out: year not recorded', '', protected_count(unit_id), NULL, NULL FROM in_scope WHERE year IS NULL
+  SELECT 4, 'left out: year not recorded', '', protected_count(unit_id), NULL, NULL FROM in_scope
+  WHERE year IS NULL AND year_from IS NULL
+  UNION ALL
+  SELECT 5, 'left out: a period of several years', '', protected_count(unit_id), NULL, NULL FROM in_scope
+  WHERE year IS NULL AND year_from IS NOT NULL
 )
 ORDER BY section_order, reason

@@ -93,5 +93,7 @@ pub fn input_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
 pub fn base_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
     let mut columns = input_columns(records);
     columns.push(bools(records, CaseRecord::foreign_national));
+    columns.push(ints(records, |r| r.year_span().map(|s| s.0)));
+    columns.push(ints(records, |r| r.year_span().map(|s| s.1)));
     Ok(RecordBatch::try_new(schema::base_schema(), columns)?)
 }

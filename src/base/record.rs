@@ -8,7 +8,12 @@ pub struct CaseRecord {
     pub case_id: String,
     pub data_source: Option<String>,
     pub reporting_country: String,
+    /// The year of registration, when the record can be placed in one.
     pub year: Option<i32>,
+    /// A registration period of several years (`2014-2018`), first and
+    /// last year, when the export gives a range; `year` is then None. A
+    /// single year is the period (year, year), which the store derives.
+    pub period: Option<(i32, i32)>,
     pub month: Option<i32>,
     pub exploitation_country: Option<String>,
     pub exploitation_subdivision: Option<String>,
@@ -35,6 +40,12 @@ impl CaseRecord {
         }
     }
 
+    /// The first and last year the record can fall in: its period, or its
+    /// year twice; None when neither was recorded.
+    pub fn year_span(&self) -> Option<(i32, i32)> {
+        self.period.or(self.year.map(|y| (y, y)))
+    }
+
     /// The record in the flat CSV form, in `schema::INPUT_COLUMNS` order.
     pub fn to_flat(&self) -> Vec<String> {
         fn opt(v: &Option<String>) -> String {
@@ -51,7 +62,10 @@ impl CaseRecord {
             self.case_id.clone(),
             opt(&self.data_source),
             self.reporting_country.clone(),
-            num(self.year),
+            match self.period {
+                Some((from, to)) => format!("{from}-{to}"),
+                None => num(self.year),
+            },
             num(self.month),
             opt(&self.exploitation_country),
             opt(&self.exploitation_subdivision),

@@ -81,12 +81,20 @@ pub fn input_schema() -> SchemaRef {
     SCHEMA.clone()
 }
 
-/// Input columns plus `foreign_national`: what ingest builds before
-/// classification appends its columns.
+/// Columns the store derives from a record's year: its first and last
+/// possible year (equal for a record of one year; a period such as
+/// 2014-2018 where the export gives one, `year` then being null).
+pub const YEAR_SPAN_COLUMNS: [&str; 2] = ["year_from", "year_to"];
+
+/// Input columns plus `foreign_national` and the year span: what ingest
+/// builds before classification appends its columns.
 pub fn base_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         let mut fields = input_fields();
         fields.push(Field::new("foreign_national", DataType::Boolean, true));
+        for name in YEAR_SPAN_COLUMNS {
+            fields.push(Field::new(name, DataType::Int32, true));
+        }
         Arc::new(Schema::new(fields))
     });
     SCHEMA.clone()
@@ -129,8 +137,14 @@ mod tests {
         let store = store_schema();
         assert_eq!(
             store.fields().len(),
-            INPUT_COLUMNS.len() + 1 + CLASSIFICATION_COLUMNS.len()
+            INPUT_COLUMNS.len() + 1 + YEAR_SPAN_COLUMNS.len() + CLASSIFICATION_COLUMNS.len()
         );
+        for name in YEAR_SPAN_COLUMNS {
+            assert_eq!(
+                store.field_with_name(name).unwrap().data_type(),
+                &DataType::Int32
+            );
+        }
         assert_eq!(
             store.field_with_name("sectors").unwrap().data_type(),
             &list_of_utf8()

@@ -234,12 +234,16 @@ impl<'r> Classifier<'r> {
         let base = schema::base_schema();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema::store_schema().fields().len());
         for field in base.fields() {
-            columns.push(
-                batch
-                    .column_by_name(field.name())
-                    .expect("batch has the base columns")
-                    .clone(),
-            );
+            let column = match batch.column_by_name(field.name()) {
+                Some(column) => column,
+                // a store written before the year span: a record's span is
+                // its year, the only kind of year such a store holds
+                None if schema::YEAR_SPAN_COLUMNS.contains(&field.name().as_str()) => batch
+                    .column_by_name("year")
+                    .expect("batch has the year column"),
+                None => panic!("batch has the base column {}", field.name()),
+            };
+            columns.push(column.clone());
         }
         let forms = batch
             .column_by_name("trafficking_form")

@@ -212,6 +212,7 @@ impl Generator {
             data_source: Some(format!("{country} hotline (synthetic)")),
             reporting_country: country,
             year: Some(year),
+            period: None,
             month: (!rng.chance(0.03)).then(|| 1 + rng.below(12) as i32),
             exploitation_country,
             exploitation_subdivision: subdivision,

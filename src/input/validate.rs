@@ -94,6 +94,20 @@ pub struct Validator<'r> {
 
 /// Accepts "2019" and "2019.0" (spreadsheets turn integers into floats), and
 /// nothing else.
+/// The two years of a period written `YYYY-YYYY` (a hyphen, an en or em
+/// dash, or a slash, spaces allowed around it).
+fn split_period(raw: &str) -> Option<(i64, i64)> {
+    let t = raw.trim();
+    let (a, b) = t.split_once(['-', '–', '—', '/'])?;
+    let year = |s: &str| {
+        let s = s.trim();
+        (s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    Some((year(a)?, year(b)?))
+}
+
 fn parse_integer(raw: &str) -> Option<i64> {
     let t = raw.trim();
     if let Ok(n) = t.parse::<i64>() {
@@ -200,13 +214,7 @@ impl<'r> Validator<'r> {
             }),
         };
 
-        let year = self.number(
-            &mut problems,
-            "year",
-            cell("year"),
-            1990,
-            i64::from(self.current_year),
-        );
+        let (year, period) = self.year_or_period(&mut problems, cell("year"));
         let month = self.number(&mut problems, "month", cell("month"), 1, 12);
 
         let exploitation_country = self.country(
@@ -314,7 +322,8 @@ impl<'r> Validator<'r> {
             case_id,
             data_source: text("data_source"),
             reporting_country,
-            year: year.map(|y| y as i32),
+            year,
+            period,
             month: month.map(|m| m as i32),
             exploitation_country,
             exploitation_subdivision,
@@ -330,6 +339,39 @@ impl<'r> Validator<'r> {
             control_methods,
             abduction,
         })
+    }
+
+    /// The year of registration, or a period of several years (`2014-2018`,
+    /// `2014 – 2018`, `2014/2018`) as exports of aggregated registers give
+    /// it: a period whose two years are the same is that year. Both years
+    /// must be years the store takes (1990 to this year), the first not
+    /// after the last.
+    fn year_or_period(
+        &self,
+        problems: &mut Vec<Problem>,
+        raw: &str,
+    ) -> (Option<i32>, Option<(i32, i32)>) {
+        let max = i64::from(self.current_year);
+        let Some((from, to)) = split_period(raw) else {
+            let year = self.number(problems, "year", raw, 1990, max);
+            return (year.map(|y| y as i32), None);
+        };
+        let mut bad = |why: String| {
+            problems.push(Problem::new("year", raw, why));
+            (None, None)
+        };
+        if from > to {
+            return bad(format!("a period from {from} back to {to}"));
+        }
+        if from < 1990 || to > max {
+            return bad(format!("a period outside 1990 to {max}"));
+        }
+        let (from, to) = (from as i32, to as i32);
+        if from == to {
+            (Some(from), None)
+        } else {
+            (None, Some((from, to)))
+        }
     }
 
     fn number(

@@ -33,7 +33,7 @@ fn scope(report: &Report) -> Text {
 }
 
 /// Coverage figures for the methods section, read from the coverage table.
-fn coverage(report: &Report) -> Option<(String, String)> {
+fn coverage(report: &Report) -> Option<(String, String, String)> {
     let t = report
         .tables
         .iter()
@@ -54,16 +54,13 @@ fn coverage(report: &Report) -> Option<(String, String)> {
             shares.iter().filter_map(|c| c.as_f64()).sum::<f64>()
         )
     };
-    let left_out = t
-        .rows
-        .iter()
-        .find(|r| {
-            r[section]
-                .as_text()
-                .is_some_and(|o| o.starts_with("left out"))
-        })
-        .map(|r| r[n].render())
-        .unwrap_or_else(|| "0".into());
+    let left_out = |why: &str| {
+        t.rows
+            .iter()
+            .find(|r| r[section].as_text() == Some(why))
+            .map(|r| r[n].render())
+            .unwrap_or_else(|| "0".into())
+    };
     Some((
         format!(
             "{} of records have a typology type, {} an extension category (a form outside the 25 types), and {} \
@@ -72,7 +69,8 @@ fn coverage(report: &Report) -> Option<(String, String)> {
             sum("extension (outside the 25 types)"),
             sum("undetermined")
         ),
-        left_out,
+        left_out("left out: year not recorded"),
+        left_out("left out: a period of several years"),
     ))
 }
 
@@ -105,7 +103,7 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
                 .into(),
         ),
     ];
-    if let Some((text, left_out)) = coverage(report) {
+    if let Some((text, left_out, periods)) = coverage(report) {
         sections.push((
             "Classification coverage".to_string(),
             Text::prose(
@@ -115,7 +113,8 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
             .value(c.rules_version.clone())
             .and(format!(
                 "). {text} Records whose year of registration was not recorded are left out of every table: \
-                 {left_out}."
+                 {left_out}; so are records registered over a period of several years (such as 2014-2018), \
+                 which cannot be placed in one year: {periods}."
             )),
         ));
     }

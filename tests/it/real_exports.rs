@@ -1036,3 +1036,102 @@ fn ingest_warns_of_columns_the_mapping_reads_that_the_file_lacks() {
         "{json}"
     );
 }
+
+/// Registers that give a period of registration (`2014-2018`) instead of a
+/// year: the period is stored (year_from, year_to) and never read as
+/// personal data, a one-year period is that year, a period in the wrong
+/// order or outside the years the store takes is quarantined with the
+/// reason, and the report says how many records it leaves out for
+/// spanning several years.
+#[test]
+fn periods_of_registration_are_stored_and_counted_apart() {
+    let dir = TempDir::new().unwrap();
+    let export = write_lines(
+        dir.path(),
+        "periods.csv",
+        &[
+            "id,registro,tipo",
+            "P1,2014-2018,Sexual",
+            "P2,2021 – 2022,Laboral",
+            "P3,2020-2020,Laboral",
+            "P4,2019,Sexual",
+            "P5,2018-2014,Sexual",
+            "P6,1985-1990,Sexual",
+        ],
+    );
+    let mapping = write_bytes(
+        dir.path(),
+        "periods.toml",
+        "[layout]\nname = \"periods\"\n[constants]\nreporting_country = \"MX\"\n\
+         [fields.record_id]\ncolumn = \"id\"\n[fields.year]\ncolumn = \"registro\"\n\
+         [fields.trafficking_form]\ncolumn = \"tipo\"\nvalues = { Sexual = \"sex\", Laboral = \"labor\" }\n"
+            .as_bytes(),
+    );
+    let store = dir.path().join("store");
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "ingest",
+        "--json",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&mapping),
+        p(&export),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (json["stored"].as_u64(), json["quarantined"].as_u64()),
+        (Some(4), Some(2))
+    );
+    let rows = query_rows(
+        &store,
+        "SELECT record_id, year, year_from, year_to FROM cases ORDER BY record_id",
+    );
+    let rows: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["P1", "", "2014", "2018"],
+            ["P2", "", "2021", "2022"],
+            ["P3", "2020", "2020", "2020"],
+            ["P4", "2019", "2019", "2019"],
+        ]
+    );
+    let reasons: Vec<String> = quarantine_rows(&store)
+        .into_iter()
+        .map(|r| r[4].clone())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("a period from 2018 back to 2014")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("a period outside 1990")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        query_count(
+            &store,
+            "SELECT count(*) FROM cases WHERE year IS NULL AND year_from IS NOT NULL"
+        ),
+        2
+    );
+    let out = dir.path().join("out");
+    ok(&["report", "--store", p(&store), "--out", p(&out)]);
+    // two records: a small count, shown as x like any other
+    let coverage =
+        std::fs::read_to_string(out.join("tables/10_classification_coverage.csv")).unwrap();
+    assert!(
+        coverage.contains("left out: a period of several years,,x,,"),
+        "{coverage}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("a period of several years (such as 2014-2018)"),
+        "{md}"
+    );
+}
