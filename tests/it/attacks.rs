@@ -575,3 +575,98 @@ fn an_attacker_holding_random_sequences_of_releases_pins_no_small_count() {
         ranges.len()
     );
 }
+
+/// The property the protection across releases rests on: the same records
+/// get the same noise in every release. A type's count in 2020 is the same
+/// records in the 2015–2024 report and in a report of 2020 alone, and in a
+/// report of one country and that country's bundle; each pair publishes
+/// the same value, so subtracting or averaging them gains nothing.
+#[test]
+fn the_same_records_carry_the_same_noise_in_every_release() {
+    let dir = TempDir::new().unwrap();
+    let store = store(dir.path(), "5000", "47");
+    let full = dir.path().join("full");
+    let one_year = dir.path().join("2020");
+    publish(
+        &store,
+        &full,
+        &Release {
+            from: YEARS.0,
+            to: YEARS.1,
+            countries: vec![],
+        },
+    );
+    publish(
+        &store,
+        &one_year,
+        &Release {
+            from: 2020,
+            to: 2020,
+            countries: vec![],
+        },
+    );
+    let mut compared = 0;
+    for (stem, key) in [
+        ("types_by_year", "category"),
+        ("totals_by_form_year", "trafficking_form"),
+    ] {
+        let (a, b) = (table(&full, stem), table(&one_year, stem));
+        for row in b.iter().filter(|r| r["n"] != "x") {
+            let other = a
+                .iter()
+                .find(|r| r[key] == row[key] && r["year"] == row["year"])
+                .unwrap();
+            if other["n"] != "x" {
+                assert_eq!(other["n"], row["n"], "{row:?} vs {other:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 8, "{compared}");
+
+    // a country's report and its bundle: records by type and year
+    let us = dir.path().join("us");
+    publish(
+        &store,
+        &us,
+        &Release {
+            from: YEARS.0,
+            to: YEARS.1,
+            countries: vec!["US"],
+        },
+    );
+    let bundle = dir.path().join("us.snb");
+    ok(&[
+        "share",
+        "--store",
+        p(&store),
+        "--country",
+        "US",
+        "--out",
+        p(&bundle),
+    ]);
+    let (_, aggregates) = safetynet::exchange::bundle::read(&bundle).unwrap();
+    let by_year = aggregates
+        .tables
+        .iter()
+        .find(|t| t.column("year").is_some())
+        .unwrap();
+    let col = |name: &str| by_year.column(name).unwrap();
+    let report = table(&us, "types_by_year");
+    let mut compared = 0;
+    for row in &by_year.rows {
+        let shown = row[col("n")].render();
+        let (category, year) = (row[col("category")].render(), row[col("year")].render());
+        let Some(other) = report
+            .iter()
+            .find(|r| r["category"] == category && r["year"] == year)
+        else {
+            continue;
+        };
+        if shown != "x" && other["n"] != "x" {
+            assert_eq!(other["n"], shown, "{category} {year}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "{compared}");
+}
