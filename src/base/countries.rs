@@ -10,6 +10,36 @@ MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
 RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO \
 TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK";
 
+/// The alpha-3 code of each code of [`ALPHA2`], in the same order (XKX for
+/// Kosovo, the user-assigned code the EU, IOM and UNODC data use).
+const ALPHA3: &str = "AND ARE AFG ATG AIA ALB ARM AGO ATA ARG ASM AUT AUS ABW ALA AZE BIH BRB BGD BEL \
+BFA BGR BHR BDI BEN BLM BMU BRN BOL BES BRA BHS BTN BVT BWA BLR BLZ CAN CCK COD CAF COG CHE CIV COK \
+CHL CMR CHN COL CRI CUB CPV CUW CXR CYP CZE DEU DJI DNK DMA DOM DZA ECU EST EGY ESH ERI ESP ETH FIN \
+FJI FLK FSM FRO FRA GAB GBR GRD GEO GUF GGY GHA GIB GRL GMB GIN GLP GNQ GRC SGS GTM GUM GNB GUY HKG \
+HMD HND HRV HTI HUN IDN IRL ISR IMN IND IOT IRQ IRN ISL ITA JEY JAM JOR JPN KEN KGZ KHM KIR COM KNA \
+PRK KOR KWT CYM KAZ LAO LBN LCA LIE LKA LBR LSO LTU LUX LVA LBY MAR MCO MDA MNE MAF MDG MHL MKD MLI \
+MMR MNG MAC MNP MTQ MRT MSR MLT MUS MDV MWI MEX MYS MOZ NAM NCL NER NFK NGA NIC NLD NOR NPL NRU NIU \
+NZL OMN PAN PER PYF PNG PHL PAK POL SPM PCN PRI PSE PRT PLW PRY QAT REU ROU SRB RUS RWA SAU SLB SYC \
+SDN SWE SGP SHN SVN SJM SVK SLE SMR SEN SOM SUR SSD STP SLV SXM SYR SWZ TCA TCD ATF TGO THA TJK TKL \
+TLS TKM TUN TON TUR TTO TUV TWN TZA UKR UGA UMI USA URY UZB VAT VCT VEN VGB VIR VNM VUT WLF WSM YEM \
+MYT ZAF ZMB ZWE XKX";
+
+/// The alpha-2 code of an alpha-3 code (`MEX` → `MX`), as exports that use
+/// alpha-3 (UNODC, Eurostat) write them.
+fn alpha2_of_alpha3(code: &str) -> Option<&'static str> {
+    static CODES: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    CODES
+        .get_or_init(|| {
+            ALPHA3
+                .split_ascii_whitespace()
+                .zip(ALPHA2.split_ascii_whitespace())
+                .collect()
+        })
+        .get(code)
+        .copied()
+}
+
 /// True when `code` is an uppercase ISO 3166-1 alpha-2 code.
 pub fn is_alpha2(code: &str) -> bool {
     static CODES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
@@ -25,6 +55,18 @@ pub fn is_alpha2(code: &str) -> bool {
 pub fn normalise_alpha2(raw: &str) -> Option<String> {
     let code = raw.trim().to_ascii_uppercase();
     is_alpha2(&code).then_some(code)
+}
+
+/// A country cell as exports write it: an ISO 3166-1 alpha-2 code, or an
+/// alpha-3 one, in any case; the alpha-2 code, or `None` for anything
+/// else (quarantined with the value by the caller).
+pub fn normalise_country(raw: &str) -> Option<String> {
+    let code = raw.trim().to_ascii_uppercase();
+    match code.len() {
+        2 => is_alpha2(&code).then_some(code),
+        3 => alpha2_of_alpha3(&code).map(str::to_string),
+        _ => None,
+    }
 }
 
 /// A list of country codes as a user gives it (a flag or a config key named
@@ -86,5 +128,27 @@ mod tests {
         assert!(normalise_subdivision("MX-JAL", Some("US")).is_err());
         assert!(normalise_subdivision("Texas", Some("US")).is_err());
         assert!(normalise_subdivision("US-TX", None).is_err());
+    }
+
+    #[test]
+    fn every_alpha2_code_has_one_alpha3_code() {
+        let two: Vec<&str> = ALPHA2.split_ascii_whitespace().collect();
+        let three: Vec<&str> = ALPHA3.split_ascii_whitespace().collect();
+        assert_eq!(two.len(), three.len());
+        let unique: std::collections::HashSet<&&str> = three.iter().collect();
+        assert_eq!(unique.len(), three.len());
+        for (a2, a3) in [
+            ("MX", "MEX"),
+            ("US", "USA"),
+            ("GB", "GBR"),
+            ("CD", "COD"),
+            ("XK", "XKX"),
+        ] {
+            assert_eq!(normalise_country(a3).as_deref(), Some(a2));
+            assert_eq!(normalise_country(&a3.to_lowercase()).as_deref(), Some(a2));
+            assert_eq!(normalise_country(a2).as_deref(), Some(a2));
+        }
+        assert_eq!(normalise_country("MEXICO"), None);
+        assert_eq!(normalise_country("XYZ"), None);
     }
 }

@@ -410,12 +410,12 @@ impl<'r> Validator<'r> {
         if self.rules.is_not_recorded(raw) {
             return None; // empty, "unknown", "no especificado", ...
         }
-        let code = countries::normalise_alpha2(raw);
+        let code = countries::normalise_country(raw);
         if code.is_none() {
             problems.push(Problem::new(
                 column,
                 raw,
-                "not an ISO 3166-1 alpha-2 country code",
+                "not an ISO 3166-1 alpha-2 or alpha-3 country code",
             ));
         }
         code

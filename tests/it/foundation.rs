@@ -161,7 +161,7 @@ fn bad_rows_are_quarantined_with_reasons_and_counts_reconcile() {
         &[
             "A1,,src,US,2019,5,US,US-TX,MX,female,24-26,adult,sex,prostitution,Motel,job_offer,intimate_partner;family,threats;debt_bondage,false",
             "A2,,src,US,2019,5,US,,US,female,,,sex,,,,,not_a_method,", // unknown code
-            "A3,,src,USA,2019,5,US,,US,female,,,sex,,,,,,",            // invalid country
+            "A3,,src,UXA,2019,5,US,,US,female,,,sex,,,,,,",            // invalid country
             "A4,,src,US,2999,5,US,,US,female,,,sex,,,,,,",             // future year
             "A5,,src,US,1985,5,US,,US,female,,,sex,,,,,,",             // before 1990
             "A6,,src,US,20x9,5,US,,US,female,,,sex,,,,,,",             // malformed number
@@ -200,7 +200,7 @@ fn bad_rows_are_quarantined_with_reasons_and_counts_reconcile() {
     assert_eq!(find("3")[2], "control_methods");
     assert!(find("3")[4].contains("unknown control_methods"));
     assert_eq!(find("4")[2], "reporting_country");
-    assert_eq!(find("4")[3], "USA");
+    assert_eq!(find("4")[3], "UXA");
     assert!(find("5")[4].contains("future"));
     assert!(find("6")[4].contains("outside 1990"));
     assert!(find("7")[4].contains("malformed number"));

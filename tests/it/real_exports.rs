@@ -1135,3 +1135,58 @@ fn periods_of_registration_are_stored_and_counted_apart() {
         "{md}"
     );
 }
+
+/// Country fields take ISO 3166-1 alpha-3 codes as exports of aggregated
+/// registers write them (UNODC, Eurostat), in any case, without a value
+/// map: stored as alpha-2. Three letters that are no code are quarantined.
+#[test]
+fn alpha3_country_codes_are_read_without_a_value_map() {
+    let dir = TempDir::new().unwrap();
+    let export = write_lines(
+        dir.path(),
+        "a3.csv",
+        &[
+            "id,pais,nacionalidad,tipo",
+            "C1,MEX,gtm,Sexual",
+            "C2,USA,HND,Laboral",
+            "C3,MX,GT,Laboral",
+            "C4,MEX,XYZ,Laboral",
+        ],
+    );
+    let mapping = write_bytes(
+        dir.path(),
+        "a3.toml",
+        b"[layout]\nname = \"a3\"\n[constants]\nreporting_country = \"MX\"\n\
+          [fields.record_id]\ncolumn = \"id\"\n[fields.exploitation_country]\ncolumn = \"pais\"\n\
+          [fields.citizenship]\ncolumn = \"nacionalidad\"\n\
+          [fields.trafficking_form]\ncolumn = \"tipo\"\nvalues = { Sexual = \"sex\", Laboral = \"labor\" }\n",
+    );
+    let store = dir.path().join("store");
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "ingest",
+        "--json",
+        "--store",
+        p(&store),
+        "--mapping",
+        p(&mapping),
+        p(&export),
+    ]))
+    .unwrap();
+    assert_eq!(
+        (json["stored"].as_u64(), json["quarantined"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let rows = query_rows(
+        &store,
+        "SELECT record_id, exploitation_country, citizenship FROM cases ORDER BY record_id",
+    );
+    assert_eq!(
+        rows,
+        [["C1", "MX", "GT"], ["C2", "US", "HN"], ["C3", "MX", "GT"],]
+    );
+    let reasons: Vec<String> = quarantine_rows(&store)
+        .into_iter()
+        .map(|r| r[4].clone())
+        .collect();
+    assert!(reasons[0].contains("alpha-3"), "{reasons:?}");
+}
