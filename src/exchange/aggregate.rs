@@ -185,6 +185,11 @@ impl Aggregates {
         }
     }
 
+    /// The noise bound of the counts, as a reader is credited with it.
+    pub fn noise(&self) -> u64 {
+        disclosure::credited_noise(self.scope.max_noise)
+    }
+
     pub fn table(&self, name: &str) -> &Table {
         self.tables
             .iter()
@@ -195,12 +200,7 @@ impl Aggregates {
     /// What an audit of these tables finds (nothing, for aggregates made
     /// by [`from_store`] or read from a verified bundle).
     pub fn audit(&self) -> Result<Vec<String>> {
-        disclosure::audit(
-            &self.tables,
-            self.scope.unit,
-            self.policy(),
-            self.scope.max_noise,
-        )
+        disclosure::audit(&self.tables, self.scope.unit, self.policy(), self.noise())
     }
 }
 

@@ -417,7 +417,7 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
     type Sum = (f64, f64, Vec<String>, f64);
     let mut sums: BTreeMap<(Category, i32), Sum> = BTreeMap::new();
     for a in all {
-        let ranges = disclosure::suppressed_ranges(&a.tables, a.scope.unit, a.scope.max_noise)?;
+        let ranges = disclosure::suppressed_ranges(&a.tables, a.scope.unit, a.noise())?;
         let ti = a
             .tables
             .iter()
@@ -432,7 +432,7 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
                     .or_insert((0.0, 0.0, Vec::new(), 0.0));
             match published(&row[n]) {
                 Some(v) => {
-                    let noise = if v > 0 { a.scope.max_noise } else { 0 };
+                    let noise = if v > 0 { a.noise() } else { 0 };
                     entry.0 += v.saturating_sub(noise) as f64;
                     entry.1 += (v + noise) as f64;
                     entry.3 += v as f64;

@@ -271,6 +271,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     // suppressed count is what those published values allow, worked out on
     // them alone, so it gives away nothing they do not.
     let perturbation = policy.perturbation();
+    assert_eq!(keys.len(), model.cells().len(), "one key entry per cell");
     let published: Vec<u64> = model
         .cells()
         .iter()

@@ -339,6 +339,18 @@ pub struct ColumnFinding {
     pub shapes: BTreeMap<String, u64>,
 }
 
+impl ColumnFinding {
+    /// Counts `n` more values of `shape`; a new shape is kept only while
+    /// fewer than [`SHAPES_SHOWN`] are.
+    fn count_shape(&mut self, shape: String, n: u64) {
+        if let Some(count) = self.shapes.get_mut(&shape) {
+            *count += n;
+        } else if self.shapes.len() < SHAPES_SHOWN {
+            self.shapes.insert(shape, n);
+        }
+    }
+}
+
 /// How many distinct shapes of flagged values a finding keeps.
 const SHAPES_SHOWN: usize = 5;
 
@@ -524,13 +536,7 @@ impl Guard {
             let entry = c.finding.by_value.entry(kind).or_insert((0, row));
             entry.0 += 1;
             if kind.has_safe_shape() {
-                let shape = shape_of(value);
-                let shapes = &mut c.finding.shapes;
-                if let Some(n) = shapes.get_mut(&shape) {
-                    *n += 1;
-                } else if shapes.len() < SHAPES_SHOWN {
-                    shapes.insert(shape, 1);
-                }
+                c.finding.count_shape(shape_of(value), 1);
             }
         }
     }
@@ -545,11 +551,7 @@ impl Guard {
                 entry.1 = entry.1.min(first_row);
             }
             for (shape, count) in theirs.finding.shapes {
-                if let Some(n) = mine.finding.shapes.get_mut(&shape) {
-                    *n += count;
-                } else if mine.finding.shapes.len() < SHAPES_SHOWN {
-                    mine.finding.shapes.insert(shape, count);
-                }
+                mine.finding.count_shape(shape, count);
             }
             for (kind, count) in theirs.let_through {
                 *mine.let_through.entry(kind).or_default() += count;

@@ -114,7 +114,12 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         width: Some(width.unwrap_or(model.width)),
         suppression: true,
     };
-    let mut findings = disclosure::audit(&tables, model.unit, policy, model.max_noise)?;
+    let mut findings = disclosure::audit(
+        &tables,
+        model.unit,
+        policy,
+        disclosure::credited_noise(model.max_noise),
+    )?;
     findings.extend(formats_agree(dir, &published)?);
     let suppressed = tables
         .iter()

@@ -237,6 +237,15 @@ fn withhold_derived(table: &mut Table) -> usize {
     withheld
 }
 
+/// The noise bound a reader of published tables is credited with: what
+/// the tables declare (`disclosure.json`, a bundle's scope), but never more
+/// than this version's noise table draws. A larger declared bound would
+/// only widen every range, so a file edited to declare one could make a
+/// leak pass the audit.
+pub fn credited_noise(declared: u64) -> u64 {
+    declared.min(safetynet_sdc::DEFAULT_MAX_NOISE)
+}
+
 /// What the audit found wrong with published tables, one line each; empty
 /// when they are safe to publish.
 ///

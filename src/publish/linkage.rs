@@ -297,9 +297,9 @@ fn derive_record_relations(
     // (total, over) -> parts
     let mut groups: BTreeMap<(&Key, String), Vec<CellId>> = BTreeMap::new();
     for (key, &id) in cells.iter().filter(|(k, _)| k.quantity == RECORDS) {
+        let names: BTreeSet<String> = key.dimensions.keys().cloned().collect();
         for over in key.dimensions.keys() {
-            let names: BTreeSet<String> = key.dimensions.keys().cloned().collect();
-            if declared.contains(&(RECORDS.to_string(), names, over.clone())) {
+            if declared.contains(&(RECORDS.to_string(), names.clone(), over.clone())) {
                 continue; // its header says how they add up
             }
             let mut total = key.clone();

@@ -191,12 +191,11 @@ impl Accumulator for UnitCounter {
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         Ok(match &self.seen {
             Some(seen) => {
-                let mut keys: Vec<u64> = seen.iter().copied().collect();
-                keys.sort_unstable();
+                // the order does not matter: the merge puts them in a set
                 let list = ScalarValue::new_list_nullable(
-                    &keys
-                        .into_iter()
-                        .map(|k| ScalarValue::UInt64(Some(k)))
+                    &seen
+                        .iter()
+                        .map(|&k| ScalarValue::UInt64(Some(k)))
                         .collect::<Vec<_>>(),
                     &DataType::UInt64,
                 );

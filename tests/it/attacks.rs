@@ -25,21 +25,7 @@ const YEARS: (i32, i32) = (2015, 2024);
 const COUNTRIES: [&str; 2] = ["US", "MX"];
 
 fn store(dir: &Path, records: &str, seed: &str) -> PathBuf {
-    let export = dir.join(format!("g{seed}.csv"));
-    ok(&[
-        "generate",
-        "--records",
-        records,
-        "--seed",
-        seed,
-        "--countries",
-        "US,MX",
-        "--out",
-        p(&export),
-    ]);
-    let store = dir.join(format!("store{seed}"));
-    ingest_json(&store, &[&export]);
-    store
+    synthetic_store(dir, records, seed, "US,MX")
 }
 
 /// A report's selection.

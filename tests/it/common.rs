@@ -106,3 +106,23 @@ pub fn write_csv(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A store of `records` synthetic records (`generate` with `seed`, reporting
+/// `countries`), in `dir/store{seed}`.
+pub fn synthetic_store(dir: &Path, records: &str, seed: &str, countries: &str) -> PathBuf {
+    let export = dir.join(format!("g{seed}.csv"));
+    ok(&[
+        "generate",
+        "--records",
+        records,
+        "--seed",
+        seed,
+        "--countries",
+        countries,
+        "--out",
+        p(&export),
+    ]);
+    let store = dir.join(format!("store{seed}"));
+    ingest_json(&store, &[&export]);
+    store
+}

@@ -13,24 +13,6 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::Digest;
 use tempfile::TempDir;
 
-fn store(dir: &Path, records: &str, seed: &str, countries: &str) -> PathBuf {
-    let export = dir.join(format!("g{seed}.csv"));
-    ok(&[
-        "generate",
-        "--records",
-        records,
-        "--seed",
-        seed,
-        "--countries",
-        countries,
-        "--out",
-        p(&export),
-    ]);
-    let store = dir.join(format!("store{seed}"));
-    ingest_json(&store, &[&export]);
-    store
-}
-
 fn share(store: &Path, country: &str, out: &Path, extra: &[&str]) {
     let mut args = vec![
         "share",
@@ -99,7 +81,7 @@ fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 #[test]
 fn three_bundles_merged_give_the_comparison_made_from_the_store() {
     let dir = TempDir::new().unwrap();
-    let store = store(dir.path(), "3000", "21", "US,MX,CA");
+    let store = synthetic_store(dir.path(), "3000", "21", "US,MX,CA");
     let direct = dir.path().join("direct");
     ok(&[
         "compare",
@@ -199,7 +181,7 @@ fn three_bundles_merged_give_the_comparison_made_from_the_store() {
 fn no_record_and_no_small_count_leaves_in_a_bundle() {
     let dir = TempDir::new().unwrap();
     for (records, seed, k) in [("250", "31", "10"), ("600", "32", "3"), ("900", "33", "5")] {
-        let store = store(dir.path(), records, seed, "US,MX");
+        let store = synthetic_store(dir.path(), records, seed, "US,MX");
         let bundle = dir.path().join(format!("b{seed}.snb"));
         share(&store, "MX", &bundle, &["--min-cell", k]);
         let k: i64 = k.parse().unwrap();
@@ -259,7 +241,7 @@ fn no_record_and_no_small_count_leaves_in_a_bundle() {
 #[test]
 fn damaged_altered_incompatible_and_newer_bundles_are_refused() {
     let dir = TempDir::new().unwrap();
-    let store = store(dir.path(), "800", "41", "US,MX");
+    let store = synthetic_store(dir.path(), "800", "41", "US,MX");
     let (us, mx) = (dir.path().join("us.snb"), dir.path().join("mx.snb"));
     share(&store, "US", &us, &[]);
     share(&store, "MX", &mx, &[]);

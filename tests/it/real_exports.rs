@@ -1018,16 +1018,7 @@ fn ingest_warns_of_columns_the_mapping_reads_that_the_file_lacks() {
         "{stderr}"
     );
     let store2 = dir.path().join("store2");
-    let json: serde_json::Value = serde_json::from_str(&ok(&[
-        "ingest",
-        "--json",
-        "--store",
-        p(&store2),
-        "--mapping",
-        p(&mapping),
-        p(&export),
-    ]))
-    .unwrap();
+    let json = ingest_with(&store2, &export, &["--mapping", p(&mapping)]);
     assert!(
         json["files"][0]["warnings"][0]
             .as_str()
@@ -1068,16 +1059,7 @@ fn periods_of_registration_are_stored_and_counted_apart() {
             .as_bytes(),
     );
     let store = dir.path().join("store");
-    let json: serde_json::Value = serde_json::from_str(&ok(&[
-        "ingest",
-        "--json",
-        "--store",
-        p(&store),
-        "--mapping",
-        p(&mapping),
-        p(&export),
-    ]))
-    .unwrap();
+    let json = ingest_with(&store, &export, &["--mapping", p(&mapping)]);
     assert_eq!(
         (json["stored"].as_u64(), json["quarantined"].as_u64()),
         (Some(4), Some(2))
@@ -1162,16 +1144,7 @@ fn alpha3_country_codes_are_read_without_a_value_map() {
           [fields.trafficking_form]\ncolumn = \"tipo\"\nvalues = { Sexual = \"sex\", Laboral = \"labor\" }\n",
     );
     let store = dir.path().join("store");
-    let json: serde_json::Value = serde_json::from_str(&ok(&[
-        "ingest",
-        "--json",
-        "--store",
-        p(&store),
-        "--mapping",
-        p(&mapping),
-        p(&export),
-    ]))
-    .unwrap();
+    let json = ingest_with(&store, &export, &["--mapping", p(&mapping)]);
     assert_eq!(
         (json["stored"].as_u64(), json["quarantined"].as_u64()),
         (Some(3), Some(1))

@@ -242,3 +242,85 @@ proptest! {
         }
     }
 }
+
+/// The published run's table inherits what disclosure control chose on the
+/// true one, and a table that was not counted with `protected_count` (no
+/// noise, or more than the noise), or whose rows change between the runs,
+/// is refused.
+#[test]
+fn carry_over_takes_the_suppression_and_refuses_counts_without_noise() {
+    use crate::publish::linkage::tests::table;
+    let header = "-- counts: n\n-- derived: share_pct from n, total\n-- cells: n = records(year, category)\n";
+    let columns = ["year", "category", "n", "total", "share_pct"];
+    let rows = |values: &[&str]| -> Vec<Vec<String>> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                vec![
+                    "2020".to_string(),
+                    format!("C{i:02}"),
+                    v.to_string(),
+                    "500".to_string(),
+                    "1.0".to_string(),
+                ]
+            })
+            .collect()
+    };
+    let make = |values: &[&str]| {
+        let owned = rows(values);
+        let refs: Vec<Vec<&str>> = owned
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect();
+        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        table("mine", header, &columns, &slices)
+    };
+    let truth_values = [
+        "x", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20",
+    ];
+    let truth = [make(&truth_values)];
+    let p = safetynet_sdc::Perturbation {
+        max_noise: 3,
+        min_cell: 10,
+    };
+
+    // published values within the noise: suppression carried, share withheld
+    let mut published = [make(&[
+        "4", "12", "12", "10", "14", "17", "16", "17", "18", "19", "22",
+    ])];
+    assert_eq!(carry_over(&truth, &mut published, p).unwrap(), 1);
+    assert_eq!(published[0].rows[0][2], Cell::Suppressed);
+    assert_eq!(published[0].rows[0][4], Cell::Withheld);
+    assert_eq!(published[0].rows[1][2], Cell::Int(12));
+
+    // the true counts again: not counted with protected_count
+    let mut same = [make(&[
+        "4", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20",
+    ])];
+    let e = carry_over(&truth, &mut same, p).unwrap_err().to_string();
+    assert!(e.contains("none of its counts carries noise"), "{e}");
+
+    // further from the truth than the noise allows
+    let mut far = [make(&[
+        "4", "17", "12", "10", "14", "17", "16", "17", "18", "19", "22",
+    ])];
+    let e = carry_over(&truth, &mut far, p).unwrap_err().to_string();
+    assert!(e.contains("where its true value is 11"), "{e}");
+
+    // rows that are not the same rows
+    let mut other = [make(&truth_values)];
+    other[0].rows[3][1] = Cell::Text("another type".into());
+    let e = carry_over(&truth, &mut other, p).unwrap_err().to_string();
+    assert!(e.contains("its rows differ"), "{e}");
+}
+
+/// A folder or bundle that declares a larger noise bound than the noise
+/// table draws is audited with the table's bound: declaring more would
+/// only widen ranges and let a leak pass.
+#[test]
+fn a_declared_noise_bound_is_credited_only_up_to_the_noise_table() {
+    assert_eq!(credited_noise(0), 0);
+    assert_eq!(credited_noise(2), 2);
+    assert_eq!(credited_noise(100), safetynet_sdc::DEFAULT_MAX_NOISE);
+}
