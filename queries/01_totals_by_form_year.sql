@@ -9,8 +9,8 @@
 -- cells: n = records(year, trafficking_form)
 -- cells: denominator = records(year)
 -- sum: records(year, trafficking_form) over trafficking_form
--- sum: records(year, trafficking_form) over year
--- sum: records(year) over year
+-- sum: records(year, trafficking_form) over year = dated(trafficking_form)
+-- sum: records(year) over year = dated()
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

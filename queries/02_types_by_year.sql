@@ -14,9 +14,9 @@
 -- cells: denominator = records(year)
 -- sum: records(year, section, category) over category
 -- sum: records(year, section) over section
--- sum: records(year, section, category) over year
--- sum: records(section, category) over category
--- sum: records(section, category) over section
+-- sum: records(year, section, category) over year = dated(section, category)
+-- sum: dated(section, category) over category
+-- sum: dated(section, category) over section
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases

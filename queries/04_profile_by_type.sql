@@ -4,17 +4,18 @@
 -- Unit: $unit (victims = records; cases = distinct case ids).
 -- title: Victim profile by type
 -- chart: profile-bars
--- counts: n, denominator
+-- counts: n, denominator, type_records
 -- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
--- note: denominator = records of the type where the attribute was recorded (not recorded is left out of the share, never counted as "no"); 95% Wilson interval.
+-- note: type_records = all records of the type; denominator = records of the type where the attribute was recorded (not recorded is left out of the share, never counted as "no"); 95% Wilson interval.
 -- cells: n = profile(category, attribute, value)
 -- cells: denominator = profile(category, attribute)
+-- cells: type_records = records(category)
 -- sum: profile(category, attribute, value) over value
 -- each-within: profile(category, attribute) over attribute = records(category)
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases
-  WHERE year BETWEEN $from_year AND $to_year
+  WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 labelled AS (
@@ -32,11 +33,13 @@ long AS (
   SELECT type_id, category, 'citizenship', citizenship_status, unit_id FROM labelled WHERE citizenship_status IS NOT NULL
 ),
 denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+type_totals AS (SELECT category, protected_count(unit_id) AS type_records FROM labelled GROUP BY category),
 counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
 SELECT
-  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
+  c.type_id, c.category, t.type_records, c.attribute, c.value, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,
   round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
   round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
 FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+  JOIN type_totals t ON t.category = c.category
 ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value

@@ -14,7 +14,7 @@
 WITH selected AS (
   SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
   FROM cases
-  WHERE year BETWEEN $from_year AND $to_year
+  WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 recorded AS (

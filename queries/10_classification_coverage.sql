@@ -1,5 +1,6 @@
--- Produces: classification coverage: records with a type, an extension category, or undetermined (by reason),
---   plus the records left out of the report because their year was not recorded, or is a period of several years.
+-- Produces: classification coverage: records with a type, an extension category, or undetermined (by reason);
+--   the records registered over a period of several years, which the annual tables leave out; and the records
+--   left out of the report because their year was not recorded, or their period reaches outside the report's years.
 -- From: cases (classified store).
 -- Parameters: $from_year, $to_year, $countries, $unit.
 -- Unit: $unit (victims = records; cases = distinct case ids).
@@ -7,7 +8,7 @@
 -- summary: coverage
 -- counts: n, denominator
 -- derived: share_pct from n, denominator
--- note: share_pct is the share of all records in the report; rows "left out" are not in the denominator. A record registered over a period of several years (2014-2018, as some registers give it) cannot be placed in one year, so no table counts it; it is stored with its period (year_from, year_to).
+-- note: share_pct is the share of all records in the report; the rows below the classification are not in the denominator. A record registered over a period of several years (2014-2018, as some registers give it) cannot be placed in one year: the tables by year leave it out, the tables by type count it when its whole period lies within the report's years; it is stored with its period (year_from, year_to).
 -- cells: n = records(section, reason) where denominator is not null
 -- cells: n = undated(section) where denominator is null
 -- cells: denominator = records()
@@ -18,7 +19,7 @@ WITH in_scope AS (
   FROM cases
   WHERE $countries = '' OR array_has(string_to_array($countries, ','), reporting_country)
 ),
-selected AS (SELECT * FROM in_scope WHERE year BETWEEN $from_year AND $to_year),
+selected AS (SELECT * FROM in_scope WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year),
 total AS (SELECT protected_count(unit_id) AS denominator FROM selected),
 outcomes AS (
   SELECT
@@ -32,10 +33,15 @@ SELECT section, reason, n, denominator, share_pct FROM (
   SELECT o.section_order, o.section, o.reason, o.n, t.denominator, round(100.0 * o.n / t.denominator, 1) AS share_pct
   FROM outcomes o CROSS JOIN total t
   UNION ALL
-  SELECT 4, 'left out: year not recorded', '', protected_count(unit_id), NULL, NULL FROM in_scope
+  SELECT 4, 'not in the tables by year: a period of several years', '', protected_count(unit_id), NULL, NULL FROM selected
+  WHERE year IS NULL
+  UNION ALL
+  SELECT 5, 'left out: year not recorded', '', protected_count(unit_id), NULL, NULL FROM in_scope
   WHERE year IS NULL AND year_from IS NULL
   UNION ALL
-  SELECT 5, 'left out: a period of several years', '', protected_count(unit_id), NULL, NULL FROM in_scope
+  SELECT 6, 'left out: a period reaching outside the years', '', protected_count(unit_id), NULL, NULL FROM in_scope
   WHERE year IS NULL AND year_from IS NOT NULL
+    AND year_from <= $to_year AND year_to >= $from_year
+    AND NOT (year_from >= $from_year AND year_to <= $to_year)
 )
 ORDER BY section_order, reason

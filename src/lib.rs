@@ -13,6 +13,7 @@
 //!            embedded queries, UDFs and statistics
 //! publish    tables, disclosure control, audit, charts, renderers, and the
 //!            one writer of output folders
+//! reference  published aggregates kept beside the records
 //! report, gaps, directory, exchange, generate   the products
 //! pipeline   the config file and what `run` does
 //! ```
@@ -32,6 +33,7 @@ pub mod generate;
 pub mod input;
 pub mod pipeline;
 pub mod publish;
+pub mod reference;
 pub mod report;
 pub mod sql;
 pub mod store;

@@ -42,9 +42,13 @@ fn lists<'a>(
     records: &'a [CaseRecord],
     get: impl Fn(&'a CaseRecord) -> &'a Option<Vec<String>>,
 ) -> ArrayRef {
+    list_array(records.iter().map(|r| get(r).as_ref()))
+}
+
+fn list_array<'a>(values: impl Iterator<Item = Option<&'a Vec<String>>>) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
-    for r in records {
-        match get(r) {
+    for value in values {
+        match value {
             Some(values) => {
                 for v in values {
                     b.values().append_value(v);
@@ -78,6 +82,15 @@ fn input_columns(records: &[CaseRecord]) -> Vec<ArrayRef> {
         lists(records, |r| &r.recruiter_relations),
         lists(records, |r| &r.control_methods),
         bools(records, |r| r.abduction),
+        ints(records, |r| r.perpetrators.count),
+        lists(records, |r| &r.perpetrators.roles),
+        lists(records, |r| &r.perpetrators.genders),
+        lists(records, |r| &r.perpetrators.age_groups),
+        lists(records, |r| &r.perpetrators.citizenships),
+        lists(records, |r| &r.perpetrators.relations),
+        bools(records, |r| r.perpetrators.money_paid),
+        bools(records, |r| r.perpetrators.transaction),
+        bools(records, |r| r.perpetrators.control_abuse),
     ]
 }
 
@@ -95,5 +108,12 @@ pub fn base_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
     columns.push(bools(records, CaseRecord::foreign_national));
     columns.push(ints(records, |r| r.year_span().map(|s| s.0)));
     columns.push(ints(records, |r| r.year_span().map(|s| s.1)));
+    columns.push(strings(records, |r| r.exploitation_regions().0));
+    columns.push(strings(records, |r| r.exploitation_regions().1));
+    columns.push(strings(records, |r| r.citizenship_regions().0));
+    columns.push(strings(records, |r| r.citizenship_regions().1));
+    let regions: Vec<Option<Vec<String>>> =
+        records.iter().map(|r| r.perpetrators.regions()).collect();
+    columns.push(list_array(regions.iter().map(Option::as_ref)));
     Ok(RecordBatch::try_new(schema::base_schema(), columns)?)
 }

@@ -40,6 +40,11 @@ fn alpha2_of_alpha3(code: &str) -> Option<&'static str> {
         .copied()
 }
 
+/// Every alpha-2 code the project knows, in table order.
+pub fn all_alpha2() -> impl Iterator<Item = &'static str> {
+    ALPHA2.split_ascii_whitespace()
+}
+
 /// True when `code` is an uppercase ISO 3166-1 alpha-2 code.
 pub fn is_alpha2(code: &str) -> bool {
     static CODES: std::sync::OnceLock<std::collections::HashSet<&'static str>> =

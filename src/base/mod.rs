@@ -1,5 +1,5 @@
 //! What every stage shares: the canonical schema and record, the controlled
-//! vocabularies, country codes, the clock, the seeded random numbers of the
+//! vocabularies, country codes and M49 regions, the clock, the seeded random numbers of the
 //! synthetic data, progress bars, record batches, and the escaping of
 //! values from data for where they are written (`escape`).
 
@@ -9,6 +9,7 @@ pub mod countries;
 pub mod escape;
 pub mod files;
 pub mod listing;
+pub mod places;
 pub mod progress;
 pub mod record;
 pub mod rng;

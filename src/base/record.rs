@@ -16,8 +16,13 @@ pub struct CaseRecord {
     pub period: Option<(i32, i32)>,
     pub month: Option<i32>,
     pub exploitation_country: Option<String>,
+    /// The UN M49 region or subregion of exploitation (numeric code) when
+    /// the export names only that, not the country.
+    pub exploitation_area: Option<String>,
     pub exploitation_subdivision: Option<String>,
     pub citizenship: Option<String>,
+    /// The M49 region or subregion of citizenship when only that is known.
+    pub citizenship_area: Option<String>,
     pub gender: Option<String>,
     pub age_band: Option<String>,
     pub majority_status: Option<String>,
@@ -28,6 +33,48 @@ pub struct CaseRecord {
     pub recruiter_relations: Option<Vec<String>>,
     pub control_methods: Option<Vec<String>>,
     pub abduction: Option<bool>,
+    pub perpetrators: Perpetrators,
+}
+
+/// What the case records about its perpetrators (traffickers), one value
+/// set per case row: lists where a case has several perpetrators, and the
+/// flags true when they hold for any of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Perpetrators {
+    pub count: Option<i32>,
+    pub roles: Option<Vec<String>>,
+    pub genders: Option<Vec<String>>,
+    pub age_groups: Option<Vec<String>>,
+    /// Alpha-2 country codes or M49 area codes.
+    pub citizenships: Option<Vec<String>>,
+    pub relations: Option<Vec<String>>,
+    pub money_paid: Option<bool>,
+    pub transaction: Option<bool>,
+    pub control_abuse: Option<bool>,
+}
+
+impl Perpetrators {
+    /// The M49 regions of the perpetrators' citizenships, distinct, in code
+    /// order; None when no citizenship rolls up to a region.
+    pub fn regions(&self) -> Option<Vec<String>> {
+        use crate::base::places::{Place, regions_of};
+        let mut regions: Vec<String> = self
+            .citizenships
+            .iter()
+            .flatten()
+            .filter_map(|c| {
+                let place = if c.len() == 2 {
+                    Place::Country(c.clone())
+                } else {
+                    crate::base::places::parse(c)?
+                };
+                regions_of(&place).0.map(str::to_string)
+            })
+            .collect();
+        regions.sort();
+        regions.dedup();
+        (!regions.is_empty()).then_some(regions)
+    }
 }
 
 impl CaseRecord {
@@ -38,6 +85,16 @@ impl CaseRecord {
             (Some(c), Some(e)) => Some(c != e),
             _ => None,
         }
+    }
+
+    /// The M49 region and subregion of the place of exploitation.
+    pub fn exploitation_regions(&self) -> (Option<&'static str>, Option<&'static str>) {
+        place_regions(&self.exploitation_country, &self.exploitation_area)
+    }
+
+    /// The M49 region and subregion of the citizenship.
+    pub fn citizenship_regions(&self) -> (Option<&'static str>, Option<&'static str>) {
+        place_regions(&self.citizenship, &self.citizenship_area)
     }
 
     /// The first and last year the record can fall in: its period, or its
@@ -57,6 +114,21 @@ impl CaseRecord {
         fn list(v: &Option<Vec<String>>) -> String {
             v.as_ref().map(|l| l.join(";")).unwrap_or_default()
         }
+        fn flag(v: Option<bool>) -> String {
+            v.map(|b| b.to_string()).unwrap_or_default()
+        }
+        // a country by its code, a region by its English name, which
+        // `places::parse` reads back
+        fn place(country: &Option<String>, area: &Option<String>) -> String {
+            match (country, area) {
+                (Some(c), _) if c.len() == 2 => c.clone(),
+                (Some(code), _) | (None, Some(code)) => crate::base::places::name_of(code)
+                    .unwrap_or(code)
+                    .to_string(),
+                (None, None) => String::new(),
+            }
+        }
+        let p = &self.perpetrators;
         vec![
             self.record_id.clone(),
             self.case_id.clone(),
@@ -67,9 +139,9 @@ impl CaseRecord {
                 None => num(self.year),
             },
             num(self.month),
-            opt(&self.exploitation_country),
+            place(&self.exploitation_country, &self.exploitation_area),
             opt(&self.exploitation_subdivision),
-            opt(&self.citizenship),
+            place(&self.citizenship, &self.citizenship_area),
             opt(&self.gender),
             opt(&self.age_band),
             opt(&self.majority_status),
@@ -79,7 +151,36 @@ impl CaseRecord {
             list(&self.recruitment_tactics),
             list(&self.recruiter_relations),
             list(&self.control_methods),
-            self.abduction.map(|b| b.to_string()).unwrap_or_default(),
+            flag(self.abduction),
+            num(p.count),
+            list(&p.roles),
+            list(&p.genders),
+            list(&p.age_groups),
+            p.citizenships
+                .iter()
+                .flatten()
+                .map(|c| place(&Some(c.clone()), &None))
+                .collect::<Vec<_>>()
+                .join(";"),
+            list(&p.relations),
+            flag(p.money_paid),
+            flag(p.transaction),
+            flag(p.control_abuse),
         ]
+    }
+}
+
+fn place_regions(
+    country: &Option<String>,
+    area: &Option<String>,
+) -> (Option<&'static str>, Option<&'static str>) {
+    use crate::base::places::{Place, regions_of};
+    match (country, area) {
+        (Some(c), _) => regions_of(&Place::Country(c.clone())),
+        (None, Some(a)) => match crate::base::places::parse(a) {
+            Some(place) => regions_of(&place),
+            None => (None, None),
+        },
+        (None, None) => (None, None),
     }
 }

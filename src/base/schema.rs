@@ -27,7 +27,27 @@ pub const INPUT_COLUMNS: &[&str] = &[
     "recruiter_relations",
     "control_methods",
     "abduction",
+    "perpetrator_count",
+    "perpetrator_roles",
+    "perpetrator_genders",
+    "perpetrator_age_groups",
+    "perpetrator_citizenships",
+    "perpetrator_relations",
+    "perpetrator_money_paid",
+    "perpetrator_transaction",
+    "perpetrator_control_abuse",
 ];
+
+/// Yes/no input columns.
+pub const BOOLEAN_COLUMNS: &[&str] = &[
+    "abduction",
+    "perpetrator_money_paid",
+    "perpetrator_transaction",
+    "perpetrator_control_abuse",
+];
+
+/// Whole-number input columns.
+pub const INTEGER_COLUMNS: &[&str] = &["year", "month", "perpetrator_count"];
 
 /// Input columns without which a file is refused as a whole.
 pub const REQUIRED_COLUMNS: &[&str] = &["record_id", "reporting_country", "trafficking_form"];
@@ -38,6 +58,11 @@ pub const LIST_COLUMNS: &[&str] = &[
     "recruitment_tactics",
     "recruiter_relations",
     "control_methods",
+    "perpetrator_roles",
+    "perpetrator_genders",
+    "perpetrator_age_groups",
+    "perpetrator_citizenships",
+    "perpetrator_relations",
 ];
 
 /// Columns the store derives from the input and from classification.
@@ -61,8 +86,8 @@ fn input_fields() -> Vec<Field> {
         .iter()
         .map(|&name| {
             let data_type = match name {
-                "year" | "month" => DataType::Int32,
-                "abduction" => DataType::Boolean,
+                n if INTEGER_COLUMNS.contains(&n) => DataType::Int32,
+                n if BOOLEAN_COLUMNS.contains(&n) => DataType::Boolean,
                 n if LIST_COLUMNS.contains(&n) => list_of_utf8(),
                 _ => DataType::Utf8,
             };
@@ -86,15 +111,40 @@ pub fn input_schema() -> SchemaRef {
 /// 2014-2018 where the export gives one, `year` then being null).
 pub const YEAR_SPAN_COLUMNS: [&str; 2] = ["year_from", "year_to"];
 
-/// Input columns plus `foreign_national` and the year span: what ingest
-/// builds before classification appends its columns.
+/// Columns the store derives from places: the UN M49 region and subregion
+/// (numeric codes such as `150` and `151`) of the place of exploitation and
+/// of the citizenship, from the country or from the region the export gave.
+pub const REGION_COLUMNS: [&str; 4] = [
+    "exploitation_region",
+    "exploitation_subregion",
+    "citizenship_region",
+    "citizenship_subregion",
+];
+
+/// The M49 regions of the perpetrators' citizenships, in code order.
+pub const PERPETRATOR_REGIONS_COLUMN: &str = "perpetrator_regions";
+
+/// Every column the store derives from a record before classification, with
+/// its type. A store written before a column existed reads it as null;
+/// `reclassify` fills it.
+pub fn derived_fields() -> Vec<Field> {
+    let mut fields = vec![Field::new("foreign_national", DataType::Boolean, true)];
+    for name in YEAR_SPAN_COLUMNS {
+        fields.push(Field::new(name, DataType::Int32, true));
+    }
+    for name in REGION_COLUMNS {
+        fields.push(Field::new(name, DataType::Utf8, true));
+    }
+    fields.push(Field::new(PERPETRATOR_REGIONS_COLUMN, list_of_utf8(), true));
+    fields
+}
+
+/// Input columns plus the derived ones: what ingest builds before
+/// classification appends its columns.
 pub fn base_schema() -> SchemaRef {
     static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         let mut fields = input_fields();
-        fields.push(Field::new("foreign_national", DataType::Boolean, true));
-        for name in YEAR_SPAN_COLUMNS {
-            fields.push(Field::new(name, DataType::Int32, true));
-        }
+        fields.extend(derived_fields());
         Arc::new(Schema::new(fields))
     });
     SCHEMA.clone()
@@ -137,7 +187,7 @@ mod tests {
         let store = store_schema();
         assert_eq!(
             store.fields().len(),
-            INPUT_COLUMNS.len() + 1 + YEAR_SPAN_COLUMNS.len() + CLASSIFICATION_COLUMNS.len()
+            INPUT_COLUMNS.len() + derived_fields().len() + CLASSIFICATION_COLUMNS.len()
         );
         for name in YEAR_SPAN_COLUMNS {
             assert_eq!(

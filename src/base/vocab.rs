@@ -83,6 +83,24 @@ pub const CONTROL_METHODS: &[&str] = &[
     "other",
 ];
 
+/// What a perpetrator did in the case, after HTCDS `per_RoleInProcess` and
+/// the CTDC victim–perpetrator data (exploiter, recruiter, broker).
+pub const PERPETRATOR_ROLES: &[&str] =
+    &["exploiter", "recruiter", "broker", "transporter", "other"];
+
+/// Age groups of perpetrators, as the victim–perpetrator data sets give them.
+pub const PERPETRATOR_AGE_GROUPS: &[&str] = &["0-17", "18-29", "30-49", "50+"];
+
+/// How the perpetrator was related to the victim.
+pub const PERPETRATOR_RELATIONS: &[&str] = &[
+    "family",
+    "intimate_partner",
+    "friend_acquaintance",
+    "employer",
+    "stranger",
+    "other",
+];
+
 pub const EXTENSION_CATEGORIES: &[&str] = &[
     "mining",
     "fishing",
@@ -106,10 +124,14 @@ pub enum CodedField {
     RecruitmentTactics,
     RecruiterRelations,
     ControlMethods,
+    PerpetratorRoles,
+    PerpetratorGenders,
+    PerpetratorAgeGroups,
+    PerpetratorRelations,
 }
 
 impl CodedField {
-    pub const ALL: [CodedField; 8] = [
+    pub const ALL: [CodedField; 12] = [
         CodedField::TraffickingForm,
         CodedField::Gender,
         CodedField::AgeBand,
@@ -118,6 +140,10 @@ impl CodedField {
         CodedField::RecruitmentTactics,
         CodedField::RecruiterRelations,
         CodedField::ControlMethods,
+        CodedField::PerpetratorRoles,
+        CodedField::PerpetratorGenders,
+        CodedField::PerpetratorAgeGroups,
+        CodedField::PerpetratorRelations,
     ];
 
     /// The name of the column and of the label table in the rules file.
@@ -131,6 +157,19 @@ impl CodedField {
             CodedField::RecruitmentTactics => "recruitment_tactics",
             CodedField::RecruiterRelations => "recruiter_relations",
             CodedField::ControlMethods => "control_methods",
+            CodedField::PerpetratorRoles => "perpetrator_roles",
+            CodedField::PerpetratorGenders => "perpetrator_genders",
+            CodedField::PerpetratorAgeGroups => "perpetrator_age_groups",
+            CodedField::PerpetratorRelations => "perpetrator_relations",
+        }
+    }
+
+    /// The field whose label table reads this one's labels: a perpetrator's
+    /// gender is written with the same words as a victim's.
+    pub fn label_table(self) -> CodedField {
+        match self {
+            CodedField::PerpetratorGenders => CodedField::Gender,
+            other => other,
         }
     }
 
@@ -148,6 +187,10 @@ impl CodedField {
             CodedField::RecruitmentTactics => RECRUITMENT_TACTICS,
             CodedField::RecruiterRelations => RECRUITER_RELATIONS,
             CodedField::ControlMethods => CONTROL_METHODS,
+            CodedField::PerpetratorRoles => PERPETRATOR_ROLES,
+            CodedField::PerpetratorGenders => GENDERS,
+            CodedField::PerpetratorAgeGroups => PERPETRATOR_AGE_GROUPS,
+            CodedField::PerpetratorRelations => PERPETRATOR_RELATIONS,
         }
     }
 }

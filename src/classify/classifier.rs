@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int32Builder, ListArray, RecordBatch, StringArray, StringBuilder,
+    new_null_array,
 };
 
 use crate::base::schema;
@@ -241,7 +242,10 @@ impl<'r> Classifier<'r> {
                 None if schema::YEAR_SPAN_COLUMNS.contains(&field.name().as_str()) => batch
                     .column_by_name("year")
                     .expect("batch has the year column"),
-                None => panic!("batch has the base column {}", field.name()),
+                // a store written before this column: not recorded there;
+                // `reclassify` writes it as null (derived places and
+                // perpetrator regions come with a re-ingest)
+                None => &new_null_array(field.data_type(), batch.num_rows()),
             };
             columns.push(column.clone());
         }

@@ -248,7 +248,11 @@ impl Rules {
         if key.is_empty() || self.not_recorded.contains(&key) {
             return Label::NotRecorded;
         }
-        match self.labels.get(&field).and_then(|t| t.get(&key)) {
+        match self
+            .labels
+            .get(&field.label_table())
+            .and_then(|t| t.get(&key))
+        {
             Some(code) => Label::Code(code),
             None => Label::Unknown,
         }

@@ -46,6 +46,9 @@ pub enum Command {
     /// The directory of organisations and the services they offer.
     #[command(subcommand)]
     Directory(commands::directory::Command),
+    /// Published aggregates (UNODC, national reports) kept beside the records.
+    #[command(subcommand)]
+    Reference(commands::reference::Command),
     /// Where services for survivors are lacking: demand from the cases beside
     /// the organisations of the directory, gaps ranked by unmet demand.
     #[command(
@@ -125,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Mapping(command) => commands::mapping::run(command, &globals),
         Command::Directory(command) => commands::directory::run(command, &globals),
+        Command::Reference(command) => commands::reference::run(command, &globals),
         Command::Generate(args) => commands::generate::run(args, &globals),
         Command::Ingest(args) => commands::ingest::run(args, &globals),
         Command::Gaps(args) => commands::gaps::run(args, &globals),

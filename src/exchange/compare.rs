@@ -413,10 +413,20 @@ fn mix_tests(all: &[&Aggregates], min_cell: u64) -> Result<Table> {
 /// noise, each suppressed one its range worked out from its country's own
 /// published tables.
 fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
-    // (category, year) -> (low, high, countries not published, sum published)
+    // (area, category, year) -> (low, high, countries not published, sum
+    // published); the areas are all the countries compared, then each UN
+    // M49 region their countries roll up to
     type Sum = (f64, f64, Vec<String>, f64);
-    let mut sums: BTreeMap<(Category, i32), Sum> = BTreeMap::new();
+    let mut sums: BTreeMap<((u8, String), Category, i32), Sum> = BTreeMap::new();
     for a in all {
+        let mut areas = vec![(0u8, "all countries compared".to_string())];
+        let place = crate::base::places::Place::Country(a.scope.country.clone());
+        if let Some(name) = crate::base::places::regions_of(&place)
+            .0
+            .and_then(crate::base::places::name_of)
+        {
+            areas.push((1, format!("{name} (UN M49 region)")));
+        }
         let ranges = disclosure::suppressed_ranges(&a.tables, a.scope.unit, a.noise())?;
         let ti = a
             .tables
@@ -425,11 +435,16 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
             .expect("aggregate table");
         let t = &a.tables[ti];
         let n = t.column("n").expect("aggregate column");
-        for (r, row) in t.rows.iter().enumerate() {
+        for ((r, row), area) in t
+            .rows
+            .iter()
+            .enumerate()
+            .flat_map(|rr| areas.iter().map(move |area| (rr, area)))
+        {
             let year = count_at(t, row, "year").as_f64().unwrap_or(0.0) as i32;
-            let entry =
-                sums.entry((category_of(t, row), year))
-                    .or_insert((0.0, 0.0, Vec::new(), 0.0));
+            let entry = sums
+                .entry((area.clone(), category_of(t, row), year))
+                .or_insert((0.0, 0.0, Vec::new(), 0.0));
             match published(&row[n]) {
                 Some(v) => {
                     let noise = if v > 0 { a.noise() } else { 0 };
@@ -451,27 +466,30 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
     }
     let rows = sums
         .into_iter()
-        .map(|((category, year), (lo, hi, missing, published_sum))| {
-            let exact = missing.is_empty();
-            vec![
-                Cell::Text(category.section),
-                category.type_id.map_or(Cell::Null, Cell::Int),
-                Cell::Text(category.name),
-                Cell::Int(i64::from(year)),
-                if exact {
-                    Cell::Int(published_sum as i64)
-                } else {
-                    Cell::Null
-                },
-                Cell::Int(lo as i64),
-                if hi.is_finite() {
-                    Cell::Int(hi as i64)
-                } else {
-                    Cell::Null
-                },
-                Cell::Text(missing.join(", ")),
-            ]
-        })
+        .map(
+            |((area, category, year), (lo, hi, missing, published_sum))| {
+                let exact = missing.is_empty();
+                vec![
+                    Cell::Text(area.1),
+                    Cell::Text(category.section),
+                    category.type_id.map_or(Cell::Null, Cell::Int),
+                    Cell::Text(category.name),
+                    Cell::Int(i64::from(year)),
+                    if exact {
+                        Cell::Int(published_sum as i64)
+                    } else {
+                        Cell::Null
+                    },
+                    Cell::Int(lo as i64),
+                    if hi.is_finite() {
+                        Cell::Int(hi as i64)
+                    } else {
+                        Cell::Null
+                    },
+                    Cell::Text(missing.join(", ")),
+                ]
+            },
+        )
         .collect();
     Ok(Table {
         spec: spec(
@@ -479,10 +497,11 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
             "\
 -- title: Regional totals by type and year
 -- counts: total
--- note: total is the sum of the countries' published counts where every country publishes its count; each published count carries noise of at most 3 either way, so total_low to total_high is the range the published figures allow for the true total. Where a country does not publish (not_published_in), the total is given only as that range (an empty total_high: no upper bound), never as one number.
+-- note: area is all the countries compared, then each UN M49 region (Americas, Europe, ...) the compared countries roll up to, over the compared countries of that region only. total is the sum of the countries' published counts where every country publishes its count; each published count carries noise of at most 3 either way, so total_low to total_high is the range the published figures allow for the true total. Where a country does not publish (not_published_in), the total is given only as that range (an empty total_high: no upper bound), never as one number.
 ",
         )?,
         columns: [
+            "area",
             "section",
             "type_id",
             "category",
@@ -608,6 +627,7 @@ pub fn write(
              country publishes its count; otherwise they are the range the published figures allow."
                 .into(),
         )],
+        profiles: Default::default(),
     };
     let written = crate::publish::writer::write_document(out, "comparison", &doc)?;
     let written = written.iter().map(|p| output.published_path(p)).collect();

@@ -626,6 +626,7 @@ pub fn write(
         charts: &charts,
         tables: &gaps.tables,
         sections: vec![("How gaps are found".into(), method_text(&gaps.needs_version))],
+        profiles: Default::default(),
     };
     let written = crate::publish::writer::write_document(out, "gaps", &doc)?;
     let written = written.iter().map(|p| output.published_path(p)).collect();

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use datafusion::parquet::arrow::ArrowWriter;
 
-use crate::base::record::CaseRecord;
+use crate::base::record::{CaseRecord, Perpetrators};
 use crate::base::rng::Rng;
 use crate::base::schema::INPUT_COLUMNS;
+use crate::base::vocab;
 use crate::error::{Error, Result};
 use scenarios::{SCENARIOS, Scenario};
 
@@ -26,6 +27,9 @@ pub struct GenerateOptions {
     pub out: PathBuf,
     /// Write the export in this layout (CSV only) instead of the canonical one.
     pub layout: Option<crate::input::mapping::MappingSpec>,
+    /// Registration periods and UN regions instead of years and countries,
+    /// as aggregated registers publish them (`generate --coarse`).
+    pub coarse: bool,
     pub show_progress: bool,
 }
 
@@ -60,6 +64,109 @@ fn pick_codes(rng: &mut Rng, table: &[(&str, f64)], max: usize) -> Vec<String> {
         .collect()
 }
 
+/// The perpetrators of a generated case, after its scenario's trafficker
+/// profile. Two in five cases record nothing about them, as is common in
+/// hotline data.
+fn perpetrators(
+    rng: &mut Rng,
+    scenario: &Scenario,
+    is_sex: bool,
+    country: &str,
+    citizenship: Option<&str>,
+) -> Perpetrators {
+    if rng.chance(0.4) {
+        return Perpetrators::default();
+    }
+    let profile = scenarios::trafficker_profile(scenario.key);
+    let count = 1 + rng.weighted(&[60.0, 25.0, 10.0, 5.0]);
+    let mut genders = Vec::new();
+    let mut ages = Vec::new();
+    let mut citizenships = Vec::new();
+    for _ in 0..count {
+        genders.push(if rng.chance(profile.female) {
+            "female"
+        } else {
+            "male"
+        });
+        let w: Vec<f64> = scenarios::PERPETRATOR_AGES.iter().map(|a| a.1).collect();
+        ages.push(scenarios::PERPETRATOR_AGES[rng.weighted(&w)].0);
+        // most traffickers share the victim's citizenship or the country's
+        citizenships.push(match rng.unit() {
+            u if u < 0.5 => citizenship.unwrap_or(country).to_string(),
+            u if u < 0.85 => country.to_string(),
+            _ => rng.pick(scenarios::origins(country)).to_string(),
+        });
+    }
+    let in_order = |mut codes: Vec<&str>, order: &[&str]| {
+        codes.sort_by_key(|c| order.iter().position(|o| o == c));
+        codes.dedup();
+        Some(codes.into_iter().map(str::to_string).collect::<Vec<_>>())
+    };
+    citizenships.sort();
+    citizenships.dedup();
+    let relations = pick_codes(rng, profile.relations, count.min(2));
+    let roles = pick_codes(rng, profile.roles, count.min(2));
+    let flag = |rng: &mut Rng, p: f64| (!rng.chance(0.35)).then(|| rng.chance(p));
+    Perpetrators {
+        count: (!rng.chance(0.1)).then_some(count as i32),
+        roles: in_order(
+            roles.iter().map(String::as_str).collect(),
+            vocab::PERPETRATOR_ROLES,
+        ),
+        genders: in_order(genders, vocab::GENDERS),
+        age_groups: (!rng.chance(0.3))
+            .then(|| in_order(ages, vocab::PERPETRATOR_AGE_GROUPS))
+            .flatten(),
+        citizenships: (!rng.chance(0.2)).then_some(citizenships),
+        relations: in_order(
+            relations.iter().map(String::as_str).collect(),
+            vocab::PERPETRATOR_RELATIONS,
+        ),
+        money_paid: flag(rng, if is_sex { 0.25 } else { 0.4 }),
+        transaction: flag(rng, 0.15),
+        control_abuse: flag(rng, if is_sex { 0.8 } else { 0.6 }),
+    }
+}
+
+/// A record as an aggregated register publishes it: four in five years
+/// become the five-year period holding them (counted from the first year;
+/// the month goes with the year), and every place becomes its M49 region.
+fn coarsened(mut record: CaseRecord, rng: &mut Rng, (first, last): (i32, i32)) -> CaseRecord {
+    use crate::base::places::{Place, regions_of};
+    if let Some(year) = record.year
+        && rng.chance(0.8)
+    {
+        let from = first + (year - first) / 5 * 5;
+        let to = (from + 4).min(last);
+        if from < to {
+            record.year = None;
+            record.period = Some((from, to));
+            record.month = None;
+        }
+    }
+    let region = |country: &Option<String>| {
+        country
+            .as_ref()
+            .and_then(|c| regions_of(&Place::Country(c.clone())).0)
+            .map(str::to_string)
+    };
+    record.exploitation_area = region(&record.exploitation_country);
+    record.exploitation_country = None;
+    record.exploitation_subdivision = None;
+    record.citizenship_area = region(&record.citizenship);
+    record.citizenship = None;
+    if let Some(citizenships) = &record.perpetrators.citizenships {
+        let mut regions: Vec<String> = citizenships
+            .iter()
+            .filter_map(|c| region(&Some(c.clone())))
+            .collect();
+        regions.sort();
+        regions.dedup();
+        record.perpetrators.citizenships = Some(regions);
+    }
+    record
+}
+
 /// Makes records one at a time.
 struct Generator {
     rng: Rng,
@@ -70,6 +177,12 @@ struct Generator {
     year_weights: Vec<f64>,
     counters: Vec<u64>,
     previous: Option<CaseRecord>,
+    /// A stream of its own for the perpetrator fields, so that adding them
+    /// left every other generated value (and the tests built on them) as
+    /// it was.
+    perpetrator_rng: Rng,
+    /// `Some((first, last))` year when places and years are coarsened.
+    coarse: Option<(i32, i32)>,
 }
 
 impl Generator {
@@ -88,6 +201,10 @@ impl Generator {
             year_weights: (0..years).map(|y| 1.06f64.powi(y)).collect(),
             counters: vec![0; options.countries.len()],
             previous: None,
+            perpetrator_rng: Rng::new(options.seed ^ 0x5045_5250_4554_5241),
+            coarse: options
+                .coarse
+                .then_some((options.first_year, options.last_year)),
         }
     }
 
@@ -204,6 +321,13 @@ impl Generator {
             u if u < 0.58 => Some(true),
             _ => Some(false),
         };
+        let perpetrators = perpetrators(
+            &mut self.perpetrator_rng,
+            scenario,
+            is_sex,
+            &country,
+            citizenship.as_deref(),
+        );
         let year = self.first_year + yi as i32;
         let record_id = format!("{}-{:07}", country, self.counters[ci]);
         let record = CaseRecord {
@@ -215,8 +339,10 @@ impl Generator {
             period: None,
             month: (!rng.chance(0.03)).then(|| 1 + rng.below(12) as i32),
             exploitation_country,
+            exploitation_area: None,
             exploitation_subdivision: subdivision,
             citizenship,
+            citizenship_area: None,
             gender: gender.map(str::to_string),
             age_band: age_band.map(str::to_string),
             majority_status: age_band.map(|b| {
@@ -234,6 +360,11 @@ impl Generator {
             recruiter_relations,
             control_methods,
             abduction,
+            perpetrators,
+        };
+        let record = match self.coarse {
+            Some(years) => coarsened(record, &mut self.perpetrator_rng, years),
+            None => record,
         };
         self.previous = Some(record.clone());
         record
@@ -352,9 +483,9 @@ fn json_line(record: &CaseRecord) -> String {
                     .map(|v| Value::String(v.to_string()))
                     .collect(),
             )
-        } else if matches!(*name, "year" | "month") {
+        } else if crate::base::schema::INTEGER_COLUMNS.contains(name) && !value.contains('-') {
             Value::Number(value.parse::<i64>().expect("generated number").into())
-        } else if *name == "abduction" {
+        } else if crate::base::schema::BOOLEAN_COLUMNS.contains(name) {
             Value::Bool(value == "true")
         } else {
             Value::String(value)

@@ -9,8 +9,8 @@
 //! more towards labor and forms outside the US typology.
 
 pub struct Scenario {
-    /// Which type or category the scenario stands for (for readers of the table).
-    #[allow(dead_code)]
+    /// Which type or category the scenario stands for; it picks the
+    /// trafficker profile.
     pub key: &'static str,
     /// Trafficking forms with weights.
     pub forms: &'static [(&'static str, f64)],
@@ -329,4 +329,83 @@ pub const LABOR_CONTROL: &[(&str, f64)] = &[
     ("withholds_necessities", 10.0),
     ("physical_abuse", 8.0),
     ("restricts_medical_care", 5.0),
+];
+
+/// The trafficker profile planted for a scenario: who the perpetrators are
+/// to the victim, what they did, and how many of them are women. The shapes
+/// follow the Typology's trafficker descriptions (family members in
+/// personal sexual servitude, peddling and begging and forced marriage;
+/// intimate partners in street-based and residential sex trafficking;
+/// employers and labour recruiters in the labour types); the numbers are
+/// invented.
+pub struct TraffickerProfile {
+    pub relations: &'static [(&'static str, f64)],
+    pub roles: &'static [(&'static str, f64)],
+    pub female: f64,
+}
+
+const FAMILY_FIRST: &[(&str, f64)] = &[
+    ("family", 70.0),
+    ("intimate_partner", 10.0),
+    ("friend_acquaintance", 12.0),
+    ("other", 8.0),
+];
+const PARTNER_FIRST: &[(&str, f64)] = &[
+    ("intimate_partner", 45.0),
+    ("friend_acquaintance", 25.0),
+    ("family", 12.0),
+    ("stranger", 10.0),
+    ("other", 8.0),
+];
+const EMPLOYER_FIRST: &[(&str, f64)] = &[
+    ("employer", 55.0),
+    ("stranger", 15.0),
+    ("friend_acquaintance", 15.0),
+    ("family", 8.0),
+    ("other", 7.0),
+];
+const MIXED_RELATIONS: &[(&str, f64)] = &[
+    ("friend_acquaintance", 30.0),
+    ("stranger", 25.0),
+    ("intimate_partner", 15.0),
+    ("family", 10.0),
+    ("employer", 10.0),
+    ("other", 10.0),
+];
+const EXPLOITERS: &[(&str, f64)] = &[("exploiter", 80.0), ("recruiter", 30.0), ("other", 5.0)];
+const RECRUITERS_AND_BROKERS: &[(&str, f64)] = &[
+    ("exploiter", 60.0),
+    ("recruiter", 45.0),
+    ("broker", 30.0),
+    ("transporter", 15.0),
+];
+
+pub fn trafficker_profile(key: &str) -> TraffickerProfile {
+    let (relations, roles, female) = match key {
+        // personal sexual servitude, peddling and begging, forced marriage
+        "12" | "10" | "forced_marriage" => (FAMILY_FIRST, EXPLOITERS, 0.45),
+        // outdoor solicitation, residential, escort services
+        "3" | "4" | "1" => (PARTNER_FIRST, EXPLOITERS, 0.25),
+        // illicit massage: brokered networks, many women among traffickers
+        "2" => (MIXED_RELATIONS, RECRUITERS_AND_BROKERS, 0.6),
+        // domestic work: the employer, often a woman
+        "5" => (EMPLOYER_FIRST, RECRUITERS_AND_BROKERS, 0.55),
+        "8" | "9" | "11" | "13" | "14" | "15" | "16" | "18" | "19" | "20" | "22" | "23" | "24"
+        | "25" | "mining" | "fishing" | "transportation" => {
+            (EMPLOYER_FIRST, RECRUITERS_AND_BROKERS, 0.2)
+        }
+        _ => (MIXED_RELATIONS, EXPLOITERS, 0.3),
+    };
+    TraffickerProfile {
+        relations,
+        roles,
+        female,
+    }
+}
+
+pub const PERPETRATOR_AGES: &[(&str, f64)] = &[
+    ("0-17", 2.0),
+    ("18-29", 35.0),
+    ("30-49", 48.0),
+    ("50+", 15.0),
 ];

@@ -3,10 +3,13 @@
 //! each naming the column, the value and the reason.
 
 use crate::base::countries;
-use crate::base::record::CaseRecord;
+use crate::base::places::{self, Place};
+use crate::base::record::{CaseRecord, Perpetrators};
 use crate::base::schema::INPUT_COLUMNS;
 use crate::base::vocab::{self, CodedField};
 use crate::classify::rules::{Label, Rules};
+
+const NOT_A_PLACE: &str = "not a country (ISO 3166-1 alpha-2 or alpha-3 code, or an English, Spanish or French name) nor a UN M49 region";
 
 /// One reason a row cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +46,14 @@ impl ColumnMap {
             if !seen.insert(name.as_str()) {
                 return Err(format!("column '{name}' appears twice in the header"));
             }
+        }
+        if let Some(count) = header
+            .iter()
+            .find(|h| crate::input::mapping::is_count_column(h))
+        {
+            return Err(format!(
+                "column '{count}' looks like a count: this file holds aggregates (one row for many victims), not case records. Published aggregates are kept beside the records with `safetynet reference import FILE --store STORE`"
+            ));
         }
         let unknown: Vec<&str> = header
             .iter()
@@ -217,12 +228,13 @@ impl<'r> Validator<'r> {
         let (year, period) = self.year_or_period(&mut problems, cell("year"));
         let month = self.number(&mut problems, "month", cell("month"), 1, 12);
 
-        let exploitation_country = self.country(
+        let (exploitation_country, exploitation_area) = self.place(
             &mut problems,
             "exploitation_country",
             cell("exploitation_country"),
         );
-        let citizenship = self.country(&mut problems, "citizenship", cell("citizenship"));
+        let (citizenship, citizenship_area) =
+            self.place(&mut problems, "citizenship", cell("citizenship"));
         let exploitation_subdivision =
             text("exploitation_subdivision").and_then(
                 |raw| match countries::normalise_subdivision(&raw, exploitation_country.as_deref())
@@ -295,17 +307,8 @@ impl<'r> Validator<'r> {
             cell("control_methods"),
         );
 
-        let abduction = match parse_bool(cell("abduction")) {
-            Some(v) => v,
-            None => {
-                problems.push(Problem::new(
-                    "abduction",
-                    cell("abduction"),
-                    "not a yes/no value",
-                ));
-                None
-            }
-        };
+        let abduction = self.flag(&mut problems, "abduction", cell("abduction"));
+        let perpetrators = self.perpetrators(&mut problems, &cell);
 
         // the venue is kept verbatim: the classifier and the analyst see what
         // the hotline typed
@@ -326,8 +329,10 @@ impl<'r> Validator<'r> {
             period,
             month: month.map(|m| m as i32),
             exploitation_country,
+            exploitation_area,
             exploitation_subdivision,
             citizenship,
+            citizenship_area,
             gender,
             age_band,
             majority_status,
@@ -338,7 +343,89 @@ impl<'r> Validator<'r> {
             recruiter_relations,
             control_methods,
             abduction,
+            perpetrators,
         })
+    }
+
+    fn flag(&self, problems: &mut Vec<Problem>, column: &str, raw: &str) -> Option<bool> {
+        parse_bool(raw).unwrap_or_else(|| {
+            problems.push(Problem::new(column, raw, "not a yes/no value"));
+            None
+        })
+    }
+
+    /// The perpetrator fields of a row. Their citizenships are places like
+    /// the victim's: a country or an M49 region.
+    fn perpetrators<'a>(
+        &self,
+        problems: &mut Vec<Problem>,
+        cell: &impl Fn(&str) -> &'a str,
+    ) -> Perpetrators {
+        let count = self
+            .number(
+                problems,
+                "perpetrator_count",
+                cell("perpetrator_count"),
+                1,
+                10_000,
+            )
+            .map(|n| n as i32);
+        let mut citizenships = Vec::new();
+        for part in cell("perpetrator_citizenships").split(';') {
+            if self.rules.is_not_recorded(part) {
+                continue;
+            }
+            match places::parse(part) {
+                Some(Place::Country(code)) => citizenships.push(code),
+                Some(Place::Area(code)) => citizenships.push(code.to_string()),
+                None => problems.push(Problem::new(
+                    "perpetrator_citizenships",
+                    part.trim(),
+                    NOT_A_PLACE,
+                )),
+            }
+        }
+        citizenships.sort();
+        citizenships.dedup();
+        Perpetrators {
+            count,
+            roles: self.list(
+                problems,
+                CodedField::PerpetratorRoles,
+                cell("perpetrator_roles"),
+            ),
+            genders: self.list(
+                problems,
+                CodedField::PerpetratorGenders,
+                cell("perpetrator_genders"),
+            ),
+            age_groups: self.list(
+                problems,
+                CodedField::PerpetratorAgeGroups,
+                cell("perpetrator_age_groups"),
+            ),
+            citizenships: (!citizenships.is_empty()).then_some(citizenships),
+            relations: self.list(
+                problems,
+                CodedField::PerpetratorRelations,
+                cell("perpetrator_relations"),
+            ),
+            money_paid: self.flag(
+                problems,
+                "perpetrator_money_paid",
+                cell("perpetrator_money_paid"),
+            ),
+            transaction: self.flag(
+                problems,
+                "perpetrator_transaction",
+                cell("perpetrator_transaction"),
+            ),
+            control_abuse: self.flag(
+                problems,
+                "perpetrator_control_abuse",
+                cell("perpetrator_control_abuse"),
+            ),
+        }
     }
 
     /// The year of registration, or a period of several years (`2014-2018`,
@@ -406,19 +493,26 @@ impl<'r> Validator<'r> {
         }
     }
 
-    fn country(&self, problems: &mut Vec<Problem>, column: &str, raw: &str) -> Option<String> {
+    /// A place cell: a country (code or name), stored as its alpha-2 code,
+    /// or failing that a UN M49 region or subregion, stored as its numeric
+    /// code in the area slot.
+    fn place(
+        &self,
+        problems: &mut Vec<Problem>,
+        column: &str,
+        raw: &str,
+    ) -> (Option<String>, Option<String>) {
         if self.rules.is_not_recorded(raw) {
-            return None; // empty, "unknown", "no especificado", ...
+            return (None, None); // empty, "unknown", "no especificado", ...
         }
-        let code = countries::normalise_country(raw);
-        if code.is_none() {
-            problems.push(Problem::new(
-                column,
-                raw,
-                "not an ISO 3166-1 alpha-2 or alpha-3 country code",
-            ));
+        match places::parse(raw) {
+            Some(Place::Country(code)) => (Some(code), None),
+            Some(Place::Area(code)) => (None, Some(code.to_string())),
+            None => {
+                problems.push(Problem::new(column, raw, NOT_A_PLACE));
+                (None, None)
+            }
         }
-        code
     }
 
     fn code(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<String> {

@@ -27,6 +27,7 @@ pub fn classify(records: u64, seed: u64, rules: &Rules) -> Result<ClassifyBench>
         last_year: 2024,
         out: std::path::PathBuf::new(),
         layout: None,
+        coarse: false,
         show_progress: false,
     };
     let mut classifier = Classifier::new(rules);

@@ -200,6 +200,8 @@ pub fn link(tables: &[Table], unit: Unit, known_values: bool) -> Result<Linkage>
     // the inequalities that name them.
     relations.sort_by_key(|r| r.kind != RelationKind::Sum);
     let mut seen = BTreeSet::new();
+    // (kind, total, parts) of every group of every relation, in order
+    let mut constraints: Vec<(RelationKind, Key, Vec<CellId>)> = Vec::new();
     for relation in relations {
         if !seen.insert(format!("{relation:?}")) {
             continue; // declared by two tables: one constraint
@@ -220,38 +222,63 @@ pub fn link(tables: &[Table], unit: Unit, known_values: bool) -> Result<Linkage>
             }
         }
         for (total_key, parts) in groups {
-            let total = match cells.get(&total_key) {
-                Some(&id) => id,
-                None => {
-                    // No table publishes the total: a hidden cell. Its value
-                    // is the parts' sum, exact for `sum` and consistent with
-                    // the inequalities otherwise (only the audit's reader
-                    // matters for it, and it does not know the value).
-                    let value = parts.iter().map(|p| model.cells()[p.0].value).sum();
-                    let id = model.add_hidden_cell(value, total_key.label());
-                    cells.insert(total_key, id);
-                    statuses.push(CellStatus::Hidden);
-                    origin.push("no table".into());
-                    id
-                }
-            };
-            match kind {
-                RelationKind::Sum => model.add_sum(&parts, total),
-                RelationKind::Within => model.add_at_most(&parts, total),
-                RelationKind::EachWithin => parts
-                    .iter()
-                    .try_for_each(|&p| model.add_at_most(&[p], total)),
-                RelationKind::Cover => parts
-                    .iter()
-                    .try_for_each(|&p| model.add_at_most(&[p], total))
-                    .and_then(|()| model.add_at_least(&parts, total)),
+            // An exact sum's total that no table publishes is a hidden
+            // cell now, with the parts' sum for its value, so that the
+            // relations after it find it.
+            if kind == RelationKind::Sum && !cells.contains_key(&total_key) {
+                let value = parts.iter().map(|p| model.cells()[p.0].value).sum();
+                let id = model.add_hidden_cell(value, total_key.label());
+                cells.insert(total_key.clone(), id);
+                statuses.push(CellStatus::Hidden);
+                origin.push("no table".into());
             }
-            .map_err(sdc_error)?;
+            constraints.push((kind, total_key, parts));
         }
     }
+    // A hidden total of inequalities only gets, for its value, the least
+    // that satisfies all of them (a top-five list's sum, the largest part
+    // of the others): only the audit's reader matters for it, and it does
+    // not know the value.
+    let mut least: BTreeMap<&Key, u64> = BTreeMap::new();
+    for (kind, total_key, parts) in &constraints {
+        if cells.contains_key(total_key) {
+            continue;
+        }
+        let values = parts.iter().map(|p| model.cells()[p.0].value);
+        let bound = match kind {
+            RelationKind::Within => values.sum(),
+            _ => values.max().unwrap_or(0),
+        };
+        let entry = least.entry(total_key).or_default();
+        *entry = (*entry).max(bound);
+    }
+    for (total_key, value) in least {
+        let id = model.add_hidden_cell(value, total_key.label());
+        cells.insert(total_key.clone(), id);
+        statuses.push(CellStatus::Hidden);
+        origin.push("no table".into());
+    }
+    for (kind, total_key, parts) in &constraints {
+        let total = cells[total_key];
+        match kind {
+            RelationKind::Sum => model.add_sum(parts, total),
+            RelationKind::Within => model.add_at_most(parts, total),
+            RelationKind::EachWithin => parts
+                .iter()
+                .try_for_each(|&p| model.add_at_most(&[p], total)),
+            RelationKind::Cover => parts
+                .iter()
+                .try_for_each(|&p| model.add_at_most(&[p], total))
+                .and_then(|()| model.add_at_least(parts, total)),
+        }
+        .map_err(sdc_error)?;
+    }
+    // a declared relation to another quantity (the `dated(...)` totals of
+    // the annual tables) leaves the relation to the records to be derived
     let declared: BTreeSet<(String, BTreeSet<String>, String)> = tables
         .iter()
         .flat_map(|t| &t.spec.relations)
+        .filter(|r| r.total == RECORDS)
         .map(|r| {
             (
                 r.quantity.clone(),

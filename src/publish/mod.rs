@@ -1,7 +1,8 @@
 //! Publication: tables as the queries return them, disclosure control over
-//! all of them together, the audit of what was written, charts, the
-//! renderers (CSV, XLSX, Markdown, HTML), and the one writer of output
-//! folders every product uses.
+//! all of them together, the audit of what was written, charts, the type
+//! profiles drawn from the by-type tables, the renderers (CSV, XLSX,
+//! Markdown, HTML), and the one writer of output folders every product
+//! uses.
 
 pub mod audit;
 pub mod charts;
@@ -9,6 +10,7 @@ pub mod declaration;
 pub mod disclosure;
 pub mod figures;
 pub mod linkage;
+pub mod profiles;
 pub mod render;
 pub mod table;
 pub mod writer;

@@ -255,6 +255,9 @@ pub struct Document<'a> {
     pub charts: &'a [Chart],
     pub tables: &'a [Table],
     pub sections: Vec<(String, Text)>,
+    /// Sections drawn from the tables (the report's type profiles), as
+    /// HTML and as Markdown; empty when the document has none.
+    pub profiles: (String, String),
 }
 
 pub fn markdown_document(doc: &Document) -> String {
@@ -273,6 +276,7 @@ pub fn markdown_document(doc: &Document) -> String {
             chart.title, chart.title, chart.name, chart.caption
         );
     }
+    out += &doc.profiles.1;
     let _ = writeln!(out, "## Tables\n");
     for table in doc.tables {
         let _ = writeln!(out, "### {}\n", table.spec.title);
@@ -312,7 +316,9 @@ table{border-collapse:collapse;font-size:0.85em;margin:0.5em 0}th,td{border:1px 
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}td.sup{text-align:right;background:#eee;color:#555}\
 .note{font-size:0.85em;color:#444;font-style:italic;margin:0.2em 0}figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#444}\
 .caveat{border-left:4px solid #0072B2;padding:0.3em 0.8em;background:#f3f8fc}details{margin:0.4em 0 1.4em}\
-svg{max-width:100%;height:auto}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
+svg{max-width:100%;height:auto}\
+.facets{display:grid;grid-template-columns:1fr 1fr;gap:0.5em 1.5em}.facet h4{margin:0.6em 0 0.2em}\
+@media print{section.profile{break-before:page}.facet,table,figure{break-inside:avoid}h2,h3,h4{break-after:avoid}}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
 
 pub fn html_document(doc: &Document) -> String {
     let policy = doc.policy;
@@ -341,6 +347,13 @@ pub fn html_document(doc: &Document) -> String {
         );
     }
     out += "<li><a href=\"#methods\">Methods</a></li>\n</ul>\n";
+    if !doc.profiles.0.is_empty() {
+        out = out.replacen(
+            "<li><a href=\"#charts\">Charts</a></li>\n",
+            "<li><a href=\"#charts\">Charts</a></li>\n<li><a href=\"#profiles\">Type profiles</a></li>\n",
+            1,
+        );
+    }
     out += "<h2 id=\"charts\">Charts</h2>\n";
     for chart in doc.charts {
         // the SVG is inlined so that the page is one self-contained file
@@ -356,6 +369,7 @@ pub fn html_document(doc: &Document) -> String {
             escape(&chart.caption)
         );
     }
+    out += &doc.profiles.0;
     out += "<h2>Tables</h2>\n";
     for table in doc.tables {
         let _ = writeln!(

@@ -252,6 +252,9 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         population::register(&ctx, path).await?;
         available.push("population".into());
     }
+    if crate::reference::register(&ctx, store.root())? {
+        available.push("reference".into());
+    }
     let perturbation = options.policy.perturbation();
     let secret = store.cell_key_secret()?;
     let settings = |counting| CountSettings::for_unit(counting, secret, perturbation, sel.unit);
@@ -382,10 +385,11 @@ pub fn write_replacing(
 /// Writes every output of the report into `out`.
 pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
     let charts = charts::draw_all(report)?;
+    let profiles = crate::publish::profiles::build(&report.tables)?;
     let mut written = crate::publish::writer::write_document(
         out,
         "report",
-        &render::report_document(report, &charts),
+        &render::report_document(report, &charts, &profiles),
     )?;
     written.push(
         audit::DisclosureModel::new(report.context.unit, report.context.policy, &report.tables)

@@ -33,7 +33,7 @@ fn scope(report: &Report) -> Text {
 }
 
 /// Coverage figures for the methods section, read from the coverage table.
-fn coverage(report: &Report) -> Option<(String, String, String)> {
+fn coverage(report: &Report) -> Option<(String, [String; 3])> {
     let t = report
         .tables
         .iter()
@@ -69,8 +69,11 @@ fn coverage(report: &Report) -> Option<(String, String, String)> {
             sum("extension (outside the 25 types)"),
             sum("undetermined")
         ),
-        left_out("left out: year not recorded"),
-        left_out("left out: a period of several years"),
+        [
+            left_out("left out: year not recorded"),
+            left_out("not in the tables by year: a period of several years"),
+            left_out("left out: a period reaching outside the years"),
+        ],
     ))
 }
 
@@ -98,12 +101,13 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
         ),
         (
             "Multi-valued attributes".to_string(),
-            "Recruitment tactics, recruiter relations and methods of control can each have several values per \
-             record, so their shares within a type do not add up to 100%."
+            "Recruitment tactics, recruiter relations, methods of control and the perpetrators' attributes can \
+             each have several values per record (a case can have several perpetrators), so their shares within \
+             a type do not add up to 100%."
                 .into(),
         ),
     ];
-    if let Some((text, left_out, periods)) = coverage(report) {
+    if let Some((text, [no_year, periods, outside])) = coverage(report) {
         sections.push((
             "Classification coverage".to_string(),
             Text::prose(
@@ -113,8 +117,10 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
             .value(c.rules_version.clone())
             .and(format!(
                 "). {text} Records whose year of registration was not recorded are left out of every table: \
-                 {left_out}; so are records registered over a period of several years (such as 2014-2018), \
-                 which cannot be placed in one year: {periods}."
+                 {no_year}. Records registered over a period of several years (such as 2014-2018) cannot be \
+                 placed in one year: the tables by year leave them out ({periods}), the tables by type count them \
+                 when the whole period lies within the report's years, and those whose period reaches outside \
+                 the years are left out ({outside})."
             )),
         ));
     }
@@ -166,7 +172,11 @@ const REPORT_CAVEAT: &str =
     "These are cases detected by or reported to hotlines, not the prevalence of trafficking.";
 
 /// The report as a document of the shared renderers.
-pub fn report_document<'a>(report: &'a Report, charts: &'a [Chart]) -> Document<'a> {
+pub fn report_document<'a>(
+    report: &'a Report,
+    charts: &'a [Chart],
+    profiles: &[crate::publish::profiles::TypeProfile],
+) -> Document<'a> {
     Document {
         title: REPORT_TITLE,
         scope: scope(report),
@@ -175,5 +185,9 @@ pub fn report_document<'a>(report: &'a Report, charts: &'a [Chart]) -> Document<
         charts,
         tables: &report.tables,
         sections: methods(report),
+        profiles: (
+            crate::publish::profiles::html(profiles),
+            crate::publish::profiles::markdown(profiles),
+        ),
     }
 }

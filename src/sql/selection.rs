@@ -153,14 +153,17 @@ pub async fn reporting_countries(ctx: &SessionContext, asked: &[String]) -> Resu
     Ok(countries)
 }
 
-/// The first and last year of registration in the store.
+/// The first and last year of registration in the store, periods of
+/// several years included (a store of an old layout, without the year
+/// span, by its years).
 pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
     // Correct only because the session turns off DataFusion's min/max
     // dynamic filter (see `engine::session_config`): with it on, the
     // `year=unknown` files could make this skip the first year.
     let batches = run_sql(
         ctx,
-        "SELECT CAST(min(year) AS BIGINT) AS lo, CAST(max(year) AS BIGINT) AS hi FROM cases",
+        "SELECT CAST(min(coalesce(year_from, year)) AS BIGINT) AS lo, \
+         CAST(max(coalesce(year_to, year)) AS BIGINT) AS hi FROM cases",
     )
     .await?;
     let bounds = batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
@@ -170,8 +173,8 @@ pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
     });
     bounds.ok_or_else(|| {
         Error::Usage(
-            "the store has no records with a year: nothing to report (every table counts records by \
-             their year of registration). Map the export's registration year or date to `year` in its \
+            "the store has no records with a year or a period: nothing to report (every table counts \
+             records by their year or period of registration). Map the export's registration year or date to `year` in its \
              mapping (`[fields.year]`, with `date = [\"%d/%m/%Y\"]` for a date column), check what \
              it quarantined (`STORE/quarantine/`), and ingest again into a new store"
                 .into(),

@@ -12,6 +12,7 @@ const STAGES: &[&str] = &[
     "input",
     "generate",
     "directory",
+    "reference",
     "sql",
     "publish",
     "gaps",

@@ -143,9 +143,14 @@ fn three_bundles_merged_give_the_comparison_made_from_the_store() {
     );
     let mut reader = csv::Reader::from_path(merged.join("tables/05_regional_totals.csv")).unwrap();
     let mut ranges = 0;
+    let mut areas = std::collections::BTreeSet::new();
     for row in reader.records() {
         let row = row.unwrap();
-        let (category, year) = (&row[2], &row[3]);
+        // the compared countries (US, MX) all roll up to the Americas, so
+        // its rows hold the same totals as those of all countries
+        areas.insert(row[0].to_string());
+        let row: Vec<&str> = row.iter().skip(1).collect();
+        let (category, year) = (row[2], row[3]);
         let true_total: i64 = truth
             .iter()
             .find(|t| t[0] == category && t[1] == year)
@@ -175,6 +180,10 @@ fn three_bundles_merged_give_the_comparison_made_from_the_store() {
         }
     }
     assert!(ranges > 0, "the fixture has suppressed counts");
+    assert_eq!(
+        areas.into_iter().collect::<Vec<_>>(),
+        ["Americas (UN M49 region)", "all countries compared"]
+    );
 }
 
 #[test]

@@ -259,9 +259,10 @@ fn known_gaps_are_found_ranked_and_disclosure_controlled() {
     // and the main report has the same tables, plus its methods section
     let report = dir.path().join("report");
     ok(&["report", "--store", p(&store), "--out", p(&report)]);
-    // no population table: tables 01-10, the mix tests as 11, the gaps 12-14
-    assert!(report.join("tables/12_service_gaps.csv").exists());
-    assert!(report.join("tables/14_directory_coverage.csv").exists());
+    // no population table: tables 01-10, the trafficker tables 11-12, the
+    // mix tests as 13, the gaps 14-16
+    assert!(report.join("tables/14_service_gaps.csv").exists());
+    assert!(report.join("tables/16_directory_coverage.csv").exists());
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(
         md.contains("### Service gaps") && md.contains("no organizations listed"),

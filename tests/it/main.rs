@@ -14,6 +14,7 @@ mod classify_examples;
 mod disclosure;
 mod exchange;
 mod foundation;
+mod four_facets;
 mod fuzz_input;
 mod gaps;
 mod guard;

@@ -1104,11 +1104,32 @@ fn periods_of_registration_are_stored_and_counted_apart() {
     );
     let out = dir.path().join("out");
     ok(&["report", "--store", p(&store), "--out", p(&out)]);
-    // two records: a small count, shown as x like any other
+    // two records: a small count, shown as x like any other; within the
+    // report's years (2014 to 2022, the periods included) they are in the
+    // tables by type, not in those by year
     let coverage =
         std::fs::read_to_string(out.join("tables/10_classification_coverage.csv")).unwrap();
     assert!(
-        coverage.contains("left out: a period of several years,,x,,"),
+        coverage.contains("not in the tables by year: a period of several years,,x,,"),
+        "{coverage}"
+    );
+    // a report of 2016 to 2022 leaves the period 2014-2018 out, and says so
+    let later = dir.path().join("later");
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&later),
+        "--from",
+        "2016",
+        "--to",
+        "2022",
+    ]);
+    let coverage =
+        std::fs::read_to_string(later.join("tables/10_classification_coverage.csv")).unwrap();
+    assert!(
+        coverage.contains("left out: a period reaching outside the years,,x,,"),
         "{coverage}"
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();

@@ -461,7 +461,16 @@ fn parameters_select_years_countries_and_unit() {
     let out = dir.path().join("mx");
     report(&store, &out, &["--country", "MX", "--min-cell", "12"]);
     let t = read_table(&out, "08_exploitation_country_by_year");
-    assert!(t.iter().all(|r| r["exploitation_country"] == "MX"), "{t:?}");
+    // the region's total (no country) above its one country
+    assert!(
+        t.iter()
+            .all(|r| r["exploitation_country"] == "MX" || r["exploitation_country"].is_empty()),
+        "{t:?}"
+    );
+    assert!(
+        t.iter().all(|r| r["exploitation_region"] == "Americas"),
+        "{t:?}"
+    );
     // a value that is not a country code never reaches the SQL
     let (code, _, stderr) = run(&[
         "report",
@@ -716,7 +725,7 @@ fn a_store_without_years_is_refused_with_what_to_do() {
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("no records with a year") && stderr.contains("[fields.year]"),
+        stderr.contains("no records with a year or a period") && stderr.contains("[fields.year]"),
         "{stderr}"
     );
 }

@@ -18,6 +18,12 @@ pub struct Args {
     /// mappings/mx_hotline.toml, instead of the canonical layout.
     #[arg(long)]
     pub mapping: Option<PathBuf>,
+    /// Write what aggregated registers publish: for four records in five,
+    /// the year as the five-year registration period holding it
+    /// ("2015-2019"), and places (exploitation, citizenship, the
+    /// perpetrators' citizenship) as UN M49 regions instead of countries.
+    #[arg(long)]
+    pub coarse: bool,
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -29,6 +35,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         countries,
         years,
         mapping,
+        coarse,
         out,
     } = args;
 
@@ -46,6 +53,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         last_year,
         out: out.clone(),
         layout,
+        coarse,
         show_progress: globals.show_progress,
     })?;
     eprintln!("wrote {n} synthetic records to {}", shown(&out));

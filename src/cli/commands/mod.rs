@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod mapping;
 pub mod merge;
 pub mod query;
+pub mod reference;
 pub mod releases;
 pub mod report;
 pub mod run;

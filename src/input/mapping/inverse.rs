@@ -25,7 +25,8 @@ pub struct Inverse {
 
 impl Inverse {
     /// Only renames, value maps and splits can be run backwards; a mapping
-    /// with flags, dates, several columns or generated ids cannot.
+    /// with flags, dates or several columns cannot. A generated id is left
+    /// out: ingest generates it.
     pub fn new(spec: &MappingSpec, origin: &Path) -> Result<Self> {
         let mut columns = Vec::new();
         let mut header = Vec::new();
@@ -33,11 +34,15 @@ impl Inverse {
             let Some(field) = spec.fields.get(*name) else {
                 continue;
             };
+            // a generated id has no source column: the reader makes it again
+            if field.generate.is_some() {
+                continue;
+            }
             let Some(column) = &field.column else {
                 return Err(Error::bad_input(
                     origin,
                     format!(
-                        "[fields.{name}] reads flags, several columns or a generated id; such a mapping cannot be written backwards"
+                        "[fields.{name}] reads flags or several columns; such a mapping cannot be written backwards"
                     ),
                 ));
             };

@@ -75,7 +75,7 @@ fn parse_flag(raw: &str) -> Result<Option<bool>, ()> {
 
 /// A column name that says its values count something: read as records,
 /// each row of such a file would stand for one victim.
-fn is_count_column(name: &str) -> bool {
+pub(crate) fn is_count_column(name: &str) -> bool {
     // words that mean a count and nothing else in the three languages
     // ("nombre" is a name in Spanish, "number" can be an id: not here)
     const COUNT_NAMES: &[&str] = &[
@@ -123,7 +123,7 @@ impl Mapper {
             .find(|h| is_count_column(h) && !read.contains(h))
         {
             return Err(format!(
-                "column '{count}' looks like a count: this file holds aggregates (one row for many victims), not case records, and each row would be stored as one victim. safetynet stores one row per victim; published aggregates are not records. If '{count}' is not a count of victims, map it to a field"
+                "column '{count}' looks like a count: this file holds aggregates (one row for many victims), not case records, and each row would be stored as one victim. safetynet stores one row per victim; published aggregates are not records: keep them beside the records with `safetynet reference import FILE --store STORE`. If '{count}' is not a count of victims, map it to a field"
             ));
         }
         let missing_columns: Vec<String> = read

@@ -1,0 +1,64 @@
+-- Produces: the trafficker profile by typology type or extension category: the perpetrators' roles, genders, age groups, citizenship (UN M49 region) and relation to the victim.
+-- From: cases (classified store), the multi-valued perpetrator columns unnested (perpetrator_regions is derived from perpetrator_citizenships).
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Trafficker profile by type
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: A case can have several perpetrators, so shares within a type and attribute can sum to more than 100%. Denominator = records of the type where the attribute of the perpetrators was recorded; 95% Wilson interval.
+-- cells: n = perpetrators(category, attribute, value)
+-- cells: denominator = perpetrators(category, attribute)
+-- cover: perpetrators(category, attribute, value) over value
+-- each-within: perpetrators(category, attribute) over attribute = records(category)
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+labelled AS (
+  SELECT unit_id, typology_id AS type_id,
+    coalesce(typology_name, extension_category, 'not determined') AS category,
+    perpetrator_roles, perpetrator_genders, perpetrator_age_groups, perpetrator_regions, perpetrator_relations
+  FROM selected
+),
+long AS (
+  SELECT type_id, category, 'role' AS attribute, unnest(perpetrator_roles) AS value, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'gender', unnest(perpetrator_genders), unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'age group', unnest(perpetrator_age_groups), unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'citizenship (region)', unnest(perpetrator_regions), unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'relation to victim', unnest(perpetrator_relations), unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL
+),
+named AS (
+  SELECT type_id, category, attribute, unit_id,
+    CASE WHEN attribute = 'citizenship (region)' THEN
+      CASE value WHEN '002' THEN 'Africa' WHEN '019' THEN 'Americas' WHEN '142' THEN 'Asia'
+        WHEN '150' THEN 'Europe' WHEN '009' THEN 'Oceania' ELSE value END
+    ELSE value END AS value
+  FROM long
+),
+-- each record once per attribute it records, however many perpetrators
+recorded AS (
+  SELECT category, 'role' AS attribute, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL
+  UNION ALL
+  SELECT category, 'gender', unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL
+  UNION ALL
+  SELECT category, 'age group', unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL
+  UNION ALL
+  SELECT category, 'citizenship (region)', unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL
+  UNION ALL
+  SELECT category, 'relation to victim', unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL
+),
+denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM recorded GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM named GROUP BY type_id, category, attribute, value)
+SELECT
+  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value

@@ -1,0 +1,45 @@
+-- Produces: what the case records of its perpetrators as one value per record, by typology type or extension category: how many perpetrators, whether money was paid for the victim, whether there was a transaction (the victim sold or bought), and whether they controlled, abused or kidnapped the victim.
+-- From: cases (classified store): perpetrator_count, perpetrator_money_paid, perpetrator_transaction, perpetrator_control_abuse.
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: Perpetrators of a case by type
+-- counts: n, denominator
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, denominator
+-- note: denominator = records of the type where the attribute was recorded (not recorded is left out of the share, never counted as "no"); 95% Wilson interval.
+-- cells: n = case_perpetrators(category, attribute, value)
+-- cells: denominator = case_perpetrators(category, attribute)
+-- sum: case_perpetrators(category, attribute, value) over value
+-- each-within: case_perpetrators(category, attribute) over attribute = records(category)
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+),
+labelled AS (
+  SELECT unit_id, typology_id AS type_id,
+    coalesce(typology_name, extension_category, 'not determined') AS category,
+    CASE WHEN perpetrator_count = 1 THEN 'one' WHEN perpetrator_count = 2 THEN 'two' WHEN perpetrator_count >= 3 THEN 'three or more' END AS how_many,
+    CASE WHEN perpetrator_money_paid THEN 'yes' WHEN NOT perpetrator_money_paid THEN 'no' END AS money_paid,
+    CASE WHEN perpetrator_transaction THEN 'yes' WHEN NOT perpetrator_transaction THEN 'no' END AS transaction,
+    CASE WHEN perpetrator_control_abuse THEN 'yes' WHEN NOT perpetrator_control_abuse THEN 'no' END AS control_abuse
+  FROM selected
+),
+long AS (
+  SELECT type_id, category, 'number of perpetrators' AS attribute, how_many AS value, unit_id FROM labelled WHERE how_many IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'money paid', money_paid, unit_id FROM labelled WHERE money_paid IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'transaction', transaction, unit_id FROM labelled WHERE transaction IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'control, abuse or kidnap', control_abuse, unit_id FROM labelled WHERE control_abuse IS NOT NULL
+),
+denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+SELECT
+  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value
