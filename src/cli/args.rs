@@ -38,7 +38,7 @@ pub fn format_parser() -> impl TypedValueParser<Value = safetynet::input::ingest
 
 pub fn output_format_parser() -> impl TypedValueParser<Value = safetynet::sql::engine::OutputFormat>
 {
-    enum_parser(&["table", "csv", "json"])
+    enum_parser(&["table", "csv", "json", "ndjson", "parquet", "xlsx"])
 }
 
 /// `--years 2015-2024`.

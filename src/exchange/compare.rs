@@ -628,6 +628,8 @@ pub fn write(
                 .into(),
         )],
         profiles: Default::default(),
+        key_figures: Default::default(),
+        reader_tables: Default::default(),
     };
     let written = crate::publish::writer::write_document(out, "comparison", &doc)?;
     let written = written.iter().map(|p| output.published_path(p)).collect();

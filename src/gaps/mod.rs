@@ -627,6 +627,8 @@ pub fn write(
         tables: &gaps.tables,
         sections: vec![("How gaps are found".into(), method_text(&gaps.needs_version))],
         profiles: Default::default(),
+        key_figures: Default::default(),
+        reader_tables: Default::default(),
     };
     let written = crate::publish::writer::write_document(out, "gaps", &doc)?;
     let written = written.iter().map(|p| output.published_path(p)).collect();

@@ -348,6 +348,9 @@ impl<'r> Validator<'r> {
     }
 
     fn flag(&self, problems: &mut Vec<Problem>, column: &str, raw: &str) -> Option<bool> {
+        if self.rules.is_not_recorded(raw) {
+            return None; // "unknown", "no especificado", ...
+        }
         parse_bool(raw).unwrap_or_else(|| {
             problems.push(Problem::new(column, raw, "not a yes/no value"));
             None
@@ -361,15 +364,16 @@ impl<'r> Validator<'r> {
         problems: &mut Vec<Problem>,
         cell: &impl Fn(&str) -> &'a str,
     ) -> Perpetrators {
-        let count = self
-            .number(
-                problems,
-                "perpetrator_count",
-                cell("perpetrator_count"),
-                1,
-                10_000,
-            )
-            .map(|n| n as i32);
+        // "unknown" is not recorded; so is 0, which registers write for a
+        // case whose perpetrators they could not count
+        let raw_count = cell("perpetrator_count");
+        let count = if self.rules.is_not_recorded(raw_count) {
+            None
+        } else {
+            self.number(problems, "perpetrator_count", raw_count, 0, 10_000)
+                .filter(|n| *n > 0)
+                .map(|n| n as i32)
+        };
         let mut citizenships = Vec::new();
         for part in cell("perpetrator_citizenships").split(';') {
             if self.rules.is_not_recorded(part) {

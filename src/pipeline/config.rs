@@ -26,6 +26,12 @@ pub struct ReportConfig {
     pub population: Option<PathBuf>,
     /// Needs file for the service gaps (relative to this file).
     pub needs: Option<PathBuf>,
+    /// A folder of the user's own `.sql` tables, published after the
+    /// shipped ones with the same declarations (relative to this file).
+    pub queries: Option<PathBuf>,
+    /// The report's title and the organisation publishing it.
+    pub title: Option<String>,
+    pub organisation: Option<String>,
 }
 
 fn default_unit() -> Unit {
@@ -112,10 +118,12 @@ impl Config {
                 width: r.protection_width,
                 suppression: true,
             },
-            extra_queries: None,
+            extra_queries: r.queries.clone(),
             population: r.population.clone(),
             needs: r.needs.clone(),
             engine,
+            title: r.title.clone(),
+            organisation: r.organisation.clone(),
         })
     }
 
@@ -141,6 +149,7 @@ impl Config {
         config.rules = config.rules.as_ref().map(resolve);
         config.report.population = config.report.population.as_ref().map(resolve);
         config.report.needs = config.report.needs.as_ref().map(resolve);
+        config.report.queries = config.report.queries.as_ref().map(resolve);
         config.directory = config.directory.as_ref().map(resolve);
         Ok(config)
     }

@@ -183,136 +183,116 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             ));
         }
     }
-    if let Some(html) = &html {
-        findings.extend(profiles_agree(html, published));
+    findings.extend(profiles_agree(
+        html.as_deref(),
+        markdown.as_deref(),
+        published,
+    )?);
+    findings.extend(key_figures_agree(
+        html.as_deref(),
+        markdown.as_deref(),
+        published,
+    ));
+    Ok(findings)
+}
+
+/// The type profiles the published CSVs give, built again as the report
+/// builds them (charts included), must be in the HTML and the Markdown
+/// exactly: an edit anywhere in them (a row, a heading, the markup around
+/// it) is a finding, and so is profile markup where the tables give none.
+fn profiles_agree(
+    html: Option<&str>,
+    md: Option<&str>,
+    published: &[PublishedCsv],
+) -> Result<Vec<String>> {
+    use super::profiles;
+    let tables: Vec<Table> = published.iter().map(PublishedCsv::shown).collect();
+    let rebuilt = profiles::build(&tables)?;
+    let mut findings = Vec::new();
+    let (want_html, want_md) = (profiles::html(&rebuilt), profiles::markdown(&rebuilt));
+    if let Some(html) = html {
+        let shown = if want_html.is_empty() {
+            !html.contains("class=\"profile\"")
+        } else {
+            html.contains(&want_html)
+        };
+        if !shown {
+            findings.push(
+                "report.html: the type profiles are not those the published tables give".into(),
+            );
+        }
     }
-    if let Some(md) = &markdown {
-        findings.extend(markdown_profiles_agree(md, published));
+    if let Some(md) = md {
+        let shown = if want_md.is_empty() {
+            !md.contains("Type profiles")
+        } else {
+            md.contains(&want_md)
+        };
+        if !shown {
+            findings.push(
+                "report.md: the type profiles are not those the published tables give".into(),
+            );
+        }
     }
     Ok(findings)
 }
 
-/// The type profiles of the HTML report, checked row by row against the
-/// CSVs of the tables they name: every row shown must be a row of one of
-/// them, for that type, as the CSV has it. A profile that names no
-/// published table, or shows a figure no table publishes, is a finding.
-fn profiles_agree(html: &str, published: &[PublishedCsv]) -> Vec<String> {
-    use super::profiles::html_row;
-    const OPEN: &str = "<table class=\"profile\" data-category=\"";
-    let mut findings = Vec::new();
-    for (at, _) in html.match_indices(OPEN) {
-        let rest = &html[at + OPEN.len()..];
-        let Some((category, rest)) = rest.split_once('"') else {
-            continue;
-        };
-        let sources = rest
-            .strip_prefix(" data-sources=\"")
-            .and_then(|r| r.split_once('"'))
-            .map(|(s, _)| s)
-            .unwrap_or("");
-        let body_end = rest.find("</table>").unwrap_or(rest.len());
-        let body = &rest[..body_end];
-        // the rows the named tables publish for this type, as HTML shows them
-        let names: Vec<&str> = sources.split_whitespace().collect();
-        let allowed = allowed_profile_rows(
-            published,
-            &names,
-            |c| crate::base::escape::html_text(c) == category,
-            html_row,
-            &mut findings,
-            "report.html",
-        );
-        for line in body.lines().filter(|l| l.starts_with("<tr><td>")) {
-            if !allowed.iter().any(|a| a == line) {
-                findings.push(format!(
-                    "report.html: the type profile of {category} shows a row no published table has: {line}"
-                ));
-            }
-        }
-    }
-    findings
-}
-
-/// The rows, rendered by `render`, that the published tables `names` give
-/// for the category `is_category` picks; a name that is not a published
-/// table is a finding of `file`.
-fn allowed_profile_rows(
+/// The key figures and the reader's tables a report shows must be the
+/// ones the published CSVs give: built again from them, they must be in the
+/// HTML and the Markdown exactly, and where the tables give none, none may
+/// be shown.
+fn key_figures_agree(
+    html: Option<&str>,
+    md: Option<&str>,
     published: &[PublishedCsv],
-    names: &[&str],
-    is_category: impl Fn(&str) -> bool,
-    render: fn(&super::profiles::FacetRow) -> String,
-    findings: &mut Vec<String>,
-    file: &str,
 ) -> Vec<String> {
-    use super::profiles::{FACETS, source_rows, stem};
-    let mut allowed = Vec::new();
-    for name in names {
-        let Some(csv) = published.iter().find(|p| p.spec.name == *name) else {
-            findings.push(format!(
-                "{file}: a type profile names {name}, which is not a published table"
-            ));
-            continue;
-        };
-        let table = csv.shown();
-        let Some(ci) = table.column("category") else {
-            continue;
-        };
-        let mut categories: Vec<String> = table.rows.iter().map(|r| r[ci].render()).collect();
-        categories.sort();
-        categories.dedup();
-        for category in categories.iter().filter(|c| is_category(c)) {
-            for source in FACETS.iter().flat_map(|f| f.sources) {
-                if stem(name) == source.table {
-                    allowed.extend(source_rows(&table, source, category).iter().map(render));
-                }
-            }
-        }
-    }
-    allowed
-}
-
-/// The type profiles of the Markdown report, checked like those of the
-/// HTML: under each type's heading, each facet's rows against the tables
-/// its `_From ..._` line names.
-fn markdown_profiles_agree(md: &str, published: &[PublishedCsv]) -> Vec<String> {
-    use super::profiles::{FROM, category_in_heading, markdown_row};
+    use super::{key_figures, reader};
+    let tables: Vec<Table> = published.iter().map(PublishedCsv::shown).collect();
+    let figures = key_figures::build(&tables);
+    let wide = reader::types_by_year(&tables);
     let mut findings = Vec::new();
-    let Some(start) = md.find("\n## Type profiles\n") else {
-        return findings;
-    };
-    let section = &md[start..];
-    let section = &section[..section.find("\n## Tables").unwrap_or(section.len())];
-    let mut heading = "";
-    let mut rows: Vec<&str> = Vec::new();
-    for line in section.lines() {
-        if let Some(h) = line.strip_prefix("### ") {
-            heading = h;
-        } else if line.starts_with("| ") && !line.starts_with("| attribute |") {
-            rows.push(line);
-        } else if let Some(names) = line.strip_prefix(FROM) {
-            let names: Vec<&str> = names.trim_end_matches("._").split(", ").collect();
-            let category = category_in_heading(heading);
-            let allowed = allowed_profile_rows(
-                published,
-                &names,
-                |c| crate::base::escape::markdown_text(c) == category,
-                markdown_row,
-                &mut findings,
-                "report.md",
-            );
-            for row in rows.drain(..) {
-                if !allowed.iter().any(|a| a == row) {
-                    findings.push(format!(
-                        "report.md: the type profile of {category} shows a row no published table has: {row}"
-                    ));
-                }
-            }
+    let checks = [
+        (
+            "report.html",
+            html,
+            "the key figures",
+            key_figures::html(&figures),
+            "id=\"key-figures\"",
+        ),
+        (
+            "report.md",
+            md,
+            "the key figures",
+            key_figures::markdown(&figures),
+            "## Key figures",
+        ),
+        (
+            "report.html",
+            html,
+            "the table of records by type and year",
+            reader::html(&wide),
+            "id=\"reader-tables\"",
+        ),
+        (
+            "report.md",
+            md,
+            "the table of records by type and year",
+            reader::markdown(&wide),
+            "## Records by type and year",
+        ),
+    ];
+    for (file, text, what, expected, marker) in checks {
+        let Some(text) = text else { continue };
+        let shown = if expected.is_empty() {
+            !text.contains(marker)
+        } else {
+            text.contains(&expected)
+        };
+        if !shown {
+            findings.push(format!(
+                "{file}: {what} are not those the published tables give"
+            ));
         }
-    }
-    for row in rows {
-        findings.push(format!(
-            "report.md: a type profile row names no table it comes from: {row}"
-        ));
     }
     findings
 }

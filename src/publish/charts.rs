@@ -35,6 +35,78 @@ const PALETTE: &[RGBColor] = &[
     RGBColor(240, 228, 66),
     RGBColor(0, 0, 0),
 ];
+/// One fixed colour per typology type (1 to 25, in order) and extension
+/// category (the 7, in order), shared by every report, comparison and
+/// bundle, so that a type keeps its colour whatever the selection: Paul
+/// Tol's bright, muted, vibrant and light qualitative sets, then three of
+/// Okabe–Ito's, none of them grey (grey means "other" or "not published").
+const CATEGORY_COLOURS: [RGBColor; 32] = [
+    RGBColor(0x44, 0x77, 0xAA),
+    RGBColor(0xEE, 0x66, 0x77),
+    RGBColor(0x22, 0x88, 0x33),
+    RGBColor(0xCC, 0xBB, 0x44),
+    RGBColor(0x66, 0xCC, 0xEE),
+    RGBColor(0xAA, 0x33, 0x77),
+    RGBColor(0x33, 0x22, 0x88),
+    RGBColor(0x88, 0xCC, 0xEE),
+    RGBColor(0x44, 0xAA, 0x99),
+    RGBColor(0x11, 0x77, 0x33),
+    RGBColor(0x99, 0x99, 0x33),
+    RGBColor(0xDD, 0xCC, 0x77),
+    RGBColor(0xCC, 0x66, 0x77),
+    RGBColor(0x88, 0x22, 0x55),
+    RGBColor(0xAA, 0x44, 0x99),
+    RGBColor(0xEE, 0x77, 0x33),
+    RGBColor(0x00, 0x77, 0xBB),
+    RGBColor(0x33, 0xBB, 0xEE),
+    RGBColor(0xEE, 0x33, 0x77),
+    RGBColor(0xCC, 0x33, 0x11),
+    RGBColor(0x00, 0x99, 0x88),
+    RGBColor(0x77, 0xAA, 0xDD),
+    RGBColor(0xEE, 0x88, 0x66),
+    RGBColor(0xFF, 0xAA, 0xBB),
+    RGBColor(0xBB, 0xCC, 0x33),
+    RGBColor(0xAA, 0xAA, 0x00),
+    RGBColor(0x99, 0xDD, 0xFF),
+    RGBColor(0x44, 0xBB, 0x99),
+    RGBColor(0xEE, 0xDD, 0x88),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0x00, 0x9E, 0x73),
+];
+
+/// The names of the 25 types and 7 extension categories, in order, from
+/// the typology file compiled into the binary.
+fn category_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/typology.toml"))
+            .lines()
+            .filter_map(|l| l.strip_prefix("name = \""))
+            .map(|rest| rest.trim_end().trim_end_matches('"').to_string())
+            .collect()
+    })
+}
+
+/// The fixed colour of a type or extension category named `label`; None
+/// for anything else.
+pub(crate) fn category_colour(label: &str) -> Option<RGBColor> {
+    category_names()
+        .iter()
+        .position(|n| n == label)
+        .and_then(|i| CATEGORY_COLOURS.get(i).copied())
+}
+
+/// Colours for labelled series: a type's own colour, otherwise the
+/// palette in order.
+fn colours_for(labels: &[String]) -> Vec<RGBColor> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| category_colour(l).unwrap_or(PALETTE[i % PALETTE.len()]))
+        .collect()
+}
+
 const OTHER_GREY: RGBColor = RGBColor(170, 170, 170);
 const LIGHT_GREY: RGBColor = RGBColor(215, 215, 215);
 const SUPPRESSED_GREY: RGBColor = RGBColor(235, 235, 235);
@@ -275,7 +347,7 @@ impl Chart {
         let colors: Vec<RGBColor> = (0..series.len())
             .map(|i| {
                 if i + 3 < series.len() {
-                    PALETTE[i % 7]
+                    category_colour(&series[i].0).unwrap_or(PALETTE[i % 7])
                 } else {
                     greys[i + 3 - series.len()]
                 }
@@ -340,7 +412,7 @@ impl Chart {
         let mut chart = year_axes(&plot, years, 0.3, max, "Share of the year's records", |y| {
             format!("{y:.0}%")
         })?;
-        let colors = series_colors(series.len());
+        let colors = colours_for(&labels);
         for ((_, points), color) in series.iter().zip(&colors) {
             draw_runs(&mut chart, points, *color)?;
         }
@@ -362,7 +434,7 @@ impl Chart {
             .flat_map(|(_, series)| series.iter().flatten().map(|p| p.3))
             .fold(0.0, f64::max)
             .max(1.0);
-        let colors = series_colors(labels.len());
+        let colors = colours_for(labels);
         let areas = plot.split_evenly((1, panels.len().max(1)));
         for ((title, series), area) in panels.iter().zip(&areas) {
             let area = area.titled(title, text_style(16)).map_err(chart_error)?;
@@ -719,4 +791,28 @@ fn runs(points: &[TrendPoint]) -> Vec<&[TrendPoint]> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod colour_tests {
+    use super::*;
+
+    #[test]
+    fn every_type_and_category_has_its_own_fixed_colour() {
+        let names = category_names();
+        assert_eq!(names.len(), 32, "{names:?}");
+        assert_eq!(names[0], "Escort Services");
+        assert_eq!(names[25], "Mining and quarrying");
+        let mut colours: Vec<(u8, u8, u8)> = names
+            .iter()
+            .map(|n| {
+                let c = category_colour(n).unwrap();
+                (c.0, c.1, c.2)
+            })
+            .collect();
+        colours.sort();
+        colours.dedup();
+        assert_eq!(colours.len(), 32);
+        assert_eq!(category_colour("other types"), None);
+    }
 }

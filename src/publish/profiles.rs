@@ -5,8 +5,9 @@
 //!
 //! A profile publishes nothing new: every row is a row of one of the
 //! report's by-type tables, after their disclosure control, with the same
-//! cells (`x` stays `x`). `audit` checks each profile row against that
-//! table's CSV, so an edited or mis-rendered profile cannot pass.
+//! cells (`x` stays `x`). `audit` builds the profiles again from the CSVs
+//! it reads back and requires the HTML and the Markdown to show exactly
+//! them, charts included, so an edited or mis-rendered profile cannot pass.
 
 use std::fmt::Write as _;
 
@@ -167,8 +168,10 @@ pub fn build(tables: &[Table]) -> Result<Vec<TypeProfile>> {
                 let Some(category) = text(table, row, "category") else {
                     continue;
                 };
+                // a number as the report built it, or as its CSV reads back
                 let type_id = table.column("type_id").and_then(|i| match &row[i] {
                     Cell::Int(n) => Some(*n),
+                    Cell::Text(t) => t.parse().ok(),
                     _ => None,
                 });
                 if category != "not determined" && !categories.iter().any(|(_, c)| *c == category) {
@@ -227,7 +230,16 @@ fn facet_chart(category: &str, title: &str, rows: &[FacetRow]) -> Result<String>
                 .map(|r| format!("{}: {}", r.attribute, r.value))
                 .collect(),
             groups: vec!["% of records with the attribute recorded".into()],
-            values: rows.iter().map(|r| vec![r.share_pct.as_f64()]).collect(),
+            values: rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.share_pct
+                            .as_f64()
+                            .or_else(|| r.share_pct.as_text().and_then(|t| t.parse().ok())),
+                    ]
+                })
+                .collect(),
         },
     };
     render_svg(&mut chart)?;
@@ -307,8 +319,7 @@ pub fn html(profiles: &[TypeProfile]) -> String {
     out
 }
 
-/// The line under a facet's Markdown table naming its tables, which
-/// `audit` reads to check the rows against them.
+/// The line under a facet's Markdown table naming its tables.
 pub const FROM: &str = "_From ";
 
 /// A facet row as the Markdown shows it.
@@ -340,11 +351,6 @@ pub fn heading_of(type_id: Option<i64>, category: &str) -> String {
         Some(id) => format!("Type {id}: {category}"),
         None => format!("Outside the 25 types: {category}"),
     }
-}
-
-/// The category a heading names (what follows "Type N: ").
-pub fn category_in_heading(heading: &str) -> &str {
-    heading.split_once(": ").map_or(heading, |(_, c)| c)
 }
 
 /// The profiles as Markdown: a heading per type, a table per facet.

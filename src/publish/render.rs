@@ -57,8 +57,71 @@ pub(crate) fn sheet_name(name: &str) -> String {
 /// header above it.
 pub(crate) const XLSX_FIRST_ROW: u32 = 3;
 
-/// One workbook, a sheet per table with its title, notes and footnotes.
-pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Result<()> {
+/// What a column of the shipped tables holds, for the workbook's README
+/// sheet; None for a column of a user's table, whose notes say.
+pub(crate) fn column_meaning(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "n" => "the count of the row (records or cases, see the unit); x when not published",
+        "denominator" => "the count the share is taken of (see the table's note)",
+        "share_pct" => "n as a percentage of denominator",
+        "ci_low_pct" | "ci_high_pct" => "95% Wilson score interval of share_pct, low and high end",
+        "prev_n" => "the count of the previous year",
+        "change_pct" => "change from prev_n to n, in percent",
+        "year" => "year of registration",
+        "section" => "typology type, extension category (outside the 25 types) or undetermined",
+        "type_id" => "number of the type in the Typology of Modern Slavery (1-25)",
+        "category" => "typology type, extension category, or not determined",
+        "type_records" => "all records of the type",
+        "attribute" => "what is counted (gender, role, relation to victim, ...)",
+        "value" => "the attribute's value",
+        "trafficking_form" => {
+            "form of trafficking: sex, labor, sex_and_labor, other, not_specified"
+        }
+        "recruitment_tactic" => "how the victim was recruited",
+        "recruiter_relation" => "the recruiter's relation to the victim",
+        "control_method" => "a method of control the exploiters used",
+        "reporting_country" => "country of the reporting organisation (ISO 3166-1 alpha-2)",
+        "exploitation_region" => "UN M49 region of the place of exploitation",
+        "exploitation_country" => {
+            "country of exploitation (ISO 3166-1 alpha-2); empty on a region's total"
+        }
+        "citizenship" => "the victim's citizenship",
+        "rate_per_100k" => "detected records per 100,000 population",
+        "population" | "population_year" => "population figure used for the rate, and its year",
+        "reason" => "why a record has no type, or why it is left out",
+        "statistic" => "Pearson chi-square statistic",
+        "df" => "degrees of freedom",
+        "p_value" => "p-value of the chi-square test",
+        "cramers_v" => "Cramér's V: strength of the difference, 0 to 1",
+        "reading" => "what the test says, in words",
+        "source" => "who published the reference figure",
+        "reference_count" => "the published figure",
+        "reference_share_pct" => "the published figure as a share of the source's total",
+        "total" | "total_low" | "total_high" => {
+            "regional total and the range the published counts allow"
+        }
+        _ => return None,
+    })
+}
+
+/// Text that is a plain decimal number (`0.123`, `-4`), with its number of
+/// decimals: written to the workbook as a number, shown at that precision.
+fn plain_number(text: &str) -> Option<(f64, usize)> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, decimals) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && decimals.bytes().all(|b| b.is_ascii_digit());
+    plain
+        .then(|| text.parse().ok().map(|v| (v, decimals.len())))
+        .flatten()
+}
+
+/// One workbook: a README sheet (each table, each column, the unit and the
+/// symbol), a sheet per table with its title, notes and footnotes (frozen
+/// header, filters, widths, numbers as numbers), and a Methods sheet.
+pub fn write_xlsx(doc: &Document, path: &Path) -> Result<()> {
+    let (tables, policy) = (doc.tables, doc.policy);
     let fail = |e: rust_xlsxwriter::XlsxError| Error::store(path, e.to_string());
     let mut workbook = Workbook::new();
     // a fixed creation time: the workbook must not change between runs
@@ -78,9 +141,68 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
     // quote prefix keeps it text, as typing `'=...` does
     let text = Format::new().set_quote_prefix();
     let italic = Format::new().set_italic();
+    let wrap = Format::new().set_text_wrap();
     let stamp = Format::new()
         .set_bold()
         .set_font_color(rust_xlsxwriter::Color::RGB(0xC00000));
+
+    let readme = workbook.add_worksheet();
+    readme.set_name("README").map_err(fail)?;
+    readme
+        .write_string_with_format(0, 0, doc.title, &bold)
+        .map_err(fail)?;
+    let mut line = 1;
+    if !policy.suppression {
+        readme
+            .write_string_with_format(line, 0, NOT_FOR_PUBLICATION, &stamp)
+            .map_err(fail)?;
+        line += 1;
+    }
+    for note in [
+        doc.scope.plain(),
+        format!(
+            "{SUPPRESSED}: not published (disclosure control): a count below {} or one hidden so that such a count \
+             cannot be worked out, or a figure computed from such a count. Never 0.",
+            policy.min_cell
+        ),
+        "One sheet per table, in the order of the report; the Methods sheet says how the figures were made.".into(),
+    ] {
+        readme.write_string(line, 0, &note).map_err(fail)?;
+        line += 1;
+    }
+    line += 1;
+    for (c, head) in ["sheet", "table", "column", "what it holds"]
+        .iter()
+        .enumerate()
+    {
+        readme
+            .write_string_with_format(line, c as u16, *head, &bold)
+            .map_err(fail)?;
+    }
+    readme.set_freeze_panes(line + 1, 0).map_err(fail)?;
+    for table in tables {
+        for column in &table.columns {
+            line += 1;
+            readme
+                .write_string(line, 0, sheet_name(&table.spec.name))
+                .map_err(fail)?;
+            readme
+                .write_string(line, 1, &table.spec.title)
+                .map_err(fail)?;
+            readme.write_string(line, 2, column).map_err(fail)?;
+            readme
+                .write_string(
+                    line,
+                    3,
+                    column_meaning(column).unwrap_or("see the notes under the table"),
+                )
+                .map_err(fail)?;
+        }
+    }
+    for (c, width) in [(0u16, 28.0), (1, 50.0), (2, 22.0), (3, 80.0)] {
+        readme.set_column_width(c, width).map_err(fail)?;
+    }
+
     for table in tables {
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name(&table.spec.name)).map_err(fail)?;
@@ -92,6 +214,7 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
                 .write_string_with_format(1, 0, NOT_FOR_PUBLICATION, &stamp)
                 .map_err(fail)?;
         }
+        let mut widths: Vec<usize> = table.columns.iter().map(|c| c.chars().count()).collect();
         for (c, name) in table.columns.iter().enumerate() {
             sheet
                 .write_string_with_format(2, c as u16, name, &bold)
@@ -100,6 +223,7 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
         for (r, row) in table.rows.iter().enumerate() {
             let r = r as u32 + XLSX_FIRST_ROW;
             for (c, cell) in row.iter().enumerate() {
+                widths[c] = widths[c].max(cell.render().chars().count());
                 let c = c as u16;
                 match cell {
                     Cell::Int(n) => sheet.write_number(r, c, *n as f64).map(|_| ()),
@@ -108,10 +232,45 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
                     Cell::Text(t) if formula_like(t) => {
                         sheet.write_string_with_format(r, c, t, &text).map(|_| ())
                     }
+                    // a figure computed as text at its precision (a p-value)
+                    Cell::Text(t) => match plain_number(t) {
+                        Some((value, decimals)) => {
+                            let shown = if decimals == 0 {
+                                "0".to_string()
+                            } else {
+                                format!("0.{}", "0".repeat(decimals))
+                            };
+                            sheet
+                                .write_number_with_format(
+                                    r,
+                                    c,
+                                    value,
+                                    &Format::new().set_num_format(&shown),
+                                )
+                                .map(|_| ())
+                        }
+                        None => sheet.write_string(r, c, t).map(|_| ()),
+                    },
                     other => sheet.write_string(r, c, other.render()).map(|_| ()),
                 }
                 .map_err(fail)?;
             }
+        }
+        for (c, width) in widths.iter().enumerate() {
+            sheet
+                .set_column_width(c as u16, (*width).clamp(6, 60) as f64 + 2.0)
+                .map_err(fail)?;
+        }
+        sheet.set_freeze_panes(XLSX_FIRST_ROW, 0).map_err(fail)?;
+        if !table.rows.is_empty() && !table.columns.is_empty() {
+            sheet
+                .autofilter(
+                    XLSX_FIRST_ROW - 1,
+                    0,
+                    XLSX_FIRST_ROW - 1 + table.rows.len() as u32,
+                    table.columns.len() as u16 - 1,
+                )
+                .map_err(fail)?;
         }
         let first_line = table.rows.len() as u32 + 4;
         for (line, note) in (first_line..).zip(footnotes(table, policy)) {
@@ -119,6 +278,28 @@ pub fn write_xlsx_tables(tables: &[Table], policy: Policy, path: &Path) -> Resul
                 .write_string_with_format(line, 0, &note, &italic)
                 .map_err(fail)?;
         }
+    }
+
+    let methods = workbook.add_worksheet();
+    methods.set_name("Methods").map_err(fail)?;
+    methods.set_column_width(0, 120.0).map_err(fail)?;
+    methods
+        .write_string_with_format(0, 0, "Methods", &bold)
+        .map_err(fail)?;
+    if !policy.suppression {
+        methods
+            .write_string_with_format(1, 0, NOT_FOR_PUBLICATION, &stamp)
+            .map_err(fail)?;
+    }
+    let mut line = 3;
+    for (title, body) in &doc.sections {
+        methods
+            .write_string_with_format(line, 0, title, &bold)
+            .map_err(fail)?;
+        methods
+            .write_string_with_format(line + 1, 0, body.plain(), &wrap)
+            .map_err(fail)?;
+        line += 3;
     }
     workbook.save(path).map_err(fail)
 }
@@ -212,6 +393,18 @@ impl Text {
         self
     }
 
+    /// As plain text (a workbook cell): prose without its code marks,
+    /// values as they are (a cell is text, never markup).
+    pub fn plain(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Prose(t) => t.replace('`', ""),
+                Part::Value(v) => v.clone(),
+            })
+            .collect()
+    }
+
     pub fn markdown(&self) -> String {
         self.0
             .iter()
@@ -258,6 +451,11 @@ pub struct Document<'a> {
     /// Sections drawn from the tables (the report's type profiles), as
     /// HTML and as Markdown; empty when the document has none.
     pub profiles: (String, String),
+    /// The key figures the document opens with (HTML, Markdown); empty
+    /// when it has none.
+    pub key_figures: (String, String),
+    /// Tables for people, drawn from the long ones (HTML, Markdown).
+    pub reader_tables: (String, String),
 }
 
 pub fn markdown_document(doc: &Document) -> String {
@@ -268,6 +466,8 @@ pub fn markdown_document(doc: &Document) -> String {
     let _ = writeln!(out, "# {}\n", doc.title);
     let _ = writeln!(out, "{}\n", doc.scope.markdown());
     let _ = writeln!(out, "> {}\n", doc.caveat);
+    out += &doc.key_figures.1;
+    out += &doc.reader_tables.1;
     let _ = writeln!(out, "## Charts\n");
     for chart in doc.charts {
         let _ = writeln!(
@@ -317,6 +517,8 @@ th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .note{font-size:0.85em;color:#444;font-style:italic;margin:0.2em 0}figure{margin:1.5em 0}figcaption{font-size:0.9em;color:#444}\
 .caveat{border-left:4px solid #0072B2;padding:0.3em 0.8em;background:#f3f8fc}details{margin:0.4em 0 1.4em}\
 svg{max-width:100%;height:auto}\
+table.key-figures th{text-align:left;background:none}tr.section th{text-align:left;background:#e6eef5}\
+table.key-figures td{font-size:1.1em}\
 .facets{display:grid;grid-template-columns:1fr 1fr;gap:0.5em 1.5em}.facet h4{margin:0.6em 0 0.2em}\
 @media print{section.profile{break-before:page}.facet,table,figure{break-inside:avoid}h2,h3,h4{break-after:avoid}}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
 
@@ -337,6 +539,8 @@ pub fn html_document(doc: &Document) -> String {
     let _ = writeln!(out, "<h1>{}</h1>", escape(doc.title));
     let _ = writeln!(out, "<p>{}</p>", doc.scope.html());
     let _ = writeln!(out, "<p class=\"caveat\">{}</p>", escape(doc.caveat));
+    out += &doc.key_figures.0;
+    out += &doc.reader_tables.0;
     out += "<h2>Contents</h2>\n<ul>\n<li><a href=\"#charts\">Charts</a></li>\n";
     for table in doc.tables {
         let _ = writeln!(

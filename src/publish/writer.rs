@@ -207,7 +207,7 @@ pub fn write_document(
         written.push(path);
     }
     let xlsx = dir.join(format!("{stem}.xlsx"));
-    render::write_xlsx_tables(doc.tables, doc.policy, &xlsx)?;
+    render::write_xlsx(doc, &xlsx)?;
     written.push(xlsx);
     for chart in doc.charts {
         let svg = charts_dir.join(format!("{}.svg", chart.name));

@@ -261,7 +261,9 @@ pub fn read(path: &Path, rules: &Rules, default_source: Option<&str>) -> Result<
                 let f: f64 = raw_count.parse().ok()?;
                 (f.fract() == 0.0 && f.is_finite()).then_some(f as i64)
             })
-            .filter(|n| *n >= 0)
+            // no count of victims comes near a trillion: a larger value is
+            // a mistake (9e18 would overflow every sum)
+            .filter(|n| (0..=1_000_000_000_000).contains(n))
             .ok_or_else(|| bad("count", format!("'{raw_count}' is not a count")))?;
         let source = match cell("source") {
             "" => default_source
@@ -287,6 +289,29 @@ pub fn read(path: &Path, rules: &Rules, default_source: Option<&str>) -> Result<
         .map(|a| (&a.source, &a.country, a.year, &a.sex, &a.age_group, &a.form))
         .collect();
     keys.sort();
+    // a total for all forms below one of its forms is a mistake in the file
+    for total in rows.iter().filter(|a| a.form == "all") {
+        if let Some(part) = rows.iter().find(|a| {
+            a.form != "all"
+                && (&a.source, &a.country, a.year, &a.sex, &a.age_group)
+                    == (
+                        &total.source,
+                        &total.country,
+                        total.year,
+                        &total.sex,
+                        &total.age_group,
+                    )
+                && a.count > total.count
+        }) {
+            return Err(Error::bad_input(
+                path,
+                format!(
+                    "{} gives {} {} a total of {} for all forms, below its {} of {}",
+                    total.source, total.country, total.year, total.count, part.form, part.count
+                ),
+            ));
+        }
+    }
     if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
         let (source, country, year, ..) = w[0];
         return Err(Error::bad_input(

@@ -34,6 +34,10 @@ pub struct ReportOptions {
     /// store has a directory.
     pub needs: Option<PathBuf>,
     pub engine: crate::sql::engine::EngineSettings,
+    /// The report's title; the default names the years.
+    pub title: Option<String>,
+    /// The organisation publishing the report.
+    pub organisation: Option<String>,
 }
 
 /// The service-gap tables' names in the report (when the store has a
@@ -73,12 +77,14 @@ pub struct Context {
     pub unit: Unit,
     pub policy: Policy,
     pub rules_version: String,
-    /// Input files by name (not path). Their record counts are not
-    /// published: no table's disclosure control covers them.
+    /// Input files by name (not path) with their SHA-256. Their record
+    /// counts are not published: no table's disclosure control covers them.
     pub inputs: Vec<String>,
     pub outcome: disclosure::Outcome,
     /// Version of the needs file, when the report has service gaps.
     pub needs_version: Option<String>,
+    pub title: String,
+    pub organisation: Option<String>,
 }
 
 pub struct Report {
@@ -230,6 +236,66 @@ async fn query_tables(
     Ok(tables)
 }
 
+/// A published figure of a reference source below K is shown as `x` like
+/// a count of the records: the reference table of a store is whatever was
+/// imported, and an "aggregate" of internal figures must not get small
+/// counts past disclosure control.
+fn hide_small_reference_figures(tables: &mut [Table], min_cell: u64) {
+    use crate::publish::Cell;
+    for table in tables
+        .iter_mut()
+        .filter(|t| unnumbered(&t.spec.name) == "reference_shares")
+    {
+        let (Some(count), Some(share)) = (
+            table.column("reference_count"),
+            table.column("reference_share_pct"),
+        ) else {
+            continue;
+        };
+        for row in &mut table.rows {
+            if row[count]
+                .as_f64()
+                .is_some_and(|v| v >= 1.0 && v < min_cell as f64)
+            {
+                row[count] = Cell::Suppressed;
+                row[share] = Cell::Withheld;
+            }
+        }
+    }
+}
+
+/// A selection without a record is refused, as `compare` refuses one: a
+/// report of empty tables that says "audit passed" reads as "no cases".
+async fn require_records(
+    ctx: &datafusion::prelude::SessionContext,
+    sel: &Selection,
+    from_year: i32,
+    to_year: i32,
+) -> Result<()> {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    let sql = "SELECT count(*) AS n FROM cases \
+        WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year \
+        AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))";
+    let batches = run_with_parameters(ctx, sql, parameters(sel, from_year, to_year)).await?;
+    let n = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0));
+    if n > 0 {
+        return Ok(());
+    }
+    let countries = if sel.countries.is_empty() {
+        "any reporting country".to_string()
+    } else {
+        sel.countries.join(", ")
+    };
+    Err(Error::Usage(format!(
+        "the store has no records of {countries} from {from_year} to {to_year}: nothing to report \
+         (see `safetynet query --store STORE \"SELECT reporting_country, year, count(*) FROM cases GROUP BY 1, 2 ORDER BY 1, 2\"`)"
+    )))
+}
+
 /// Builds the report: every table counted twice, once with true counts,
 /// on which disclosure control chooses what to suppress (the whole report
 /// at once), and once with published counts (true counts with the noise
@@ -247,6 +313,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             "--from {from_year} is after --to {to_year}"
         )));
     }
+    require_records(&ctx, sel, from_year, to_year).await?;
     let mut available = vec!["cases".to_string()];
     if let Some(path) = &options.population {
         population::register(&ctx, path).await?;
@@ -295,6 +362,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             disclosure::carry_over(&tables[..queried], &mut published[..queried], perturbation)
                 .map_err(|e| changed_meanwhile(store).unwrap_or(e))?;
         tables = published;
+        hide_small_reference_figures(&mut tables, options.policy.min_cell);
     }
     // the gap tables were protected on their own model (see `gaps`)
     outcome.primary += gaps_suppressed.0;
@@ -303,13 +371,21 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let manifest = store.manifest();
     Ok(Report {
         context: Context {
+            title: options.title.clone().unwrap_or_else(|| {
+                if from_year == to_year {
+                    format!("Detected cases of human trafficking, {to_year}")
+                } else {
+                    format!("Detected cases of human trafficking, {from_year}–{to_year}")
+                }
+            }),
+            organisation: options.organisation.clone(),
             from_year,
             to_year,
             countries,
             unit: sel.unit,
             policy: options.policy,
             rules_version: manifest.rules_version.clone(),
-            inputs: store.input_names(),
+            inputs: store.input_provenance(),
             outcome,
             needs_version,
         },

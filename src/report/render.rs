@@ -20,7 +20,12 @@ fn unit_text(unit: Unit) -> &'static str {
 /// the rules file): escaped by each renderer.
 fn scope(report: &Report) -> Text {
     let c = &report.context;
-    Text::prose("Reporting countries: ")
+    let published_by = match &c.organisation {
+        Some(org) => Text::prose("Published by ").value(org.clone()).and(". "),
+        None => Text::default(),
+    };
+    published_by
+        .and("Reporting countries: ")
         .values(&c.countries, ", ")
         .and(format!(
             ". Years of registration: {}–{}. Unit: {}. Classification rules: version ",
@@ -38,21 +43,30 @@ fn coverage(report: &Report) -> Option<(String, [String; 3])> {
         .tables
         .iter()
         .find(|t| t.spec.summaries.iter().any(|s| s == "coverage"))?;
-    let (section, share, n) = (t.column("section")?, t.column("share_pct")?, t.column("n")?);
+    let (section, n, denominator) = (
+        t.column("section")?,
+        t.column("n")?,
+        t.column("denominator")?,
+    );
+    // the section's published counts over the published total (never a sum
+    // of rounded shares, which can print 100.1%)
+    let total = t.rows.iter().find_map(|r| r[denominator].as_f64());
     let sum = |name: &str| -> String {
-        let shares: Vec<&Cell> = t
+        let counts: Vec<&Cell> = t
             .rows
             .iter()
             .filter(|r| r[section].as_text() == Some(name))
-            .map(|r| &r[share])
+            .map(|r| &r[n])
             .collect();
-        if shares.iter().any(|c| c.as_f64().is_none()) {
-            return WITHHELD.to_string();
+        match total {
+            _ if counts.iter().any(|c| c.as_f64().is_none()) => WITHHELD.to_string(),
+            Some(total) if total > 0.0 => {
+                let share = 100.0 * counts.iter().filter_map(|c| c.as_f64()).sum::<f64>() / total;
+                // no "-0.0%": a share is never below zero
+                format!("{:.1}%", share.max(0.0))
+            }
+            _ => WITHHELD.to_string(),
         }
-        format!(
-            "{:.1}%",
-            shares.iter().filter_map(|c| c.as_f64()).sum::<f64>()
-        )
     };
     let left_out = |why: &str| {
         t.rows
@@ -124,6 +138,19 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
             )),
         ));
     }
+    if !report
+        .tables
+        .iter()
+        .any(|t| crate::publish::profiles::stem(&t.spec.name) == "detection_rates")
+    {
+        sections.push((
+            "Rates".to_string(),
+            "This report has no table of detected cases per 100,000 population: it was not given a \
+             population table (`--population FILE`, or `population = \"FILE\"` in the config file; a CSV of \
+             country, year, population and source)."
+                .into(),
+        ));
+    }
     let p = c.policy;
     let disclosure = if p.suppression {
         format!(
@@ -162,12 +189,14 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
         scope(report)
             .and(" Input files: ")
             .values(&c.inputs, ", ")
-            .and("."),
+            .and(format!(
+                ". Made with safetynet {} (the same store, rules and options give the same bytes).",
+                env!("CARGO_PKG_VERSION")
+            )),
     ));
     sections
 }
 
-const REPORT_TITLE: &str = "Detected cases of human trafficking: annual statistics";
 const REPORT_CAVEAT: &str =
     "These are cases detected by or reported to hotlines, not the prevalence of trafficking.";
 
@@ -178,7 +207,7 @@ pub fn report_document<'a>(
     profiles: &[crate::publish::profiles::TypeProfile],
 ) -> Document<'a> {
     Document {
-        title: REPORT_TITLE,
+        title: &report.context.title,
         scope: scope(report),
         caveat: REPORT_CAVEAT,
         policy: report.context.policy,
@@ -189,5 +218,19 @@ pub fn report_document<'a>(
             crate::publish::profiles::html(profiles),
             crate::publish::profiles::markdown(profiles),
         ),
+        reader_tables: {
+            let wide = crate::publish::reader::types_by_year(&report.tables);
+            (
+                crate::publish::reader::html(&wide),
+                crate::publish::reader::markdown(&wide),
+            )
+        },
+        key_figures: {
+            let figures = crate::publish::key_figures::build(&report.tables);
+            (
+                crate::publish::key_figures::html(&figures),
+                crate::publish::key_figures::markdown(&figures),
+            )
+        },
     }
 }

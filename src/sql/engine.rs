@@ -26,7 +26,12 @@ use crate::store::Store;
 pub enum OutputFormat {
     Table,
     Csv,
+    /// One JSON array of objects.
     Json,
+    /// One JSON object per line.
+    Ndjson,
+    Parquet,
+    Xlsx,
 }
 
 /// What queries may hold in memory unless `--memory-limit` says otherwise:
@@ -302,32 +307,12 @@ fn terminal_safe(batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
 /// they are (JSON escapes control characters by its own rules); the command
 /// line escapes them too when it prints them to a terminal.
 pub fn render(batches: &[RecordBatch], format: OutputFormat) -> Result<String> {
-    use datafusion::arrow::{csv, json, util::pretty};
+    use datafusion::arrow::util::pretty;
     Ok(match format {
         OutputFormat::Table => {
             pretty::pretty_format_batches(&terminal_safe(batches)?)?.to_string() + "\n"
         }
-        OutputFormat::Csv => {
-            let mut out = Vec::new();
-            {
-                let mut writer = csv::WriterBuilder::new().with_header(true).build(&mut out);
-                for batch in batches {
-                    writer.write(batch)?;
-                }
-            }
-            String::from_utf8(out).expect("CSV writer produces UTF-8")
-        }
-        OutputFormat::Json => {
-            let mut out = Vec::new();
-            {
-                let mut writer = json::LineDelimitedWriter::new(&mut out);
-                for batch in batches {
-                    writer.write(batch)?;
-                }
-                writer.finish()?;
-            }
-            String::from_utf8(out).expect("JSON writer produces UTF-8")
-        }
+        other => super::output::render_text(batches, other)?,
     })
 }
 

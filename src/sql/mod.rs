@@ -1,8 +1,10 @@
 //! SQL over the store: the DataFusion session and its one runner, the
 //! selection every query is bound with, the queries shipped in `queries/`,
-//! and the functions registered for them (UDFs and statistics).
+//! the functions registered for them (UDFs and statistics), and `query`'s
+//! output formats.
 
 pub mod engine;
+pub mod output;
 pub mod perturb;
 pub mod queries;
 pub mod selection;

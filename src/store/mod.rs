@@ -256,6 +256,26 @@ impl Store {
 
     /// The names (not paths) of the files ingested into the store, sorted:
     /// what a report or a bundle says its figures come from.
+    /// Each input file by name with its SHA-256, as a report records them so
+    /// that a reader can tell which exports the figures come from.
+    pub fn input_provenance(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .manifest()
+            .inputs
+            .iter()
+            .map(|f| {
+                let name = Path::new(&f.name)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| f.name.clone());
+                format!("{name} (SHA-256 {})", f.sha256)
+            })
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
+
     pub fn input_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .manifest()

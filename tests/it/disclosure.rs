@@ -312,6 +312,8 @@ fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
         population: None,
         needs: None,
         engine: Default::default(),
+        title: None,
+        organisation: None,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut built = runtime

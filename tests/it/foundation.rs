@@ -378,7 +378,8 @@ fn query_is_read_only_and_reports_sql_errors() {
         "json",
         "SELECT count(*) AS n FROM cases",
     ]);
-    assert_eq!(json.trim(), r#"{"n":50}"#);
+    // json is one array (as DuckDB's JSON mode); ndjson one object a line
+    assert_eq!(json.trim(), r#"[{"n":50}]"#);
     let table = ok(&[
         "query",
         "--store",
@@ -557,4 +558,93 @@ fn a_file_of_many_chunks_is_checked_in_parallel_and_kept_in_order() {
         "{stderr}"
     );
     assert_eq!(snapshot(&store), before);
+}
+
+/// `query` writes what analysts' SQL tools write: CSV with list columns
+/// joined, a JSON array, JSON lines, Parquet and XLSX to a file; a file
+/// that exists is never overwritten.
+#[test]
+fn query_writes_every_format_and_never_overwrites_a_file() {
+    use calamine::{Data, Reader};
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "300", "3", "US");
+    let sql = "SELECT record_id, year, control_methods FROM cases WHERE control_methods IS NOT NULL ORDER BY record_id LIMIT 5";
+    let csv = ok(&["query", "--store", p(&store), "--format", "csv", sql]);
+    let first = csv.lines().nth(1).unwrap();
+    assert!(first.split(',').count() >= 3, "{csv}");
+    assert!(
+        !first.contains('['),
+        "a list is joined with ;, not printed as an array: {csv}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "query",
+        "--store",
+        p(&store),
+        "--format",
+        "json",
+        sql,
+    ]))
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 5);
+    assert!(json[0]["control_methods"].is_array());
+    let ndjson = ok(&["query", "--store", p(&store), "--format", "ndjson", sql]);
+    assert_eq!(ndjson.lines().count(), 5);
+
+    let (code, _, stderr) = run(&["query", "--store", p(&store), "--format", "parquet", sql]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--output"), "{stderr}");
+    let parquet = dir.path().join("q.parquet");
+    ok(&[
+        "query",
+        "--store",
+        p(&store),
+        "--format",
+        "parquet",
+        "--output",
+        p(&parquet),
+        sql,
+    ]);
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&parquet).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 5);
+
+    let xlsx = dir.path().join("q.xlsx");
+    ok(&[
+        "query",
+        "--store",
+        p(&store),
+        "--format",
+        "xlsx",
+        "--output",
+        p(&xlsx),
+        sql,
+    ]);
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = book.worksheet_range("query").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows[0][1], Data::String("year".into()));
+    assert!(matches!(rows[1][1], Data::Float(_)), "{:?}", rows[1]);
+    assert!(
+        matches!(&rows[1][2], Data::String(s) if !s.is_empty()),
+        "{:?}",
+        rows[1]
+    );
+
+    // an existing file is refused, and left as it was
+    let before = std::fs::read(&xlsx).unwrap();
+    let (code, _, stderr) = run(&[
+        "query",
+        "--store",
+        p(&store),
+        "--format",
+        "csv",
+        "--output",
+        p(&xlsx),
+        sql,
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read(&xlsx).unwrap(), before);
 }

@@ -293,6 +293,31 @@ fn places_are_read_as_countries_in_three_languages_or_as_un_regions() {
             "r5,c5,,US,2020,,Atlantis,,,female,,,sex,,,,,,",
         ],
     );
+    // perpetrator details not recorded are null, never a reason to lose
+    // the victim's record
+    let unknown = dir.path().join("unknown.csv");
+    std::fs::write(
+        &unknown,
+        "record_id,reporting_country,year,trafficking_form,perpetrator_count,perpetrator_money_paid,perpetrator_relations\n\
+         u1,US,2020,sex,unknown,unknown,Unknown\n\
+         u2,US,2020,sex,0,,family\n\
+         u3,US,2020,sex,2,yes,familia; employer\n",
+    )
+    .unwrap();
+    let other = dir.path().join("store2");
+    let summary = ingest_json(&other, &[&unknown]);
+    assert_eq!(summary["stored"], 3, "{summary}");
+    assert_eq!(
+        query_rows(
+            &other,
+            "SELECT record_id, perpetrator_count, perpetrator_money_paid, array_to_string(perpetrator_relations, ';') FROM cases ORDER BY record_id"
+        ),
+        [
+            ["u1", "", "", ""],
+            ["u2", "", "", "family"],
+            ["u3", "2", "true", "family;employer"],
+        ]
+    );
     let store = dir.path().join("store");
     let summary = ingest_json(&store, &[&file]);
     assert_eq!(summary["stored"], 4, "{summary}");
@@ -328,7 +353,9 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
          United States,2022,Total,Total,Total,2100\n\
          Mexique,2022,Total,Total,Sexual exploitation,300\n\
          MEX,2022,Total,Total,Forced labour,250\n\
-         MEX,2022,Female,Total,Sexual exploitation,280\n",
+         MEX,2022,Female,Total,Sexual exploitation,280\n\
+         MEX,2021,Total,Total,Sexual exploitation,40\n\
+         MEX,2021,Total,Total,Forced labour,3\n",
     )
     .unwrap();
 
@@ -363,14 +390,25 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
     ]);
     assert!(again.contains("already imported"), "{again}");
     let bad = dir.path().join("bad.csv");
-    std::fs::write(
-        &bad,
-        "country,year,form,count,source\nUSA,2022,Forced labour,many,X\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = run(&["reference", "import", p(&bad), "--store", p(&store)]);
-    assert_ne!(code, 0);
-    assert!(stderr.contains("row 2, column count"), "{stderr}");
+    for (text, why) in [
+        (
+            "country,year,form,count,source\nUSA,2022,Forced labour,many,X\n",
+            "row 2, column count",
+        ),
+        (
+            "country,year,form,count,source\nUSA,2022,Forced labour,9e18,X\n",
+            "row 2, column count",
+        ),
+        (
+            "country,year,form,count,source\nUSA,2022,Forced labour,50,X\nUSA,2022,Total,20,X\n",
+            "below its labor",
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let (code, _, stderr) = run(&["reference", "import", p(&bad), "--store", p(&store)]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains(why), "{stderr}");
+    }
 
     let out = dir.path().join("report");
     ok(&["report", "--store", p(&store), "--out", p(&out)]);
@@ -390,11 +428,32 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
     assert_eq!(us_sex["reference_share_pct"], "57.1");
     let mx_labor = rows
         .iter()
-        .find(|r| r["reporting_country"] == "MX" && r["trafficking_form"] == "labor")
+        .find(|r| {
+            r["reporting_country"] == "MX"
+                && r["year"] == "2022"
+                && r["trafficking_form"] == "labor"
+        })
         .expect("MX labor row");
     // no row for all forms: the total is the sum of the forms (300 + 250)
     assert_eq!(mx_labor["reference_share_pct"], "45.5");
-    assert!(rows.len() == 4, "{rows:?}");
+    // a published figure below K is not shown either: what was imported
+    // as a reference could be anyone's internal count
+    let mx_2021 = rows
+        .iter()
+        .find(|r| {
+            r["reporting_country"] == "MX"
+                && r["year"] == "2021"
+                && r["trafficking_form"] == "labor"
+        })
+        .expect("MX 2021 labor row");
+    assert_eq!(
+        (
+            mx_2021["reference_count"].as_str(),
+            mx_2021["reference_share_pct"].as_str()
+        ),
+        ("x", "x")
+    );
+    assert!(rows.len() == 6, "{rows:?}");
     let audit = ok(&["audit", p(&out)]);
     assert!(audit.contains("audit passed"), "{audit}");
 }

@@ -729,3 +729,190 @@ fn a_store_without_years_is_refused_with_what_to_do() {
         "{stderr}"
     );
 }
+
+/// The workbook as analysts expect it, read back with a reader crate: a
+/// README sheet naming every table and column, numbers stored as numbers
+/// (the p-values and Cramér's V of the mix tests too), a Methods sheet.
+#[test]
+fn the_workbook_has_a_readme_numbers_as_numbers_and_the_methods() {
+    use calamine::{Data, Reader};
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "3000", "8", "US,MX");
+    let out = dir.path().join("out");
+    report(&store, &out, &[]);
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(out.join("report.xlsx")).unwrap();
+    let names = book.sheet_names();
+    assert_eq!(names.first().map(String::as_str), Some("README"));
+    assert_eq!(names.last().map(String::as_str), Some("Methods"));
+    let readme = book.worksheet_range("README").unwrap();
+    let text: Vec<String> = readme
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(
+        text.iter().any(|t| t.starts_with("x: not published")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t == "ci_low_pct"));
+    assert!(text.iter().any(|t| t.contains("95% Wilson")));
+    let mix_name = names
+        .iter()
+        .find(|n| n.ends_with("typology_mix_tests"))
+        .unwrap()
+        .clone();
+    let mix = book.worksheet_range(&mix_name).unwrap();
+    let header: Vec<String> = mix
+        .rows()
+        .nth(2)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (pc, vc) = (column("p_value"), column("cramers_v"));
+    let tested: Vec<&[Data]> = mix
+        .rows()
+        .skip(3)
+        .take_while(|r| !r.iter().all(|c| matches!(c, Data::Empty)))
+        .filter(|r| !matches!(r[vc], Data::Empty))
+        .collect();
+    assert!(!tested.is_empty());
+    for row in tested {
+        assert!(matches!(row[vc], Data::Float(_)), "{row:?}");
+        // "<0.001" stays text; every other p-value is a number
+        assert!(
+            matches!(row[pc], Data::Float(_)) || row[pc] == Data::String("<0.001".into()),
+            "{row:?}"
+        );
+    }
+    let methods = book.worksheet_range("Methods").unwrap();
+    assert!(methods.rows().any(|r| {
+        r.iter()
+            .any(|c| *c == Data::String("Disclosure control".into()))
+    }));
+    // the audit reads the workbook too, and still agrees
+    let audit = ok(&["audit", p(&out)]);
+    assert!(audit.contains("audit passed"), "{audit}");
+}
+
+/// A selection without a record is refused, as `compare` refuses one,
+/// instead of an empty report that says "audit passed".
+#[test]
+fn an_empty_selection_is_refused_and_the_report_records_its_inputs() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "400", "9", "US");
+    let out = dir.path().join("out");
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--country",
+        "CA",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no records of CA"), "{stderr}");
+    assert!(!out.exists());
+    // the report names its inputs with their hashes and the tool's version
+    report(&store, &out, &[]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let sha = manifest(&store)["inputs"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(md.contains(&format!("g9.csv (SHA-256 {sha})")), "{md}");
+    assert!(md.contains(&format!("safetynet {}", env!("CARGO_PKG_VERSION"))));
+    // the report opens with its key figures, which the audit rebuilds from
+    // the published tables: a figure changed in the HTML fails it
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let at = html
+        .find("<section id=\"key-figures\">")
+        .expect("key figures");
+    let row = at + html[at..].find("<td>").unwrap() + 4;
+    let tampered = format!("{}9{}", &html[..row], &html[row..]);
+    std::fs::write(out.join("report.html"), tampered).unwrap();
+    let (code, _, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("key figures"), "{stderr}");
+}
+
+/// A type keeps its colour whatever the selection: Escort Services (type 1)
+/// is drawn in the same colour in two reports of different years, and in
+/// the colour of its legend swatch.
+#[test]
+fn a_type_keeps_its_colour_across_reports() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "3000", "12", "US");
+    let (all, late) = (dir.path().join("all"), dir.path().join("late"));
+    report(&store, &all, &[]);
+    report(&store, &late, &["--from", "2021"]);
+    for out in [&all, &late] {
+        for chart in ["types_by_year.svg", "top_types_trend.svg"] {
+            let svg = std::fs::read_to_string(out.join("charts").join(chart)).unwrap();
+            assert!(svg.contains("Escort Services"), "{chart}");
+            // type 1's fixed colour (Paul Tol's blue), never the palette's first
+            assert!(svg.contains("#4477AA"), "{chart} of {out:?}");
+        }
+    }
+}
+
+/// The pipeline is the analyst's: `run` takes the selection and the output
+/// folder as flags over the config file, and the config's `queries` folder
+/// adds the user's own tables to the annual report.
+#[test]
+fn run_takes_the_selection_and_the_users_tables() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("export.csv");
+    ok(&[
+        "generate",
+        "--records",
+        "2000",
+        "--seed",
+        "4",
+        "--countries",
+        "US",
+        "--out",
+        p(&export),
+    ]);
+    let queries = dir.path().join("mine");
+    std::fs::create_dir(&queries).unwrap();
+    std::fs::write(
+        queries.join("50_minors.sql"),
+        "-- title: Minors by type\n-- counts: n\n-- cells: n = minors(category)\n\
+         SELECT coalesce(typology_name, 'not determined') AS category, protected_count(record_id) AS n \
+         FROM cases WHERE year BETWEEN $from_year AND $to_year AND majority_status = 'minor' GROUP BY 1 ORDER BY 1\n",
+    )
+    .unwrap();
+    let config = dir.path().join("safetynet.toml");
+    std::fs::write(
+        &config,
+        "store = \"store\"\nout = \"reports\"\ninputs = [\"export.csv\"]\n\n[report]\nqueries = \"mine\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("later");
+    ok(&[
+        "run",
+        "--config",
+        p(&config),
+        "--from",
+        "2020",
+        "--to",
+        "2022",
+        "--out",
+        p(&out),
+    ]);
+    assert!(!dir.path().join("reports").exists());
+    let tables: Vec<String> = std::fs::read_dir(out.join("tables"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        tables.iter().any(|t| t.ends_with("_minors.csv")),
+        "{tables:?}"
+    );
+    let totals = read_table(&out, "01_totals_by_form_year");
+    let mut years: Vec<&str> = totals.iter().map(|r| r["year"].as_str()).collect();
+    years.dedup();
+    assert_eq!(years, ["2020", "2021", "2022"]);
+}

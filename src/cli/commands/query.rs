@@ -5,10 +5,19 @@ use safetynet::sql::engine::OutputFormat;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// The store (default: the `store` of the config file).
     #[arg(long)]
-    pub store: PathBuf,
+    pub store: Option<PathBuf>,
+    /// The config file whose store is used when --store is not given.
+    #[arg(long, default_value = "safetynet.toml")]
+    pub config: PathBuf,
+    /// table, csv, json (an array), ndjson (one object per line), parquet or
+    /// xlsx (parquet and xlsx need --output).
     #[arg(long, default_value = "table", value_parser = output_format_parser())]
     pub format: OutputFormat,
+    /// Write the results to this file (a new one) instead of standard output.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
     /// Values bound to $from_year, $to_year, $countries and $unit.
     #[command(flatten)]
     pub selection: SelectionArgs,
@@ -25,7 +34,9 @@ pub struct Args {
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     let Args {
         store,
+        config,
         format,
+        output: output_file,
         selection,
         file,
         sql,
@@ -39,6 +50,23 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         (None, Some(sql)) => sql,
         (None, None) => unreachable!("clap requires one"),
     };
+    let store = match store {
+        Some(store) => store,
+        None if config.exists() => safetynet::pipeline::config::Config::load(&config)?.store,
+        None => {
+            return Err(safetynet::Error::Usage(
+                "give the store with --store (or run where a config file names it: --config, default safetynet.toml)"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    if output_file.is_none() && !safetynet::sql::output::is_text(format) {
+        return Err(safetynet::Error::Usage(
+            "--format parquet and xlsx are written to a file: give --output FILE".into(),
+        )
+        .into());
+    }
     let store = Store::open(&store)?;
     let selection = selection.selection()?;
     if globals.show_progress {
@@ -48,15 +76,21 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     }
     let engine = globals.engine;
     let timeout = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
-    let output = safetynet::sql::engine::runtime()?.block_on(async {
+    let batches = safetynet::sql::engine::runtime()?.block_on(async {
         let ctx = safetynet::sql::engine::session(&store, engine).await?;
-        let batches = safetynet::sql::engine::within(
+        safetynet::sql::engine::within(
             timeout,
             safetynet::sql::selection::run_user_sql(&ctx, &sql, &selection),
         )
-        .await?;
-        safetynet::sql::engine::render(&batches, format)
+        .await
     })?;
+    if let Some(path) = output_file {
+        safetynet::sql::output::write_file(&batches, format, &path)?;
+        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+        eprintln!("wrote {rows} rows to {}", shown(&path));
+        return Ok(());
+    }
+    let output = safetynet::sql::engine::render(&batches, format)?;
     // CSV and JSON keep values as they are for the program reading them;
     // to a terminal, escape sequences from the data are shown, not obeyed
     // (the table format has escaped them already)

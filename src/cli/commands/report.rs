@@ -23,6 +23,13 @@ pub struct Args {
     /// (default: the built-in rules/needs.toml).
     #[arg(long)]
     pub needs: Option<PathBuf>,
+    /// The report's title (default: "Detected cases of human trafficking"
+    /// with the years).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The organisation publishing the report, named under the title.
+    #[arg(long)]
+    pub organisation: Option<String>,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
@@ -34,6 +41,8 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         queries,
         population,
         needs,
+        title,
+        organisation,
     } = args;
 
     let options = safetynet::report::ReportOptions {
@@ -43,6 +52,8 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         population,
         needs,
         engine: globals.engine,
+        title,
+        organisation,
     };
     let store = Store::open(&store)?;
     print_published(&safetynet::report::publish(&store, &out, &options)?);

@@ -6,10 +6,36 @@ use super::prelude::*;
 pub struct Args {
     #[arg(long, default_value = "safetynet.toml")]
     pub config: PathBuf,
+    /// First year of registration (default: the config's `[report] from`).
+    #[arg(long = "from")]
+    pub from_year: Option<i32>,
+    /// Last year of registration (default: the config's `[report] to`).
+    #[arg(long = "to")]
+    pub to_year: Option<i32>,
+    /// Reporting countries, comma-separated ISO codes (default: the config's).
+    #[arg(long = "country", value_delimiter = ',')]
+    pub countries: Vec<String>,
+    /// victims (records) or cases (distinct case ids) (default: the config's).
+    #[arg(long, value_parser = unit_parser())]
+    pub unit: Option<safetynet::sql::selection::Unit>,
+    /// The report's folder (default: the config's `out`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
-    let config = safetynet::pipeline::config::Config::load(&args.config)?;
+    let mut config = safetynet::pipeline::config::Config::load(&args.config)?;
+    // the flags win over the config file, as `report`'s do
+    let r = &mut config.report;
+    r.from = args.from_year.or(r.from);
+    r.to = args.to_year.or(r.to);
+    if !args.countries.is_empty() {
+        r.countries = args.countries;
+    }
+    r.unit = args.unit.unwrap_or(r.unit);
+    if let Some(out) = args.out {
+        config.out = out;
+    }
     let summary = safetynet::pipeline::run::run(&config, globals.engine, globals.show_progress)?;
     if let Some(s) = &summary.reclassified {
         println!(
