@@ -125,6 +125,21 @@ fn text(table: &Table, row: &[Cell], column: &str) -> Option<String> {
     }
 }
 
+/// A code as a reader reads it: `friend_acquaintance` → "friend or
+/// acquaintance", `sex_and_labor` → "sex and labour". The long tables keep
+/// the codes, for machines and for joining.
+pub fn reader_label(code: &str) -> String {
+    match code {
+        "friend_acquaintance" => "friend or acquaintance".into(),
+        "sex_and_labor" => "sex and labour".into(),
+        "labor" => "labour".into(),
+        "other_labour" => "other labour".into(),
+        "mining_or_drilling" => "mining or drilling".into(),
+        "threat_of_law_enforcement" => "threats of law enforcement".into(),
+        other => other.replace('_', " "),
+    }
+}
+
 /// The rows a source gives for one category.
 pub fn source_rows(table: &Table, source: &Source, category: &str) -> Vec<FacetRow> {
     let (Some(n), Some(share)) = (table.column("n"), table.column("share_pct")) else {
@@ -141,7 +156,7 @@ pub fn source_rows(table: &Table, source: &Source, category: &str) -> Vec<FacetR
             };
             Some(FacetRow {
                 attribute,
-                value: text(table, row, source.value)?,
+                value: reader_label(&text(table, row, source.value)?),
                 n: row[n].clone(),
                 share_pct: row[share].clone(),
             })
@@ -378,4 +393,17 @@ pub fn markdown(profiles: &[TypeProfile]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_read_as_words() {
+        assert_eq!(
+            super::reader_label("friend_acquaintance"),
+            "friend or acquaintance"
+        );
+        assert_eq!(super::reader_label("debt_bondage"), "debt bondage");
+        assert_eq!(super::reader_label("Americas"), "Americas");
+    }
 }
