@@ -364,7 +364,7 @@ pub fn html_row(row: &FacetRow) -> String {
 pub fn heading_of(type_id: Option<i64>, category: &str) -> String {
     match type_id {
         Some(id) => format!("Type {id}: {category}"),
-        None => format!("Outside the 25 types: {category}"),
+        None => format!("Outside the 25 types: {}", reader_label(category)),
     }
 }
 

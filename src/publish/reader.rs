@@ -106,7 +106,11 @@ pub fn html(table: &Option<WideTable>) -> String {
             );
             section = s;
         }
-        let _ = write!(out, "<tr><td>{}</td>", escape(category));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td>",
+            escape(&super::profiles::reader_label(category))
+        );
         for c in cells {
             let _ = write!(out, "<td class=\"num\">{}</td>", escape(c));
         }
@@ -137,7 +141,7 @@ pub fn markdown(table: &Option<WideTable>) -> String {
         let _ = write!(
             out,
             "| {} ({}) |",
-            markdown_text(category),
+            markdown_text(&super::profiles::reader_label(category)),
             markdown_text(section)
         );
         for c in cells {
