@@ -26,6 +26,30 @@ pub fn some_of<S: AsRef<str>>(items: &[S]) -> String {
     text
 }
 
+/// The message for a header that lacks some of the `required` columns
+/// (compared as given), naming what the file is (`a directory`) and every
+/// column it takes; None when nothing is missing.
+pub fn missing_columns(
+    header: &[String],
+    required: &[&str],
+    optional: &[&str],
+    what: &str,
+) -> Option<String> {
+    let missing: Vec<&str> = required
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "missing column(s) {} ({what} has {}, and optionally {})",
+            missing.join(", "),
+            required.join(", "),
+            optional.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,25 +19,25 @@ pub enum Place {
     /// An ISO 3166-1 alpha-2 code.
     Country(String),
     /// A UN M49 region, subregion or intermediate region, by numeric code.
-    Area(&'static str),
+    Area(String),
 }
 
 /// A UN M49 area: a region (no parent), a subregion or an intermediate
 /// region.
 #[derive(Debug)]
 pub struct Area {
-    pub code: &'static str,
-    pub parent: Option<&'static str>,
-    pub name: &'static str,
+    pub code: String,
+    pub parent: Option<String>,
+    pub name: String,
 }
 
 struct Tables {
     areas: Vec<Area>,
     /// alpha-2 → its M49 subregion.
-    subregion_of_country: HashMap<&'static str, &'static str>,
+    subregion_of_country: HashMap<String, String>,
     /// folded name or alias → a country or an area.
     names: HashMap<String, Place>,
-    country_names: HashMap<&'static str, &'static str>,
+    country_names: HashMap<String, String>,
     /// Folded names given to two different places (must stay empty; a test
     /// holds the tables to it).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -47,47 +47,34 @@ struct Tables {
 const COUNTRIES_CSV: &str = include_str!("../../rules/countries.csv");
 const REGIONS_CSV: &str = include_str!("../../rules/regions.csv");
 
-fn records(text: &'static str) -> Vec<Vec<&'static str>> {
-    // the files are plain RFC 4180; fields with commas are quoted, and no
-    // field holds a quote inside, which `split_quoted` relies on
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(split_quoted)
+/// The data rows of a places table, trimmed; the files are compiled in, so
+/// a row that does not parse is a bug of the build, not of the input.
+fn records(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            r.expect("rules/*.csv places tables are valid CSV")
+                .iter()
+                .map(|f| f.trim().to_string())
+                .collect()
+        })
         .collect()
 }
 
-fn split_quoted(line: &'static str) -> Vec<&'static str> {
-    let mut fields = Vec::new();
-    let mut rest = line;
-    loop {
-        if let Some(quoted) = rest.strip_prefix('"') {
-            let end = quoted.find('"').expect("closing quote in a places table");
-            fields.push(&quoted[..end]);
-            rest = &quoted[end + 1..];
-        } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            fields.push(&rest[..end]);
-            rest = &rest[end..];
-        }
-        match rest.strip_prefix(',') {
-            Some(next) => rest = next,
-            None => return fields,
-        }
-    }
-}
-
-fn nonempty(s: &'static str) -> Option<&'static str> {
-    let s = s.trim();
-    (!s.is_empty()).then_some(s)
+fn nonempty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let mut names: HashMap<String, Place> = HashMap::new();
     let mut collisions = Vec::new();
-    let mut add_names = |place: Place, row: &[&'static str]| {
-        let aliases = row.get(5).copied().unwrap_or("");
-        for name in row[2..5].iter().copied().chain(aliases.split(';')) {
+    let mut add_names = |place: Place, row: &[String]| {
+        let aliases = row.get(5).map_or("", String::as_str);
+        for name in row[2..5]
+            .iter()
+            .map(String::as_str)
+            .chain(aliases.split(';'))
+        {
             let key = normalise_label(name);
             if key.is_empty() {
                 continue;
@@ -101,23 +88,21 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     };
     let mut areas = Vec::new();
     for row in records(REGIONS_CSV) {
-        let code = row[0].trim();
-        add_names(Place::Area(code), &row);
+        add_names(Place::Area(row[0].clone()), &row);
         areas.push(Area {
-            code,
-            parent: nonempty(row[1]),
-            name: row[2].trim(),
+            code: row[0].clone(),
+            parent: nonempty(&row[1]),
+            name: row[2].clone(),
         });
     }
     let mut subregion_of_country = HashMap::new();
     let mut country_names = HashMap::new();
     for row in records(COUNTRIES_CSV) {
-        let code = row[0].trim();
-        if let Some(sub) = nonempty(row[1]) {
-            subregion_of_country.insert(code, sub);
+        if let Some(sub) = nonempty(&row[1]) {
+            subregion_of_country.insert(row[0].clone(), sub);
         }
-        country_names.insert(code, row[2].trim());
-        add_names(Place::Country(code.to_string()), &row);
+        country_names.insert(row[0].clone(), row[2].clone());
+        add_names(Place::Country(row[0].clone()), &row);
     }
     Tables {
         areas,
@@ -141,7 +126,7 @@ pub fn parse(raw: &str) -> Option<Place> {
     let t = raw.trim();
     if t.len() <= 3 && !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         let padded = format!("{t:0>3}");
-        return area(&padded).map(|a| Place::Area(a.code));
+        return area(&padded).map(|a| Place::Area(a.code.clone()));
     }
     TABLES.names.get(&normalise_label(t)).cloned()
 }
@@ -151,8 +136,8 @@ pub fn parse(raw: &str) -> Option<Place> {
 /// subregion it is or lies in (none for a region).
 pub fn regions_of(place: &Place) -> (Option<&'static str>, Option<&'static str>) {
     let start = match place {
-        Place::Country(code) => TABLES.subregion_of_country.get(code.as_str()).copied(),
-        Place::Area(code) => Some(*code),
+        Place::Country(code) => TABLES.subregion_of_country.get(code).map(String::as_str),
+        Place::Area(code) => Some(code.as_str()),
     };
     let Some(mut current) = start.and_then(area) else {
         return (None, None);
@@ -161,24 +146,24 @@ pub fn regions_of(place: &Place) -> (Option<&'static str>, Option<&'static str>)
     // intermediate region (Eastern Africa) reports its subregion
     // (Sub-Saharan Africa)
     let mut below = None;
-    while let Some(parent) = current.parent.and_then(area) {
-        below = Some(current.code);
+    while let Some(parent) = current.parent.as_deref().and_then(area) {
+        below = Some(current.code.as_str());
         current = parent;
     }
-    (Some(current.code), below)
+    (Some(current.code.as_str()), below)
 }
 
 /// The English name of an M49 area or a country code, for reports.
 pub fn name_of(code: &str) -> Option<&'static str> {
     area(code)
-        .map(|a| a.name)
-        .or_else(|| TABLES.country_names.get(code).copied())
+        .map(|a| a.name.as_str())
+        .or_else(|| TABLES.country_names.get(code).map(String::as_str))
 }
 
 /// The M49 regions (top level), in code order.
 pub fn regions() -> impl Iterator<Item = &'static Area> {
     let mut top: Vec<&Area> = TABLES.areas.iter().filter(|a| a.parent.is_none()).collect();
-    top.sort_by_key(|a| a.code);
+    top.sort_by_key(|a| a.code.as_str());
     top.into_iter()
 }
 
@@ -200,12 +185,12 @@ mod tests {
 
     #[test]
     fn regions_are_read_by_name_and_code_and_roll_up() {
-        assert_eq!(parse("Europe"), Some(Place::Area("150")));
-        assert_eq!(parse("Europa"), Some(Place::Area("150")));
-        assert_eq!(parse("150"), Some(Place::Area("150")));
-        assert_eq!(parse("Americas"), Some(Place::Area("019")));
-        assert_eq!(parse("19"), Some(Place::Area("019")));
-        assert_eq!(regions_of(&Place::Area("150")), (Some("150"), None));
+        assert_eq!(parse("Europe"), Some(Place::Area("150".into())));
+        assert_eq!(parse("Europa"), Some(Place::Area("150".into())));
+        assert_eq!(parse("150"), Some(Place::Area("150".into())));
+        assert_eq!(parse("Americas"), Some(Place::Area("019".into())));
+        assert_eq!(parse("19"), Some(Place::Area("019".into())));
+        assert_eq!(regions_of(&Place::Area("150".into())), (Some("150"), None));
         assert_eq!(
             regions_of(&Place::Country("MX".into())),
             (Some("019"), Some("013"))

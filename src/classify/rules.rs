@@ -45,6 +45,23 @@ struct TypologyFile {
     extensions: Vec<ExtensionCategory>,
 }
 
+/// Every category as the tables publish it (`coalesce(typology_name,
+/// extension_category)`): the names of the 25 types, then the codes of the
+/// extension categories, in the order of the typology compiled into the
+/// binary (which the loader requires of every typology file).
+pub fn published_categories() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let file: TypologyFile =
+            toml::from_str(DEFAULT_TYPOLOGY).expect("the compiled-in typology parses");
+        file.types
+            .into_iter()
+            .map(|t| t.name)
+            .chain(file.extensions.into_iter().map(|e| e.code))
+            .collect()
+    })
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleDef {

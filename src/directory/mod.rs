@@ -220,21 +220,10 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
         .iter()
         .map(|h| h.trim().to_lowercase())
         .collect();
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|c| !header.iter().any(|h| h == c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::bad_input(
-            file,
-            format!(
-                "missing column(s) {} (a directory has {}, and optionally {})",
-                missing.join(", "),
-                REQUIRED.join(", "),
-                OPTIONAL.join(", ")
-            ),
-        ));
+    if let Some(message) =
+        crate::base::listing::missing_columns(&header, &REQUIRED, &OPTIONAL, "a directory")
+    {
+        return Err(Error::bad_input(file, message));
     }
     let mut counts = Counts::default();
     let mut rejected: Vec<Rejection> = Vec::new();

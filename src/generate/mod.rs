@@ -177,7 +177,8 @@ struct Generator {
     year_weights: Vec<f64>,
     counters: Vec<u64>,
     previous: Option<CaseRecord>,
-    /// A stream of its own for the perpetrator fields, so that adding them
+    /// A stream of its own for what came after the first fields (the
+    /// perpetrators, and coarsening for `--coarse`), so that adding them
     /// left every other generated value (and the tests built on them) as
     /// it was.
     perpetrator_rng: Rng,

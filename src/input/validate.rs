@@ -381,7 +381,7 @@ impl<'r> Validator<'r> {
             }
             match places::parse(part) {
                 Some(Place::Country(code)) => citizenships.push(code),
-                Some(Place::Area(code)) => citizenships.push(code.to_string()),
+                Some(Place::Area(code)) => citizenships.push(code),
                 None => problems.push(Problem::new(
                     "perpetrator_citizenships",
                     part.trim(),
@@ -511,7 +511,7 @@ impl<'r> Validator<'r> {
         }
         match places::parse(raw) {
             Some(Place::Country(code)) => (Some(code), None),
-            Some(Place::Area(code)) => (None, Some(code.to_string())),
+            Some(Place::Area(code)) => (None, Some(code)),
             None => {
                 problems.push(Problem::new(column, raw, NOT_A_PLACE));
                 (None, None)

@@ -121,6 +121,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         disclosure::credited_noise(model.max_noise),
     )?;
     findings.extend(formats_agree(dir, &published)?);
+    findings.extend(reference_figures_hidden(&tables, model.min_cell));
     let suppressed = tables
         .iter()
         .flat_map(|t| t.rows.iter().flatten())
@@ -156,10 +157,12 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
         ),
         _ => None,
     };
-    for csv in published {
-        let (spec, table) = (&csv.spec, csv.shown());
+    // each table as a reader sees it, read once for every check below
+    let shown: Vec<Table> = published.iter().map(PublishedCsv::shown).collect();
+    for (csv, table) in published.iter().zip(&shown) {
+        let spec = &csv.spec;
         if let Some(workbook) = &mut workbook
-            && !sheet_agrees(workbook, &table)
+            && !sheet_agrees(workbook, table)
         {
             findings.push(format!(
                 "report.xlsx: sheet {} is not tables/{}.csv cell for cell",
@@ -167,7 +170,7 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             ));
         }
         if let Some(md) = &markdown
-            && !md.contains(&super::render::markdown_table(&table))
+            && !md.contains(&super::render::markdown_table(table))
         {
             findings.push(format!(
                 "report.md: table {} is not tables/{}.csv cell for cell",
@@ -175,7 +178,7 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             ));
         }
         if let Some(html) = &html
-            && html_table_of(html, &spec.name).is_none_or(|found| found != html_rows(&table))
+            && html_table_of(html, &spec.name).is_none_or(|found| found != html_rows(table))
         {
             findings.push(format!(
                 "report.html: table {} is not tables/{}.csv cell for cell",
@@ -186,28 +189,49 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
     findings.extend(profiles_agree(
         html.as_deref(),
         markdown.as_deref(),
-        published,
+        &shown,
     )?);
     findings.extend(key_figures_agree(
         html.as_deref(),
         markdown.as_deref(),
-        published,
+        &shown,
     ));
     Ok(findings)
+}
+
+/// A published figure of a reference source (`reference import`) from 1 to
+/// K-1 must be shown as `x` like a count of records: what was imported as a
+/// reference could be anyone's internal count. Read from the CSV, not from
+/// what the report says it did.
+fn reference_figures_hidden(tables: &[Table], min_cell: u64) -> Vec<String> {
+    let mut findings = Vec::new();
+    for table in tables {
+        let Some(column) = table.column("reference_count") else {
+            continue;
+        };
+        for row in &table.rows {
+            if row[column]
+                .number()
+                .is_some_and(|v| v >= 1.0 && v < min_cell as f64)
+            {
+                findings.push(format!(
+                    "tables/{}.csv: a reference figure of {} is below {min_cell} and shown",
+                    table.spec.name,
+                    row[column].render()
+                ));
+            }
+        }
+    }
+    findings
 }
 
 /// The type profiles the published CSVs give, built again as the report
 /// builds them (charts included), must be in the HTML and the Markdown
 /// exactly: an edit anywhere in them (a row, a heading, the markup around
 /// it) is a finding, and so is profile markup where the tables give none.
-fn profiles_agree(
-    html: Option<&str>,
-    md: Option<&str>,
-    published: &[PublishedCsv],
-) -> Result<Vec<String>> {
+fn profiles_agree(html: Option<&str>, md: Option<&str>, tables: &[Table]) -> Result<Vec<String>> {
     use super::profiles;
-    let tables: Vec<Table> = published.iter().map(PublishedCsv::shown).collect();
-    let rebuilt = profiles::build(&tables)?;
+    let rebuilt = profiles::build(tables)?;
     let mut findings = Vec::new();
     let (want_html, want_md) = (profiles::html(&rebuilt), profiles::markdown(&rebuilt));
     if let Some(html) = html {
@@ -241,15 +265,10 @@ fn profiles_agree(
 /// ones the published CSVs give: built again from them, they must be in the
 /// HTML and the Markdown exactly, and where the tables give none, none may
 /// be shown.
-fn key_figures_agree(
-    html: Option<&str>,
-    md: Option<&str>,
-    published: &[PublishedCsv],
-) -> Vec<String> {
+fn key_figures_agree(html: Option<&str>, md: Option<&str>, tables: &[Table]) -> Vec<String> {
     use super::{key_figures, reader};
-    let tables: Vec<Table> = published.iter().map(PublishedCsv::shown).collect();
-    let figures = key_figures::build(&tables);
-    let wide = reader::types_by_year(&tables);
+    let figures = key_figures::build(tables);
+    let wide = reader::types_by_year(tables);
     let mut findings = Vec::new();
     let checks = [
         (

@@ -75,23 +75,10 @@ const CATEGORY_COLOURS: [RGBColor; 32] = [
     RGBColor(0x00, 0x9E, 0x73),
 ];
 
-/// The names of the 25 types and 7 extension categories, in order, from
-/// the typology file compiled into the binary.
-fn category_names() -> &'static [String] {
-    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    NAMES.get_or_init(|| {
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/typology.toml"))
-            .lines()
-            .filter_map(|l| l.strip_prefix("name = \""))
-            .map(|rest| rest.trim_end().trim_end_matches('"').to_string())
-            .collect()
-    })
-}
-
-/// The fixed colour of a type or extension category named `label`; None
-/// for anything else.
+/// The fixed colour of a type or extension category as the tables name it
+/// (a type's name, an extension's code); None for anything else.
 pub(crate) fn category_colour(label: &str) -> Option<RGBColor> {
-    category_names()
+    crate::classify::rules::published_categories()
         .iter()
         .position(|n| n == label)
         .and_then(|i| CATEGORY_COLOURS.get(i).copied())
@@ -799,10 +786,11 @@ mod colour_tests {
 
     #[test]
     fn every_type_and_category_has_its_own_fixed_colour() {
-        let names = category_names();
+        let names = crate::classify::rules::published_categories();
         assert_eq!(names.len(), 32, "{names:?}");
         assert_eq!(names[0], "Escort Services");
-        assert_eq!(names[25], "Mining and quarrying");
+        // extension categories as the tables publish them: by code
+        assert_eq!(names[25], "mining");
         let mut colours: Vec<(u8, u8, u8)> = names
             .iter()
             .map(|n| {

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use super::render::escape;
-use super::table::{Cell, Table};
+use super::table::Table;
 
 /// One key figure: what it is, its value, and how to read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,21 +18,6 @@ pub struct KeyFigure {
     pub label: String,
     pub value: String,
     pub detail: String,
-}
-
-fn stem(name: &str) -> &str {
-    super::profiles::stem(name)
-}
-
-/// A cell's number, whether the table was built (numbers) or read back
-/// from a CSV (text).
-fn number(cell: &Cell) -> Option<f64> {
-    cell.as_f64()
-        .or_else(|| cell.as_text().and_then(|t| t.parse().ok()))
-}
-
-fn text(table: &Table, row: &[Cell], column: &str) -> Option<String> {
-    table.column(column).map(|i| row[i].render())
 }
 
 /// A count with thousands separators (`12,345`).
@@ -60,18 +45,15 @@ fn beyond_chance(now: f64, before: f64) -> bool {
 /// are missing or hold fewer than one year).
 pub fn build(tables: &[Table]) -> Vec<KeyFigure> {
     let mut figures = Vec::new();
-    let Some(totals) = tables
-        .iter()
-        .find(|t| stem(&t.spec.name) == "totals_by_form_year")
-    else {
+    let Some(totals) = Table::named(tables, "totals_by_form_year") else {
         return figures;
     };
     // the year's total is the denominator of every row of the year
     let mut years: Vec<(i64, Option<f64>)> = Vec::new();
     for row in &totals.rows {
         let (Some(year), Some(d)) = (
-            text(totals, row, "year").and_then(|y| y.parse::<i64>().ok()),
-            totals.column("denominator").map(|i| number(&row[i])),
+            totals.text(row, "year").and_then(|y| y.parse::<i64>().ok()),
+            totals.column("denominator").map(|i| row[i].number()),
         ) else {
             continue;
         };
@@ -112,18 +94,15 @@ pub fn build(tables: &[Table]) -> Vec<KeyFigure> {
         detail,
     });
 
-    if let Some(types) = tables
-        .iter()
-        .find(|t| stem(&t.spec.name) == "types_by_year")
-    {
+    if let Some(types) = Table::named(tables, "types_by_year") {
         let mut largest: Vec<(f64, String, String)> = types
             .rows
             .iter()
-            .filter(|r| text(types, r, "year").as_deref() == Some(&last.to_string()))
-            .filter(|r| text(types, r, "section").as_deref() == Some("typology"))
+            .filter(|r| types.text(r, "year").as_deref() == Some(&last.to_string()))
+            .filter(|r| types.text(r, "section").as_deref() == Some("typology"))
             .filter_map(|r| {
-                let n = number(&r[types.column("n")?])?;
-                Some((n, text(types, r, "category")?, text(types, r, "share_pct")?))
+                let n = r[types.column("n")?].number()?;
+                Some((n, types.text(r, "category")?, types.text(r, "share_pct")?))
             })
             .collect();
         largest.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));

@@ -109,20 +109,9 @@ pub struct TypeProfile {
     pub facets: Vec<Facet>,
 }
 
-/// `04_profile_by_type` → `profile_by_type`.
-pub fn stem(name: &str) -> &str {
-    match name.split_once('_') {
-        Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => rest,
-        _ => name,
-    }
-}
-
+/// A cell's text, None when the column is missing or the cell empty.
 fn text(table: &Table, row: &[Cell], column: &str) -> Option<String> {
-    let cell = &row[table.column(column)?];
-    match cell {
-        Cell::Null => None,
-        other => Some(other.render()),
-    }
+    table.text(row, column).filter(|t| !t.is_empty())
 }
 
 /// A code as a reader reads it: `friend_acquaintance` → "friend or
@@ -141,7 +130,7 @@ pub fn reader_label(code: &str) -> String {
 }
 
 /// The rows a source gives for one category.
-pub fn source_rows(table: &Table, source: &Source, category: &str) -> Vec<FacetRow> {
+fn source_rows(table: &Table, source: &Source, category: &str) -> Vec<FacetRow> {
     let (Some(n), Some(share)) = (table.column("n"), table.column("share_pct")) else {
         return Vec::new();
     };
@@ -164,11 +153,6 @@ pub fn source_rows(table: &Table, source: &Source, category: &str) -> Vec<FacetR
         .collect()
 }
 
-/// The table of the report whose unnumbered name is `name`.
-pub fn table_named<'a>(tables: &'a [Table], name: &str) -> Option<&'a Table> {
-    tables.iter().find(|t| stem(&t.spec.name) == name)
-}
-
 /// The profiles of every type and extension category the by-type tables
 /// publish, in the order of the types (then the extension categories); the
 /// undetermined records have no type and no profile.
@@ -176,19 +160,17 @@ pub fn build(tables: &[Table]) -> Result<Vec<TypeProfile>> {
     let mut categories: Vec<(Option<i64>, String)> = Vec::new();
     for facet in &FACETS {
         for source in facet.sources {
-            let Some(table) = table_named(tables, source.table) else {
+            let Some(table) = Table::named(tables, source.table) else {
                 continue;
             };
             for row in &table.rows {
                 let Some(category) = text(table, row, "category") else {
                     continue;
                 };
-                // a number as the report built it, or as its CSV reads back
-                let type_id = table.column("type_id").and_then(|i| match &row[i] {
-                    Cell::Int(n) => Some(*n),
-                    Cell::Text(t) => t.parse().ok(),
-                    _ => None,
-                });
+                let type_id = table
+                    .column("type_id")
+                    .and_then(|i| row[i].number())
+                    .map(|n| n as i64);
                 if category != "not determined" && !categories.iter().any(|(_, c)| *c == category) {
                     categories.push((type_id, category));
                 }
@@ -203,7 +185,7 @@ pub fn build(tables: &[Table]) -> Result<Vec<TypeProfile>> {
             let mut rows = Vec::new();
             let mut sources = Vec::new();
             for source in spec.sources {
-                if let Some(table) = table_named(tables, source.table) {
+                if let Some(table) = Table::named(tables, source.table) {
                     let found = source_rows(table, source, &category);
                     if !found.is_empty() {
                         sources.push(table.spec.name.clone());
@@ -245,16 +227,7 @@ fn facet_chart(category: &str, title: &str, rows: &[FacetRow]) -> Result<String>
                 .map(|r| format!("{}: {}", r.attribute, r.value))
                 .collect(),
             groups: vec!["% of records with the attribute recorded".into()],
-            values: rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.share_pct
-                            .as_f64()
-                            .or_else(|| r.share_pct.as_text().and_then(|t| t.parse().ok())),
-                    ]
-                })
-                .collect(),
+            values: rows.iter().map(|r| vec![r.share_pct.number()]).collect(),
         },
     };
     render_svg(&mut chart)?;
@@ -335,10 +308,10 @@ pub fn html(profiles: &[TypeProfile]) -> String {
 }
 
 /// The line under a facet's Markdown table naming its tables.
-pub const FROM: &str = "_From ";
+const FROM: &str = "_From ";
 
 /// A facet row as the Markdown shows it.
-pub fn markdown_row(row: &FacetRow) -> String {
+fn markdown_row(row: &FacetRow) -> String {
     use crate::base::escape::markdown_text;
     format!(
         "| {} | {} | {} | {} |",
@@ -350,7 +323,7 @@ pub fn markdown_row(row: &FacetRow) -> String {
 }
 
 /// A facet row as the HTML shows it.
-pub fn html_row(row: &FacetRow) -> String {
+fn html_row(row: &FacetRow) -> String {
     format!(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         escape(&row.attribute),
@@ -361,7 +334,7 @@ pub fn html_row(row: &FacetRow) -> String {
 }
 
 /// The heading of a type's profile, and the category it names.
-pub fn heading_of(type_id: Option<i64>, category: &str) -> String {
+fn heading_of(type_id: Option<i64>, category: &str) -> String {
     match type_id {
         Some(id) => format!("Type {id}: {category}"),
         None => format!("Outside the 25 types: {}", reader_label(category)),

@@ -12,17 +12,13 @@ use std::fmt::Write as _;
 
 use super::key_figures::thousands;
 use super::render::escape;
-use super::table::{Cell, Table};
+use super::table::Table;
 
 /// Rows of (section, category) by year.
 pub struct WideTable {
     pub years: Vec<String>,
     /// (section, category, cells by year)
     pub rows: Vec<(String, String, Vec<String>)>,
-}
-
-fn text(table: &Table, row: &[Cell], column: &str) -> Option<String> {
-    table.column(column).map(|i| row[i].render())
 }
 
 /// A published count as a reader reads it: `12,345`, or `x`.
@@ -35,10 +31,8 @@ fn shown(cell: &str) -> String {
 
 /// The types-by-year table of the report, wide; None without one.
 pub fn types_by_year(tables: &[Table]) -> Option<WideTable> {
-    let t = tables
-        .iter()
-        .find(|t| super::profiles::stem(&t.spec.name) == "types_by_year")?;
-    let mut years: Vec<String> = t.rows.iter().filter_map(|r| text(t, r, "year")).collect();
+    let t = Table::named(tables, "types_by_year")?;
+    let mut years: Vec<String> = t.rows.iter().filter_map(|r| t.text(r, "year")).collect();
     years.sort();
     years.dedup();
     // rows in the long table's order (types by number, then the other
@@ -47,10 +41,10 @@ pub fn types_by_year(tables: &[Table]) -> Option<WideTable> {
     let mut cells: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for r in &t.rows {
         let (Some(section), Some(category), Some(year), Some(n)) = (
-            text(t, r, "section"),
-            text(t, r, "category"),
-            text(t, r, "year"),
-            text(t, r, "n"),
+            t.text(r, "section"),
+            t.text(r, "category"),
+            t.text(r, "year"),
+            t.text(r, "n"),
         ) else {
             continue;
         };

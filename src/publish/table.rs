@@ -39,6 +39,13 @@ impl Cell {
         }
     }
 
+    /// The number of a cell as the report built it, or as its CSV reads
+    /// back (text): what the figures built from published tables read.
+    pub fn number(&self) -> Option<f64> {
+        self.as_f64()
+            .or_else(|| self.as_text().and_then(|t| t.parse().ok()))
+    }
+
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Cell::Int(n) => Some(*n as f64),
@@ -251,5 +258,29 @@ impl Table {
 
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
+    }
+
+    /// A cell of `row` in `column` as its text; None without the column.
+    pub fn text(&self, row: &[Cell], column: &str) -> Option<String> {
+        self.column(column).map(|i| row[i].render())
+    }
+
+    /// The table among `tables` whose name is `name` once its number is
+    /// taken off (`04_profile_by_type` is `profile_by_type`).
+    pub fn named<'a>(tables: &'a [Table], name: &str) -> Option<&'a Table> {
+        tables.iter().find(|t| unnumbered(&t.spec.name) == name)
+    }
+}
+
+/// A table's name without the number the report gives it:
+/// `02_types_by_year` → `types_by_year`.
+pub fn unnumbered(name: &str) -> &str {
+    match name.split_once('_') {
+        Some((number, rest))
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => name,
     }
 }

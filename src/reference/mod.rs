@@ -7,9 +7,13 @@
 //! the source.
 //!
 //! ```text
-//! STORE/reference/aggregates.parquet   every imported row
-//! STORE/reference/manifest.json        imported files (name, hash, rows, source)
+//! STORE/reference/aggregates.parquet   every imported row, with the name
+//!                                      and SHA-256 of the file it came from
 //! ```
+//!
+//! One file, replaced by a rename under the store's lock: two imports at
+//! once take turns, and an import killed at any point leaves the previous
+//! file whole (there is no second file that could disagree with it).
 //!
 //! A published aggregate is not a victim: a file of counts given to
 //! `ingest` is refused there (it has a count column), and a row here is
@@ -24,7 +28,7 @@ use datafusion::arrow::array::{Array, AsArray, Int32Array, Int64Array, RecordBat
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::base::places::{self, Place};
 use crate::base::vocab::CodedField;
@@ -44,19 +48,9 @@ pub struct Aggregate {
     /// A trafficking form code (`sex`, `labor`, `other`, ...) or `all`.
     pub form: String,
     pub count: i64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Manifest {
-    pub files: Vec<ImportedFile>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ImportedFile {
-    pub name: String,
-    pub sha256: String,
-    pub rows: u64,
-    pub sources: Vec<String>,
+    /// The imported file's name and SHA-256.
+    pub file: String,
+    pub file_sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,10 +84,6 @@ fn data_path(store: &Path) -> PathBuf {
     dir(store).join("aggregates.parquet")
 }
 
-fn manifest_path(store: &Path) -> PathBuf {
-    dir(store).join("manifest.json")
-}
-
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("source", DataType::Utf8, false),
@@ -103,17 +93,9 @@ pub fn schema() -> SchemaRef {
         Field::new("age_group", DataType::Utf8, true),
         Field::new("form", DataType::Utf8, false),
         Field::new("count", DataType::Int64, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("file_sha256", DataType::Utf8, false),
     ]))
-}
-
-fn read_manifest(store: &Path) -> Result<Manifest> {
-    let path = manifest_path(store);
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::store(&path, format!("unreadable reference manifest: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-        Err(e) => Err(Error::io(&path, e)),
-    }
 }
 
 /// Every aggregate of the store (none when nothing was imported).
@@ -129,6 +111,7 @@ pub fn load(store: &Path) -> Result<Vec<Aggregate>> {
         let batch = batch?;
         let text = |i: usize| batch.column(i).as_string::<i32>().clone();
         let (source, country, sex, age, form) = (text(0), text(1), text(3), text(4), text(5));
+        let (file, sha) = (text(7), text(8));
         let year = batch.column(2).as_primitive::<Int32Type>().clone();
         let count = batch.column(6).as_primitive::<Int64Type>().clone();
         for r in 0..batch.num_rows() {
@@ -141,6 +124,8 @@ pub fn load(store: &Path) -> Result<Vec<Aggregate>> {
                 age_group: opt(&age),
                 form: form.value(r).to_string(),
                 count: count.value(r),
+                file: file.value(r).to_string(),
+                file_sha256: sha.value(r).to_string(),
             });
         }
     }
@@ -161,11 +146,13 @@ fn batch_of(rows: &[Aggregate]) -> Result<RecordBatch> {
             strings(|a| a.age_group.as_deref()),
             strings(|a| Some(&a.form)),
             Arc::new(Int64Array::from_iter_values(rows.iter().map(|a| a.count))),
+            strings(|a| Some(&a.file)),
+            strings(|a| Some(&a.file_sha256)),
         ],
     )?)
 }
 
-/// Writes `contents` to `path` through a temporary file and a rename, so a
+/// Writes `path` through a temporary file, synced, and a rename, so a
 /// killed import leaves the previous file whole.
 fn replace(path: &Path, write: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
     let staging = path.with_extension("staging");
@@ -190,21 +177,13 @@ pub fn read(path: &Path, rules: &Rules, default_source: Option<&str>) -> Result<
         .iter()
         .map(|h| h.trim().to_lowercase())
         .collect();
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|c| !header.iter().any(|h| h == c))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::bad_input(
-            path,
-            format!(
-                "missing column(s) {} (published aggregates have {}, and optionally {})",
-                missing.join(", "),
-                REQUIRED.join(", "),
-                OPTIONAL.join(", ")
-            ),
-        ));
+    if let Some(message) = crate::base::listing::missing_columns(
+        &header,
+        &REQUIRED,
+        &OPTIONAL,
+        "a file of published aggregates",
+    ) {
+        return Err(Error::bad_input(path, message));
     }
     if !header.iter().any(|h| h == "source") && default_source.is_none() {
         return Err(Error::Usage(format!(
@@ -279,6 +258,9 @@ pub fn read(path: &Path, rules: &Rules, default_source: Option<&str>) -> Result<
             age_group,
             form,
             count,
+            // which file: set by `import`, which has hashed it
+            file: String::new(),
+            file_sha256: String::new(),
         });
     }
     if rows.is_empty() {
@@ -337,17 +319,21 @@ pub fn import(
         .unwrap_or_default();
     let (_, sha) = crate::base::files::sha256_file(file).map_err(|e| Error::io(file, e))?;
     let _lock = crate::store::lock::StoreLock::acquire(store)?;
-    let mut manifest = read_manifest(store)?;
     let mut existing = load(store)?;
-    if let Some(previous) = manifest.files.iter().find(|f| f.sha256 == sha) {
+    let previous = existing.iter().filter(|a| a.file_sha256 == sha).count();
+    if previous > 0 {
         return Ok(ImportSummary {
             file: name,
-            rows: previous.rows,
+            rows: previous as u64,
             imported: false,
             rows_in_store: existing.len(),
         });
     }
-    let added = read(file, rules, default_source)?;
+    let mut added = read(file, rules, default_source)?;
+    for a in &mut added {
+        a.file = name.clone();
+        a.file_sha256 = sha.clone();
+    }
     for a in &added {
         if existing.iter().any(|e| {
             (&e.source, &e.country, e.year, &e.sex, &e.age_group, &e.form)
@@ -362,9 +348,6 @@ pub fn import(
             ));
         }
     }
-    let mut sources: Vec<String> = added.iter().map(|a| a.source.clone()).collect();
-    sources.sort();
-    sources.dedup();
     let rows = added.len() as u64;
     existing.extend(added);
     existing.sort();
@@ -375,19 +358,6 @@ pub fn import(
         writer.write(&batch)?;
         writer.close()?;
         Ok(())
-    })?;
-    manifest.files.push(ImportedFile {
-        name: name.clone(),
-        sha256: sha,
-        rows,
-        sources,
-    });
-    let text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| Error::store(manifest_path(store), e.to_string()))?;
-    replace(&manifest_path(store), |f| {
-        use std::io::Write as _;
-        f.write_all((text + "\n").as_bytes())
-            .map_err(|e| Error::io(manifest_path(store), e))
     })?;
     Ok(ImportSummary {
         file: name,

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::publish::audit;
 use crate::publish::disclosure::{self, Policy};
-use crate::publish::table::{Table, TableSpec};
+use crate::publish::table::{Table, TableSpec, unnumbered};
 use crate::publish::writer::OutputDir;
 use crate::sql::perturb::{self, CountSettings, Counting};
 use crate::sql::queries::DEFAULT_QUERIES;
@@ -53,18 +53,6 @@ fn number_tables(tables: &mut [Table]) {
     for (i, table) in tables.iter_mut().enumerate() {
         let stem = unnumbered(&table.spec.name).to_string();
         table.spec.name = format!("{:02}_{stem}", i + 1);
-    }
-}
-
-/// `02_types_by_year` → `types_by_year`.
-fn unnumbered(name: &str) -> &str {
-    match name.split_once('_') {
-        Some((number, rest))
-            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            rest
-        }
-        _ => name,
     }
 }
 

@@ -2,7 +2,7 @@
 //! renderers of `publish::render`.
 
 use crate::publish::render::NOT_FOR_PUBLICATION;
-use crate::publish::table::{Cell, SUPPRESSED, WITHHELD};
+use crate::publish::table::{Cell, SUPPRESSED, Table, WITHHELD};
 
 use super::Report;
 use crate::publish::charts::Chart;
@@ -138,11 +138,7 @@ fn methods(report: &Report) -> Vec<(String, Text)> {
             )),
         ));
     }
-    if !report
-        .tables
-        .iter()
-        .any(|t| crate::publish::profiles::stem(&t.spec.name) == "detection_rates")
-    {
+    if Table::named(&report.tables, "detection_rates").is_none() {
         sections.push((
             "Rates".to_string(),
             "This report has no table of detected cases per 100,000 population: it was not given a \

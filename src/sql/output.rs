@@ -108,20 +108,44 @@ pub fn render_text(batches: &[RecordBatch], format: OutputFormat) -> Result<Stri
 }
 
 /// Writes the results to `path` in `format`. An existing file is refused:
-/// the tool never overwrites what it did not write.
+/// the tool never overwrites what it did not write. The results are
+/// written to a temporary file beside it and moved into place only if no
+/// file has the name by then, so a file another process wrote in the
+/// meantime is not replaced either, and a killed write leaves no partial
+/// file under the name.
 pub fn write_file(batches: &[RecordBatch], format: OutputFormat, path: &Path) -> Result<()> {
-    if path.exists() {
-        return Err(Error::Usage(format!(
+    let exists = || {
+        Error::Usage(format!(
             "--output {}: the file exists; safetynet never overwrites a file it did not write. \
              Choose a new name or remove it first",
             path.display()
-        )));
+        ))
+    };
+    if path.exists() {
+        return Err(exists());
     }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let staging = tempfile::Builder::new()
+        .prefix(".safetynet-query-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
     match format {
-        OutputFormat::Parquet => write_parquet(batches, path),
-        OutputFormat::Xlsx => write_xlsx(batches, path),
-        text => std::fs::write(path, render_text(batches, text)?).map_err(|e| Error::io(path, e)),
+        OutputFormat::Parquet => write_parquet(batches, staging.path())?,
+        OutputFormat::Xlsx => write_xlsx(batches, staging.path())?,
+        text => std::fs::write(staging.path(), render_text(batches, text)?)
+            .map_err(|e| Error::io(staging.path(), e))?,
     }
+    staging.persist_noclobber(path).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            exists()
+        } else {
+            Error::io(path, e.error)
+        }
+    })?;
+    Ok(())
 }
 
 fn write_parquet(batches: &[RecordBatch], path: &Path) -> Result<()> {

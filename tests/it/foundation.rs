@@ -647,4 +647,32 @@ fn query_writes_every_format_and_never_overwrites_a_file() {
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(std::fs::read(&xlsx).unwrap(), before);
+    // no staging file is left beside it
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".safetynet-query-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // without --store, the store the config file names
+    std::fs::write(
+        dir.path().join("safetynet.toml"),
+        format!(
+            "store = {:?}\nout = \"reports\"\ninputs = []\n[report]\n",
+            store.file_name().unwrap().to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_in(
+        dir.path(),
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM cases",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "n\n300\n");
 }

@@ -417,7 +417,7 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .find(|n| n.ends_with("reference_shares.csv"))
         .expect("the report sets the hotline's shares beside the published ones");
-    let rows = read_export(&out.join("tables").join(name));
+    let rows = read_export(&out.join("tables").join(&name));
     let us_sex = rows
         .iter()
         .find(|r| r["reporting_country"] == "US" && r["trafficking_form"] == "sex")
@@ -456,4 +456,16 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
     assert!(rows.len() == 6, "{rows:?}");
     let audit = ok(&["audit", p(&out)]);
     assert!(audit.contains("audit passed"), "{audit}");
+    // the audit reads the reference figures from the CSV, not from what the
+    // report says it hid
+    let csv_path = out.join("tables").join(&name);
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    std::fs::write(
+        &csv_path,
+        text.replacen("UNODC (synthetic),x,x", "UNODC (synthetic),3,7.0", 1),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("reference figure of 3"), "{stderr}");
 }
