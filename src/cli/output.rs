@@ -72,11 +72,14 @@ pub fn print_published(p: &Published) {
 /// With `ledger`, the comparison is recorded in that store's release ledger.
 pub fn write_comparison(
     aggregates: &[safetynet::exchange::Aggregates],
+    types: &[String],
+    inputs: Vec<String>,
     out: &std::path::Path,
     command: &str,
     ledger: Option<&safetynet::store::Store>,
 ) -> anyhow::Result<()> {
-    let comparison = safetynet::exchange::compare(aggregates)?;
+    let mut comparison = safetynet::exchange::compare(aggregates, types)?;
+    comparison.inputs = inputs;
     let written = safetynet::exchange::compare::write(&comparison, out, command, ledger)?;
     println!(
         "wrote {} files to {} comparing {} from {} to {}",

@@ -100,6 +100,24 @@ fn manifest_file(store: &Path) -> PathBuf {
     dir(store).join("manifest.json")
 }
 
+/// The directory files imported into the store, as a report names its
+/// inputs: file name and SHA-256.
+pub fn provenance(store: &Path) -> Result<Vec<String>> {
+    let mut files: Vec<String> = read_manifest(store)?
+        .files
+        .iter()
+        .map(|f| {
+            let name = Path::new(&f.name)
+                .file_name()
+                .map_or_else(|| f.name.clone(), |n| n.to_string_lossy().to_string());
+            format!("{name} (directory, SHA-256 {})", f.sha256)
+        })
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
 /// Splits a list cell: `;`, `|` or `,` between values.
 fn list(cell: &str) -> Vec<&str> {
     cell.split([';', '|', ','])

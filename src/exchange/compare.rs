@@ -17,14 +17,19 @@ use crate::report::independence::{self, Mix};
 use crate::sql::stats::wilson_interval;
 
 pub struct Comparison {
+    /// In the order given: the first is the reference of the differences.
     pub countries: Vec<String>,
     pub from_year: i32,
     pub to_year: i32,
     pub policy: Policy,
     pub unit: crate::sql::selection::Unit,
     pub rules_version: String,
+    pub max_noise: u64,
     pub tables: Vec<Table>,
     pub charts: Vec<Chart>,
+    /// The files the figures come from (a store's input files, or the
+    /// bundles), each with its SHA-256; set by the caller.
+    pub inputs: Vec<String>,
 }
 
 /// Why aggregates cannot be compared, if they cannot.
@@ -74,14 +79,14 @@ pub fn check_compatible(all: &[Aggregates]) -> Result<()> {
 
 /// A type as the tables key it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Category {
+pub(super) struct Category {
     section_order: u8,
-    type_id: Option<i64>,
-    name: String,
-    section: String,
+    pub(super) type_id: Option<i64>,
+    pub(super) name: String,
+    pub(super) section: String,
 }
 
-fn category_of(t: &Table, row: &[Cell]) -> Category {
+pub(super) fn category_of(t: &Table, row: &[Cell]) -> Category {
     let text = |c: &str| {
         t.column(c)
             .and_then(|i| row[i].as_text())
@@ -109,7 +114,7 @@ fn count_at(t: &Table, row: &[Cell], column: &str) -> Cell {
 }
 
 /// n, denominator, share and Wilson interval as published cells.
-fn share_cells(n: &Cell, denominator: &Cell) -> Vec<Cell> {
+pub(super) fn share_cells(n: &Cell, denominator: &Cell) -> Vec<Cell> {
     match (published(n), published(denominator)) {
         (Some(x), Some(d)) if d > 0 => {
             let (lo, hi) = wilson_interval(x, d).unwrap_or((0.0, 0.0));
@@ -131,7 +136,7 @@ fn share_cells(n: &Cell, denominator: &Cell) -> Vec<Cell> {
     }
 }
 
-fn round1(v: f64) -> f64 {
+pub(super) fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
@@ -139,21 +144,14 @@ fn spec(name: &str, header: &str) -> Result<TableSpec> {
     TableSpec::parse(name, header)
 }
 
-pub fn compare(all: &[Aggregates]) -> Result<Comparison> {
-    check_compatible(all)?;
+/// The comparison of the countries' aggregates, in the order given (the
+/// first country is the reference of the differences), over the types
+/// `types` names (all when empty).
+pub fn compare(all: &[Aggregates], types: &[String]) -> Result<Comparison> {
+    let (tables, chosen) = tables(all, types)?;
     let first = &all[0].scope;
-    let policy = all[0].policy();
-    let mut sorted: Vec<&Aggregates> = all.iter().collect();
-    sorted.sort_by(|a, b| a.scope.country.cmp(&b.scope.country));
-    let countries: Vec<String> = sorted.iter().map(|a| a.scope.country.clone()).collect();
-
-    let period = shares_over_period(&sorted)?;
-    let by_year = shares_by_year(&sorted)?;
-    let contrasts = contrasts(&period)?;
-    let tests = mix_tests(&sorted, policy.min_cell)?;
-    let regional = regional_totals(&sorted)?;
-    let chart = trend_panels(&period, &by_year, &countries);
-    let mut charts = vec![chart];
+    let countries: Vec<String> = all.iter().map(|a| a.scope.country.clone()).collect();
+    let mut charts = vec![trend_panels(&tables[5], &countries, &chosen, first)];
     for chart in &mut charts {
         charts::render_svg(chart)?;
     }
@@ -161,12 +159,34 @@ pub fn compare(all: &[Aggregates]) -> Result<Comparison> {
         countries,
         from_year: first.from_year,
         to_year: first.to_year,
-        policy,
+        policy: all[0].policy(),
         unit: first.unit,
         rules_version: first.rules_version.clone(),
-        tables: vec![period, by_year, contrasts, tests, regional],
+        max_noise: first.max_noise,
+        tables,
         charts,
+        inputs: Vec::new(),
     })
+}
+
+/// The comparison's tables, and the types chosen: what `audit` builds again
+/// from the published counts to check every figure derived from them.
+pub(super) fn tables(all: &[Aggregates], types: &[String]) -> Result<(Vec<Table>, Vec<Category>)> {
+    check_compatible(all)?;
+    let policy = all[0].policy();
+    let ordered: Vec<&Aggregates> = all.iter().collect();
+    let countries: Vec<String> = ordered.iter().map(|a| a.scope.country.clone()).collect();
+    let period = shares_over_period(&ordered)?;
+    let by_year = shares_by_year(&ordered)?;
+    let chosen = super::side_by_side::chosen(&period, types)?;
+    let side_by_side = super::side_by_side::table(&period, &countries, &chosen)?;
+    let trends = super::side_by_side::trend_table(&by_year, &countries, &chosen)?;
+    let tests = mix_tests(&ordered, policy.min_cell)?;
+    let regional = regional_totals(&ordered)?;
+    Ok((
+        vec![side_by_side, trends, tests, regional, period, by_year],
+        chosen,
+    ))
 }
 
 const SHARE_COLUMNS: [&str; 5] = ["n", "denominator", "share_pct", "ci_low_pct", "ci_high_pct"];
@@ -245,7 +265,7 @@ fn shares_over_period(all: &[&Aggregates]) -> Result<Table> {
     share_table(
         all,
         TYPES_OVER_PERIOD,
-        "01_type_shares_by_country",
+        "05_type_shares_by_country",
         "\
 -- title: Typology shares by country over the period
 -- counts: n, denominator
@@ -260,7 +280,7 @@ fn shares_by_year(all: &[&Aggregates]) -> Result<Table> {
     share_table(
         all,
         TYPES_BY_YEAR,
-        "02_type_shares_by_year",
+        "06_type_shares_by_year",
         "\
 -- title: Typology shares by country and year
 -- counts: n, denominator
@@ -269,69 +289,6 @@ fn shares_by_year(all: &[&Aggregates]) -> Result<Table> {
 ",
         true,
     )
-}
-
-/// Types whose share in one country is clearly above their share in
-/// another: the intervals do not overlap.
-fn contrasts(period: &Table) -> Result<Table> {
-    let col = |c: &str| period.column(c).expect("share column");
-    let mut by_category: BTreeMap<String, Vec<(String, f64, f64, f64)>> = BTreeMap::new();
-    for row in &period.rows {
-        if let (Some(share), Some(lo), Some(hi)) = (
-            row[col("share_pct")].as_f64(),
-            row[col("ci_low_pct")].as_f64(),
-            row[col("ci_high_pct")].as_f64(),
-        ) {
-            by_category
-                .entry(row[col("category")].render())
-                .or_default()
-                .push((row[col("country")].render(), share, lo, hi));
-        }
-    }
-    let mut found = Vec::new();
-    for (category, shares) in by_category {
-        for high in &shares {
-            for low in &shares {
-                if high.2 > low.3 {
-                    found.push((high.1 - low.1, category.clone(), high.clone(), low.clone()));
-                }
-            }
-        }
-    }
-    found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let rows = found
-        .into_iter()
-        .map(|(difference, category, high, low)| {
-            vec![
-                Cell::Text(category),
-                Cell::Text(high.0),
-                Cell::Float(high.1),
-                Cell::Text(low.0),
-                Cell::Float(low.1),
-                Cell::Float(round1(difference)),
-            ]
-        })
-        .collect();
-    Ok(Table {
-        spec: spec(
-            "03_contrasts",
-            "\
--- title: Types more common in one country than in another
--- note: Pairs of countries where the 95% Wilson intervals of a type's share over the period do not overlap, largest difference first (percentage points). Shares withheld by disclosure control are left out. Detection differs between hotlines: a type can be common in one country's figures because that hotline reaches its victims.
-",
-        )?,
-        columns: [
-            "category",
-            "more_common_in",
-            "share_pct",
-            "less_common_in",
-            "share_pct_other",
-            "difference_pp",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-    })
 }
 
 /// One country's published mix over the period, with the types not
@@ -401,7 +358,7 @@ fn mix_tests(all: &[&Aggregates], min_cell: u64) -> Result<Table> {
         }
     }
     Ok(Table {
-        spec: independence::spec("04_mix_tests")?,
+        spec: independence::spec("03_mix_tests")?,
         columns: independence::COLUMNS.map(String::from).to_vec(),
         rows,
     })
@@ -493,7 +450,7 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
         .collect();
     Ok(Table {
         spec: spec(
-            "05_regional_totals",
+            "04_regional_totals",
             "\
 -- title: Regional totals by type and year
 -- counts: total
@@ -517,66 +474,66 @@ fn regional_totals(all: &[&Aggregates]) -> Result<Table> {
     })
 }
 
-/// One panel per country: the shares by year of the five types with the
-/// most published records over the period across the countries.
-fn trend_panels(period: &Table, by_year: &Table, countries: &[String]) -> Chart {
-    let col = |t: &Table, c: &str| t.column(c).expect("share column");
-    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    for row in &period.rows {
-        if row[col(period, "section")].as_text() == Some("typology")
-            && let Some(n) = published(&row[col(period, "n")])
-        {
-            *totals
-                .entry(row[col(period, "category")].render())
-                .or_default() += n;
-        }
-    }
-    let mut ranked: Vec<(String, u64)> = totals.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let labels: Vec<String> = ranked.into_iter().take(5).map(|(n, _)| n).collect();
+/// One panel per chosen type, one line per country in it, so that every
+/// chosen type is seen in every country.
+fn trend_panels(
+    by_year: &Table,
+    countries: &[String],
+    chosen: &[Category],
+    scope: &super::aggregate::Scope,
+) -> Chart {
+    let col = |c: &str| by_year.column(c).expect("share column");
     let mut years: Vec<i32> = by_year
         .rows
         .iter()
-        .filter_map(|r| r[col(by_year, "year")].as_f64())
+        .filter_map(|r| r[col("year")].as_f64())
         .map(|y| y as i32)
         .collect();
     years.sort_unstable();
     years.dedup();
-    let panels = countries
+    let panels = chosen
         .iter()
-        .map(|country| {
-            let series = labels
+        .map(|category| {
+            let series = countries
                 .iter()
-                .map(|label| {
+                .map(|country| {
                     by_year
                         .rows
                         .iter()
                         .filter(|r| {
-                            r[col(by_year, "country")].as_text() == Some(country)
-                                && r[col(by_year, "category")].as_text() == Some(label)
+                            r[col("country")].as_text() == Some(country)
+                                && category_of(by_year, r) == *category
                         })
                         .filter_map(|r| -> Option<TrendPoint> {
                             Some((
-                                r[col(by_year, "year")].as_f64()? as i32,
-                                r[col(by_year, "share_pct")].as_f64()?,
-                                r[col(by_year, "ci_low_pct")].as_f64()?,
-                                r[col(by_year, "ci_high_pct")].as_f64()?,
+                                r[col("year")].as_f64()? as i32,
+                                r[col("share_pct")].as_f64()?,
+                                r[col("ci_low_pct")].as_f64()?,
+                                r[col("ci_high_pct")].as_f64()?,
                             ))
                         })
                         .collect()
                 })
                 .collect();
-            (country.clone(), series)
+            (
+                crate::publish::profiles::reader_label(&category.name),
+                series,
+            )
         })
         .collect();
     charts::small_multiples(
         "type_shares_by_country",
-        "Share of the year's records, by country",
-        "One panel per country on the same scale: the five types with the most published records across the \
-         countries; bands are 95% Wilson intervals; a year whose share is not published (disclosure control) is a \
-         gap. Shares reflect what each hotline detects.",
+        &format!(
+            "Share of each year's records by type: {}, {}–{}",
+            countries.join(", "),
+            scope.from_year,
+            scope.to_year
+        ),
+        "One panel per type, one line per country, each panel on its own scale (read the axis); bands are 95% \
+         Wilson intervals; a year whose share is not published (disclosure control) is a gap. Shares reflect what \
+         each hotline detects.",
         years,
-        labels,
+        countries.to_vec(),
         panels,
     )
 }
@@ -600,7 +557,8 @@ pub fn write(
         scope: render::Text::prose("Countries: ")
             .values(&comparison.countries, ", ")
             .and(format!(
-                ". Years of registration: {}–{}. Unit: {}. Classification rules: version ",
+                ". Years of registration: {}–{}. Unit: {}. The first country is the reference of the differences. \
+                 Classification rules: version ",
                 comparison.from_year,
                 comparison.to_year,
                 comparison.unit.as_str(),
@@ -616,22 +574,45 @@ pub fn write(
         policy: comparison.policy,
         charts: &comparison.charts,
         tables: &comparison.tables,
-        sections: vec![(
-            "How the comparison is made".to_string(),
-            "Each country's figures are counts by type and year and by type over the period, disclosure-controlled \
-             on their own (primary and secondary suppression over the two tables, which share their margins) before \
-             anything is compared, exactly as `safetynet share` writes them into a bundle; the comparison uses \
-             nothing else, so it is the same whether it is made from the stores or from bundles. Shares carry 95% \
-             Wilson intervals. The chi-square tests pool every type not published in either country of the pair \
-             (their records are each total less its published types). Regional totals are exact only where every \
-             country publishes its count; otherwise they are the range the published figures allow."
-                .into(),
-        )],
+        sections: vec![
+            (
+                "How the comparison is made".to_string(),
+                "Each country's figures are counts by type and year and by type over the period, disclosure-controlled \
+                 on their own (primary and secondary suppression over the two tables, which share their margins) \
+                 before anything is compared, exactly as `safetynet share` writes them into a bundle; the comparison \
+                 uses nothing else, so it is the same whether it is made from the stores or from bundles. Shares \
+                 carry 95% Wilson intervals. Each country's share of a type is set against the reference country's \
+                 (the first named): the difference in percentage points with its 95% Newcombe interval, and the \
+                 two-proportion test, its p-values adjusted with Holm's method over every difference of the table, \
+                 so that the chance of any false finding among the 25 or more types stays under 5%. Whether a \
+                 type's trend differs is tested on the slopes of a logistic regression of its yearly share on the \
+                 year in each country (Wald test), Holm-adjusted the same way. Published counts carry noise of a \
+                 few records, which the tests do not model: a result near the threshold is weak evidence. The \
+                 chi-square tests pool every type not published in either country of the pair (their records are \
+                 each total less its published types). Regional totals are exact only where every country publishes \
+                 its count; otherwise they are the range the published figures allow. `safetynet audit` checks the \
+                 folder: each country's counts against its own disclosure control, every share, difference and \
+                 total recomputed from the published counts, and the HTML, Markdown and workbook against the CSVs."
+                    .into(),
+            ),
+            (
+                "Data".to_string(),
+                render::Text::prose("Figures from: ")
+                    .values(&comparison.inputs, ", ")
+                    .and(". Classification rules: version ")
+                    .value(comparison.rules_version.clone())
+                    .and(format!(
+                        ". Made with safetynet {} (the same figures and options give the same bytes).",
+                        env!("CARGO_PKG_VERSION")
+                    )),
+            ),
+        ],
         profiles: Default::default(),
         key_figures: Default::default(),
         reader_tables: Default::default(),
     };
-    let written = crate::publish::writer::write_document(out, "comparison", &doc)?;
+    let mut written = crate::publish::writer::write_document(out, "comparison", &doc)?;
+    written.push(super::comparison_audit::Model::of(comparison).write(out)?);
     let written = written.iter().map(|p| output.published_path(p)).collect();
     if let Some(store) = ledger {
         let scope = crate::store::releases::Scope {

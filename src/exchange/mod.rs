@@ -12,6 +12,8 @@
 pub mod aggregate;
 pub mod bundle;
 pub mod compare;
+pub mod comparison_audit;
+mod side_by_side;
 
 pub use aggregate::Aggregates;
 pub use compare::{Comparison, compare};

@@ -58,6 +58,10 @@ pub struct Gaps {
     pub secondary: usize,
     pub chart: Chart,
     pub needs_version: String,
+    /// The input files and directory files the figures come from, with
+    /// their SHA-256, and the classification rules version.
+    pub inputs: Vec<String>,
+    pub rules_version: String,
 }
 
 const CLASSES_SQL: &str = "\
@@ -441,6 +445,8 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
             },
         ],
         needs_version: needs.version.clone(),
+        inputs: Vec::new(),
+        rules_version: String::new(),
     })
 }
 
@@ -565,7 +571,9 @@ pub async fn build_for_store(
         selection.from_year.unwrap_or(lo),
         selection.to_year.unwrap_or(hi),
     );
-    build(
+    let mut inputs = store.input_provenance();
+    inputs.extend(crate::directory::provenance(store.root())?);
+    let mut gaps = build(
         &ctx,
         &Request {
             selection,
@@ -577,7 +585,10 @@ pub async fn build_for_store(
             names,
         },
     )
-    .await
+    .await?;
+    gaps.inputs = inputs;
+    gaps.rules_version = store.manifest().rules_version.clone();
+    Ok(gaps)
 }
 
 /// What the methods section says about the gaps.
@@ -625,7 +636,20 @@ pub fn write(
         policy,
         charts: &charts,
         tables: &gaps.tables,
-        sections: vec![("How gaps are found".into(), method_text(&gaps.needs_version))],
+        sections: vec![
+            ("How gaps are found".into(), method_text(&gaps.needs_version)),
+            (
+                "Data".into(),
+                crate::publish::render::Text::prose("Input files: ")
+                    .values(&gaps.inputs, ", ")
+                    .and(". Classification rules: version ")
+                    .value(gaps.rules_version.clone())
+                    .and(format!(
+                        ". Made with safetynet {} (the same store, rules and options give the same bytes).",
+                        env!("CARGO_PKG_VERSION")
+                    )),
+            ),
+        ],
         profiles: Default::default(),
         key_figures: Default::default(),
         reader_tables: Default::default(),

@@ -120,7 +120,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         policy,
         disclosure::credited_noise(model.max_noise),
     )?;
-    findings.extend(formats_agree(dir, &published)?);
+    findings.extend(formats_agree(dir, "report", &published)?);
     findings.extend(reference_figures_hidden(&tables, model.min_cell));
     let suppressed = tables
         .iter()
@@ -139,7 +139,11 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
 /// there must be the CSV table cell for cell, or a figure published only
 /// in one format would pass an audit of the others. Each table is
 /// rendered again from the CSV's text and looked for in the report.
-fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> {
+pub(crate) fn formats_agree(
+    dir: &Path,
+    stem: &str,
+    published: &[PublishedCsv],
+) -> Result<Vec<String>> {
     let mut findings = Vec::new();
     let read = |name: &str| -> Result<Option<String>> {
         let path = dir.join(name);
@@ -149,8 +153,8 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             Err(e) => Err(Error::io(&path, e)),
         }
     };
-    let (markdown, html) = (read("report.md")?, read("report.html")?);
-    let mut workbook = match dir.join("report.xlsx") {
+    let (markdown, html) = (read(&format!("{stem}.md"))?, read(&format!("{stem}.html"))?);
+    let mut workbook = match dir.join(format!("{stem}.xlsx")) {
         path if path.exists() => Some(
             calamine::open_workbook::<calamine::Xlsx<_>, _>(&path)
                 .map_err(|e| Error::bad_input(&path, format!("not a readable workbook: {e}")))?,
@@ -165,7 +169,7 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             && !sheet_agrees(workbook, table)
         {
             findings.push(format!(
-                "report.xlsx: sheet {} is not tables/{}.csv cell for cell",
+                "{stem}.xlsx: sheet {} is not tables/{}.csv cell for cell",
                 spec.name, spec.name
             ));
         }
@@ -173,7 +177,7 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             && !md.contains(&super::render::markdown_table(table))
         {
             findings.push(format!(
-                "report.md: table {} is not tables/{}.csv cell for cell",
+                "{stem}.md: table {} is not tables/{}.csv cell for cell",
                 spec.name, spec.name
             ));
         }
@@ -181,7 +185,7 @@ fn formats_agree(dir: &Path, published: &[PublishedCsv]) -> Result<Vec<String>> 
             && html_table_of(html, &spec.name).is_none_or(|found| found != html_rows(table))
         {
             findings.push(format!(
-                "report.html: table {} is not tables/{}.csv cell for cell",
+                "{stem}.html: table {} is not tables/{}.csv cell for cell",
                 spec.name, spec.name
             ));
         }
@@ -407,13 +411,13 @@ fn html_table_of(html: &str, id: &str) -> Option<String> {
 /// A published CSV table as its text: the header and every cell, read
 /// once and used both for the disclosure audit and to check the other
 /// formats against it.
-struct PublishedCsv {
+pub(crate) struct PublishedCsv {
     spec: TableSpec,
     columns: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
-fn read_csv(dir: &Path, spec: &TableSpec) -> Result<PublishedCsv> {
+pub(crate) fn read_csv(dir: &Path, spec: &TableSpec) -> Result<PublishedCsv> {
     let path = dir.join("tables").join(format!("{}.csv", spec.name));
     let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
     // Only the stamp of `--no-suppression` is skipped, and only as the first
@@ -444,9 +448,18 @@ fn read_csv(dir: &Path, spec: &TableSpec) -> Result<PublishedCsv> {
 }
 
 impl PublishedCsv {
+    pub(crate) fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The cells as the CSV holds them.
+    pub(crate) fn raw_rows(&self) -> &[Vec<String>] {
+        &self.rows
+    }
+
     /// The table back as cells: the symbol in a count column is a
     /// suppressed count, elsewhere a withheld figure.
-    fn cells(&self) -> Table {
+    pub(crate) fn cells(&self) -> Table {
         let is_count: Vec<bool> = self
             .columns
             .iter()
@@ -470,7 +483,7 @@ impl PublishedCsv {
 
     /// The table as the other formats show it: every cell its text (a
     /// formula-like text the CSV neutralised with `'` as it was before).
-    fn shown(&self) -> Table {
+    pub(crate) fn shown(&self) -> Table {
         let shown = |cell: &String| match cell.strip_prefix('\'') {
             Some(rest) if crate::base::escape::formula_like(rest) => rest.to_string(),
             _ => cell.clone(),

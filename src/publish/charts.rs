@@ -159,6 +159,36 @@ pub(crate) enum Kind {
     },
 }
 
+impl Kind {
+    /// True when the chart would have nothing to draw: it then says so.
+    fn is_empty(&self) -> bool {
+        match self {
+            Kind::Stacked {
+                years,
+                series,
+                not_published,
+                ..
+            } => {
+                years.is_empty()
+                    || (series.iter().all(|s| s.1.iter().all(|v| *v == 0.0))
+                        && not_published.iter().all(|v| *v == 0.0))
+            }
+            Kind::Trend { years, series } => {
+                years.is_empty() || series.iter().all(|s| s.1.is_empty())
+            }
+            Kind::Heatmap { rows, cells, .. } => {
+                rows.is_empty() || cells.iter().flatten().all(|c| *c == HeatCell::NoRecords)
+            }
+            Kind::SmallMultiples { years, panels, .. } => years.is_empty() || panels.is_empty(),
+            // says itself when there is no gap
+            Kind::Ranked { .. } => false,
+            Kind::Bars { rows, values, .. } => {
+                rows.is_empty() || values.iter().flatten().all(Option::is_none)
+            }
+        }
+    }
+}
+
 fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
     Error::Chart(format!("{e:?}"))
 }
@@ -252,25 +282,51 @@ fn label_width<DB: DrawingBackend>(
 }
 
 /// A legend drawn by hand in its own area: colour swatch and full label.
+/// With `hatched_last`, the last entry is the hatched grey of figures not
+/// published, drawn as the chart draws it, so that it is never mistaken
+/// for the plain grey of "other types".
 fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, RGBColor)],
+    hatched_last: bool,
 ) -> Result<()> {
     for (i, (label, color)) in entries.iter().enumerate() {
         let y = 40 + i as i32 * 22;
-        area.draw(&Rectangle::new([(6, y), (20, y + 14)], color.filled()))
+        if hatched_last && i + 1 == entries.len() {
+            area.draw(&Rectangle::new(
+                [(6, y), (20, y + 14)],
+                SUPPRESSED_GREY.filled(),
+            ))
             .map_err(chart_error)?;
+            for line in (y + 2..y + 14).step_by(3) {
+                area.draw(&PathElement::new(
+                    vec![(6, line), (20, line)],
+                    RGBColor(120, 120, 120).stroke_width(1),
+                ))
+                .map_err(chart_error)?;
+            }
+        } else {
+            area.draw(&Rectangle::new([(6, y), (20, y + 14)], color.filled()))
+                .map_err(chart_error)?;
+        }
         area.draw(&Text::new(label.clone(), (26, y + 1), text_style(13)))
             .map_err(chart_error)?;
     }
     Ok(())
 }
 
+/// Panels in a row of a small-multiples grid.
+const PANELS_PER_ROW: usize = 4;
+
 impl Chart {
     fn size(&self) -> (u32, u32) {
         match &self.kind {
             Kind::Stacked { .. } | Kind::Trend { .. } => (1000, 520),
-            Kind::SmallMultiples { panels, .. } => (300 * panels.len().max(1) as u32 + 300, 460),
+            Kind::SmallMultiples { panels, .. } => {
+                let columns = panels.len().clamp(1, PANELS_PER_ROW) as u32;
+                let rows = panels.len().div_ceil(PANELS_PER_ROW).max(1) as u32;
+                (320 * columns + 260, 50 + 300 * rows)
+            }
             Kind::Heatmap { rows, .. } => (1000, 170 + 24 * rows.len() as u32 + 24 * 9),
             Kind::Bars { rows, .. } => (1000, 110 + 54 * rows.len() as u32),
             Kind::Ranked { rows } => (1000, 110 + 30 * rows.len().max(1) as u32),
@@ -282,6 +338,17 @@ impl Chart {
         let root = root
             .titled(&self.title, text_style(20))
             .map_err(chart_error)?;
+        if self.kind.is_empty() {
+            // an empty frame with axes reads as "zero"; say what it is
+            let (w, h) = root.dim_in_pixel();
+            root.draw(&Text::new(
+                "No data: the selection has no published figure for this chart.",
+                (w as i32 / 2, h as i32 / 3),
+                text_style(16).pos(Pos::new(HPos::Center, VPos::Center)),
+            ))
+            .map_err(chart_error)?;
+            return Ok(());
+        }
         match &self.kind {
             Kind::Stacked {
                 years,
@@ -379,7 +446,11 @@ impl Chart {
         if hatched {
             colors.push(RGBColor(150, 150, 150));
         }
-        legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
+        legend(
+            &key,
+            &labels.into_iter().zip(colors).collect::<Vec<_>>(),
+            hatched,
+        )
     }
 
     fn draw_trend<DB: DrawingBackend>(
@@ -403,7 +474,11 @@ impl Chart {
         for ((_, points), color) in series.iter().zip(&colors) {
             draw_runs(&mut chart, points, *color)?;
         }
-        legend(&key, &labels.into_iter().zip(colors).collect::<Vec<_>>())
+        legend(
+            &key,
+            &labels.into_iter().zip(colors).collect::<Vec<_>>(),
+            false,
+        )
     }
 
     fn draw_small_multiples<DB: DrawingBackend>(
@@ -415,20 +490,32 @@ impl Chart {
     ) -> Result<()> {
         let legend_width = label_width(root, labels, 13) + 40;
         let (plot, key) = root.split_horizontally(root.dim_in_pixel().0 - legend_width);
-        // one scale for every panel, so that panels compare at a glance
-        let max = panels
-            .iter()
-            .flat_map(|(_, series)| series.iter().flatten().map(|p| p.3))
-            .fold(0.0, f64::max)
-            .max(1.0);
         let colors = colours_for(labels);
-        let areas = plot.split_evenly((1, panels.len().max(1)));
+        let columns = panels.len().clamp(1, PANELS_PER_ROW);
+        let rows = panels.len().div_ceil(PANELS_PER_ROW).max(1);
+        let areas = plot.split_evenly((rows, columns));
         for ((title, series), area) in panels.iter().zip(&areas) {
-            let area = area.titled(title, text_style(16)).map_err(chart_error)?;
-            let mut chart =
-                year_axes(&area, years, 0.3, max, "Share of the year's records", |y| {
-                    format!("{y:.0}%")
-                })?;
+            // each panel its own scale, labelled: a type at 1% next to one
+            // at 40% would otherwise be a flat line at the bottom
+            let max = series
+                .iter()
+                .flatten()
+                .map(|p| p.3)
+                .fold(0.0, f64::max)
+                .max(1.0);
+            let area = area.titled(title, text_style(15)).map_err(chart_error)?;
+            let mut chart = year_axes(&area, years, 0.3, max, "Share of records", |y| {
+                format!("{y:.0}%")
+            })?;
+            if series.iter().all(Vec::is_empty) {
+                let (w, h) = area.dim_in_pixel();
+                area.draw(&Text::new(
+                    "no published share",
+                    (w as i32 / 2, h as i32 / 2),
+                    text_style(12).pos(Pos::new(HPos::Center, VPos::Center)),
+                ))
+                .map_err(chart_error)?;
+            }
             for (points, color) in series.iter().zip(&colors) {
                 draw_runs(&mut chart, points, *color)?;
             }
@@ -436,6 +523,7 @@ impl Chart {
         legend(
             &key,
             &labels.iter().cloned().zip(colors).collect::<Vec<_>>(),
+            false,
         )
     }
 
@@ -690,6 +778,7 @@ impl Chart {
         legend(
             &key,
             &groups.iter().cloned().zip(colors).collect::<Vec<_>>(),
+            false,
         )
     }
 }
@@ -707,6 +796,8 @@ fn year_axes<'a, DB: DrawingBackend>(
     y_format: impl Fn(&f64) -> String,
 ) -> Result<YearChart<'a, DB>> {
     let (first, last) = (*years.first().unwrap_or(&0), *years.last().unwrap_or(&0));
+    // at most one year label per 48 pixels, so that labels never collide
+    let room = (plot.dim_in_pixel().0.saturating_sub(90) / 48).max(2) as usize;
     let mut chart = ChartBuilder::on(plot)
         .margin(10)
         .x_label_area_size(40)
@@ -716,7 +807,8 @@ fn year_axes<'a, DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(years.len())
+        .max_light_lines(0)
+        .x_labels(years.len().min(room))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&y_format)
         .x_desc("Year of registration")

@@ -38,14 +38,18 @@ pub fn write_csv(table: &Table, policy: Policy, path: &Path) -> Result<()> {
     w.write_record(table.columns.iter().map(|c| csv_cell(c).into_owned()))
         .map_err(fail)?;
     for row in &table.rows {
-        w.write_record(row.iter().map(|c| match c {
-            // numbers stay numbers (`-1.5`); only text can be a formula
-            Cell::Text(t) => csv_cell(t).into_owned(),
-            other => other.render(),
-        }))
-        .map_err(fail)?;
+        w.write_record(row.iter().map(csv_text)).map_err(fail)?;
     }
     w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// A cell as the CSV holds it: numbers stay numbers (`-1.5`); only text
+/// can be a formula, and is neutralised.
+pub(crate) fn csv_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(t) => csv_cell(t).into_owned(),
+        other => other.render(),
+    }
 }
 
 /// Excel sheet names: at most 31 characters, unique.
@@ -100,7 +104,33 @@ pub(crate) fn column_meaning(name: &str) -> Option<&'static str> {
         "total" | "total_low" | "total_high" => {
             "regional total and the range the published counts allow"
         }
-        _ => return None,
+        "p_holm" => "p-value adjusted with Holm's method for the tests of the table",
+        "verdict" => "what the test says, in words",
+        "country" => "reporting country",
+        "reference" => "the reference country (the first named)",
+        "trend_pct_per_year" | "reference_trend_pct_per_year" => {
+            "change of the odds of the type per year, in percent (logistic regression on the year)"
+        }
+        "years_not_published" | "reference_years_not_published" => {
+            "years left out of the trend because a count or total there is not published"
+        }
+        // a comparison's columns per country (`n_MX`) and per pair
+        // (`diff_pp_US_vs_MX`)
+        other => {
+            return [
+                ("n_", "the country's count (records or cases); x when not published"),
+                ("share_pct_", "the country's share of all its records of the period"),
+                ("ci_low_pct_", "95% Wilson interval of the country's share, low end"),
+                ("ci_high_pct_", "95% Wilson interval of the country's share, high end"),
+                ("diff_pp_", "the first country's share less the reference's, in percentage points"),
+                ("diff_ci_low_pp_", "95% Newcombe interval of the difference, low end"),
+                ("diff_ci_high_pp_", "95% Newcombe interval of the difference, high end"),
+                ("p_holm_", "two-proportion test of the difference, Holm-adjusted over the table"),
+            ]
+            .into_iter()
+            .find(|(prefix, _)| other.starts_with(prefix))
+            .map(|(_, meaning)| meaning);
+        }
     })
 }
 
@@ -470,10 +500,13 @@ pub fn markdown_document(doc: &Document) -> String {
     out += &doc.reader_tables.1;
     let _ = writeln!(out, "## Charts\n");
     for chart in doc.charts {
+        // a title can name the selection (countries of other
+        // organisations' bundles): data, escaped
+        let title = markdown_text(&chart.title);
         let _ = writeln!(
             out,
-            "### {}\n\n![{}](charts/{}.svg)\n\n{}\n",
-            chart.title, chart.title, chart.name, chart.caption
+            "### {title}\n\n![{title}](charts/{}.svg)\n\n{}\n",
+            chart.name, chart.caption
         );
     }
     out += &doc.profiles.1;
@@ -522,7 +555,9 @@ table.key-figures td{font-size:1.1em}\
 .facets{display:grid;grid-template-columns:1fr 1fr;gap:0.5em 1.5em}.facet h4{margin:0.6em 0 0.2em}\
 @media print{section.profile{break-before:page}.facet,table,figure{break-inside:avoid}h2,h3,h4{break-after:avoid}}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
 
-pub fn html_document(doc: &Document) -> String {
+/// The document as one self-contained HTML page; `workbook` is the name
+/// of the workbook written beside it, which the tables refer to.
+pub fn html_document(doc: &Document, workbook: &str) -> String {
     let policy = doc.policy;
     let mut out = String::new();
     out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
@@ -584,8 +619,10 @@ pub fn html_document(doc: &Document) -> String {
         );
         let _ = writeln!(
             out,
-            "<p class=\"note\">File: tables/{}.csv, sheet {} of report.xlsx</p>",
-            table.spec.name, table.spec.name
+            "<p class=\"note\">File: tables/{}.csv, sheet {} of {}</p>",
+            table.spec.name,
+            table.spec.name,
+            escape(workbook)
         );
         out += "<table>\n<thead><tr>";
         for c in &table.columns {

@@ -219,7 +219,8 @@ pub fn write_document(
     let md = dir.join(format!("{stem}.md"));
     std::fs::write(&md, render::markdown_document(doc)).map_err(|e| Error::io(&md, e))?;
     let html = dir.join(format!("{stem}.html"));
-    std::fs::write(&html, render::html_document(doc)).map_err(|e| Error::io(&html, e))?;
+    std::fs::write(&html, render::html_document(doc, &format!("{stem}.xlsx")))
+        .map_err(|e| Error::io(&html, e))?;
     written.extend([md, html]);
     Ok(written)
 }

@@ -209,7 +209,7 @@ pub fn row(
 }
 
 /// p-values as journals print them: three decimals, or `<0.001`.
-fn p_value_text(p: f64) -> String {
+pub(crate) fn p_value_text(p: f64) -> String {
     if p < 0.001 {
         "<0.001".into()
     } else {

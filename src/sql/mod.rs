@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod output;
 pub mod perturb;
+pub mod proportions;
 pub mod queries;
 pub mod selection;
 pub mod stats;

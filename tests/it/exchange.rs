@@ -72,7 +72,7 @@ fn batches(parquet: &[u8]) -> Vec<RecordBatch> {
 fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files: Vec<_> = snapshot(dir)
         .into_iter()
-        .filter(|(p, _)| p.extension().is_some_and(|e| e == "csv" || e == "md"))
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "csv"))
         .collect();
     files.sort();
     files
@@ -113,7 +113,7 @@ fn three_bundles_merged_give_the_comparison_made_from_the_store() {
     args.extend(["--out", p(&merged)]);
     let stdout = ok(&args);
     assert!(
-        stdout.contains("comparing CA, MX, US from 2016 to 2023"),
+        stdout.contains("comparing US, MX, CA from 2016 to 2023"),
         "{stdout}"
     );
     // every table and the report: the same bytes, so the same numbers
@@ -141,7 +141,7 @@ fn three_bundles_merged_give_the_comparison_made_from_the_store() {
         "SELECT coalesce(typology_name, extension_category, 'not determined'), year, count(*) \
          FROM cases WHERE year BETWEEN 2016 AND 2023 GROUP BY 1, 2",
     );
-    let mut reader = csv::Reader::from_path(merged.join("tables/05_regional_totals.csv")).unwrap();
+    let mut reader = csv::Reader::from_path(merged.join("tables/04_regional_totals.csv")).unwrap();
     let mut ranges = 0;
     let mut areas = std::collections::BTreeSet::new();
     for row in reader.records() {
@@ -387,6 +387,150 @@ fn a_bundle_of_format_1_stays_readable() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("out");
     ok(&["merge", p(&fixture), "--out", p(&out)]);
-    let shares = std::fs::read_to_string(out.join("tables/01_type_shares_by_country.csv")).unwrap();
+    let shares = std::fs::read_to_string(out.join("tables/05_type_shares_by_country.csv")).unwrap();
     assert!(shares.contains(",US,"), "{shares}");
+}
+
+/// Countries side by side in the order asked, the first the reference;
+/// `--types` chooses the types of every table and panel; the folder passes
+/// `audit`, and a figure edited in any format fails it.
+#[test]
+fn a_comparison_is_side_by_side_in_the_order_asked_and_auditable() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "3000", "21", "US,MX,CA");
+    let out = dir.path().join("cmp");
+    let compare = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "compare",
+            "--store",
+            p(&store),
+            "--countries",
+            "MX,US,CA",
+            "--out",
+            p(out),
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let (code, stdout, stderr) = compare(
+        &out,
+        &[
+            "--types",
+            "3,agriculture and animal husbandry,domestic work",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("comparing MX, US, CA"), "{stdout}");
+
+    let mut reader = csv::Reader::from_path(out.join("tables/01_shares_side_by_side.csv")).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header[3..5], ["n_MX", "share_pct_MX"]);
+    assert!(
+        header.contains(&"diff_pp_US_vs_MX".to_string()),
+        "{header:?}"
+    );
+    assert!(
+        header.contains(&"p_holm_CA_vs_MX".to_string()),
+        "{header:?}"
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let categories: Vec<&str> = rows.iter().map(|r| &r[2]).collect();
+    assert_eq!(
+        categories,
+        [
+            "Outdoor Solicitation",
+            "Domestic Work",
+            "Agriculture and Animal Husbandry",
+            "all records"
+        ]
+    );
+    // the difference is the two published shares' difference, inside its
+    // interval
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for row in &rows[..3] {
+        let share = |c: &str| row[at(c)].parse::<f64>().ok();
+        if let (Some(us), Some(mx), Some(d), Some(lo), Some(hi)) = (
+            share("share_pct_US"),
+            share("share_pct_MX"),
+            share("diff_pp_US_vs_MX"),
+            share("diff_ci_low_pp_US_vs_MX"),
+            share("diff_ci_high_pp_US_vs_MX"),
+        ) {
+            assert!((d - (us - mx)).abs() <= 0.11, "{row:?}");
+            assert!(lo <= d && d <= hi, "{row:?}");
+        }
+    }
+    let trends = std::fs::read_to_string(out.join("tables/02_trend_differences.csv")).unwrap();
+    assert_eq!(trends.lines().count(), 1 + 3 * 2, "{trends}");
+    // one panel per chosen type, a line per country
+    let svg = std::fs::read_to_string(out.join("charts/type_shares_by_country.svg")).unwrap();
+    for label in [
+        "Agriculture and Animal Husbandry",
+        "Domestic Work",
+        "Outdoor Solicitation",
+        "MX, US, CA",
+    ] {
+        assert!(svg.contains(label), "{label}");
+    }
+    let html = std::fs::read_to_string(out.join("comparison.html")).unwrap();
+    assert!(html.contains("sheet 01_shares_side_by_side of comparison.xlsx"));
+    assert!(!html.contains("report.xlsx"));
+    assert!(html.contains(&format!("safetynet {}", env!("CARGO_PKG_VERSION"))));
+    assert!(html.contains("SHA-256"), "the input files' hashes");
+
+    let audited = ok(&["audit", p(&out)]);
+    assert!(audited.contains("audit passed: 6 tables"), "{audited}");
+
+    // an edited share, an edited count in the HTML, a table of its own: each
+    // fails the audit
+    let forged = dir.path().join("forged");
+    let forge = |edit: &dyn Fn(&Path)| {
+        let _ = std::fs::remove_dir_all(&forged);
+        copy_dir(&out, &forged);
+        edit(&forged);
+        let (code, _, stderr) = run(&["audit", p(&forged)]);
+        assert_ne!(code, 0, "a forged comparison passed the audit");
+        stderr
+    };
+    let err = forge(&|d| {
+        let path = d.join("tables/01_shares_side_by_side.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        let mut cells: Vec<String> = lines[1].split(',').map(String::from).collect();
+        let i = at("share_pct_US");
+        cells[i] = format!("{:.1}", cells[i].parse::<f64>().unwrap_or(0.0) + 5.0);
+        lines[1] = cells.join(",");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    });
+    assert!(err.contains("01_shares_side_by_side"), "{err}");
+    let err = forge(&|d| {
+        let path = d.join("comparison.html");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let edited = text.replacen("<td class=\"num\">", "<td class=\"num\">1", 1);
+        assert_ne!(text, edited);
+        std::fs::write(&path, edited).unwrap();
+    });
+    assert!(err.contains("comparison.html"), "{err}");
+    let err = forge(&|d| {
+        std::fs::write(d.join("tables/07_mine.csv"), "category,n\nAgriculture,2\n").unwrap();
+    });
+    assert!(err.contains("07_mine.csv"), "{err}");
+
+    // types it does not know, or no country has, are refused by name
+    let (code, _, err) = compare(&dir.path().join("bad"), &["--types", "Knitting"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--types Knitting"), "{err}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
 }

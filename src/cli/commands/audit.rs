@@ -4,7 +4,8 @@ use super::prelude::*;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The report directory (as written by `report` or `run`).
+    /// The report directory (as written by `report` or `run`), or a
+    /// comparison (as written by `compare` or `merge`).
     pub report: PathBuf,
     /// Audit with a wider protection width than the report was written with.
     #[arg(long)]
@@ -47,7 +48,11 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
         }
     }
 
-    let audit = safetynet::publish::audit::audit_dir(&report, protection_width)?;
+    let audit = if safetynet::exchange::comparison_audit::is_comparison(&report) {
+        safetynet::exchange::comparison_audit::audit_dir(&report, protection_width)?
+    } else {
+        safetynet::publish::audit::audit_dir(&report, protection_width)?
+    };
     if !audit.findings.is_empty() {
         return Err(safetynet::Error::AuditFailed {
             findings: audit.findings,

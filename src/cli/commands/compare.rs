@@ -6,9 +6,15 @@ use super::prelude::*;
 pub struct Args {
     #[arg(long)]
     pub store: PathBuf,
-    /// Reporting countries, comma-separated ISO codes (default: all in the store).
+    /// Reporting countries, comma-separated ISO codes (default: all in the
+    /// store). The order is kept; the first is the reference the others'
+    /// differences are taken from.
     #[arg(long, value_delimiter = ',')]
     pub countries: Vec<String>,
+    /// Types to compare, comma-separated: numbers 1-25, names, or extension
+    /// categories (default: every type with records).
+    #[arg(long, value_delimiter = ',')]
+    pub types: Vec<String>,
     #[command(flatten)]
     pub period: PeriodArgs,
     #[command(flatten)]
@@ -21,6 +27,7 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     let Args {
         store,
         countries,
+        types,
         period,
         disclosure,
         out,
@@ -37,7 +44,8 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     };
     let aggregates = safetynet::sql::engine::runtime()?
         .block_on(safetynet::exchange::aggregates_from_store(&store, &request))?;
-    write_comparison(&aggregates, &out, "compare", Some(&store))?;
+    let inputs = store.input_provenance();
+    write_comparison(&aggregates, &types, inputs, &out, "compare", Some(&store))?;
 
     Ok(())
 }
