@@ -71,6 +71,9 @@ pub enum Error {
     #[error("chart: {0}")]
     Chart(String),
 
+    #[error("pdf: {0}")]
+    Pdf(String),
+
     #[error(transparent)]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
 

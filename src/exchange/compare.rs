@@ -553,6 +553,7 @@ pub fn write(
     let out = output.staging();
     let doc = Document {
         title: "Detected cases of human trafficking: comparison between countries",
+        logo: None,
         // countries and the rules version come from the bundles: values
         scope: render::Text::prose("Countries: ")
             .values(&comparison.countries, ", ")

@@ -629,6 +629,7 @@ pub fn write(
     let charts = [chart];
     let doc = crate::publish::render::Document {
         title: "Services for survivors: where they are lacking",
+        logo: None,
         scope: "Detected victims by place of exploitation, against the directory of organizations in the store."
             .into(),
         caveat: "Demand counts victims detected by hotlines, not all victims; the directory lists the organizations \

@@ -32,6 +32,14 @@ pub struct ReportConfig {
     /// The report's title and the organisation publishing it.
     pub title: Option<String>,
     pub organisation: Option<String>,
+    /// The organisation's logo, PNG or JPEG (relative to this file).
+    pub logo: Option<PathBuf>,
+    /// Types whose trend gets a chart of its own, as `report --type`.
+    #[serde(default)]
+    pub types: Vec<String>,
+    /// Also print the report to report.pdf, as `report --pdf`.
+    #[serde(default)]
+    pub pdf: bool,
 }
 
 fn default_unit() -> Unit {
@@ -124,6 +132,9 @@ impl Config {
             engine,
             title: r.title.clone(),
             organisation: r.organisation.clone(),
+            logo: r.logo.clone(),
+            trend_types: r.types.clone(),
+            pdf: r.pdf,
         })
     }
 
@@ -150,6 +161,7 @@ impl Config {
         config.report.population = config.report.population.as_ref().map(resolve);
         config.report.needs = config.report.needs.as_ref().map(resolve);
         config.report.queries = config.report.queries.as_ref().map(resolve);
+        config.report.logo = config.report.logo.as_ref().map(resolve);
         config.directory = config.directory.as_ref().map(resolve);
         Ok(config)
     }

@@ -309,7 +309,9 @@ fn legend<DB: DrawingBackend>(
             area.draw(&Rectangle::new([(6, y), (20, y + 14)], color.filled()))
                 .map_err(chart_error)?;
         }
-        area.draw(&Text::new(label.clone(), (26, y + 1), text_style(13)))
+        // codes (`forced_marriage`) as words; type names stay as they are
+        let shown = crate::publish::profiles::reader_label(label);
+        area.draw(&Text::new(shown, (26, y + 1), text_style(13)))
             .map_err(chart_error)?;
     }
     Ok(())
@@ -894,5 +896,45 @@ mod colour_tests {
         colours.dedup();
         assert_eq!(colours.len(), 32);
         assert_eq!(category_colour("other types"), None);
+    }
+
+    #[test]
+    fn a_chart_without_data_says_so_instead_of_drawing_empty_axes() {
+        let mut empty = Chart {
+            name: "t".into(),
+            title: "Share".into(),
+            caption: String::new(),
+            svg: String::new(),
+            kind: Kind::Trend {
+                years: vec![2020, 2021],
+                series: vec![("Escort Services".into(), Vec::new())],
+            },
+        };
+        render_svg(&mut empty).unwrap();
+        assert!(empty.svg.contains("No data"), "{}", empty.svg);
+        let mut drawn = Chart {
+            kind: Kind::Trend {
+                years: vec![2020, 2021],
+                series: vec![(
+                    "Escort Services".into(),
+                    vec![(2020, 5.0, 4.0, 6.0), (2021, 6.0, 5.0, 7.0)],
+                )],
+            },
+            ..empty
+        };
+        render_svg(&mut drawn).unwrap();
+        assert!(!drawn.svg.contains("No data"));
+        // the hatched swatch of "not published" is drawn with its lines
+        let mut stacked = Chart {
+            kind: Kind::Stacked {
+                years: vec![2020],
+                series: vec![("Escort Services".into(), vec![10.0])],
+                not_published: vec![4.0],
+                y_label: "records".into(),
+            },
+            ..drawn
+        };
+        render_svg(&mut stacked).unwrap();
+        assert!(stacked.svg.contains("not published (hatched)"));
     }
 }

@@ -11,6 +11,8 @@ pub mod disclosure;
 pub mod figures;
 pub mod key_figures;
 pub mod linkage;
+pub mod logo;
+pub mod pdf;
 pub mod profiles;
 pub mod reader;
 pub mod render;

@@ -118,14 +118,38 @@ pub(crate) fn column_meaning(name: &str) -> Option<&'static str> {
         // (`diff_pp_US_vs_MX`)
         other => {
             return [
-                ("n_", "the country's count (records or cases); x when not published"),
-                ("share_pct_", "the country's share of all its records of the period"),
-                ("ci_low_pct_", "95% Wilson interval of the country's share, low end"),
-                ("ci_high_pct_", "95% Wilson interval of the country's share, high end"),
-                ("diff_pp_", "the first country's share less the reference's, in percentage points"),
-                ("diff_ci_low_pp_", "95% Newcombe interval of the difference, low end"),
-                ("diff_ci_high_pp_", "95% Newcombe interval of the difference, high end"),
-                ("p_holm_", "two-proportion test of the difference, Holm-adjusted over the table"),
+                (
+                    "n_",
+                    "the country's count (records or cases); x when not published",
+                ),
+                (
+                    "share_pct_",
+                    "the country's share of all its records of the period",
+                ),
+                (
+                    "ci_low_pct_",
+                    "95% Wilson interval of the country's share, low end",
+                ),
+                (
+                    "ci_high_pct_",
+                    "95% Wilson interval of the country's share, high end",
+                ),
+                (
+                    "diff_pp_",
+                    "the first country's share less the reference's, in percentage points",
+                ),
+                (
+                    "diff_ci_low_pp_",
+                    "95% Newcombe interval of the difference, low end",
+                ),
+                (
+                    "diff_ci_high_pp_",
+                    "95% Newcombe interval of the difference, high end",
+                ),
+                (
+                    "p_holm_",
+                    "two-proportion test of the difference, Holm-adjusted over the table",
+                ),
             ]
             .into_iter()
             .find(|(prefix, _)| other.starts_with(prefix))
@@ -472,6 +496,8 @@ impl From<&str> for Text {
 /// comparison of `compare` are both one.
 pub struct Document<'a> {
     pub title: &'a str,
+    /// The organisation's logo as a checked `data:` URI (PNG or JPEG).
+    pub logo: Option<String>,
     pub scope: Text,
     pub caveat: &'a str,
     pub policy: Policy,
@@ -553,7 +579,12 @@ svg{max-width:100%;height:auto}\
 table.key-figures th{text-align:left;background:none}tr.section th{text-align:left;background:#e6eef5}\
 table.key-figures td{font-size:1.1em}\
 .facets{display:grid;grid-template-columns:1fr 1fr;gap:0.5em 1.5em}.facet h4{margin:0.6em 0 0.2em}\
-@media print{section.profile{break-before:page}.facet,table,figure{break-inside:avoid}h2,h3,h4{break-after:avoid}}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
+.print-only{display:none}img.logo{max-height:80px;max-width:240px;float:right;margin-left:1em}\
+@page{size:A4;margin:16mm 14mm}\
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}section.profile,#reader-tables,#charts,#methods{break-before:page}\
+.facet svg{max-height:42mm}.facet table{font-size:8pt}figure svg{max-height:120mm}\
+.facet,table,figure,tr{break-inside:avoid}h2,h3,h4{break-after:avoid}.print-only{display:block}section.appendix{display:none}\
+a{color:inherit;text-decoration:none}}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";
 
 /// The document as one self-contained HTML page; `workbook` is the name
 /// of the workbook written beside it, which the tables refer to.
@@ -569,6 +600,14 @@ pub fn html_document(doc: &Document, workbook: &str) -> String {
             out,
             "<p class=\"stamp\">{}</p>",
             escape(NOT_FOR_PUBLICATION)
+        );
+    }
+    if let Some(logo) = &doc.logo {
+        // a data: URI of a PNG or JPEG checked by its signature
+        let _ = writeln!(
+            out,
+            "<img class=\"logo\" alt=\"logo\" src=\"{}\">",
+            escape(logo)
         );
     }
     let _ = writeln!(out, "<h1>{}</h1>", escape(doc.title));
@@ -609,6 +648,22 @@ pub fn html_document(doc: &Document, workbook: &str) -> String {
         );
     }
     out += &doc.profiles.0;
+    // A report's long machine tables are its data appendix: on screen they
+    // are here, in print the reader's tables stand for them (a document,
+    // not 150 pages of rows). A comparison's or the gaps' tables are
+    // what they publish, and are printed.
+    let appendix = !doc.reader_tables.0.is_empty();
+    if appendix {
+        let _ = writeln!(
+            out,
+            "<p class=\"print-only note\">The full tables ({} of them) are in tables/*.csv and {}, with every \
+             column explained on its README sheet.</p>\n<section id=\"tables\" class=\"appendix\">",
+            doc.tables.len(),
+            escape(workbook)
+        );
+    } else {
+        out += "<section id=\"tables\">\n";
+    }
     out += "<h2>Tables</h2>\n";
     for table in doc.tables {
         let _ = writeln!(
@@ -646,11 +701,11 @@ pub fn html_document(doc: &Document, workbook: &str) -> String {
             let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(&note));
         }
     }
-    out += "<h2 id=\"methods\">Methods</h2>\n";
+    out += "</section>\n<section id=\"methods\">\n<h2>Methods</h2>\n";
     for (title, text) in &doc.sections {
         let _ = writeln!(out, "<h3>{}</h3>\n<p>{}</p>", escape(title), text.html());
     }
-    out += "</body>\n</html>\n";
+    out += "</section>\n</body>\n</html>\n";
     out
 }
 

@@ -106,16 +106,104 @@ pub fn draw_all(report: &Report) -> Result<Vec<Chart>> {
         for table in &report.tables {
             if table.spec.charts.iter().any(|c| c == kind.name) {
                 charts.push((kind.draw)(report, table, k));
+                if kind.name == TREND_KIND && !report.context.trend_types.is_empty() {
+                    charts.push(trend_of(table, &report.context.trend_types));
+                }
             }
         }
     }
+    let selection = selection_label(&report.context);
     for chart in &mut charts {
+        // a chart is copied into slides and posts on its own: its title
+        // says whose figures, which years
+        chart.title = format!("{}: {selection}", chart.title);
         if !report.context.policy.suppression {
             chart.title = format!("NOT FOR PUBLICATION – {}", chart.title);
         }
         render_svg(chart)?;
     }
     Ok(charts)
+}
+
+/// The selection as a chart title names it: "MX, 2018–2024".
+fn selection_label(context: &super::Context) -> String {
+    let countries = match context.countries.len() {
+        0 => "all reporting countries".to_string(),
+        1..=4 => context.countries.join(", "),
+        n => format!("{n} reporting countries"),
+    };
+    if context.from_year == context.to_year {
+        format!("{countries}, {}", context.from_year)
+    } else {
+        format!("{countries}, {}–{}", context.from_year, context.to_year)
+    }
+}
+
+/// The chart kind whose table `--type` draws its trend from.
+const TREND_KIND: &str = "trend-top-types";
+
+/// The categories `--type` names (a number 1-25, a type's name or an
+/// extension code, any case), as the trend table names them; an unknown
+/// one, or one without a record in the selection, is refused by name.
+pub fn chosen_types(tables: &[Table], wanted: &[String]) -> Result<Vec<String>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(t) = tables
+        .iter()
+        .find(|t| t.spec.charts.iter().any(|c| c == TREND_KIND))
+    else {
+        return Err(Error::Usage(
+            "--type: the report has no table of shares by type and year to draw a trend from"
+                .into(),
+        ));
+    };
+    let fold = |s: &str| s.trim().to_lowercase();
+    let mut chosen = Vec::new();
+    for value in wanted {
+        let v = fold(value);
+        let found = t.rows.iter().find_map(|row| {
+            let name = cell(t, row, "category").as_text()?;
+            let id = t
+                .column("type_id")
+                .and_then(|i| row[i].as_f64())
+                .map(|id| (id as i64).to_string());
+            (id.as_deref() == Some(v.as_str())
+                || fold(name) == v
+                || fold(&crate::publish::profiles::reader_label(name)) == v)
+                .then(|| name.to_string())
+        });
+        match found {
+            Some(name) if !chosen.contains(&name) => chosen.push(name),
+            Some(_) => {}
+            None => {
+                return Err(Error::Usage(format!(
+                    "--type {value}: no records of this type in the selection, or not a type (a number 1 to 25, a \
+                     type's name such as \"Domestic Work\", or an extension category such as forced_marriage)"
+                )));
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+/// The trend of the chosen types, each with its interval band.
+fn trend_of(t: &Table, chosen: &[String]) -> Chart {
+    let mut chart = trend_series(t, chosen);
+    chart.name = "chosen_types_trend".into();
+    chart.title = format!(
+        "Share of the year's records: {}",
+        chosen
+            .iter()
+            .map(|c| crate::publish::profiles::reader_label(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    chart.caption =
+        "The types chosen with --type. Lines: share of all records of the year; bands: 95% Wilson \
+                     intervals. Years where a share is withheld are left as gaps."
+            .into();
+    chart
 }
 
 /// Types ordered by their total published count over the period.
@@ -212,8 +300,12 @@ fn stacked_types(report: &Report, t: &Table, k: u64) -> Chart {
 }
 
 fn trend_top_types(t: &Table) -> Chart {
+    trend_series(t, &top_types(t, "typology", 5))
+}
+
+/// Trend lines of the named categories' shares by year.
+fn trend_series(t: &Table, top: &[String]) -> Chart {
     let years = years_of(t);
-    let top = top_types(t, "typology", 5);
     let series = top
         .iter()
         .map(|name| {
@@ -303,7 +395,12 @@ fn profile_bars(t: &Table, k: u64) -> Chart {
     let mut rows: Vec<String> = Vec::new();
     let mut totals: BTreeMap<String, f64> = BTreeMap::new();
     for row in &t.rows {
-        if cell(t, row, "attribute").as_text() == Some("gender") {
+        // the types and categories, not the records without a type
+        if cell(t, row, "attribute").as_text() == Some("gender")
+            && t.column("section")
+                .is_none_or(|i| row[i].as_text() != Some("undetermined"))
+            && cell(t, row, "category").as_text() != Some("not determined")
+        {
             let name = cell(t, row, "category").as_text().unwrap_or("").to_string();
             *totals.entry(name).or_default() += cell(t, row, "n").as_f64().unwrap_or(0.0);
         }

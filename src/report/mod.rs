@@ -38,6 +38,13 @@ pub struct ReportOptions {
     pub title: Option<String>,
     /// The organisation publishing the report.
     pub organisation: Option<String>,
+    /// The organisation's logo (PNG or JPEG), shown beside the title.
+    pub logo: Option<PathBuf>,
+    /// Types whose trend gets a chart of its own (`--type`): numbers,
+    /// names or extension codes.
+    pub trend_types: Vec<String>,
+    /// Also print the report to `report.pdf` (needs a Chromium).
+    pub pdf: bool,
 }
 
 /// The service-gap tables' names in the report (when the store has a
@@ -73,6 +80,11 @@ pub struct Context {
     pub needs_version: Option<String>,
     pub title: String,
     pub organisation: Option<String>,
+    /// The logo as a `data:` URI, checked to be a PNG or JPEG.
+    pub logo: Option<String>,
+    /// The categories of [`ReportOptions::trend_types`], as the tables name them.
+    pub trend_types: Vec<String>,
+    pub pdf: bool,
 }
 
 pub struct Report {
@@ -367,6 +379,13 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
                 }
             }),
             organisation: options.organisation.clone(),
+            logo: options
+                .logo
+                .as_deref()
+                .map(crate::publish::logo::data_uri)
+                .transpose()?,
+            trend_types: charts::chosen_types(&tables, &options.trend_types)?,
+            pdf: options.pdf,
             from_year,
             to_year,
             countries,
@@ -409,7 +428,7 @@ pub fn write_replacing(
     ledger: Option<&Store>,
 ) -> Result<(Vec<PathBuf>, Option<audit::AuditReport>)> {
     let output = OutputDir::begin(out, "report")?;
-    let written = write(report, output.staging())?;
+    let mut written = write(report, output.staging())?;
     let audited = if report.context.policy.suppression {
         let audit = audit::audit_dir(output.staging(), None)?;
         if !audit.findings.is_empty() {
@@ -421,6 +440,13 @@ pub fn write_replacing(
     } else {
         None
     };
+    if report.context.pdf {
+        // printed from the HTML the audit has just read, and recorded in the
+        // ledger with the other files
+        let pdf = output.staging().join("report.pdf");
+        crate::publish::pdf::print(&output.staging().join("report.html"), &pdf)?;
+        written.push(pdf);
+    }
     if let (Some(store), Some(_)) = (ledger, &audited) {
         let c = &report.context;
         crate::store::releases::record(

@@ -204,6 +204,7 @@ pub fn report_document<'a>(
 ) -> Document<'a> {
     Document {
         title: &report.context.title,
+        logo: report.context.logo.clone(),
         scope: scope(report),
         caveat: REPORT_CAVEAT,
         policy: report.context.policy,

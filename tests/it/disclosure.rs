@@ -314,6 +314,9 @@ fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
         engine: Default::default(),
         title: None,
         organisation: None,
+        logo: None,
+        trend_types: Vec::new(),
+        pdf: false,
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut built = runtime

@@ -684,17 +684,7 @@ fn the_html_report_renders_in_headless_chromium() {
         console_errors.is_empty(),
         "console errors: {console_errors:?}"
     );
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&shot).expect("a screenshot was taken"),
-    ));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let pixels = &buf[..info.buffer_size()];
-    let non_white = pixels
-        .chunks(info.color_type.samples())
-        .filter(|px| px.iter().take(3).any(|v| *v < 200))
-        .count();
+    let non_white = dark_pixels(&shot);
     assert!(
         non_white > 5000,
         "the screenshot is (almost) blank: {non_white} dark pixels"
@@ -915,4 +905,193 @@ fn run_takes_the_selection_and_the_users_tables() {
     let mut years: Vec<&str> = totals.iter().map(|r| r["year"].as_str()).collect();
     years.dedup();
     assert_eq!(years, ["2020", "2021", "2022"]);
+}
+
+/// The pixels of a screenshot that are not (nearly) white.
+fn dark_pixels(shot: &Path) -> usize {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(shot).expect("a screenshot was taken"),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    buf[..info.buffer_size()]
+        .chunks(info.color_type.samples())
+        .filter(|px| px.iter().take(3).any(|v| *v < 200))
+        .count()
+}
+
+/// The browser the PDF and rendering tests use: Debian's Chromium. None
+/// (the test says SKIPPED) where it is not installed, unless CI requires it.
+fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    if found.is_none() {
+        eprintln!("SKIPPED: Debian's chromium is not installed (.ci/run installs it)");
+        if std::env::var_os("CI_REQUIRE_BROWSER").is_some() {
+            panic!("CI_REQUIRE_BROWSER is set but chromium is missing");
+        }
+    }
+    found
+}
+
+/// `--type` draws the chosen types' trend, every chart title names the
+/// selection, `--logo` takes a PNG into the page and refuses anything else,
+/// and a `--pdf` the browser fails to print leaves no report behind.
+#[test]
+fn chart_titles_name_the_selection_and_type_and_logo_are_the_users() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let logo = dir.path().join("logo.png");
+    // the smallest valid PNG: 1×1, one blue pixel
+    std::fs::write(
+        &logo,
+        [
+            0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0,
+            0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xDE, 0, 0, 0, 12, b'I', b'D',
+            b'A', b'T', 0x08, 0xD7, 0x63, 0x60, 0x60, 0xF8, 0x0F, 0, 0x01, 0x03, 0x01, 0x00, 0x18,
+            0xDD, 0x8D, 0xB4, 0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
+        ],
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    report(
+        &store,
+        &out,
+        &[
+            "--type",
+            "agriculture and animal husbandry",
+            "--logo",
+            p(&logo),
+            "--country",
+            "US",
+        ],
+    );
+    let trend = std::fs::read_to_string(out.join("charts/chosen_types_trend.svg")).unwrap();
+    assert!(
+        trend.contains("Share of the year&apos;s records: Agriculture and Animal Husbandry: US")
+            || trend.contains("Share of the year's records: Agriculture and Animal Husbandry: US"),
+        "{}",
+        &trend[..trend.len().min(2000)]
+    );
+    for chart in ["types_by_year", "top_types_trend", "victim_profile"] {
+        let svg = std::fs::read_to_string(out.join(format!("charts/{chart}.svg"))).unwrap();
+        assert!(
+            svg.contains(": US, "),
+            "{chart} does not name the selection"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<img class=\"logo\" alt=\"logo\" src=\"data:image/png;base64,iVBORw0KGgo")
+    );
+    ok(&["audit", p(&out)]);
+
+    let svg_logo = dir.path().join("logo.svg");
+    std::fs::write(&svg_logo, "<svg onload=\"alert(1)\"/>").unwrap();
+    for (flag, value, says) in [
+        ("--type", "Knitting", "--type Knitting"),
+        ("--logo", p(&svg_logo), "PNG or JPEG"),
+    ] {
+        let target = dir.path().join("refused");
+        let (code, _, err) = run(&[
+            "report",
+            "--store",
+            p(&store),
+            "--out",
+            p(&target),
+            flag,
+            value,
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!target.exists());
+    }
+
+    // a browser that writes no PDF: an error, and nothing published
+    let target = dir.path().join("no-pdf");
+    let output = bin()
+        .env("SAFETYNET_BROWSER", "/bin/false")
+        .args(["report", "--store", p(&store), "--out", p(&target), "--pdf"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{err}");
+    assert!(err.contains("did not write a PDF"), "{err}");
+    assert!(!target.join("report.html").exists());
+}
+
+/// The report prints to a PDF of a sensible length with its title, the
+/// same bytes every time; the comparison renders in the browser too.
+#[test]
+fn the_report_prints_to_a_pdf_and_the_comparison_renders_in_chromium() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "1500", "7", "US,MX");
+    let out = dir.path().join("out");
+    let output = bin()
+        .env("SAFETYNET_BROWSER", chromium)
+        .args(["report", "--store", p(&store), "--out", p(&out), "--pdf"])
+        .args(["--title", "Hotline figures"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pdf = std::fs::read(out.join("report.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let pages = safetynet::publish::pdf::page_count(&pdf);
+    assert!((3..=120).contains(&pages), "{pages} pages");
+    // the title, as the PDF's metadata holds it (plain, or UTF-16 in hex)
+    let title_hex: String = "FEFF"
+        .chars()
+        .map(String::from)
+        .chain("Hotline figures".encode_utf16().map(|u| format!("{u:04X}")))
+        .collect();
+    let holds = |needle: &[u8]| pdf.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        holds(b"/Title (Hotline figures)") || holds(title_hex.as_bytes()),
+        "the PDF's title"
+    );
+    // printed again from the same page: the same bytes
+    let again = dir.path().join("again.pdf");
+    // (Debian's chromium is on the PATH, where `print` looks for it)
+    safetynet::publish::pdf::print(&out.join("report.html"), &again).unwrap();
+    assert!(
+        std::fs::read(&again).unwrap() == pdf,
+        "the PDF is not reproducible"
+    );
+    // the release ledger holds the PDF with the other files
+    ok(&["audit", p(&out), "--store", p(&store)]);
+
+    let comparison = dir.path().join("cmp");
+    ok(&["compare", "--store", p(&store), "--out", p(&comparison)]);
+    let shot = dir.path().join("cmp.png");
+    let status = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--proxy-server=127.0.0.1:9",
+            "--window-size=1200,1600",
+        ])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!(
+            "file://{}",
+            comparison.join("comparison.html").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    let dark = dark_pixels(&shot);
+    assert!(dark > 5000, "the comparison renders (almost) blank: {dark}");
 }

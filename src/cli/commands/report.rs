@@ -30,6 +30,17 @@ pub struct Args {
     /// The organisation publishing the report, named under the title.
     #[arg(long)]
     pub organisation: Option<String>,
+    /// The organisation's logo (PNG or JPEG), shown beside the title.
+    #[arg(long)]
+    pub logo: Option<PathBuf>,
+    /// A type whose trend gets a chart of its own, with its interval band
+    /// (a number 1-25, a name, or an extension code); repeat or comma-separate.
+    #[arg(long = "type", value_delimiter = ',')]
+    pub trend_types: Vec<String>,
+    /// Also print the report to report.pdf with a headless Chromium or
+    /// Chrome (found on the PATH, or SAFETYNET_BROWSER).
+    #[arg(long)]
+    pub pdf: bool,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
@@ -43,6 +54,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         needs,
         title,
         organisation,
+        logo,
+        trend_types,
+        pdf,
     } = args;
 
     let options = safetynet::report::ReportOptions {
@@ -54,6 +68,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         engine: globals.engine,
         title,
         organisation,
+        logo,
+        trend_types,
+        pdf,
     };
     let store = Store::open(&store)?;
     print_published(&safetynet::report::publish(&store, &out, &options)?);

@@ -21,6 +21,13 @@ pub struct Args {
     /// The report's folder (default: the config's `out`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Types whose trend gets a chart of its own (default: the config's
+    /// `[report] types`).
+    #[arg(long = "type", value_delimiter = ',')]
+    pub trend_types: Vec<String>,
+    /// Also print the report to report.pdf (default: the config's `[report] pdf`).
+    #[arg(long)]
+    pub pdf: bool,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
@@ -33,6 +40,10 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         r.countries = args.countries;
     }
     r.unit = args.unit.unwrap_or(r.unit);
+    if !args.trend_types.is_empty() {
+        r.types = args.trend_types;
+    }
+    r.pdf |= args.pdf;
     if let Some(out) = args.out {
         config.out = out;
     }
