@@ -270,11 +270,26 @@ fn profiles_agree(html: Option<&str>, md: Option<&str>, tables: &[Table]) -> Res
 /// HTML and the Markdown exactly, and where the tables give none, none may
 /// be shown.
 fn key_figures_agree(html: Option<&str>, md: Option<&str>, tables: &[Table]) -> Vec<String> {
-    use super::{key_figures, reader};
+    use super::{countries, key_figures, reader};
     let figures = key_figures::build(tables);
     let wide = reader::types_by_year(tables);
+    let by_country = countries::build(tables);
     let mut findings = Vec::new();
     let checks = [
+        (
+            "report.html",
+            html,
+            "the sections by reporting country",
+            countries::html(&by_country),
+            "id=\"countries\"",
+        ),
+        (
+            "report.md",
+            md,
+            "the sections by reporting country",
+            countries::markdown(&by_country),
+            "## By reporting country",
+        ),
         (
             "report.html",
             html,

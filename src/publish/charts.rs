@@ -329,7 +329,11 @@ impl Chart {
                 let rows = panels.len().div_ceil(PANELS_PER_ROW).max(1) as u32;
                 (320 * columns + 260, 50 + 300 * rows)
             }
-            Kind::Heatmap { rows, .. } => (1000, 170 + 24 * rows.len() as u32 + 24 * 9),
+            Kind::Heatmap { rows, columns, .. } => {
+                // room above the grid for the longest column name, read upwards
+                let longest = columns.iter().map(|c| c.chars().count()).max().unwrap_or(0) as u32;
+                (1000, 90 + 8 * longest + 24 * rows.len() as u32)
+            }
             Kind::Bars { rows, .. } => (1000, 110 + 54 * rows.len() as u32),
             Kind::Ranked { rows } => (1000, 110 + 30 * rows.len().max(1) as u32),
         }
@@ -615,7 +619,6 @@ impl Chart {
         let left = label_width(root, rows, 13) as i32 + 16;
         let (width, _) = root.dim_in_pixel();
         let cell_w = ((width as i32 - left - 20) / columns.len().max(1) as i32).max(10);
-        let top = 40;
         let cell_h = 24;
         let max = cells
             .iter()
@@ -630,19 +633,28 @@ impl Chart {
             .fold(0.0f64, f64::max)
             .max(1.0);
         let center = Pos::new(HPos::Center, VPos::Center);
-        for (c, _) in columns.iter().enumerate() {
+        // the methods' names above their columns, read upwards, instead of
+        // numbers and a key to look them up in
+        let names: Vec<String> = columns
+            .iter()
+            .map(|c| crate::publish::profiles::reader_label(c))
+            .collect();
+        let top = 16 + label_width(root, &names, 12) as i32 + 10;
+        for (c, name) in names.iter().enumerate() {
             let x = left + c as i32 * cell_w + cell_w / 2;
             root.draw(&Text::new(
-                format!("{}", c + 1),
-                (x, top - 14),
-                text_style(13).pos(center),
+                name.clone(),
+                (x, top - 8),
+                text_style(12)
+                    .transform(FontTransform::Rotate270)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
             ))
             .map_err(chart_error)?;
         }
         for (r, name) in rows.iter().enumerate() {
             let y = top + r as i32 * cell_h;
             root.draw(&Text::new(
-                name.clone(),
+                crate::publish::profiles::reader_label(name),
                 (left - 8, y + cell_h / 2),
                 text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
             ))
@@ -686,25 +698,6 @@ impl Chart {
                 }
             }
         }
-        // key of the numbered columns, in two columns of text
-        let key_top = top + rows.len() as i32 * cell_h + 16;
-        root.draw(&Text::new(
-            "Methods of control (column numbers; cell = % of records):".to_string(),
-            (left, key_top),
-            text_style(13),
-        ))
-        .map_err(chart_error)?;
-        let half = columns.len().div_ceil(2);
-        for (c, name) in columns.iter().enumerate() {
-            let (col, line) = (c / half, c % half);
-            let x = left + col as i32 * ((width as i32 - left) / 2);
-            root.draw(&Text::new(
-                format!("{}  {}", c + 1, name.replace('_', " ")),
-                (x, key_top + 22 + line as i32 * 22),
-                text_style(13),
-            ))
-            .map_err(chart_error)?;
-        }
         Ok(())
     }
 
@@ -741,7 +734,7 @@ impl Chart {
         for (r, name) in rows.iter().enumerate() {
             let y = top + r as i32 * row_h + 4;
             root.draw(&Text::new(
-                name.clone(),
+                crate::publish::profiles::reader_label(name),
                 (left - 8, y + row_h / 2 - 4),
                 text_style(13).pos(Pos::new(HPos::Right, VPos::Center)),
             ))

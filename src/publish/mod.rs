@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod charts;
+pub mod countries;
 pub mod declaration;
 pub mod disclosure;
 pub mod figures;

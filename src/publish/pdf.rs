@@ -61,6 +61,8 @@ pub fn print(html: &Path, pdf: &Path) -> Result<()> {
             // the page is one self-contained file: nothing to fetch
             "--proxy-server=127.0.0.1:9",
             "--no-pdf-header-footer",
+            // bookmarks from the headings: a reader can jump to a section
+            "--generate-pdf-document-outline",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))

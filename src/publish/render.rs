@@ -581,7 +581,7 @@ table.key-figures td{font-size:1.1em}\
 .facets{display:grid;grid-template-columns:1fr 1fr;gap:0.5em 1.5em}.facet h4{margin:0.6em 0 0.2em}\
 .print-only{display:none}img.logo{max-height:80px;max-width:240px;float:right;margin-left:1em}\
 @page{size:A4;margin:16mm 14mm}\
-@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}section.profile,#reader-tables,#charts,#methods{break-before:page}\
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt}section.profile,#reader-tables,#countries,#charts,#methods{break-before:page}\
 .facet svg{max-height:42mm}.facet table{font-size:8pt}figure svg{max-height:120mm}\
 .facet,table,figure,tr{break-inside:avoid}h2,h3,h4{break-after:avoid}.print-only{display:block}section.appendix{display:none}\
 a{color:inherit;text-decoration:none}}.stamp{border:3px solid #C00000;color:#C00000;font-weight:bold;padding:0.5em}";

@@ -216,10 +216,13 @@ pub fn report_document<'a>(
             crate::publish::profiles::markdown(profiles),
         ),
         reader_tables: {
+            // types by year, then a section per reporting country
             let wide = crate::publish::reader::types_by_year(&report.tables);
+            let countries = crate::publish::countries::build(&report.tables);
             (
-                crate::publish::reader::html(&wide),
-                crate::publish::reader::markdown(&wide),
+                crate::publish::reader::html(&wide) + &crate::publish::countries::html(&countries),
+                crate::publish::reader::markdown(&wide)
+                    + &crate::publish::countries::markdown(&countries),
             )
         },
         key_figures: {

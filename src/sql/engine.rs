@@ -199,7 +199,14 @@ pub async fn run(
         Some(params) => df.with_param_values(params)?,
         None => df,
     };
-    collect_within_pool(ctx, df).await
+    // a result without rows still has its columns: one empty batch keeps
+    // them, so an empty table is published with its header, not as `|  |`
+    let schema = df.schema().inner().clone();
+    let mut batches = collect_within_pool(ctx, df).await?;
+    if batches.is_empty() {
+        batches.push(RecordBatch::new_empty(schema));
+    }
+    Ok(batches)
 }
 
 /// Collects a result, holding its batches against the session's memory

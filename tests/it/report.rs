@@ -1058,6 +1058,16 @@ fn the_report_prints_to_a_pdf_and_the_comparison_renders_in_chromium() {
         holds(b"/Title (Hotline figures)") || holds(title_hex.as_bytes()),
         "the PDF's title"
     );
+    // bookmarks from the headings: the key figures open it, each country
+    // has its section
+    for heading in [
+        &b"/Title (Key figures)"[..],
+        b"/Title (By reporting country)",
+        b"/Title (Mexico \\(MX\\))",
+        b"/Title (Methods)",
+    ] {
+        assert!(holds(heading), "{}", String::from_utf8_lossy(heading));
+    }
     // printed again from the same page: the same bytes
     let again = dir.path().join("again.pdf");
     // (Debian's chromium is on the PATH, where `print` looks for it)
@@ -1094,4 +1104,54 @@ fn the_report_prints_to_a_pdf_and_the_comparison_renders_in_chromium() {
     assert!(status.status.success());
     let dark = dark_pixels(&shot);
     assert!(dark > 5000, "the comparison renders (almost) blank: {dark}");
+}
+
+/// A report of several reporting countries has a section for each, read
+/// from the published table by reporting country; `audit` rebuilds the
+/// sections from the CSV and fails on a figure they do not give.
+#[test]
+fn each_reporting_country_has_its_section_and_the_audit_checks_it() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "1500", "9", "US,MX");
+    let out = dir.path().join("out");
+    report(&store, &out, &[]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for text in [&html, &md] {
+        assert!(text.contains("By reporting country"));
+        assert!(
+            text.contains("Mexico (MX)") && text.contains("United States"),
+            "names"
+        );
+    }
+    // the section's figures are the table's
+    // numbered where it falls (tables left out leave no gap)
+    let name = std::fs::read_dir(out.join("tables"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .find(|n| n.ends_with("_types_by_reporting_country.csv"))
+        .unwrap();
+    let rows = read_table(&out, name.trim_end_matches(".csv"));
+    let mx_total = rows
+        .iter()
+        .find(|r| r["reporting_country"] == "MX")
+        .map(|r| r["denominator"].clone())
+        .unwrap();
+    let shown: f64 = mx_total.parse().unwrap();
+    let formatted = safetynet::publish::key_figures::thousands(shown);
+    assert!(
+        html.contains(&format!("Records of the period: {formatted}.")),
+        "{formatted}"
+    );
+    ok(&["audit", p(&out)]);
+
+    let section = html.find("id=\"countries\"").unwrap();
+    let at =
+        section + html[section..].find("<td class=\"num\">").unwrap() + "<td class=\"num\">".len();
+    let mut forged = html.clone();
+    forged.insert(at, '9');
+    std::fs::write(out.join("report.html"), forged).unwrap();
+    let (code, _, err) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("the sections by reporting country"), "{err}");
 }
