@@ -263,11 +263,40 @@ pub fn stem(word: &str) -> String {
 /// Tokenises venue text for phrase matching: folded, split into words,
 /// stemmed. Whole words only, so "bar" never matches "barn".
 pub fn venue_tokens(text: &str) -> Vec<String> {
-    let folded = fold_accents(text);
-    folded
+    venue_words(text).iter().map(|w| stem(w)).collect()
+}
+
+/// The languages venue rules are written in, in the order
+/// [`snowball_stems`] numbers them.
+pub const STEM_LANGUAGES: [&str; 3] = ["en", "es", "fr"];
+
+/// Words reduced to their stem by the Snowball stemmer of a language of
+/// [`STEM_LANGUAGES`] ("harvesting" and "harvested" → "harvest",
+/// "cosechando" → "cosech"): the word forms the plain rule of [`stem`]
+/// does not reach.
+pub fn snowball_stems(words: &[String], language: usize) -> Vec<String> {
+    use rust_stemmers::{Algorithm, Stemmer};
+    static STEMMERS: std::sync::OnceLock<[Stemmer; 3]> = std::sync::OnceLock::new();
+    let stemmers = STEMMERS.get_or_init(|| {
+        [
+            Stemmer::create(Algorithm::English),
+            Stemmer::create(Algorithm::Spanish),
+            Stemmer::create(Algorithm::French),
+        ]
+    });
+    words
+        .iter()
+        .map(|w| stemmers[language].stem(w).into_owned())
+        .collect()
+}
+
+/// The words of venue text, folded but not stemmed (what was typed, for
+/// the evidence of a corrected slip).
+pub fn venue_words(text: &str) -> Vec<String> {
+    fold_accents(text)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(stem)
+        .map(str::to_string)
         .collect()
 }
 

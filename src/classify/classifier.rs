@@ -14,7 +14,8 @@ use datafusion::arrow::array::{
 };
 
 use crate::base::schema;
-use crate::classify::rules::{Rule, Rules, Target};
+use crate::classify::fuzzy::Correction;
+use crate::classify::rules::{Phrase, Rule, Rules, Target};
 use crate::error::Result;
 
 /// The outcome for one record.
@@ -44,6 +45,27 @@ pub struct NearMiss {
 pub struct Explanation {
     pub decision: Classification,
     pub near_misses: Vec<NearMiss>,
+    /// For an undetermined record with venue text: the rule that comes
+    /// nearest, and why.
+    pub nearest: Option<Nearest>,
+}
+
+/// The rule whose venue words come nearest an undetermined text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearest {
+    pub rule_id: String,
+    /// What the rule assigns, in words ("type 9 Restaurants and Food Service").
+    pub target: String,
+    /// How near: the words shared, or the edits between two words.
+    pub why: String,
+    /// True when the text holds every content word of the rule's phrase
+    /// (only some other word of the rule, form or order keeps it out).
+    pub whole_phrase: bool,
+}
+
+/// Words too common to make two texts near ("de", "the", "and").
+fn is_content(token: &str) -> bool {
+    token.chars().count() >= 4
 }
 
 /// The facts about a record that classification looks at.
@@ -54,20 +76,103 @@ pub struct Facts<'a> {
     pub venue: Option<&'a str>,
 }
 
-/// Per rule: the first of its phrases found in the venue text, if any.
-type PhraseHits = Vec<Option<usize>>;
+/// How a rule's venue condition was met: what to show as evidence, and
+/// whether it took a corrected slip (which lowers the confidence).
+#[derive(Debug, Clone)]
+pub struct VenueHit {
+    pub evidence: String,
+    pub fuzzy: bool,
+}
+
+/// Per rule: how its phrases and concepts were found in the venue text.
+type PhraseHits = Vec<Option<VenueHit>>;
 
 pub struct Classifier<'r> {
     rules: &'r Rules,
     venue_hits: HashMap<String, Arc<PhraseHits>>,
+    /// Slips already looked up, by typed word.
+    corrections: HashMap<String, Option<Correction>>,
     /// Decisions by `form \x1f sectors \x1f venue`, one string so that a
     /// lookup needs no allocation.
     decisions: HashMap<String, Arc<Classification>>,
     key: String,
 }
 
-fn contains_phrase(tokens: &[String], phrase: &[String]) -> bool {
-    !phrase.is_empty() && tokens.windows(phrase.len()).any(|w| w == phrase)
+/// The venue text as typed and as corrected, for matching.
+struct Venue {
+    words: Vec<String>,
+    tokens: Vec<String>,
+    /// The words' Snowball stems in each language of the rules.
+    snowball: [Vec<String>; 3],
+    corrected: Vec<String>,
+    fixes: Vec<Option<Correction>>,
+}
+
+impl Venue {
+    /// Where `phrase` is in the text: found as typed, or only through
+    /// corrected slips (with what was corrected).
+    fn find(&self, phrase: &Phrase) -> Option<VenueHit> {
+        let n = phrase.tokens.len();
+        if n == 0 || n > self.tokens.len() {
+            return None;
+        }
+        let at = |tokens: &[String]| {
+            tokens
+                .windows(n)
+                .position(|w| w == phrase.tokens.as_slice())
+        };
+        if at(&self.tokens).is_some() {
+            return Some(VenueHit {
+                evidence: format!("\"{}\"", phrase.text),
+                fuzzy: false,
+            });
+        }
+        // another form of the same words ("harvesting" for "harvest")
+        if let Some((language, stems)) = &phrase.snowball
+            && self.snowball[*language]
+                .windows(n)
+                .any(|w| w == stems.as_slice())
+        {
+            return Some(VenueHit {
+                evidence: format!("\"{}\" (word form)", phrase.text),
+                fuzzy: false,
+            });
+        }
+        if self.fixes.iter().all(Option::is_none) {
+            return None;
+        }
+        let start = at(&self.corrected)?;
+        let slips: Vec<String> = (start..start + n)
+            .filter_map(|i| {
+                self.fixes[i].as_ref().map(|c| {
+                    format!(
+                        "matched '{}' from '{}' ({} edit{})",
+                        c.word,
+                        self.words[i],
+                        c.edits,
+                        if c.edits == 1 { "" } else { "s" }
+                    )
+                })
+            })
+            .collect();
+        Some(VenueHit {
+            evidence: format!("\"{}\", {}", phrase.text, slips.join(", ")),
+            fuzzy: true,
+        })
+    }
+
+    /// The first phrase found as typed, else the first found through a slip.
+    fn first(&self, phrases: &[Phrase]) -> Option<VenueHit> {
+        let mut fuzzy = None;
+        for p in phrases {
+            match self.find(p) {
+                Some(hit) if !hit.fuzzy => return Some(hit),
+                Some(hit) if fuzzy.is_none() => fuzzy = Some(hit),
+                _ => {}
+            }
+        }
+        fuzzy
+    }
 }
 
 fn form_label(form: &str) -> &'static str {
@@ -89,6 +194,7 @@ impl<'r> Classifier<'r> {
         Classifier {
             rules,
             venue_hits: HashMap::new(),
+            corrections: HashMap::new(),
             decisions: HashMap::new(),
             key: String::new(),
         }
@@ -98,15 +204,66 @@ impl<'r> Classifier<'r> {
         if let Some(hits) = self.venue_hits.get(venue) {
             return hits.clone();
         }
-        let tokens = crate::base::vocab::venue_tokens(venue);
+        let words = crate::base::vocab::venue_words(venue);
+        let tokens: Vec<String> = words.iter().map(|w| crate::base::vocab::stem(w)).collect();
+        let mut corrected = tokens.clone();
+        let mut fixes = vec![None; tokens.len()];
+        for (i, token) in tokens.iter().enumerate() {
+            if self.rules.corrector.knows(token) {
+                continue;
+            }
+            let correction = self
+                .corrections
+                .entry(token.clone())
+                .or_insert_with(|| {
+                    self.rules
+                        .corrector
+                        .correct(token, words[i].chars().count())
+                })
+                .clone();
+            if let Some(c) = correction {
+                corrected[i] = c.word.clone();
+                fixes[i] = Some(c);
+            }
+        }
+        let snowball = [0, 1, 2].map(|l| crate::base::vocab::snowball_stems(&words, l));
+        let text = Venue {
+            words,
+            tokens,
+            snowball,
+            corrected,
+            fixes,
+        };
+        let concepts: Vec<Option<VenueHit>> = self
+            .rules
+            .concepts
+            .iter()
+            .map(|c| text.first(&c.phrases))
+            .collect();
         let hits: PhraseHits = self
             .rules
             .rules
             .iter()
             .map(|rule| {
-                rule.phrases
-                    .iter()
-                    .position(|p| contains_phrase(&tokens, &p.tokens))
+                if rule.phrases.is_empty() && rule.concepts.is_empty() {
+                    return None;
+                }
+                let mut parts = Vec::new();
+                let mut fuzzy = false;
+                if !rule.phrases.is_empty() {
+                    let hit = text.first(&rule.phrases)?;
+                    fuzzy |= hit.fuzzy;
+                    parts.push(hit.evidence);
+                }
+                for &c in &rule.concepts {
+                    let hit = concepts[c].as_ref()?;
+                    fuzzy |= hit.fuzzy;
+                    parts.push(format!("{} ({})", self.rules.concepts[c].id, hit.evidence));
+                }
+                Some(VenueHit {
+                    evidence: parts.join(" + "),
+                    fuzzy,
+                })
             })
             .collect();
         let hits = Arc::new(hits);
@@ -143,23 +300,21 @@ impl<'r> Classifier<'r> {
     fn decide(&mut self, facts: Facts<'_>) -> Explanation {
         let venue = blank_to_none(facts.venue);
         let hits = venue.map(|v| self.phrase_hits(v));
-        let mut winner: Option<(&Rule, String)> = None;
+        let mut winner: Option<(&Rule, String, bool)> = None;
         let mut near_misses = Vec::new();
         for (index, rule) in self.rules.rules.iter().enumerate() {
-            let phrase_hit = hits
-                .as_ref()
-                .and_then(|h| h[index])
-                .map(|i| &rule.phrases[i]);
+            let phrase_hit = hits.as_ref().and_then(|h| h[index].clone());
             let sector_hit = facts
                 .sectors
                 .iter()
                 .find(|s| rule.sectors.contains(&s.as_str()));
             let form_ok = rule.forms.is_empty() || rule.forms.contains(&facts.form);
-            let phrase_ok = rule.phrases.is_empty() || phrase_hit.is_some();
+            let phrase_ok =
+                (rule.phrases.is_empty() && rule.concepts.is_empty()) || phrase_hit.is_some();
             let sector_ok = rule.sectors.is_empty() || sector_hit.is_some();
             let touched = phrase_hit.is_some() || sector_hit.is_some();
             if form_ok && phrase_ok && sector_ok {
-                if let Some((first, _)) = &winner {
+                if let Some((first, _, _)) = &winner {
                     if touched {
                         near_misses.push(NearMiss {
                             rule_id: rule.id.clone(),
@@ -168,13 +323,14 @@ impl<'r> Classifier<'r> {
                     }
                 } else {
                     let mut evidence = Vec::new();
-                    if let Some(p) = phrase_hit {
-                        evidence.push(format!("venue: \"{}\"", p.text));
+                    let fuzzy = phrase_hit.as_ref().is_some_and(|h| h.fuzzy);
+                    if let Some(p) = &phrase_hit {
+                        evidence.push(format!("venue: {}", p.evidence));
                     }
                     if let Some(s) = sector_hit {
                         evidence.push(format!("sector: {s}"));
                     }
-                    winner = Some((rule, evidence.join("; ")));
+                    winner = Some((rule, evidence.join("; "), fuzzy));
                 }
             } else if touched {
                 let mut why = Vec::new();
@@ -186,7 +342,10 @@ impl<'r> Classifier<'r> {
                     ));
                 }
                 if !phrase_ok {
-                    why.push("no phrase of the rule is in the venue text".to_string());
+                    why.push(
+                        "no phrase of the rule (or not all its concepts) in the venue text"
+                            .to_string(),
+                    );
                 }
                 if !sector_ok {
                     why.push(format!("needs sector [{}]", rule.sectors.join(", ")));
@@ -198,16 +357,112 @@ impl<'r> Classifier<'r> {
             }
         }
         let decision = match winner {
-            Some((rule, evidence)) => self.decided(rule, evidence),
+            Some((rule, evidence, fuzzy)) => self.decided(rule, evidence, fuzzy),
             None => undetermined(facts.form, facts.sectors, venue),
+        };
+        let nearest = match (&decision.rule_id, venue) {
+            (None, Some(v)) => self.nearest_rule(facts.form, v),
+            _ => None,
         };
         Explanation {
             decision,
             near_misses,
+            nearest,
         }
     }
 
-    fn decided(&self, rule: &Rule, evidence: String) -> Classification {
+    /// What a rule assigns, in words.
+    pub fn target_label(&self, rule: &Rule) -> String {
+        match rule.target {
+            Target::Typology(id) => {
+                format!("type {id} {}", self.rules.type_name(id).unwrap_or(""))
+            }
+            Target::Extension(code) => format!("extension {code}"),
+        }
+    }
+
+    /// The rule (for the record's form) with the phrase that shares the
+    /// largest part of its words with `venue`; failing any shared word, the
+    /// one with a word fewest edits (at most three) from a word of the text.
+    pub fn nearest_rule(&self, form: &str, venue: &str) -> Option<Nearest> {
+        let words = crate::base::vocab::venue_words(venue);
+        let tokens: Vec<String> = words.iter().map(|w| crate::base::vocab::stem(w)).collect();
+        let allowed = |rule: &Rule| rule.forms.is_empty() || rule.forms.contains(&form);
+        let phrases_of = |rule: &'r Rule| {
+            rule.phrases.iter().chain(
+                rule.concepts
+                    .iter()
+                    .flat_map(|&c| self.rules.concepts[c].phrases.iter()),
+            )
+        };
+        // (share of the phrase's words, words shared, rule, phrase, shared)
+        let mut best: Option<(f64, usize, &Rule, &Phrase, Vec<String>)> = None;
+        for rule in self.rules.rules.iter().filter(|r| allowed(r)) {
+            for phrase in phrases_of(rule) {
+                let shared: Vec<String> = phrase
+                    .tokens
+                    .iter()
+                    .filter(|t| is_content(t) && tokens.contains(t))
+                    .cloned()
+                    .collect();
+                if shared.is_empty() {
+                    continue;
+                }
+                let score = shared.len() as f64 / phrase.tokens.len() as f64;
+                if best
+                    .as_ref()
+                    .is_none_or(|b| score > b.0 || (score == b.0 && shared.len() > b.1))
+                {
+                    best = Some((score, shared.len(), rule, phrase, shared));
+                }
+            }
+        }
+        if let Some((score, _, rule, phrase, shared)) = best {
+            let whole_phrase = shared.len()
+                == phrase.tokens.iter().filter(|t| is_content(t)).count()
+                && score > 0.0;
+            return Some(Nearest {
+                whole_phrase,
+                rule_id: rule.id.clone(),
+                target: self.target_label(rule),
+                why: format!(
+                    "its phrase \"{}\" shares {}",
+                    phrase.text,
+                    shared
+                        .iter()
+                        .map(|w| format!("'{w}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let mut closest: Option<(usize, &Rule, &str, &str)> = None;
+        for rule in self.rules.rules.iter().filter(|r| allowed(r)) {
+            for phrase in phrases_of(rule) {
+                for target in phrase.tokens.iter().filter(|t| t.chars().count() >= 5) {
+                    for (word, token) in words.iter().zip(&tokens) {
+                        if token.chars().count() < 5 {
+                            continue;
+                        }
+                        let d = strsim::osa_distance(token, target);
+                        if d <= 3 && closest.as_ref().is_none_or(|c| d < c.0) {
+                            closest = Some((d, rule, word, target));
+                        }
+                    }
+                }
+            }
+        }
+        closest.map(|(d, rule, word, target)| Nearest {
+            whole_phrase: false,
+            rule_id: rule.id.clone(),
+            target: self.target_label(rule),
+            why: format!("'{word}' is {d} edits from its word '{target}'"),
+        })
+    }
+
+    /// The rule's decision; a match that took a corrected slip is one
+    /// step less sure than the rule says.
+    fn decided(&self, rule: &Rule, evidence: String, fuzzy: bool) -> Classification {
         let (status, typology_id, typology_name, extension_category) = match rule.target {
             Target::Typology(id) => (
                 "typology",
@@ -223,7 +478,11 @@ impl<'r> Classifier<'r> {
             typology_name,
             extension_category,
             rule_id: Some(rule.id.clone()),
-            confidence: Some(rule.confidence),
+            confidence: Some(match (fuzzy, rule.confidence) {
+                (false, c) => c,
+                (true, "high") => "medium",
+                (true, _) => "low",
+            }),
             evidence: Some(evidence),
             undetermined_reason: None,
         }

@@ -127,6 +127,14 @@ pub fn render(e: &RecordExplanation, rules: &Rules) -> String {
             t(&rules.version)
         );
     }
+    if let Some(n) = &e.explanation.nearest {
+        out += &format!(
+            "nearest     {} ({}): {}\n",
+            t(&n.rule_id),
+            t(&n.target),
+            t(&n.why)
+        );
+    }
     if e.explanation.near_misses.is_empty() {
         out += "close       no other rule matched any part of this record\n";
     } else {

@@ -4,5 +4,7 @@
 
 pub mod classifier;
 pub mod explain;
+pub mod fuzzy;
 pub mod reclassify;
 pub mod rules;
+pub mod suggest;

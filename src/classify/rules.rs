@@ -77,6 +77,20 @@ struct RuleDef {
     phrases: Vec<String>,
     lang: Option<String>,
     note: Option<String>,
+    /// Concepts that must all be in the venue text (a paraphrase: an
+    /// activity and its object, "sell" + "subscription").
+    #[serde(default)]
+    concepts: Vec<String>,
+}
+
+/// A concept: the words and phrases, in the three languages and with their
+/// slang, that say one thing ("sell": sell, selling, vender, vendre ...).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConceptDef {
+    id: String,
+    terms: Vec<String>,
+    note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,9 +105,18 @@ struct LabelsDef {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     version: String,
+    #[serde(default, rename = "concept")]
+    concepts: Vec<ConceptDef>,
     #[serde(rename = "rule")]
     rules: Vec<RuleDef>,
     labels: LabelsDef,
+}
+
+/// A concept as rules use it: its terms as phrases.
+#[derive(Debug, Clone)]
+pub struct Concept {
+    pub id: String,
+    pub phrases: Vec<Phrase>,
 }
 
 /// What a rule assigns.
@@ -109,6 +132,9 @@ pub enum Target {
 pub struct Phrase {
     pub text: String,
     pub tokens: Vec<String>,
+    /// For a rule written in English, Spanish or French: the language (its
+    /// index in [`vocab::STEM_LANGUAGES`]) and the words' Snowball stems.
+    pub snowball: Option<(usize, Vec<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -119,6 +145,8 @@ pub struct Rule {
     pub forms: Vec<&'static str>,
     pub sectors: Vec<&'static str>,
     pub phrases: Vec<Phrase>,
+    /// Indices into [`Rules::concepts`]: all must be in the venue text.
+    pub concepts: Vec<usize>,
     pub lang: Option<String>,
 }
 
@@ -139,6 +167,10 @@ pub struct Rules {
     pub types: Vec<TypologyType>,
     pub extensions: Vec<ExtensionCategory>,
     pub rules: Vec<Rule>,
+    pub concepts: Vec<Concept>,
+    /// Every word of every phrase and concept: a typed word within a small
+    /// edit distance of one of them is read as it.
+    pub corrector: crate::classify::fuzzy::Corrector,
     labels: HashMap<CodedField, HashMap<String, &'static str>>,
     not_recorded: HashSet<String>,
     /// Labels already looked up, by field and raw text: a column holds few
@@ -182,10 +214,22 @@ impl Rules {
         validate_typology(&typology).map_err(err)?;
         let file: RulesFile = toml::from_str(rules_text).map_err(|e| err(e.to_string()))?;
 
+        let mut concepts: Vec<Concept> = Vec::with_capacity(file.concepts.len());
+        for def in file.concepts {
+            if concepts.iter().any(|c| c.id == def.id) {
+                return Err(err(format!("concept id '{}' is used twice", def.id)));
+            }
+            let _ = def.note;
+            concepts.push(Concept {
+                phrases: compile_phrases(&def.terms, &format!("concept '{}'", def.id), None)
+                    .map_err(&err)?,
+                id: def.id,
+            });
+        }
         let mut seen_ids = HashSet::new();
         let mut rules = Vec::with_capacity(file.rules.len());
         for def in file.rules {
-            let rule = compile_rule(def, &typology).map_err(&err)?;
+            let rule = compile_rule(def, &typology, &concepts).map_err(&err)?;
             if !seen_ids.insert(rule.id.clone()) {
                 return Err(err(format!("rule id '{}' is used twice", rule.id)));
             }
@@ -227,12 +271,21 @@ impl Rules {
             .map(|l| vocab::normalise_label(l))
             .collect();
 
+        let corrector = crate::classify::fuzzy::Corrector::new(
+            rules
+                .iter()
+                .flat_map(|r| &r.phrases)
+                .chain(concepts.iter().flat_map(|c| &c.phrases))
+                .flat_map(|p| &p.tokens),
+        );
         Ok(Rules {
             version: file.version,
             sha256: crate::base::files::sha256_hex(rules_text.as_bytes()),
             types: typology.types,
             extensions: typology.extensions,
             rules,
+            concepts,
+            corrector,
             labels,
             not_recorded,
             seen: Default::default(),
@@ -312,7 +365,33 @@ fn validate_typology(t: &TypologyFile) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn compile_rule(def: RuleDef, typology: &TypologyFile) -> std::result::Result<Rule, String> {
+fn compile_phrases(
+    terms: &[String],
+    whose: &str,
+    lang: Option<&str>,
+) -> std::result::Result<Vec<Phrase>, String> {
+    let language = lang.and_then(|l| vocab::STEM_LANGUAGES.iter().position(|x| *x == l));
+    terms
+        .iter()
+        .map(|p| {
+            let words = vocab::venue_words(p);
+            if words.is_empty() {
+                return Err(format!("{whose}: phrase '{p}' has no words"));
+            }
+            Ok(Phrase {
+                text: p.clone(),
+                tokens: words.iter().map(|w| vocab::stem(w)).collect(),
+                snowball: language.map(|l| (l, vocab::snowball_stems(&words, l))),
+            })
+        })
+        .collect()
+}
+
+fn compile_rule(
+    def: RuleDef,
+    typology: &TypologyFile,
+    concepts: &[Concept],
+) -> std::result::Result<Rule, String> {
     let id = def.id;
     let target = match (def.typology, def.extension.as_deref()) {
         (Some(n), None) if typology.types.iter().any(|t| t.id == n) => Target::Typology(n),
@@ -350,23 +429,20 @@ fn compile_rule(def: RuleDef, typology: &TypologyFile) -> std::result::Result<Ru
             intern(vocab::SECTORS, s).ok_or_else(|| format!("rule '{id}': unknown sector '{s}'"))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let phrases = def
-        .phrases
+    let phrases = compile_phrases(&def.phrases, &format!("rule '{id}'"), def.lang.as_deref())?;
+    let rule_concepts = def
+        .concepts
         .iter()
-        .map(|p| {
-            let tokens = vocab::venue_tokens(p);
-            if tokens.is_empty() {
-                Err(format!("rule '{id}': phrase '{p}' has no words"))
-            } else {
-                Ok(Phrase {
-                    text: p.clone(),
-                    tokens,
-                })
-            }
+        .map(|c| {
+            concepts.iter().position(|k| k.id == *c).ok_or_else(|| {
+                format!("rule '{id}': no concept '{c}' (define it with [[concept]])")
+            })
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    if sectors.is_empty() && phrases.is_empty() {
-        return Err(format!("rule '{id}': give `sectors`, `phrases` or both"));
+    if sectors.is_empty() && phrases.is_empty() && rule_concepts.is_empty() {
+        return Err(format!(
+            "rule '{id}': give `sectors`, `phrases` or `concepts`"
+        ));
     }
     let _ = def.note;
     Ok(Rule {
@@ -376,6 +452,7 @@ fn compile_rule(def: RuleDef, typology: &TypologyFile) -> std::result::Result<Ru
         forms,
         sectors,
         phrases,
+        concepts: rule_concepts,
         lang: def.lang,
     })
 }

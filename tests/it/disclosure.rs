@@ -67,8 +67,8 @@ fn the_report_passes_its_own_audit_and_the_audit_catches_a_count_given_away() {
     assert!(out.join("disclosure.json").exists());
     let (code, stdout, stderr) = run(&["audit", p(&out)]);
     assert_eq!(code, 0, "{stderr}");
-    // 13 query tables and the mix tests (no rates without a population)
-    assert!(stdout.starts_with("audit passed: 14 tables"), "{stdout}");
+    // 14 query tables and the mix tests (no rates without a population)
+    assert!(stdout.starts_with("audit passed: 15 tables"), "{stdout}");
     let (code, _, stderr) = report(&store, &internal, &["--no-suppression"]);
     assert_eq!(code, 0, "{stderr}");
 
@@ -269,10 +269,10 @@ fn the_mix_test_compares_every_pair_of_countries_and_the_two_halves_of_the_perio
     let out = dir.path().join("out");
     report(&store, &out, &[]);
     // without a population table there is no rates table, and the numbers
-    // close up: the mix tests follow the two trafficker tables and the table
-    // by reporting country as table 14
-    assert!(!out.join("tables/15_typology_mix_tests.csv").exists());
-    let (headers, rows) = read_csv(&out.join("tables/14_typology_mix_tests.csv"));
+    // close up: the mix tests follow the two trafficker tables, the table by
+    // reporting country and the confidence table as table 15
+    assert!(!out.join("tables/16_typology_mix_tests.csv").exists());
+    let (headers, rows) = read_csv(&out.join("tables/15_typology_mix_tests.csv"));
     assert_eq!(
         headers,
         [

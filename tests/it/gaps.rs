@@ -260,9 +260,10 @@ fn known_gaps_are_found_ranked_and_disclosure_controlled() {
     let report = dir.path().join("report");
     ok(&["report", "--store", p(&store), "--out", p(&report)]);
     // no population table: tables 01-10, the trafficker tables 11-12, the
-    // table by reporting country 13, the mix tests as 14, the gaps 15-17
-    assert!(report.join("tables/15_service_gaps.csv").exists());
-    assert!(report.join("tables/17_directory_coverage.csv").exists());
+    // table by reporting country 13, confidence 14, the mix tests as 15, the
+    // gaps 16-18
+    assert!(report.join("tables/16_service_gaps.csv").exists());
+    assert!(report.join("tables/18_directory_coverage.csv").exists());
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     assert!(
         md.contains("### Service gaps") && md.contains("no organizations listed"),

@@ -15,6 +15,11 @@ pub struct Args {
     pub top: usize,
     #[arg(long)]
     pub json: bool,
+    /// Change nothing: group the venue texts no rule places by the word
+    /// they share, and propose for each group the type and the rule to add
+    /// (with how many records it would move). `--top` groups.
+    #[arg(long)]
+    pub suggest: bool,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
@@ -23,10 +28,50 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         rules,
         top,
         json,
+        suggest,
     } = args;
 
     let rules = Rules::load(rules.as_deref())?;
     let store = Store::open(&store)?;
+    if suggest {
+        let unmatched = safetynet::classify::suggest::unmatched(&store, &rules)?;
+        let suggestions = safetynet::classify::suggest::suggest(&rules, &unmatched, top);
+        if json {
+            print_json(&suggestions)?;
+            return Ok(());
+        }
+        if suggestions.is_empty() {
+            println!("every venue text is placed by a rule: nothing to suggest");
+        }
+        for (i, s) in suggestions.iter().enumerate() {
+            // venue texts are data: no escape sequence reaches the terminal
+            println!(
+                "{}. '{}': {} records would move; proposed: {}{}",
+                i + 1,
+                terminal(&s.word),
+                s.records,
+                terminal(
+                    s.proposed
+                        .as_deref()
+                        .unwrap_or("(no rule comes near: decide the type)")
+                ),
+                s.nearest_rule
+                    .as_deref()
+                    .map(|r| format!(" (as rule {})", terminal(r)))
+                    .unwrap_or_default()
+            );
+            for (text, n) in &s.examples {
+                println!("     {n:>8}  {}", terminal(text));
+            }
+            for line in s.rule.lines() {
+                println!("     {}", terminal(line));
+            }
+        }
+        println!(
+            "nothing was changed: add the rules you agree with to your rules file and run `classify --rules FILE`"
+        );
+        return Ok(());
+    }
     let summary =
         safetynet::classify::reclassify::reclassify(&store, &rules, globals.show_progress, top)?;
     if json {

@@ -1,0 +1,31 @@
+-- Produces: for each typology type and extension category, its records by the confidence of the classification.
+-- From: cases (classified store); records with a type or an extension category.
+-- Parameters: $from_year, $to_year, $countries, $unit.
+-- Unit: $unit (victims = records; cases = distinct case ids).
+-- title: How sure each type's classification is
+-- counts: n, type_records
+-- derived: share_pct, ci_low_pct, ci_high_pct from n, type_records
+-- note: confidence is the classifying rule's: high for a sector or an exact venue label, medium for a description (two concepts together) or a label typed with a slip the matching corrected, low for the least specific rules; share_pct is the share of the type's records (95% Wilson interval). A type that rests largely on medium or low matches rests on fuzzier evidence.
+-- cells: n = confidence(category, confidence)
+-- cells: type_records = records(category)
+-- sum: confidence(category, confidence) over confidence = records(category)
+WITH selected AS (
+  SELECT *, CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END AS unit_id
+  FROM cases
+  WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
+    AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
+    AND classification IN ('typology', 'extension')
+),
+labelled AS (
+  SELECT unit_id, typology_id AS type_id, coalesce(typology_name, extension_category) AS category,
+    coalesce(confidence, 'not recorded') AS confidence
+  FROM selected
+),
+totals AS (SELECT category, protected_count(unit_id) AS type_records FROM labelled GROUP BY category),
+counts AS (SELECT type_id, category, confidence, protected_count(unit_id) AS n FROM labelled GROUP BY type_id, category, confidence)
+SELECT c.type_id, c.category, c.confidence, c.n, t.type_records,
+  round(100.0 * c.n / t.type_records, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, t.type_records), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, t.type_records), 1) AS ci_high_pct
+FROM counts c JOIN totals t ON t.category = c.category
+ORDER BY c.type_id NULLS LAST, c.category, CASE c.confidence WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END
