@@ -63,33 +63,78 @@ impl Corrector {
             return None;
         }
         let n = token.chars().count();
-        let mut best: Option<(usize, &String)> = None;
-        let mut tied = false;
+        // the candidates at the least distance
+        let mut best: Vec<&String> = Vec::new();
+        let mut least = usize::MAX;
         for len in n.saturating_sub(bound)..=n + bound {
             for word in self.by_length.get(&len).into_iter().flatten() {
                 let d = strsim::osa_distance(token, word);
-                if d == 0 || d > bound {
+                if d == 0 || d > bound || !plausible_slip(token, word, d, typed_len) {
                     continue;
                 }
-                match best {
-                    Some((b, _)) if d > b => {}
-                    Some((b, w)) if d == b && w != word => tied = true,
-                    Some((b, _)) if d == b => {}
-                    _ => {
-                        best = Some((d, word));
-                        tied = false;
-                    }
+                if d < least {
+                    least = d;
+                    best.clear();
+                }
+                if d == least {
+                    best.push(word);
                 }
             }
         }
-        match best {
-            Some((edits, word)) if !tied => Some(Correction {
-                word: word.clone(),
-                edits,
+        best.sort();
+        match best.as_slice() {
+            [] => None,
+            [one] => Some(Correction {
+                word: (*one).clone(),
+                edits: least,
             }),
-            _ => None,
+            // a tie between forms of one word in two languages
+            // ("construccion", "construction") is no real tie
+            [first, rest @ ..] if rest.iter().all(|w| common_prefix(first, w) >= SAME_ROOT) => {
+                Some(Correction {
+                    word: (*first).clone(),
+                    edits: least,
+                })
+            }
+            // a letter left out or doubled is a likelier slip than one letter
+            // typed for another: "atraction" is "attraction", not "atraccion"
+            tied => {
+                let likelier: Vec<&&String> =
+                    tied.iter().filter(|w| w.chars().count() != n).collect();
+                match likelier.as_slice() {
+                    [one] => Some(Correction {
+                        word: (**one).clone(),
+                        edits: least,
+                    }),
+                    _ => None,
+                }
+            }
         }
     }
+}
+
+/// Letters two words must share at their start to count as one root.
+const SAME_ROOT: usize = 6;
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// Whether one edit is a typing slip rather than another word: in a word
+/// shorter than [`TWO_EDITS_FROM`] only a letter left out, one too many or
+/// two swapped ("resturant", "masage"), never one letter for another, which
+/// turns real words into each other ("mixing" and "mining").
+fn plausible_slip(token: &str, word: &str, edits: usize, typed_len: usize) -> bool {
+    if typed_len >= TWO_EDITS_FROM || edits != 1 {
+        return true;
+    }
+    if token.chars().count() != word.chars().count() {
+        return true;
+    }
+    let (mut a, mut b): (Vec<char>, Vec<char>) = (token.chars().collect(), word.chars().collect());
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }
 
 #[cfg(test)]
@@ -133,5 +178,12 @@ mod tests {
         let c = corrector(&["trailer", "trainer"]);
         assert_eq!(c.correct("traider", 7), None);
         assert_eq!(c.correct("trainre", 7).unwrap().word, "trainer");
+        // one letter for another in a short word is another word
+        let c = corrector(&["mining", "construccion", "construction"]);
+        assert_eq!(c.correct("mixing", 6), None);
+        // a tie between one root in two languages
+        assert_eq!(c.correct("construcion", 11).unwrap().word, "construccion");
+        let c = corrector(&["attraction", "atraccion"]);
+        assert_eq!(c.correct("atraction", 10).unwrap().word, "attraction");
     }
 }

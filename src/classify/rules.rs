@@ -378,10 +378,20 @@ fn compile_phrases(
             if words.is_empty() {
                 return Err(format!("{whose}: phrase '{p}' has no words"));
             }
+            // a Snowball stem of under four letters ("casarse" → "cas", the
+            // stem of "casa") says too little to match other word forms on
+            let snowball = language
+                .map(|l| (l, vocab::snowball_stems(&words, l)))
+                .filter(|(_, stems)| {
+                    words
+                        .iter()
+                        .zip(stems)
+                        .all(|(w, s)| w.chars().count() < 4 || s.chars().count() >= 4)
+                });
             Ok(Phrase {
                 text: p.clone(),
                 tokens: words.iter().map(|w| vocab::stem(w)).collect(),
-                snowball: language.map(|l| (l, vocab::snowball_stems(&words, l))),
+                snowball,
             })
         })
         .collect()

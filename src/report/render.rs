@@ -62,8 +62,9 @@ fn coverage(report: &Report) -> Option<(String, [String; 3])> {
             _ if counts.iter().any(|c| c.as_f64().is_none()) => WITHHELD.to_string(),
             Some(total) if total > 0.0 => {
                 let share = 100.0 * counts.iter().filter_map(|c| c.as_f64()).sum::<f64>() / total;
-                // no "-0.0%": a share is never below zero
-                format!("{:.1}%", share.max(0.0))
+                // no "-0.0%": a share is never below zero, and the sum of no
+                // counts is -0.0, which `max(0.0)` may keep
+                format!("{:.1}%", if share > 0.0 { share } else { 0.0 })
             }
             _ => WITHHELD.to_string(),
         }

@@ -26,3 +26,4 @@ mod releases;
 mod report;
 mod sample_data;
 mod store_safety;
+mod venue_texts;

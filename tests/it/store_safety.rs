@@ -116,7 +116,7 @@ fn other_rules(dir: &Path, version: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("rules/rules.toml")).unwrap();
     let text = text.replacen(
-        "version = \"2026.11.2\"",
+        "version = \"2026.12.1\"",
         &format!("version = \"{version}\""),
         1,
     );

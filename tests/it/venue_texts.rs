@@ -169,3 +169,39 @@ fn suggest_proposes_rules_and_changes_nothing() {
     assert!(explained.contains("undetermined"), "{explained}");
     assert!(explained.contains("nearest"), "{explained}");
 }
+
+/// A rule can ask for two concepts together (an activity and its object),
+/// each a list of words in the three languages; a concept the rules file
+/// does not define is refused when the rules load.
+#[test]
+fn two_concepts_together_place_a_description() {
+    let rules = Rules::default_rules().unwrap();
+    let mut classifier = Classifier::new(&rules);
+    for (form, text, expected) in [
+        ("labor", "he made them carry cocaine across the river", 17),
+        ("labor", "lo obligaban a llevar cocaína a la frontera", 17),
+        ("sex", "they recorded her naked and posted it", 7),
+    ] {
+        let c = classifier.classify(Facts {
+            form,
+            sectors: &[],
+            venue: Some(text),
+        });
+        assert_eq!(c.typology_id, Some(expected), "{text}: {c:?}");
+        assert_eq!(c.confidence, Some("medium"), "{text}: {c:?}");
+        assert!(c.evidence.as_deref().unwrap().contains(" + "), "{c:?}");
+    }
+    let broken = safetynet::classify::rules::DEFAULT_RULES.replacen(
+        "concepts = [\"carry\", \"drugs\"]",
+        "concepts = [\"carry\", \"contraband\"]",
+        1,
+    );
+    let err = Rules::parse(
+        safetynet::classify::rules::DEFAULT_TYPOLOGY,
+        &broken,
+        "test",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("no concept 'contraband'"), "{err}");
+}
