@@ -90,8 +90,9 @@ type PhraseHits = Vec<Option<VenueHit>>;
 pub struct Classifier<'r> {
     rules: &'r Rules,
     venue_hits: HashMap<String, Arc<PhraseHits>>,
-    /// Slips already looked up, by typed word.
-    corrections: HashMap<String, Option<Correction>>,
+    /// Slips already looked up, by stemmed word and the edits its typed
+    /// length allows (two typed words of one stem may allow different ones).
+    corrections: HashMap<(String, usize), Option<Correction>>,
     /// Decisions by `form \x1f sectors \x1f venue`, one string so that a
     /// lookup needs no allocation.
     decisions: HashMap<String, Arc<Classification>>,
@@ -212,14 +213,12 @@ impl<'r> Classifier<'r> {
             if self.rules.corrector.knows(token) {
                 continue;
             }
+            let typed = words[i].chars().count();
+            let bound = crate::classify::fuzzy::edits_allowed(typed);
             let correction = self
                 .corrections
-                .entry(token.clone())
-                .or_insert_with(|| {
-                    self.rules
-                        .corrector
-                        .correct(token, words[i].chars().count())
-                })
+                .entry((token.clone(), bound))
+                .or_insert_with(|| self.rules.corrector.correct(token, typed))
                 .clone();
             if let Some(c) = correction {
                 corrected[i] = c.word.clone();

@@ -54,11 +54,10 @@ impl Corrector {
     /// The rule word `token` (stemmed; typed as a word of `typed_len`
     /// letters) is a slip of, if exactly one is nearest within the bound.
     pub fn correct(&self, token: &str, typed_len: usize) -> Option<Correction> {
-        let bound = match typed_len {
-            n if n >= TWO_EDITS_FROM => 2,
-            n if n >= ONE_EDIT_FROM => 1,
-            _ => return None,
-        };
+        let bound = edits_allowed(typed_len);
+        if bound == 0 {
+            return None;
+        }
         if token.chars().any(|c| c.is_ascii_digit()) {
             return None;
         }
@@ -96,25 +95,26 @@ impl Corrector {
                     edits: least,
                 })
             }
-            // a letter left out or doubled is a likelier slip than one letter
-            // typed for another: "atraction" is "attraction", not "atraccion"
-            tied => {
-                let likelier: Vec<&&String> =
-                    tied.iter().filter(|w| w.chars().count() != n).collect();
-                match likelier.as_slice() {
-                    [one] => Some(Correction {
-                        word: (**one).clone(),
-                        edits: least,
-                    }),
-                    _ => None,
-                }
-            }
+            // two different words: which one was meant is not known
+            _ => None,
         }
     }
 }
 
-/// Letters two words must share at their start to count as one root.
-const SAME_ROOT: usize = 6;
+/// The edits a typed word of `typed_len` letters may be away from a rule
+/// word to be read as it.
+pub fn edits_allowed(typed_len: usize) -> usize {
+    match typed_len {
+        n if n >= TWO_EDITS_FROM => 2,
+        n if n >= ONE_EDIT_FROM => 1,
+        _ => 0,
+    }
+}
+
+/// Letters two words must share at their start to count as one root
+/// ("construc-cion", "construc-tion"); "compan-ia" and "compan-y" are two
+/// words of two different rules.
+const SAME_ROOT: usize = 8;
 
 fn common_prefix(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
@@ -183,7 +183,8 @@ mod tests {
         assert_eq!(c.correct("mixing", 6), None);
         // a tie between one root in two languages
         assert_eq!(c.correct("construcion", 11).unwrap().word, "construccion");
-        let c = corrector(&["attraction", "atraccion"]);
-        assert_eq!(c.correct("atraction", 10).unwrap().word, "attraction");
+        // but not between two words that only begin alike
+        let c = corrector(&["compania", "company"]);
+        assert_eq!(c.correct("compani", 9), None);
     }
 }

@@ -59,9 +59,7 @@ const STOPWORDS: &[&str] = &[
 ];
 
 fn content(token: &str) -> bool {
-    token.chars().count() >= 4
-        && !token.chars().all(|c| c.is_ascii_digit())
-        && !STOPWORDS.contains(&token)
+    token.chars().count() >= 4 && !token.chars().all(|c| c.is_ascii_digit())
 }
 
 /// One proposed rule.
@@ -69,7 +67,8 @@ fn content(token: &str) -> bool {
 pub struct Suggestion {
     /// The shared word, as most often typed.
     pub word: String,
-    /// Undetermined records the proposed rule would place.
+    /// Undetermined records the proposed rule would place (a text with the
+    /// words of two groups is counted in both).
     pub records: u64,
     /// The group's most frequent texts, with their records.
     pub examples: Vec<(String, u64)>,
@@ -133,7 +132,8 @@ pub fn suggest(
             let words: Vec<(String, String)> = venue_words(&key.1)
                 .into_iter()
                 .map(|w| (stem(&w), w))
-                .filter(|(s, _)| content(s))
+                // the stopwords are words as typed ("place"), not stems
+                .filter(|(s, w)| content(s) && !STOPWORDS.contains(&w.as_str()))
                 .collect();
             (key, n, words)
         })

@@ -48,6 +48,8 @@ pub fn print(html: &Path, pdf: &Path) -> Result<()> {
     })?;
     let html = html.canonicalize().map_err(|e| Error::io(html, e))?;
     let profile = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let log_path = profile.path().join("browser.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let mut child = std::process::Command::new(&browser)
         .args([
             "--headless",
@@ -66,10 +68,12 @@ pub fn print(html: &Path, pdf: &Path) -> Result<()> {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(format!("file://{}", html.display()))
+        .arg(file_url(&html))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        // to a file, not a pipe: a browser that logs more than a pipe holds
+        // would block on it and never finish
+        .stderr(log.try_clone().map_err(|e| Error::io(&log_path, e))?)
         .spawn()
         .map_err(|e| Error::Pdf(format!("cannot start {}: {e}", browser.display())))?;
     let started = std::time::Instant::now();
@@ -90,11 +94,7 @@ pub fn print(html: &Path, pdf: &Path) -> Result<()> {
     let mut bytes = match std::fs::read(pdf) {
         Ok(bytes) if status.success() && bytes.starts_with(b"%PDF-") => bytes,
         _ => {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                use std::io::Read as _;
-                let _ = pipe.read_to_string(&mut stderr);
-            }
+            let stderr = std::fs::read_to_string(&log_path).unwrap_or_default();
             return Err(Error::Pdf(format!(
                 "{} did not write a PDF ({status}): {}",
                 browser.display(),
@@ -123,7 +123,9 @@ fn fix_dates(bytes: &mut [u8]) {
                     0 => b'2',
                     4 | 6 => b'0',
                     5 | 7 => b'1',
-                    14 if *b == b'+' || *b == b'-' || *b == b'Z' => *b,
+                    // the same zone sign wherever the report was printed
+                    14 if *b == b'+' || *b == b'-' => b'+',
+                    14 if *b == b'Z' => *b,
                     _ if b.is_ascii_digit() => b'0',
                     _ => *b,
                 };
@@ -131,6 +133,21 @@ fn fix_dates(bytes: &mut [u8]) {
             from = end;
         }
     }
+}
+
+/// A `file://` URL of an absolute path, with every byte outside the
+/// unreserved set and `/` percent-encoded (a folder named `a#b` or `50%`
+/// is that folder, not a fragment or an escape).
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -172,5 +189,12 @@ mod tests {
             "{text}"
         );
         assert_eq!(page_count(&pdf), 2);
+        let mut west = b"/CreationDate (D:20261203221959-05'00')".to_vec();
+        fix_dates(&mut west);
+        assert_eq!(west, b"/CreationDate (D:20000101000000+00'00')");
+        assert_eq!(
+            file_url(Path::new("/tmp/a #b/50%/r.html")),
+            "file:///tmp/a%20%23b/50%25/r.html"
+        );
     }
 }
