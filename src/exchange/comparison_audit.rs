@@ -216,9 +216,10 @@ fn country_aggregates(
 
 /// Audits the comparison in `dir`, with its own protection width or a
 /// wider `width`.
-pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
+pub fn audit_dir(dir: &Path, width: Option<u64>, min_cell: Option<u64>) -> Result<AuditReport> {
     let model = Model::read(&dir.join(MODEL_FILE))?;
-    let mut findings = Vec::new();
+    let (k, declared_too_low) = crate::publish::audit::threshold(model.min_cell, min_cell);
+    let mut findings: Vec<String> = declared_too_low.into_iter().collect();
     let on_disk = crate::base::files::relative_files(&dir.join("tables"))?;
     for (file, _) in &on_disk {
         if !TABLES.iter().any(|t| format!("{t}.csv") == *file) {
@@ -238,6 +239,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
     let mut suppressed = 0;
     for country in &model.countries {
         let mut a = country_aggregates(&model, country, period, by_year)?;
+        a.scope.min_cell = k;
         if let Some(w) = width {
             a.scope.width = w;
         }
@@ -250,8 +252,10 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         findings.extend(a.audit()?.into_iter().map(|f| format!("{country}: {f}")));
         all.push(a);
     }
+    // the figures were computed under the folder's own settings
     for a in &mut all {
         a.scope.width = model.width;
+        a.scope.min_cell = model.min_cell;
     }
 
     // every derived figure, computed again from the counts alone

@@ -92,9 +92,31 @@ pub struct AuditReport {
     pub findings: Vec<String>,
 }
 
-/// Audits the report in `dir` with its own threshold, or a wider `width`.
-pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
+/// The threshold to audit with: the folder's own, or the auditor's when
+/// given and higher; and what to say when the folder declares less than
+/// the auditor asks for, or less than any report may (a K the audited
+/// folder declares is not taken on trust).
+pub fn threshold(declared: u64, required: Option<u64>) -> (u64, Option<String>) {
+    let k = required.unwrap_or(declared).max(declared).max(2);
+    let finding = if declared < 2 {
+        Some(format!(
+            "the folder declares K = {declared}: no publication is made with K below 2; audited with K = {k}"
+        ))
+    } else if declared < k {
+        Some(format!(
+            "the folder declares K = {declared}, below the K = {k} the audit was asked for; audited with K = {k}"
+        ))
+    } else {
+        None
+    };
+    (k, finding)
+}
+
+/// Audits the report in `dir` with its own threshold (or the higher
+/// `min_cell` the auditor asks for), or a wider `width`.
+pub fn audit_dir(dir: &Path, width: Option<u64>, min_cell: Option<u64>) -> Result<AuditReport> {
     let model = DisclosureModel::read(dir)?;
+    let (min_cell, declared_too_low) = threshold(model.min_cell, min_cell);
     if !model.suppression {
         return Err(Error::AuditFailed {
             findings: vec![format!(
@@ -110,7 +132,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         .collect::<Result<Vec<PublishedCsv>>>()?;
     let tables: Vec<Table> = published.iter().map(PublishedCsv::cells).collect();
     let policy = Policy {
-        min_cell: model.min_cell,
+        min_cell,
         width: Some(width.unwrap_or(model.width)),
         suppression: true,
     };
@@ -121,7 +143,8 @@ pub fn audit_dir(dir: &Path, width: Option<u64>) -> Result<AuditReport> {
         disclosure::credited_noise(model.max_noise),
     )?;
     findings.extend(formats_agree(dir, "report", &published)?);
-    findings.extend(reference_figures_hidden(&tables, model.min_cell));
+    findings.extend(reference_figures_hidden(&tables, min_cell));
+    findings.extend(declared_too_low);
     let suppressed = tables
         .iter()
         .flat_map(|t| t.rows.iter().flatten())
@@ -590,4 +613,21 @@ pub enum MatchedRelease {
         closest: Option<u64>,
         differs: Vec<String>,
     },
+}
+
+#[cfg(test)]
+mod threshold_tests {
+    use super::threshold;
+
+    #[test]
+    fn the_auditor_not_the_folder_sets_the_least_threshold() {
+        assert_eq!(threshold(10, None), (10, None));
+        assert_eq!(threshold(10, Some(5)), (10, None));
+        let (k, finding) = threshold(10, Some(20));
+        assert_eq!(k, 20);
+        assert!(finding.unwrap().contains("below the K = 20"));
+        let (k, finding) = threshold(1, None);
+        assert_eq!(k, 2);
+        assert!(finding.unwrap().contains("declares K = 1"));
+    }
 }

@@ -430,7 +430,7 @@ pub fn write_replacing(
     let output = OutputDir::begin(out, "report")?;
     let mut written = write(report, output.staging())?;
     let audited = if report.context.policy.suppression {
-        let audit = audit::audit_dir(output.staging(), None)?;
+        let audit = audit::audit_dir(output.staging(), None, None)?;
         if !audit.findings.is_empty() {
             return Err(Error::AuditFailed {
                 findings: audit.findings,

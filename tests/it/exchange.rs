@@ -516,6 +516,18 @@ fn a_comparison_is_side_by_side_in_the_order_asked_and_auditable() {
     });
     assert!(err.contains("07_mine.csv"), "{err}");
 
+    // the threshold is not taken from the folder on trust: a K edited down
+    // fails, and the auditor can require a higher one
+    let err = forge(&|d| {
+        let path = d.join("comparison.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"min_cell\": 10", "\"min_cell\": 1")).unwrap();
+    });
+    assert!(err.contains("declares K = 1"), "{err}");
+    let (code, _, err) = run(&["audit", p(&out), "--min-cell", "20"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("below the K = 20"), "{err}");
+
     // types it does not know, or no country has, are refused by name
     let (code, _, err) = compare(&dir.path().join("bad"), &["--types", "Knitting"]);
     assert_eq!(code, 2, "{err}");

@@ -10,6 +10,10 @@ pub struct Args {
     /// Audit with a wider protection width than the report was written with.
     #[arg(long)]
     pub protection_width: Option<u64>,
+    /// The threshold K the audit requires: a folder declaring a lower one
+    /// fails, and is audited with this one (default: the folder's own).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..))]
+    pub min_cell: Option<u64>,
     /// The store the report was published from: the report must be one of
     /// its releases file for file (its ledger holds every file's hash), so
     /// an edited table or disclosure.json is found whatever they say.
@@ -21,6 +25,7 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
     let Args {
         report,
         protection_width,
+        min_cell,
         store,
     } = args;
     if let Some(store) = &store {
@@ -49,9 +54,9 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
     }
 
     let audit = if safetynet::exchange::comparison_audit::is_comparison(&report) {
-        safetynet::exchange::comparison_audit::audit_dir(&report, protection_width)?
+        safetynet::exchange::comparison_audit::audit_dir(&report, protection_width, min_cell)?
     } else {
-        safetynet::publish::audit::audit_dir(&report, protection_width)?
+        safetynet::publish::audit::audit_dir(&report, protection_width, min_cell)?
     };
     if !audit.findings.is_empty() {
         return Err(safetynet::Error::AuditFailed {
