@@ -562,6 +562,20 @@ impl<'r> Classifier<'r> {
     }
 }
 
+/// The texts of a list cell (a record's sectors), empty when the cell is null.
+pub fn list_texts(list: &ListArray, row: usize) -> Vec<String> {
+    if !list.is_valid(row) {
+        return Vec::new();
+    }
+    let values = list.value(row);
+    values
+        .as_string::<i32>()
+        .iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Why a record got no type. Reasons are categories (no raw text), so that
 /// they can be counted in reports.
 fn undetermined(form: &str, sectors: &[String], venue: Option<&str>) -> Classification {

@@ -39,17 +39,8 @@ pub fn explain(store: &Store, rules: &Rules, record_id: &str) -> Result<RecordEx
             let ids = batch.column(0).as_string::<i32>();
             if let Some(row) = (0..batch.num_rows()).find(|&r| ids.value(r) == record_id) {
                 let form = batch.column(1).as_string::<i32>().value(row).to_string();
-                let sectors_col = batch.column(2).as_list::<i32>();
-                let sectors: Vec<String> = if sectors_col.is_valid(row) {
-                    let v = sectors_col.value(row);
-                    v.as_string::<i32>()
-                        .iter()
-                        .flatten()
-                        .map(str::to_string)
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let sectors =
+                    crate::classify::classifier::list_texts(batch.column(2).as_list::<i32>(), row);
                 let venues = batch.column(3).as_string::<i32>();
                 let venue = venues.is_valid(row).then(|| venues.value(row).to_string());
                 let rule_ids = batch.column(4).as_string::<i32>();

@@ -92,16 +92,7 @@ pub fn unmatched(store: &Store, rules: &Rules) -> Result<BTreeMap<(String, Strin
             if !venues.is_valid(row) || venues.value(row).trim().is_empty() {
                 continue;
             }
-            let row_sectors: Vec<String> = if sectors.is_valid(row) {
-                let v = sectors.value(row);
-                v.as_string::<i32>()
-                    .iter()
-                    .flatten()
-                    .map(str::to_string)
-                    .collect()
-            } else {
-                Vec::new()
-            };
+            let row_sectors = crate::classify::classifier::list_texts(sectors, row);
             let c = classifier.classify(Facts {
                 form: forms.value(row),
                 sectors: &row_sectors,

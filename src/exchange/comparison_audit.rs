@@ -70,11 +70,7 @@ impl Model {
     }
 
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
-        let path = dir.join(MODEL_FILE);
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| Error::store(&path, e.to_string()))?;
-        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
-        Ok(path)
+        crate::publish::audit::write_model(&dir.join(MODEL_FILE), self)
     }
 
     fn read(path: &Path) -> Result<Self> {

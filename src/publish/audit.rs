@@ -52,11 +52,7 @@ impl DisclosureModel {
     }
 
     pub fn write(&self, dir: &Path) -> Result<PathBuf> {
-        let path = dir.join(MODEL_FILE);
-        let text =
-            serde_json::to_string_pretty(self).map_err(|e| Error::store(&path, e.to_string()))?;
-        std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
-        Ok(path)
+        write_model(&dir.join(MODEL_FILE), self)
     }
 
     fn read(dir: &Path) -> Result<Self> {
@@ -81,6 +77,15 @@ impl DisclosureModel {
         }
         Ok(model)
     }
+}
+
+/// Writes a model file an audit reads back (`disclosure.json`,
+/// `comparison.json`): pretty JSON and a final newline.
+pub(crate) fn write_model<T: Serialize>(path: &Path, model: &T) -> Result<PathBuf> {
+    let text =
+        serde_json::to_string_pretty(model).map_err(|e| Error::store(path, e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))?;
+    Ok(path.to_path_buf())
 }
 
 /// What the audit of a report directory found.
