@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: safetynet against DuckDB doing the same work, stage by stage.
+# Benchmark: safetynet against DuckDB, stage by stage, each side doing a stated job.
 #
 #   benches/run.sh [RECORDS...]          default: 1000000 10000000
 #
@@ -7,14 +7,23 @@
 #   RUNS    runs of each stage; the table shows medians      (default 3)
 #   BIN     the safetynet binary, built with --release       (default target/release/safetynet)
 #   WORK    scratch directory: data, stores, venv, results   (default target/bench)
-#   CHECK   1: after timing, verify that both sides produced the same store and
-#           the same tables (not timed); 0: skip              (default 1)
+#   CHECK   1: after timing, verify that both sides computed the same query
+#           results and the same store (not timed); 0: skip (default 1)
 #   DUCKDB  pip requirement for the DuckDB side              (default "duckdb>=1.3")
 #   TIMER   "python" forces the fallback timer used when /usr/bin/time is missing
 #
-# Each stage of each run is its own process under /usr/bin/time, so the time is
-# wall-clock and the memory is the operating system's peak resident set size.
-# See benches/README.md for what each stage does on each side.
+# Rows of the table (benches/README.md says exactly what each side does):
+#   (a1) ingest      vs DuckDB's plain COPY of the CSV to Parquet (no validation: a floor)
+#   (a2) ingest      vs DuckDB doing the project's validation and classification in SQL
+#   (b)  each report query, the same SQL text with the same parameters, both engines
+#        reading the same Parquet files (our store's, listed by its manifest)
+#   (c)  the full `report` (disclosure control, charts, workbook ...) beside (b)
+#   (d)  classify    vs a DuckDB COPY of our store (read all, write all: what classify does at least)
+#   (d+) classify    vs DuckDB's classification SQL over its own store (extra)
+#
+# Each measured process runs under /usr/bin/time, so the time is wall-clock
+# and the memory the operating system's peak resident set size. Within a run
+# the stages alternate: ours, then DuckDB's.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -69,6 +78,9 @@ PY
     fi
 }
 
+# record TOOL STAGE RUN: appends the last measurement (in $logs/t) to the raw TSV
+record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" $(cat "$logs/t") >>"$raw"; }
+
 # ---- the DuckDB side: a virtual environment with the duckdb package ----
 PY=$WORK/venv/bin/python
 if ! "$PY" -c 'import duckdb, tomllib' 2>/dev/null; then
@@ -88,8 +100,19 @@ for r in $(seq 1 "$RUNS"); do
     grep -q "^version = \"bench-run-$r\"" "$WORK/rules-run$r.toml" || die "could not set the version in a copy of rules/rules.toml"
 done
 
+# ---- the report's queries, rewritten once, the same text for both engines ----
+# every queries/*.sql without a `-- requires:` line; protected_count( and
+# published_count( become count( (what they are for unit victims); see
+# prepare_sql in duckdb_pipeline.py
+SQL=$WORK/sql
+"$PY" "$PIPELINE" prepare-sql --out "$SQL" >"$WORK/prepare-sql.json"
+QUERIES=()
+for q in "$SQL"/*.sql; do QUERIES+=("$(basename "$q" .sql)"); done
+[ "${#QUERIES[@]}" -gt 0 ] || die "no query files in $SQL"
+
 MACHINE="$(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2/1048576}' /proc/meminfo) RAM, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || echo 'unknown CPU')"
 OURS_VERSION=$("$BIN" --version)
+STATUS=0  # 1 once a check finds a mismatch: the script then exits 1 after writing every table
 
 for n in "${SIZES[@]}"; do
     csv=$WORK/$n.csv
@@ -105,87 +128,90 @@ for n in "${SIZES[@]}"; do
         mv "$partial" "$csv"
     fi
     printf 'tool\tstage\trun\tseconds\tpeak_kb\n' >"$raw"
-    store=$WORK/store-$n
-    duck=$WORK/duckdb-$n
+    store=$WORK/store-$n              # ours; the (b) queries of both sides read its files
+    duck=$WORK/duckdb-$n              # DuckDB's validated ingest: store/, quarantine.csv
+    plain=$WORK/duckdb-plain-$n       # (a1) DuckDB's plain COPY of the CSV
+    storecopy=$WORK/duckdb-copy-$n    # (d) DuckDB's COPY of our store
+    tables=$WORK/tables-$n            # (b) the query results of the last run, safetynet/ and duckdb/
     for r in $(seq 1 "$RUNS"); do
         rules=$WORK/rules-run$r.toml
-        # ours: ingest (validates, classifies and stores) into a fresh store,
-        # reclassify the whole store, write the full report
-        rm -rf "$store" "$WORK/report-$n"
+        rm -rf "$store" "$WORK/report-$n" "$duck" "$plain" "$storecopy" "$tables"
+        mkdir -p "$tables/safetynet"
+
+        # (a) ingest: ours into a fresh store; DuckDB's plain COPY; DuckDB's validated ingest
         timed "$logs/t" "$logs/ours-ingest-$r.log" "$BIN" --quiet ingest --store "$store" "$csv"
-        printf 'safetynet\tingest\t%s\t%s\t%s\n' "$r" $(cat "$logs/t") >>"$raw"
-        timed "$logs/t" "$logs/ours-classify-$r.log" "$BIN" --quiet classify --store "$store" --rules "$rules"
-        printf 'safetynet\tclassify\t%s\t%s\t%s\n' "$r" $(cat "$logs/t") >>"$raw"
-        timed "$logs/t" "$logs/ours-report-$r.log" "$BIN" --quiet report --store "$store" --out "$WORK/report-$n"
-        printf 'safetynet\treport\t%s\t%s\t%s\n' "$r" $(cat "$logs/t") >>"$raw"
-        # DuckDB: the same three stages, each its own python process
-        rm -rf "$duck"
-        for stage in ingest classify report; do
-            timed "$logs/t" "$logs/duckdb-$stage-$r.log" "$PY" "$PIPELINE" "$stage" "$csv" "$duck" --rules "$rules"
-            printf 'duckdb\t%s\t%s\t%s\t%s\n' "$stage" "$r" $(cat "$logs/t") >>"$raw"
+        record safetynet ingest "$r"
+        timed "$logs/t" "$logs/duckdb-copy-csv-$r.log" "$PY" "$PIPELINE" copy-csv --csv "$csv" --workdir "$plain"
+        record duckdb copy-csv "$r"
+        timed "$logs/t" "$logs/duckdb-ingest-$r.log" "$PY" "$PIPELINE" ingest --csv "$csv" --workdir "$duck" --rules "$rules"
+        record duckdb ingest "$r"
+
+        # (b) the queries over the files of our fresh store, the report's years
+        # (untimed look-up: the store's first and last year, as `report` takes them)
+        years=$("$BIN" --quiet query --store "$store" --format csv "SELECT min(year) AS y1, max(year) AS y2 FROM cases" | tail -n 1)
+        y1=${years%,*}; y2=${years#*,}
+        [[ "$y1" =~ ^[0-9]{4}$ && "$y2" =~ ^[0-9]{4}$ ]] || die "could not read the store's years (got '$years')"
+        for q in "${QUERIES[@]}"; do
+            timed "$logs/t" "$logs/ours-query-$q-$r.log" "$BIN" --quiet query --store "$store" --format csv \
+                --file "$SQL/$q.sql" --from "$y1" --to "$y2" --output "$tables/safetynet/$q.csv"
+            record safetynet "query:$q" "$r"
         done
-        # what starting the process alone costs (included in every figure)
+        # DuckDB: one process for all queries; its per-query times are in the JSON line it prints
+        timed "$logs/t" "$logs/duckdb-queries-$r.log" "$PY" "$PIPELINE" queries --store "$store" --sql "$SQL" \
+            --out "$tables/duckdb" --from-year "$y1" --to-year "$y2"
+        record duckdb queries-all "$r"
+        "$PY" - "$logs/duckdb-queries-$r.log" "$r" >>"$raw" <<'PY'
+import json, sys
+log, run = sys.argv[1:]
+line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
+for q, s in json.loads(line)["seconds"].items():
+    print(f"duckdb\tquery:{q}\t{run}\t{s}\t")  # in-process: no peak of its own
+PY
+
+        # (c) our whole report over the same store
+        timed "$logs/t" "$logs/ours-report-$r.log" "$BIN" --quiet report --store "$store" --out "$WORK/report-$n"
+        record safetynet report "$r"
+
+        # (d) classify last (it rewrites our store); then DuckDB's COPY of the
+        # store as classify left it (the files its manifest lists now: the
+        # same partitions, one file each, as before classify)
+        timed "$logs/t" "$logs/ours-classify-$r.log" "$BIN" --quiet classify --store "$store" --rules "$rules"
+        record safetynet classify "$r"
+        timed "$logs/t" "$logs/duckdb-copy-store-$r.log" "$PY" "$PIPELINE" copy-store --store "$store" --workdir "$storecopy"
+        record duckdb copy-store "$r"
+        # (d+) extra: DuckDB's classification SQL over its own validated store
+        timed "$logs/t" "$logs/duckdb-classify-$r.log" "$PY" "$PIPELINE" classify --workdir "$duck" --rules "$rules"
+        record duckdb classify "$r"
+
+        # what starting the process alone costs (in every process figure)
         timed "$logs/t" "$logs/ours-start-$r.log" "$BIN" --version
-        printf 'safetynet\tstart\t%s\t%s\t%s\n' "$r" $(cat "$logs/t") >>"$raw"
+        record safetynet start "$r"
         timed "$logs/t" "$logs/duckdb-start-$r.log" "$PY" -c 'import duckdb, tomllib; duckdb.connect()'
-        printf 'duckdb\tstart\t%s\t%s\t%s\n' "$r" $(cat "$logs/t") >>"$raw"
+        record duckdb start "$r"
         echo "  run $r of $RUNS done" >&2
     done
 
     # ---- same work? (not timed) ----
-    check_line="not checked (CHECK=0)"
+    # the query CSVs of the last run, cell by cell; our store (classified with
+    # the last run's rules) against DuckDB's validated store (reclassified with
+    # the same rules), record by record, every column
+    check_json=none
     if [ "$CHECK" != 0 ]; then
-        ours_tables=$WORK/check-$n
-        rm -rf "$ours_tables"; mkdir -p "$ours_tables"
-        for q in queries/*.sql; do
-            grep -q '^--[[:space:]]*requires:' "$q" && continue
-            "$BIN" --quiet query --store "$store" --format csv --file "$q" >"$ours_tables/$(basename "$q" .sql).csv" 2>>"$logs/check.log"
-        done
-        if "$PY" "$PIPELINE" check "$csv" "$duck" --ours-store "$store" --ours-tables "$ours_tables" >"$logs/check.json" 2>>"$logs/check.log"; then
-            check_line="both stores hold the same $n records, identical in every column (classification included), and all $(ls "$ours_tables" | wc -l) query tables are identical (safetynet query, before disclosure control, vs DuckDB)"
-        else
-            check_line="MISMATCH between the two sides, see $logs/check.json"
-            echo "WARNING: $check_line" >&2
+        check_json=$logs/check.json
+        check_rc=0
+        "$PY" "$PIPELINE" check --ours-store "$store" --duckdb-store "$duck/store" \
+            --ours-tables "$tables/safetynet" --duckdb-tables "$tables/duckdb" >"$check_json" 2>"$logs/check.log" || check_rc=$?
+        if [ "$check_rc" -ne 0 ]; then
+            if [ ! -s "$check_json" ]; then cat "$logs/check.log" >&2; die "the check could not run"; fi
+            STATUS=1
+            echo "WARNING: MISMATCH between the two sides at $n records, see $check_json" >&2
         fi
     fi
 
     # ---- the table: medians over the runs ----
-    "$PY" - "$raw" "$n" "$RUNS" "$WORK/results-$n.md" "$OURS_VERSION" "$DUCKDB_VERSION" "$MACHINE" "$check_line" "$TIMER" <<'PY'
-import csv, statistics, sys
-raw, n, runs, out, ours_v, duck_v, machine, check, timer = sys.argv[1:]
-rows = list(csv.DictReader(open(raw), delimiter="\t"))
-def med(tool, stage, key):
-    vals = [float(r[key]) for r in rows if r["tool"] == tool and r["stage"] == stage]
-    return statistics.median(vals)
-stages = [("ingest", "ingest"), ("classify", "classify"), ("report", "report")]
-lines = [
-    "| stage | records | safetynet s | DuckDB s | ratio | safetynet peak MB | DuckDB peak MB |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-]
-for stage, label in stages:
-    ot, dt = med("safetynet", stage, "seconds"), med("duckdb", stage, "seconds")
-    om, dm = med("safetynet", stage, "peak_kb") / 1024, med("duckdb", stage, "peak_kb") / 1024
-    ratio = f"{ot / dt:.2f}" if dt > 0 else "n/a"
-    lines.append(f"| {label} | {int(n):,} | {ot:.2f} | {dt:.2f} | {ratio} | {om:.0f} | {dm:.0f} |")
-notes = [
-    "",
-    f"Median of {runs} run(s) per stage; ratio = safetynet time / DuckDB time (above 1: DuckDB faster). "
-    "Wall-clock seconds and peak resident memory (max RSS) of the whole process, process start included, "
-    + ("from /usr/bin/time." if timer == "gnu" else "from python's resource module (/usr/bin/time missing)."),
-    "ingest: the generated CSV into a fresh store: validated, de-duplicated, classified, written as Parquet "
-    "partitioned by country and year. classify: the whole store reclassified with a rules file of another version "
-    "and written again. report: the queries of queries/ over the store; ours also does disclosure control, "
-    "charts (SVG, PNG), the XLSX workbook, HTML and Markdown, and the audit.",
-    f"{ours_v}; DuckDB {duck_v} (Python); {machine}.",
-    f"Starting the process alone (in every figure above): safetynet {med('safetynet', 'start', 'seconds'):.2f} s, "
-    f"{med('safetynet', 'start', 'peak_kb') / 1024:.0f} MB; python with duckdb imported "
-    f"{med('duckdb', 'start', 'seconds'):.2f} s, {med('duckdb', 'start', 'peak_kb') / 1024:.0f} MB.",
-    "DuckDB has no disclosure control, chart, workbook or HTML step: its report stage only writes the query results as CSV.",
-    f"Same work: {check}.",
-]
-text = "\n".join(lines + notes) + "\n"
-open(out, "w").write(text)
-print(text)
-PY
+    "$PY" "$REPO/benches/make_table.py" --raw "$raw" --records "$n" --runs "$RUNS" --out "$WORK/results-$n.md" \
+        --ours-version "$OURS_VERSION" --duckdb-version "$DUCKDB_VERSION" --machine "$MACHINE" \
+        --check "$check_json" --timer "$TIMER" --years "$y1-$y2" --logs "$logs"
     echo "(written to $WORK/results-$n.md; every run in $raw, logs in $logs/)" >&2
 done
+exit "$STATUS"

@@ -313,23 +313,25 @@ pub type Ranges = std::collections::BTreeMap<(usize, usize, usize), (f64, f64)>;
 /// when nothing bounds it.
 pub fn suppressed_ranges(tables: &[Table], unit: Unit, noise: u64) -> Result<Ranges> {
     let linkage = link_published(tables, unit, noise)?;
-    let mut by_cell: std::collections::BTreeMap<usize, (f64, f64)> = Default::default();
+    let suppressed: std::collections::BTreeSet<safetynet_sdc::CellId> = linkage
+        .positions
+        .iter()
+        .map(|&(_, id)| id)
+        .filter(|id| linkage.statuses[id.0].is_suppressed())
+        .collect();
+    let cells: Vec<safetynet_sdc::CellId> = suppressed.into_iter().collect();
+    let ranges = safetynet_sdc::feasible_ranges(&linkage.model, &linkage.statuses, &cells)
+        .map_err(|e| Error::Disclosure(e.to_string()))?;
+    let by_cell: std::collections::BTreeMap<usize, (f64, f64)> = cells
+        .iter()
+        .zip(ranges)
+        .map(|(id, (lo, hi))| (id.0, ((lo - 1e-6).ceil(), (hi + 1e-6).floor())))
+        .collect();
     let mut out = std::collections::BTreeMap::new();
     for &(Position { table, row, column }, id) in &linkage.positions {
-        if !linkage.statuses[id.0].is_suppressed() {
-            continue;
+        if let Some(&range) = by_cell.get(&id.0) {
+            out.insert((table, row, column), range);
         }
-        let range = match by_cell.get(&id.0) {
-            Some(r) => *r,
-            None => {
-                let (lo, hi) = safetynet_sdc::feasible_range(&linkage.model, &linkage.statuses, id)
-                    .map_err(|e| Error::Disclosure(e.to_string()))?;
-                let r = ((lo - 1e-6).ceil(), (hi + 1e-6).floor());
-                by_cell.insert(id.0, r);
-                r
-            }
-        };
-        out.insert((table, row, column), range);
     }
     Ok(out)
 }

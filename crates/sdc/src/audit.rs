@@ -86,7 +86,7 @@ pub fn audit(
     // consistent with everything published: a cell whose values already
     // span the width needs no linear program of its own. The true table is
     // one such table when the values are known.
-    let mut seen: Vec<(f64, f64)> = problem
+    let seen: Vec<(f64, f64)> = problem
         .cells()
         .iter()
         .map(|c| {
@@ -97,40 +97,101 @@ pub fn audit(
             }
         })
         .collect();
+    // A cell's range depends only on its group, and a solution widens
+    // `seen` only for its own group's cells: the groups are audited apart,
+    // on every core, each in cell order as one pass would, so the findings
+    // are the same as one pass's, put back in cell order.
+    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     let mut findings = Vec::new();
     for (index, status) in statuses.iter().enumerate() {
         if !status.is_suppressed() {
             continue;
         }
-        let cell = CellId(index);
-        let spans = |seen: &[(f64, f64)]| wide_enough(seen[index].0, seen[index].1, width);
-        if components.known[index].is_none() && spans(&seen) {
-            continue;
-        }
-        let (lo, hi) = match components.known[index] {
-            Some(value) => (value, value),
-            None => {
-                use OptimizationDirection::{Maximize, Minimize};
-                let hi = extreme(problem, statuses, &components, cell, Maximize, &mut seen)?;
-                if spans(&seen) {
-                    continue;
+        match (components.known[index], components.group[index]) {
+            (Some(value), _) => {
+                if !wide_enough(value, value, width) {
+                    findings.push(finding(problem, statuses, index, value, value));
                 }
-                let lo = extreme(problem, statuses, &components, cell, Minimize, &mut seen)?;
-                (lo, hi)
             }
-        };
-        if !wide_enough(lo, hi, width) {
-            findings.push(AuditFinding {
-                cell,
-                label: problem.describe(cell),
-                status: *status,
-                value: problem.cells()[index].value,
-                lo,
-                hi,
-            });
+            (None, Some(group)) => groups.entry(group).or_default().push(index),
+            (None, None) => unreachable!("an unknown cell has a group"),
         }
     }
+    let groups: Vec<Vec<usize>> = groups.into_values().collect();
+    let outcomes = on_every_core(
+        &groups,
+        || seen.clone(),
+        |seen, cells| {
+            let mut found = Vec::new();
+            for &index in cells {
+                let outcome = audit_cell(problem, statuses, &components, index, width, seen);
+                if let Some(f) = outcome.map_err(|e| (index, e))? {
+                    found.push(f);
+                }
+            }
+            Ok::<_, (usize, SdcError)>(found)
+        },
+    );
+    // the error of the first cell, as one pass in cell order would report
+    let mut first_error: Option<(usize, SdcError)> = None;
+    for outcome in outcomes {
+        match outcome {
+            Ok(found) => findings.extend(found),
+            Err((index, e)) => {
+                if first_error.as_ref().is_none_or(|(i, _)| index < *i) {
+                    first_error = Some((index, e));
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    findings.sort_by_key(|f| f.cell.0);
     Ok(findings)
+}
+
+/// One suppressed, unknown cell: a finding when its range is narrower than
+/// `width`. Skips the linear programs when solutions found before already
+/// span the width.
+fn audit_cell(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    components: &Components,
+    index: usize,
+    width: u64,
+    seen: &mut [(f64, f64)],
+) -> Result<Option<AuditFinding>, SdcError> {
+    use OptimizationDirection::{Maximize, Minimize};
+    let cell = CellId(index);
+    let spans = |seen: &[(f64, f64)]| wide_enough(seen[index].0, seen[index].1, width);
+    if spans(seen) {
+        return Ok(None);
+    }
+    let hi = extreme(problem, statuses, components, cell, Maximize, seen)?;
+    if spans(seen) {
+        return Ok(None);
+    }
+    let lo = extreme(problem, statuses, components, cell, Minimize, seen)?;
+    Ok((!wide_enough(lo, hi, width)).then(|| finding(problem, statuses, index, lo, hi)))
+}
+
+fn finding(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    index: usize,
+    lo: f64,
+    hi: f64,
+) -> AuditFinding {
+    let cell = CellId(index);
+    AuditFinding {
+        cell,
+        label: problem.describe(cell),
+        status: statuses[index],
+        value: problem.cells()[index].value,
+        lo,
+        hi,
+    }
 }
 
 /// The smallest and largest value `cell` can take given the published cells
@@ -144,6 +205,68 @@ pub fn feasible_range(
     check_statuses(problem, statuses)?;
     problem.cell(cell)?;
     range_within(problem, statuses, &Components::of(problem, statuses), cell)
+}
+
+/// [`feasible_range`] of each of `cells`, in their order: the groups are
+/// found once, and the ranges solved on every core. Each range is solved
+/// alone, as [`feasible_range`] solves it, so the values are the same.
+pub fn feasible_ranges(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    cells: &[CellId],
+) -> Result<Vec<(f64, f64)>, SdcError> {
+    check_statuses(problem, statuses)?;
+    for &cell in cells {
+        problem.cell(cell)?;
+    }
+    let components = Components::of(problem, statuses);
+    on_every_core(
+        cells,
+        || (),
+        |_, &cell| range_within(problem, statuses, &components, cell),
+    )
+    .into_iter()
+    .collect()
+}
+
+/// `work` on each of `items`, on every core: each worker starts its own
+/// state with `init` and takes the next item until none is left. The
+/// results come back in the items' order, whichever worker made them.
+fn on_every_core<T: Sync, S, R: Send>(
+    items: &[T],
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut state = init();
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, work(&mut state, item)));
+        }
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(items.len());
+    let mut done: Vec<(usize, R)> = if workers <= 1 {
+        worker()
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a worker panicked"))
+                .collect()
+        })
+    };
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn range_within(

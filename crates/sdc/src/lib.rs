@@ -28,7 +28,7 @@ mod protect;
 #[cfg(test)]
 mod tests;
 
-pub use audit::{AuditFinding, CellStatus, audit, feasible_range};
+pub use audit::{AuditFinding, CellStatus, audit, feasible_range, feasible_ranges};
 pub use model::{Cell, CellId, LinkedTables, SdcError, SumConstraint};
 pub use perturb::{CellKeySecret, DEFAULT_MAX_NOISE, Perturbation, combine_keys};
 pub use protect::{primary_suppression, protect};
