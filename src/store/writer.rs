@@ -20,7 +20,7 @@ use crate::base::schema;
 use crate::error::{Error, Result};
 
 /// What the rows waiting for their partition's next row group may take in
-/// memory together (compressed Arrow IPC, about a fifth of the arrays).
+/// memory together.
 const BUFFER_BUDGET: usize = 64 * 1024 * 1024;
 
 /// Rows that make a partition's row group full; the row group takes them
@@ -28,67 +28,77 @@ const BUFFER_BUDGET: usize = 64 * 1024 * 1024;
 /// becomes a row group of its own).
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 
+/// Rows that make a row group good enough to write when memory runs short,
+/// rather than compress and keep waiting.
+const GOOD_ROW_GROUP_ROWS: usize = 32 * 1024;
+
 /// Partition key: reporting country and year (`None` = year not recorded).
 type PartitionKey = (String, Option<i32>);
 
-/// Rows gathered per partition before they are compressed together: the
-/// few rows of one input chunk that fall in a partition compress poorly.
-const COMPRESS_ROWS: usize = 1024;
-
-/// Rows of one partition not yet written: the last few as arrays, the rest
-/// as a zstd-compressed Arrow IPC stream in memory.
+/// Rows of one partition not yet written: as Arrow arrays until memory
+/// runs short, then gathered and compressed (zstd Arrow IPC in memory,
+/// about a fifth of the arrays' size).
+#[derive(Default)]
 struct Pending {
     recent: Vec<RecordBatch>,
-    recent_rows: usize,
-    stream: StreamWriter<Vec<u8>>,
+    /// Bytes of `recent`.
+    recent_bytes: usize,
+    compressed: Option<StreamWriter<Vec<u8>>>,
     rows: usize,
     /// Bytes held: the compressed stream and the recent arrays.
     bytes: usize,
 }
 
 impl Pending {
-    fn new() -> Result<Self> {
-        let options =
-            IpcWriteOptions::default().try_with_compression(Some(CompressionType::ZSTD))?;
-        Ok(Pending {
-            recent: Vec::new(),
-            recent_rows: 0,
-            stream: StreamWriter::try_new_with_options(
-                Vec::new(),
-                &schema::store_schema(),
-                options,
-            )?,
-            rows: 0,
-            bytes: 0,
-        })
+    /// Adds rows; returns the bytes they take.
+    fn push(&mut self, batch: RecordBatch) -> usize {
+        let size = batch.get_array_memory_size();
+        self.rows += batch.num_rows();
+        self.recent.push(batch);
+        self.recent_bytes += size;
+        self.bytes += size;
+        size
     }
 
-    /// Adds rows; returns how the bytes held changed.
-    fn push(&mut self, batch: RecordBatch) -> Result<isize> {
-        let before = self.bytes;
-        self.rows += batch.num_rows();
-        self.recent_rows += batch.num_rows();
-        self.recent.push(batch);
-        if self.recent_rows >= COMPRESS_ROWS {
-            let gathered = concat_batches(&schema::store_schema(), &self.recent)?;
-            self.recent.clear();
-            self.recent_rows = 0;
-            self.stream.write(&gathered)?;
+    /// Compresses the rows held as arrays; returns the bytes this saved.
+    fn compress(&mut self) -> Result<usize> {
+        if self.recent.is_empty() {
+            return Ok(0);
         }
-        self.bytes = self.stream.get_ref().len()
-            + self
-                .recent
-                .iter()
-                .map(RecordBatch::get_array_memory_size)
-                .sum::<usize>();
-        Ok(self.bytes as isize - before as isize)
+        let stream = match &mut self.compressed {
+            Some(stream) => stream,
+            None => {
+                let options = IpcWriteOptions::default()
+                    .try_with_compression(Some(CompressionType::ZSTD))?
+                    // the fastest level: these bytes live for seconds
+                    .try_with_compression_level(Some(1))?;
+                self.compressed.insert(StreamWriter::try_new_with_options(
+                    Vec::new(),
+                    &schema::store_schema(),
+                    options,
+                )?)
+            }
+        };
+        let before = stream.get_ref().len();
+        // gathered first: the few rows of one input chunk that fall in a
+        // partition compress poorly on their own
+        stream.write(&concat_batches(&schema::store_schema(), &self.recent)?)?;
+        let added = stream.get_ref().len() - before;
+        let saved = self.recent_bytes.saturating_sub(added);
+        self.recent.clear();
+        self.recent_bytes = 0;
+        self.bytes -= saved;
+        Ok(saved)
     }
 
     /// The rows, decoded, in the order they came.
     fn into_batches(self) -> Result<Vec<RecordBatch>> {
-        let bytes = self.stream.into_inner()?;
-        let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
-        let mut batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut batches = Vec::new();
+        if let Some(stream) = self.compressed {
+            let bytes = stream.into_inner()?;
+            let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None)?;
+            batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+        }
         batches.extend(self.recent);
         Ok(batches)
     }
@@ -99,16 +109,19 @@ impl Pending {
 /// (about a megabyte each); with every partition's row group open at once,
 /// as a plain writer per partition would have them, 30 partitions took
 /// 600 MB. Rows wait instead, and only one row group is open at any time.
-/// They wait compressed: as plain arrays the budget filled after about
-/// 9,000 rows per partition, and row groups that small made every query of
-/// a freshly ingested store about a quarter slower than after `classify`
-/// (which writes partition by partition).
+/// When memory runs short they are compressed rather than written: as
+/// plain arrays the budget filled after about 9,000 rows per partition, and
+/// row groups that small made every query of a freshly ingested store about
+/// a fifth slower than after `classify` (which writes partition by
+/// partition).
 pub struct PartitionedWriter {
     generation: u64,
     change_id: String,
     writers: BTreeMap<PartitionKey, (String, ArrowWriter<File>)>,
     pending: BTreeMap<PartitionKey, Pending>,
     pending_bytes: usize,
+    /// [`BUFFER_BUDGET`], smaller in tests.
+    budget: usize,
 }
 
 fn properties() -> WriterProperties {
@@ -137,6 +150,7 @@ impl PartitionedWriter {
             writers: BTreeMap::new(),
             pending: BTreeMap::new(),
             pending_bytes: 0,
+            budget: BUFFER_BUDGET,
         }
     }
 
@@ -169,12 +183,8 @@ impl PartitionedWriter {
         }
         for (key, rows) in groups {
             let part = take_record_batch(batch, &UInt32Array::from(rows))?;
-            let pending = match self.pending.entry(key.clone()) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert(Pending::new()?),
-            };
-            let change = pending.push(part)?;
-            self.pending_bytes = self.pending_bytes.saturating_add_signed(change);
+            let pending = self.pending.entry(key.clone()).or_default();
+            self.pending_bytes += pending.push(part);
             if pending.rows >= ROW_GROUP_ROWS {
                 self.write_row_group(txn, &key)?;
             }
@@ -182,20 +192,44 @@ impl PartitionedWriter {
         self.bound_memory(txn)
     }
 
-    /// When the waiting rows take more than [`BUFFER_BUDGET`], the largest
-    /// partitions are written out early (smaller row groups, bounded memory).
+    /// When the waiting rows take more than [`BUFFER_BUDGET`], the
+    /// partitions holding the most rows as arrays are compressed; when that
+    /// is not enough, the largest partitions are written out early (smaller
+    /// row groups, bounded memory).
     fn bound_memory(&mut self, txn: &mut Transaction<'_>) -> Result<()> {
-        if self.pending_bytes <= BUFFER_BUDGET {
+        if self.pending_bytes <= self.budget {
             return Ok(());
         }
-        let mut sizes: Vec<(usize, PartitionKey)> = self
-            .pending
-            .iter()
-            .map(|(k, p)| (p.bytes, k.clone()))
-            .collect();
-        sizes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        for (_, key) in sizes {
-            if self.pending_bytes <= BUFFER_BUDGET / 2 {
+        let largest_first = |pending: &BTreeMap<PartitionKey, Pending>,
+                             size: fn(&Pending) -> usize| {
+            let mut sizes: Vec<(usize, PartitionKey)> =
+                pending.iter().map(|(k, p)| (size(p), k.clone())).collect();
+            sizes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            sizes
+        };
+        // a partition with enough rows for a good row group is written
+        // (what `classify`, reading partition after partition, has); the
+        // others are compressed, to wait for more
+        for (_, key) in largest_first(&self.pending, |p| p.bytes) {
+            if self.pending_bytes <= self.budget / 2 {
+                return Ok(());
+            }
+            if self.pending[&key].rows >= GOOD_ROW_GROUP_ROWS {
+                self.write_row_group(txn, &key)?;
+            }
+        }
+        for (_, key) in largest_first(&self.pending, |p| p.recent_bytes) {
+            if self.pending_bytes <= self.budget / 2 {
+                return Ok(());
+            }
+            let pending = self.pending.get_mut(&key).expect("listed above");
+            self.pending_bytes -= pending.compress()?;
+        }
+        if self.pending_bytes <= self.budget {
+            return Ok(());
+        }
+        for (_, key) in largest_first(&self.pending, |p| p.bytes) {
+            if self.pending_bytes <= self.budget / 2 {
                 break;
             }
             self.write_row_group(txn, &key)?;
@@ -240,5 +274,96 @@ impl PartitionedWriter {
             files.push(relative);
         }
         Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ArrayRef, Int32Array, StringArray, new_null_array};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::sync::Arc;
+
+    /// Rows with only an id, a country and a year; every other column null.
+    fn rows(ids: &[String], countries: &[&str], years: &[i32]) -> RecordBatch {
+        let schema = schema::store_schema();
+        let columns: Vec<ArrayRef> = schema
+            .fields()
+            .iter()
+            .map(|f| -> ArrayRef {
+                match f.name().as_str() {
+                    "record_id" => Arc::new(StringArray::from(ids.to_vec())),
+                    "reporting_country" => Arc::new(StringArray::from(countries.to_vec())),
+                    "year" => Arc::new(Int32Array::from(years.to_vec())),
+                    _ if f.is_nullable() => new_null_array(f.data_type(), ids.len()),
+                    // other required text (case_id, the form, ...): a word
+                    _ => Arc::new(StringArray::from(vec!["x"; ids.len()])),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(schema, columns).unwrap()
+    }
+
+    #[test]
+    fn rows_that_wait_compressed_are_all_written_in_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open_or_new(&dir.path().join("store")).unwrap();
+        let mut txn = store.begin().unwrap();
+        let mut writer = PartitionedWriter::new(&txn);
+        // tiny: rows are compressed, and partitions written early
+        writer.budget = 256 * 1024;
+        let mut expected: BTreeMap<(String, i32), Vec<String>> = BTreeMap::new();
+        for chunk in 0..40 {
+            let (mut ids, mut countries, mut years) = (vec![], vec![], vec![]);
+            for i in 0..500 {
+                let n = chunk * 500 + i;
+                let (country, year) = (["US", "MX", "CA"][n % 3], 2018 + (n / 3 % 2) as i32);
+                let id = format!("record-{n:06}");
+                expected
+                    .entry((country.to_string(), year))
+                    .or_default()
+                    .push(id.clone());
+                ids.push(id);
+                countries.push(country);
+                years.push(year);
+            }
+            writer
+                .write(&mut txn, &rows(&ids, &countries, &years))
+                .unwrap();
+        }
+        let files = writer.finish(&mut txn).unwrap();
+        assert_eq!(files.len(), expected.len());
+        let mut row_groups = 0;
+        for relative in files {
+            let builder = ParquetRecordBatchReaderBuilder::try_new(
+                File::open(txn.stage(&relative).unwrap()).unwrap(),
+            )
+            .unwrap();
+            row_groups += builder.metadata().num_row_groups();
+            let mut got: Vec<String> = Vec::new();
+            let mut key = None;
+            for batch in builder.build().unwrap() {
+                let batch = batch.unwrap();
+                let ids = batch
+                    .column_by_name("record_id")
+                    .unwrap()
+                    .as_string::<i32>();
+                let countries = batch
+                    .column_by_name("reporting_country")
+                    .unwrap()
+                    .as_string::<i32>();
+                let years = batch
+                    .column_by_name("year")
+                    .unwrap()
+                    .as_primitive::<Int32Type>();
+                for row in 0..batch.num_rows() {
+                    key = Some((countries.value(row).to_string(), years.value(row)));
+                    got.push(ids.value(row).to_string());
+                }
+            }
+            assert_eq!(&got, &expected[&key.unwrap()], "{relative}");
+        }
+        // the budget made partitions go out in several row groups
+        assert!(row_groups > expected.len(), "{row_groups} row groups");
     }
 }
