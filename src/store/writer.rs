@@ -30,7 +30,7 @@ const ROW_GROUP_ROWS: usize = 256 * 1024;
 
 /// Rows that make a row group good enough to write when memory runs short,
 /// rather than compress and keep waiting.
-const GOOD_ROW_GROUP_ROWS: usize = 32 * 1024;
+const GOOD_ROW_GROUP_ROWS: usize = 16 * 1024;
 
 /// Partition key: reporting country and year (`None` = year not recorded).
 type PartitionKey = (String, Option<i32>);
