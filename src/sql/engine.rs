@@ -152,32 +152,23 @@ fn scan_schema() -> datafusion::arrow::datatypes::SchemaRef {
 }
 
 /// Result columns of strings as plain `Utf8`, whatever type the engine
-/// chose to carry them in.
+/// chose to carry them in, in lists too (`array_agg` of a text column).
 fn plain_strings(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
     use datafusion::arrow::compute::cast;
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::datatypes::Schema;
     let Some(first) = batches.first() else {
         return Ok(batches);
     };
     let schema = first.schema();
-    if !schema
+    let fields: Vec<_> = schema
         .fields()
         .iter()
-        .any(|f| matches!(f.data_type(), DataType::Utf8View | DataType::LargeUtf8))
-    {
-        return Ok(batches);
-    }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8View | DataType::LargeUtf8 => {
-                f.as_ref().clone().with_data_type(DataType::Utf8)
-            }
-            _ => f.as_ref().clone(),
-        })
+        .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
         .collect();
     let plain = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    if plain == schema {
+        return Ok(batches);
+    }
     batches
         .iter()
         .map(|batch| {
@@ -190,6 +181,22 @@ fn plain_strings(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
             Ok(RecordBatch::try_new(Arc::clone(&plain), columns)?)
         })
         .collect()
+}
+
+/// `data_type` with every string view or large string as `Utf8`.
+fn plain_type(
+    data_type: &datafusion::arrow::datatypes::DataType,
+) -> datafusion::arrow::datatypes::DataType {
+    use datafusion::arrow::datatypes::DataType;
+    let item = |f: &datafusion::arrow::datatypes::FieldRef| {
+        Arc::new(f.as_ref().clone().with_data_type(plain_type(f.data_type())))
+    };
+    match data_type {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::List(f) => DataType::List(item(f)),
+        DataType::LargeList(f) => DataType::LargeList(item(f)),
+        other => other.clone(),
+    }
 }
 
 /// The session settings every query command shares.
@@ -396,6 +403,36 @@ mod tests {
     use super::{bounded_context, parse_size, session_config};
     use datafusion::arrow::array::{Array, Int32Array, Int64Array, RecordBatch};
     use std::time::Duration;
+
+    /// String views and large strings come back as plain strings, in lists
+    /// too, with the values unchanged.
+    #[tokio::test]
+    async fn results_carry_plain_strings_only() {
+        let ctx = datafusion::prelude::SessionContext::new();
+        let batches = ctx
+            .sql(
+                "SELECT arrow_cast('a', 'Utf8View') AS v, arrow_cast('b', 'LargeUtf8') AS l, \
+                 make_array(arrow_cast('c', 'Utf8View')) AS list, 1 AS n",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let plain = super::plain_strings(batches).unwrap();
+        let schema = plain[0].schema();
+        use datafusion::arrow::datatypes::DataType;
+        assert_eq!(schema.field(0).data_type(), &DataType::Utf8);
+        assert_eq!(schema.field(1).data_type(), &DataType::Utf8);
+        assert!(
+            matches!(schema.field(2).data_type(), DataType::List(item) if item.data_type() == &DataType::Utf8)
+        );
+        assert_eq!(schema.field(3).data_type(), &DataType::Int64);
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&plain)
+            .unwrap()
+            .to_string();
+        assert!(text.contains("| a | b | [c]  | 1 |"), "{text}");
+    }
 
     /// apache/datafusion#24883: under a memory limit a grouped
     /// `count(DISTINCT)` on two partitions could park every thread for good.

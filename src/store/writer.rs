@@ -45,8 +45,6 @@ struct Pending {
     recent_bytes: usize,
     compressed: Option<StreamWriter<Vec<u8>>>,
     rows: usize,
-    /// Bytes held: the compressed stream and the recent arrays.
-    bytes: usize,
 }
 
 impl Pending {
@@ -56,14 +54,13 @@ impl Pending {
         self.rows += batch.num_rows();
         self.recent.push(batch);
         self.recent_bytes += size;
-        self.bytes += size;
         size
     }
 
-    /// Compresses the rows held as arrays; returns the bytes this saved.
-    fn compress(&mut self) -> Result<usize> {
+    /// Compresses the rows held as arrays.
+    fn compress(&mut self) -> Result<()> {
         if self.recent.is_empty() {
-            return Ok(0);
+            return Ok(());
         }
         let stream = match &mut self.compressed {
             Some(stream) => stream,
@@ -79,16 +76,17 @@ impl Pending {
                 )?)
             }
         };
-        let before = stream.get_ref().len();
         // gathered first: the few rows of one input chunk that fall in a
         // partition compress poorly on their own
         stream.write(&concat_batches(&schema::store_schema(), &self.recent)?)?;
-        let added = stream.get_ref().len() - before;
-        let saved = self.recent_bytes.saturating_sub(added);
         self.recent.clear();
         self.recent_bytes = 0;
-        self.bytes -= saved;
-        Ok(saved)
+        Ok(())
+    }
+
+    /// Bytes held: the compressed stream and the recent arrays.
+    fn bytes(&self) -> usize {
+        self.compressed.as_ref().map_or(0, |c| c.get_ref().len()) + self.recent_bytes
     }
 
     /// The rows, decoded, in the order they came.
@@ -210,7 +208,7 @@ impl PartitionedWriter {
         // a partition with enough rows for a good row group is written
         // (what `classify`, reading partition after partition, has); the
         // others are compressed, to wait for more
-        for (_, key) in largest_first(&self.pending, |p| p.bytes) {
+        for (_, key) in largest_first(&self.pending, Pending::bytes) {
             if self.pending_bytes <= self.budget / 2 {
                 return Ok(());
             }
@@ -223,12 +221,14 @@ impl PartitionedWriter {
                 return Ok(());
             }
             let pending = self.pending.get_mut(&key).expect("listed above");
-            self.pending_bytes -= pending.compress()?;
+            let before = pending.bytes();
+            pending.compress()?;
+            self.pending_bytes = self.pending_bytes - before + pending.bytes();
         }
         if self.pending_bytes <= self.budget {
             return Ok(());
         }
-        for (_, key) in largest_first(&self.pending, |p| p.bytes) {
+        for (_, key) in largest_first(&self.pending, Pending::bytes) {
             if self.pending_bytes <= self.budget / 2 {
                 break;
             }
@@ -243,7 +243,7 @@ impl PartitionedWriter {
         let Some(pending) = self.pending.remove(key) else {
             return Ok(());
         };
-        self.pending_bytes -= pending.bytes;
+        self.pending_bytes -= pending.bytes();
 
         if !self.writers.contains_key(key) {
             let relative = self.relative_path(key, self.writers.len());
