@@ -303,13 +303,23 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         0
     };
     let view = model.published_view(&seen, &published, noise);
+    // every suppressed count's range at once: the groups are found once and
+    // the programs solved on every core
+    let suppressed: Vec<CellId> = (0..statuses.len())
+        .filter(|&i| statuses[i].is_suppressed())
+        .map(CellId)
+        .collect();
+    let ranges: std::collections::HashMap<CellId, (f64, f64)> = suppressed
+        .iter()
+        .copied()
+        .zip(safetynet_sdc::feasible_ranges(&view, &seen, &suppressed).map_err(sdc_error)?)
+        .collect();
     let shown = |id: Option<CellId>| -> Result<(Cell, f64, f64)> {
         let Some(id) = id else {
             return Ok((Cell::Int(0), 0.0, 0.0));
         };
         let value = published[id.0];
-        if statuses[id.0].is_suppressed() {
-            let (lo, hi) = safetynet_sdc::feasible_range(&view, &seen, id).map_err(sdc_error)?;
+        if let Some(&(lo, hi)) = ranges.get(&id) {
             Ok((Cell::Suppressed, (lo - 1e-6).ceil(), (hi + 1e-6).floor()))
         } else {
             Ok((Cell::Int(value as i64), value as f64, value as f64))

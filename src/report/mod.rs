@@ -209,6 +209,9 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
 
 /// Runs the query files (and the typology mix tests) with the session's
 /// counting, in publication order.
+/// Queries of one counting pass run at once (see [`query_tables`]).
+const CONCURRENT_QUERIES: usize = 2;
+
 async fn query_tables(
     ctx: &datafusion::prelude::SessionContext,
     options: &ReportOptions,
@@ -216,23 +219,38 @@ async fn query_tables(
     to_year: i32,
     available: &[String],
 ) -> Result<Vec<Table>> {
+    use futures::{StreamExt, TryStreamExt};
     let sel = &options.selection;
-    let mut tables = Vec::new();
+    let mut jobs = Vec::new();
     for (name, sql) in query_files(options.extra_queries.as_deref())? {
         let spec = TableSpec::parse(&name, &sql)?;
         require_declared_counts(&spec)?;
         require_protected_counting(&name, &sql)?;
-        if !spec.requires.iter().all(|r| available.contains(r)) {
-            continue;
+        if spec.requires.iter().all(|r| available.contains(r)) {
+            jobs.push((name, spec, sql));
         }
+    }
+    // Two queries at a time: on small stores each is mostly planning, on
+    // one core; `buffered` hands the tables back in publication order, and
+    // the first failing query in that order is the error reported.
+    let run_one = |(name, spec, sql): (String, TableSpec, String)| async move {
         let batches = run_with_parameters(ctx, &sql, parameters(sel, from_year, to_year))
             .await
             .map_err(|e| Error::in_query(&name, e))?;
         let table = Table::from_batches(spec, &batches)?;
         charts::check(&table)?;
-        tables.push(table);
-    }
-    tables.push(independence::build(ctx, sel, from_year, to_year, options.policy.min_cell).await?);
+        Ok::<_, Error>(table)
+    };
+    let queried = futures::stream::iter(jobs)
+        .map(run_one)
+        .buffered(CONCURRENT_QUERIES)
+        .try_collect::<Vec<Table>>();
+    let independence = independence::build(ctx, sel, from_year, to_year, options.policy.min_cell);
+    // both finish before either's error is reported: the first in
+    // publication order, whichever failed first
+    let (queried, independence) = futures::join!(queried, independence);
+    let mut tables = queried?;
+    tables.push(independence?);
     Ok(tables)
 }
 
@@ -351,10 +369,29 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         tables.extend(gaps.tables);
     }
     number_tables(&mut tables);
-    let mut outcome = disclosure::protect(&mut tables, sel.unit, options.policy)?;
-    if options.policy.suppression {
+    // Suppression is chosen on the true counts while the published counts
+    // are queried: the two are independent until `carry_over` joins them,
+    // and the linear programs keep a core busy that planning leaves idle.
+    let unit = sel.unit;
+    let policy = options.policy;
+    let protecting = tokio::task::spawn_blocking(move || {
+        let outcome = disclosure::protect(&mut tables, unit, policy);
+        (tables, outcome)
+    });
+    let publishing = async {
+        if !policy.suppression {
+            return Ok(None);
+        }
         perturb::register(&ctx, settings(Counting::Published));
-        let mut published = query_tables(&ctx, options, from_year, to_year, &available).await?;
+        query_tables(&ctx, options, from_year, to_year, &available)
+            .await
+            .map(Some)
+    };
+    let (protected, published) = futures::join!(protecting, publishing);
+    let (mut tables, outcome) =
+        protected.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let mut outcome = outcome?;
+    if let Some(mut published) = published? {
         // the gap tables are published as their own model made them
         published.extend(tables[queried..].iter().cloned());
         number_tables(&mut published);

@@ -80,23 +80,72 @@ pub fn audit(
     statuses: &[CellStatus],
     width: u64,
 ) -> Result<Vec<AuditFinding>, SdcError> {
+    let mut seen = Seen::of(problem);
+    audit_seen(problem, statuses, width, &mut seen)
+}
+
+/// The smallest and largest value each cell took in some table found
+/// consistent with everything published: a cell whose values already span
+/// the width needs no linear program of its own. The true table is one
+/// such table when the values are known.
+///
+/// A table consistent under some statuses stays consistent when more cells
+/// are suppressed (a newly suppressed cell keeps its value, which is at
+/// least 1), so [`crate::protect`] carries one `Seen` through all its
+/// rounds: while statuses only grow, it skips every program whose answer
+/// an earlier one already implies, and finds exactly what a fresh audit
+/// finds.
+#[derive(Debug, Clone)]
+pub(crate) struct Seen(Vec<(f64, f64)>);
+
+impl Seen {
+    pub(crate) fn of(problem: &LinkedTables) -> Seen {
+        Seen(
+            problem
+                .cells()
+                .iter()
+                .map(|c| {
+                    if problem.has_values() {
+                        (c.value as f64, c.value as f64)
+                    } else {
+                        (f64::INFINITY, f64::NEG_INFINITY)
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Cell `index` took `value` in a consistent table.
+    pub(crate) fn widen(&mut self, index: usize, value: f64) {
+        let (lo, hi) = &mut self.0[index];
+        *lo = lo.min(value);
+        *hi = hi.max(value);
+    }
+
+    pub(crate) fn spans(&self, index: usize, width: u64) -> bool {
+        let (lo, hi) = self.0[index];
+        wide_enough(lo, hi, width)
+    }
+
+    /// Everything `other` saw as well.
+    fn merge(&mut self, other: &Seen) {
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            *mine = (mine.0.min(theirs.0), mine.1.max(theirs.1));
+        }
+    }
+}
+
+/// [`audit`], skipping the programs that `seen` (tables found consistent
+/// before, under these statuses or fewer suppressed cells) already answers;
+/// every solution found widens it.
+pub(crate) fn audit_seen(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    width: u64,
+    seen: &mut Seen,
+) -> Result<Vec<AuditFinding>, SdcError> {
     check_statuses(problem, statuses)?;
     let components = Components::of(problem, statuses);
-    // The smallest and largest value each cell took in some table found
-    // consistent with everything published: a cell whose values already
-    // span the width needs no linear program of its own. The true table is
-    // one such table when the values are known.
-    let seen: Vec<(f64, f64)> = problem
-        .cells()
-        .iter()
-        .map(|c| {
-            if problem.has_values() {
-                (c.value as f64, c.value as f64)
-            } else {
-                (f64::INFINITY, f64::NEG_INFINITY)
-            }
-        })
-        .collect();
     // A cell's range depends only on its group, and a solution widens
     // `seen` only for its own group's cells: the groups are audited apart,
     // on every core, each in cell order as one pass would, so the findings
@@ -118,7 +167,7 @@ pub fn audit(
         }
     }
     let groups: Vec<Vec<usize>> = groups.into_values().collect();
-    let outcomes = on_every_core(
+    let (outcomes, workers_seen) = on_every_core(
         &groups,
         || seen.clone(),
         |seen, cells| {
@@ -132,6 +181,9 @@ pub fn audit(
             Ok::<_, (usize, SdcError)>(found)
         },
     );
+    for other in &workers_seen {
+        seen.merge(other);
+    }
     // the error of the first cell, as one pass in cell order would report
     let mut first_error: Option<(usize, SdcError)> = None;
     for outcome in outcomes {
@@ -154,22 +206,25 @@ pub fn audit(
 /// One suppressed, unknown cell: a finding when its range is narrower than
 /// `width`. Skips the linear programs when solutions found before already
 /// span the width.
-fn audit_cell(
+pub(crate) fn audit_cell(
     problem: &LinkedTables,
     statuses: &[CellStatus],
     components: &Components,
     index: usize,
     width: u64,
-    seen: &mut [(f64, f64)],
+    seen: &mut Seen,
 ) -> Result<Option<AuditFinding>, SdcError> {
     use OptimizationDirection::{Maximize, Minimize};
     let cell = CellId(index);
-    let spans = |seen: &[(f64, f64)]| wide_enough(seen[index].0, seen[index].1, width);
-    if spans(seen) {
+    if let Some(value) = components.known[index] {
+        return Ok((!wide_enough(value, value, width))
+            .then(|| finding(problem, statuses, index, value, value)));
+    }
+    if seen.spans(index, width) {
         return Ok(None);
     }
     let hi = extreme(problem, statuses, components, cell, Maximize, seen)?;
-    if spans(seen) {
+    if seen.spans(index, width) {
         return Ok(None);
     }
     let lo = extreme(problem, statuses, components, cell, Minimize, seen)?;
@@ -225,18 +280,20 @@ pub fn feasible_ranges(
         || (),
         |_, &cell| range_within(problem, statuses, &components, cell),
     )
+    .0
     .into_iter()
     .collect()
 }
 
 /// `work` on each of `items`, on every core: each worker starts its own
 /// state with `init` and takes the next item until none is left. The
-/// results come back in the items' order, whichever worker made them.
-fn on_every_core<T: Sync, S, R: Send>(
+/// results come back in the items' order, whichever worker made them,
+/// with each worker's state at the end.
+fn on_every_core<T: Sync, S: Send, R: Send>(
     items: &[T],
     init: impl Fn() -> S + Sync,
     work: impl Fn(&mut S, &T) -> R + Sync,
-) -> Vec<R> {
+) -> (Vec<R>, Vec<S>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
     let worker = || {
@@ -245,7 +302,7 @@ fn on_every_core<T: Sync, S, R: Send>(
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(item) = items.get(i) else {
-                return done;
+                return (done, state);
             };
             done.push((i, work(&mut state, item)));
         }
@@ -254,19 +311,25 @@ fn on_every_core<T: Sync, S, R: Send>(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(items.len());
-    let mut done: Vec<(usize, R)> = if workers <= 1 {
-        worker()
+    let finished: Vec<(Vec<(usize, R)>, S)> = if workers <= 1 {
+        vec![worker()]
     } else {
         std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers).map(|_| scope.spawn(worker)).collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().expect("a worker panicked"))
+                .map(|h| h.join().expect("a worker panicked"))
                 .collect()
         })
     };
+    let mut done = Vec::new();
+    let mut states = Vec::new();
+    for (results, state) in finished {
+        done.extend(results);
+        states.push(state);
+    }
     done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    (done.into_iter().map(|(_, r)| r).collect(), states)
 }
 
 fn range_within(
@@ -278,7 +341,8 @@ fn range_within(
     if let Some(value) = components.known[cell.0] {
         return Ok((value, value));
     }
-    let mut seen = vec![(f64::INFINITY, f64::NEG_INFINITY); statuses.len()];
+    // each range alone: what it finds does not depend on other ranges
+    let mut seen = Seen(vec![(f64::INFINITY, f64::NEG_INFINITY); statuses.len()]);
     let lo = extreme(
         problem,
         statuses,
@@ -308,13 +372,15 @@ fn range_within(
 /// whose parts are all published, say. Without this, such a total would tie
 /// every cell it touches into one group, and the linear programs would span
 /// the whole report. It is exact: the programs would find the same value.
-struct Components {
+pub(crate) struct Components {
     /// The value of every cell a reader knows: published, or determined.
     known: Vec<Option<f64>>,
     /// Group of each unknown cell (by its smallest member); None if known.
     group: Vec<Option<usize>>,
     /// Constraint indices of each group, keyed like `group`.
     constraints: std::collections::BTreeMap<usize, Vec<usize>>,
+    /// The unknown cells of each group, in cell order, keyed like `group`.
+    members: std::collections::BTreeMap<usize, Vec<usize>>,
 }
 
 /// A constraint's terms with their signs: parts +1, total -1 (they sum to 0).
@@ -331,9 +397,17 @@ fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64
         .zip(problem.cells())
         .map(|(s, c)| (!s.is_unknown()).then_some(c.value as f64))
         .collect();
+    // A constraint without an unknown term can determine nothing, now or
+    // later (cells only become known): it is settled and not read again.
+    // The protection loop finds the groups after every complement, so
+    // these passes run hundreds of times per report.
+    let mut settled = vec![false; problem.constraints().len()];
     loop {
         let mut changed = false;
-        for constraint in problem.constraints() {
+        for (constraint, settled) in problem.constraints().iter().zip(&mut settled) {
+            if *settled {
+                continue;
+            }
             let mut unknown = None;
             let mut count = 0;
             let mut sum = 0.0;
@@ -350,6 +424,9 @@ fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64
                     }
                 }
             }
+            if count == 0 {
+                *settled = true;
+            }
             // A perturbed term leaves the unknown a range, not a value:
             // the linear program sees it.
             if let (1, Some((i, sign)), false) = (count, unknown, noisy) {
@@ -360,6 +437,7 @@ fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64
                 if value >= statuses[i].lower_bound() - 1e-6 {
                     known[i] = Some(value);
                     changed = true;
+                    *settled = true;
                 }
             }
         }
@@ -370,7 +448,7 @@ fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64
 }
 
 impl Components {
-    fn of(problem: &LinkedTables, statuses: &[CellStatus]) -> Components {
+    pub(crate) fn of(problem: &LinkedTables, statuses: &[CellStatus]) -> Components {
         let known = determined(problem, statuses);
         let n = statuses.len();
         let mut parent: Vec<usize> = (0..n).collect();
@@ -381,20 +459,25 @@ impl Components {
             }
             i
         }
-        let unknown_terms = |c: &super::model::SumConstraint| -> Vec<usize> {
+        fn unknown_terms<'a>(
+            c: &'a super::model::SumConstraint,
+            known: &'a [Option<f64>],
+        ) -> impl Iterator<Item = usize> + 'a {
             signed_terms(c)
                 .map(|(i, _)| i)
                 .filter(|&i| known[i].is_none())
-                .collect()
-        };
+        }
         for constraint in problem.constraints() {
-            let terms = unknown_terms(constraint);
-            for pair in terms.windows(2) {
-                let (a, b) = (root(&mut parent, pair[0]), root(&mut parent, pair[1]));
-                // The smaller index becomes the root, so groups are named
-                // the same way on every run.
-                let (lo, hi) = (a.min(b), a.max(b));
-                parent[hi] = lo;
+            let mut previous = None;
+            for term in unknown_terms(constraint, &known) {
+                if let Some(previous) = previous {
+                    let (a, b) = (root(&mut parent, previous), root(&mut parent, term));
+                    // The smaller index becomes the root, so groups are
+                    // named the same way on every run.
+                    let (lo, hi) = (a.min(b), a.max(b));
+                    parent[hi] = lo;
+                }
+                previous = Some(term);
             }
         }
         let group: Vec<Option<usize>> = (0..n)
@@ -402,15 +485,22 @@ impl Components {
             .collect();
         let mut constraints: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
         for (index, constraint) in problem.constraints().iter().enumerate() {
-            if let Some(&first) = unknown_terms(constraint).first() {
+            if let Some(first) = unknown_terms(constraint, &known).next() {
                 let g = group[first].expect("an unknown cell has a group");
                 constraints.entry(g).or_default().push(index);
+            }
+        }
+        let mut members: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        for (cell, g) in group.iter().enumerate() {
+            if let Some(g) = g {
+                members.entry(*g).or_default().push(cell);
             }
         }
         Components {
             known,
             group,
             constraints,
+            members,
         }
     }
 }
@@ -437,22 +527,26 @@ fn extreme(
     components: &Components,
     target: CellId,
     direction: OptimizationDirection,
-    seen: &mut [(f64, f64)],
+    seen: &mut Seen,
 ) -> Result<f64, SdcError> {
     let mut lp = Problem::new(direction);
     let group = components.group[target.0];
-    // One variable per unknown cell of the target's group; published cells
-    // enter as constants, other groups do not matter.
-    let vars: Vec<Option<microlp::Variable>> = statuses
+    // One variable per unknown cell of the target's group, in cell order;
+    // published cells enter as constants, other groups do not matter. Only
+    // the group is walked: a report has thousands of cells and groups of
+    // tens, and the audit solves thousands of these programs.
+    let members: &[usize] = group
+        .and_then(|g| components.members.get(&g))
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let vars: Vec<microlp::Variable> = members
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            (components.known[i].is_none() && components.group[i] == group).then(|| {
-                let objective = if i == target.0 { 1.0 } else { 0.0 };
-                lp.add_var(objective, (s.lower_bound(), f64::INFINITY))
-            })
+        .map(|&i| {
+            let objective = if i == target.0 { 1.0 } else { 0.0 };
+            lp.add_var(objective, (statuses[i].lower_bound(), f64::INFINITY))
         })
         .collect();
+    let var_of = |cell: usize| members.binary_search(&cell).ok().map(|at| vars[at]);
     let in_group = group
         .and_then(|g| components.constraints.get(&g))
         .map(Vec::as_slice)
@@ -469,7 +563,7 @@ fn extreme(
         // Perturbed published terms: the true sum is within this of rhs.
         let mut slack = 0.0;
         for (id, sign) in signed {
-            match (vars[id.0], components.known[id.0]) {
+            match (var_of(id.0), components.known[id.0]) {
                 (Some(var), _) => terms.push((var, sign)),
                 (None, Some(value)) => {
                     rhs -= sign * value;
@@ -492,11 +586,8 @@ fn extreme(
     match lp.solve() {
         Ok(outcome) => match outcome.solution() {
             Some(solution) if outcome.is_optimal() => {
-                for (i, var) in vars.iter().enumerate() {
-                    if let Some(var) = var {
-                        let v = solution.var_value(*var);
-                        seen[i] = (seen[i].0.min(v), seen[i].1.max(v));
-                    }
+                for (&i, var) in members.iter().zip(&vars) {
+                    seen.widen(i, solution.var_value(*var));
                 }
                 Ok(solution.objective())
             }

@@ -24,7 +24,8 @@
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
 use super::audit::{
-    CellStatus, audit, check_statuses, feasible_range, solver_error, tolerance, wide_enough,
+    CellStatus, Components, Seen, audit, audit_cell, audit_seen, check_statuses, solver_error,
+    tolerance,
 };
 use super::model::{CellId, LinkedTables, SdcError};
 
@@ -52,25 +53,45 @@ pub fn primary_suppression(problem: &LinkedTables, k: u64) -> Vec<CellStatus> {
 /// statuses.
 pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellStatus>, SdcError> {
     let mut statuses = primary_suppression(problem, k);
+    // Statuses only grow from here, so the tables found consistent so far
+    // stay consistent, and spare every program they already answer.
+    let mut seen = Seen::of(problem);
+    let touching = constraints_of_cells(problem);
     // Each round suppresses at least one more cell; the bound only guards
     // against a solver answering inconsistently.
     for _ in 0..=problem.cells().len() {
-        let findings = audit(problem, &statuses, width)?;
+        let findings = audit_seen(problem, &statuses, width, &mut seen)?;
         if findings.is_empty() {
             return Ok(statuses);
         }
         // Suppressing more cells only widens ranges, so a cell protected
         // earlier in the round stays protected; a cell protected as a side
         // effect of an earlier complement is skipped. New secondary cells
-        // are checked in the next round.
+        // are checked in the next round. The groups are found again only
+        // when a complement has changed the statuses.
+        let mut components: Option<Components> = None;
         for (position, exposed) in findings.iter().enumerate() {
             if position > 0 {
-                let (lo, hi) = feasible_range(problem, &statuses, exposed.cell)?;
-                if wide_enough(lo, hi, width) {
+                // protected by an earlier complement's tables: no need to
+                // find the groups again to know it
+                if seen.spans(exposed.cell.0, width) {
+                    continue;
+                }
+                let groups = components.get_or_insert_with(|| Components::of(problem, &statuses));
+                if audit_cell(problem, &statuses, groups, exposed.cell.0, width, &mut seen)?
+                    .is_none()
+                {
                     continue;
                 }
             }
-            let complements = cheapest_complements(problem, &statuses, exposed.cell, width)?;
+            let complements = cheapest_complements(
+                problem,
+                &statuses,
+                exposed.cell,
+                width,
+                &touching,
+                &mut seen,
+            )?;
             if complements.is_empty() {
                 return Err(SdcError::Unprotectable {
                     cell: exposed.label.clone(),
@@ -83,6 +104,7 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
             for cell in complements {
                 statuses[cell.0] = CellStatus::Secondary;
             }
+            components = None;
         }
     }
     let cell = audit(problem, &statuses, width)?
@@ -119,26 +141,30 @@ struct Move {
 /// Every constraint touching a movable cell is part of the program, so a
 /// move found in a small circle is a move of the whole model; the last
 /// circle is the whole model, where the scaling argument guarantees one.
-fn cheapest_complements(
+///
+/// The two perturbed tables are consistent once the complements are
+/// suppressed, so their values widen `seen` (the caller suppresses them).
+pub(crate) fn cheapest_complements(
     problem: &LinkedTables,
     statuses: &[CellStatus],
     exposed: CellId,
     width: u64,
+    touching: &[Vec<usize>],
+    seen: &mut Seen,
 ) -> Result<Vec<CellId>, SdcError> {
     check_statuses(problem, statuses)?;
-    let touching = constraints_of_cells(problem);
     let mut movable = vec![false; problem.cells().len()];
     movable[exposed.0] = true;
     let mut reach = 0;
     for circle in [2usize, 4, 8, usize::MAX] {
         while reach < circle {
-            if !widen(problem, &touching, &mut movable) {
+            if !widen(problem, touching, &mut movable) {
                 break;
             }
             reach += 1;
         }
         let whole = movable.iter().all(|&m| m);
-        match complements_within(problem, statuses, exposed, width, &movable, &touching)? {
+        match complements_within(problem, statuses, exposed, width, &movable, touching, seen)? {
             Some(found) => return Ok(found),
             None if whole || circle == usize::MAX => {
                 return Err(SdcError::Unprotectable {
@@ -153,7 +179,7 @@ fn cheapest_complements(
 }
 
 /// For each cell, the constraints it appears in.
-fn constraints_of_cells(problem: &LinkedTables) -> Vec<Vec<usize>> {
+pub(crate) fn constraints_of_cells(problem: &LinkedTables) -> Vec<Vec<usize>> {
     let mut touching = vec![Vec::new(); problem.cells().len()];
     for (index, constraint) in problem.constraints().iter().enumerate() {
         for id in constraint
@@ -200,6 +226,7 @@ fn complements_within(
     width: u64,
     movable: &[bool],
     touching: &[Vec<usize>],
+    seen: &mut Seen,
 ) -> Result<Option<Vec<CellId>>, SdcError> {
     let cells = problem.cells();
     let mut lp = Problem::new(OptimizationDirection::Minimize);
@@ -277,6 +304,17 @@ fn complements_within(
         Err(microlp::Error::Infeasible) => return Ok(None),
         Err(e) => return Err(solver_error(problem, exposed, &e.to_string())),
     };
+    for moves in &perturbations {
+        for (i, m) in moves.iter().enumerate() {
+            if let Some(m) = m {
+                let value = cells[i].value as f64;
+                seen.widen(
+                    i,
+                    value + solution.var_value(m.up) - solution.var_value(m.down),
+                );
+            }
+        }
+    }
     let moved = |m: &Option<Move>| {
         m.is_some_and(|m| {
             solution.var_value(m.up).abs() + solution.var_value(m.down).abs() > tolerance(width)

@@ -292,6 +292,55 @@ proptest! {
     }
 }
 
+/// The protection loop without the tables it carries between programs
+/// (`audit::Seen`): a fresh audit every round, and the range of every
+/// later finding of a round solved afresh, as the loop was first written.
+fn protect_solving_every_program(p: &LinkedTables, k: u64, width: u64) -> Vec<CellStatus> {
+    use super::audit::{Seen, wide_enough};
+    use super::protect::{cheapest_complements, constraints_of_cells};
+    let mut statuses = primary_suppression(p, k);
+    let touching = constraints_of_cells(p);
+    loop {
+        let findings = audit(p, &statuses, width).unwrap();
+        if findings.is_empty() {
+            return statuses;
+        }
+        for (position, exposed) in findings.iter().enumerate() {
+            if position > 0 {
+                let (lo, hi) = feasible_range(p, &statuses, exposed.cell).unwrap();
+                if wide_enough(lo, hi, width) {
+                    continue;
+                }
+            }
+            let mut scratch = Seen::of(p);
+            let complements =
+                cheapest_complements(p, &statuses, exposed.cell, width, &touching, &mut scratch)
+                    .unwrap();
+            for cell in complements {
+                statuses[cell.0] = CellStatus::Secondary;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The tables carried between programs only spare programs whose
+    /// answer is already known: every choice, so every status, is the same
+    /// as when each program is solved.
+    #[test]
+    fn carrying_consistent_tables_changes_no_status(
+        counts in counts(),
+        k in 2u64..=10,
+        width in 1u64..=15,
+    ) {
+        let t = table(&counts);
+        let p = &t.problem;
+        prop_assert_eq!(protect(p, k, width).unwrap(), protect_solving_every_program(p, k, width));
+    }
+}
+
 /// A perturbed published value is a range to the audit: a suppressed part
 /// of a perturbed total is no longer pinned, but its range is only as wide
 /// as the noise allows, and a noise bound too small still exposes it.
