@@ -72,11 +72,6 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
         let mut components: Option<Components> = None;
         for (position, exposed) in findings.iter().enumerate() {
             if position > 0 {
-                // protected by an earlier complement's tables: no need to
-                // find the groups again to know it
-                if seen.spans(exposed.cell.0, width) {
-                    continue;
-                }
                 let groups = components.get_or_insert_with(|| Components::of(problem, &statuses));
                 if audit_cell(problem, &statuses, groups, exposed.cell.0, width, &mut seen)?
                     .is_none()
