@@ -207,11 +207,11 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// Runs the query files (and the typology mix tests) with the session's
-/// counting, in publication order.
 /// Queries of one counting pass run at once (see [`query_tables`]).
 const CONCURRENT_QUERIES: usize = 2;
 
+/// Runs the query files (and the typology mix tests) with the session's
+/// counting, in publication order.
 async fn query_tables(
     ctx: &datafusion::prelude::SessionContext,
     options: &ReportOptions,
