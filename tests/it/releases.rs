@@ -235,6 +235,46 @@ fn a_users_table_must_say_what_its_counts_are() {
     );
 }
 
+/// The report's queries run two at a time, but an error is still the first
+/// failing query's in publication order, whichever failed first.
+#[test]
+fn of_two_failing_tables_the_first_in_order_is_named() {
+    let dir = TempDir::new().unwrap();
+    let store = fixture_store(dir.path());
+    let queries = dir.path().join("mine");
+    std::fs::create_dir(&queries).unwrap();
+    for (file, column) in [
+        ("50_first.sql", "no_such_first"),
+        ("51_second.sql", "no_such_second"),
+    ] {
+        std::fs::write(
+            queries.join(file),
+            format!(
+                "-- title: Broken\n-- counts: n\n-- cells: n = broken(category)\n\
+                 SELECT {column} AS category, protected_count(record_id) AS n FROM cases GROUP BY 1\n"
+            ),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let (code, _, err) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--queries",
+        p(&queries),
+    ]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("50_first") && err.contains("no_such_first"),
+        "{err}"
+    );
+    assert!(!err.contains("no_such_second"), "{err}");
+    assert!(!out.exists());
+}
+
 /// A release may not lower K or the protection width below an earlier
 /// release of the same store: it would publish counts the earlier one hid.
 /// The refusal names the earlier release; a stricter release is fine.
