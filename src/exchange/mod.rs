@@ -37,7 +37,7 @@ pub struct Request {
 
 /// Each requested country's aggregates, from the store.
 pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<Vec<Aggregates>> {
-    let ctx = crate::sql::engine::session(store, request.engine).await?;
+    let ctx = crate::sql::engine::session_for_many_queries(store, request.engine).await?;
     let (lo, hi) = year_range(&ctx).await?;
     let (from, to) = (
         request.from_year.unwrap_or(lo),

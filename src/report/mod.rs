@@ -321,7 +321,7 @@ async fn require_records(
 /// `docs/disclosure.md`. With `--no-suppression` the true counts are the
 /// report.
 pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
-    let ctx = crate::sql::engine::session(store, options.engine).await?;
+    let ctx = crate::sql::engine::session_for_many_queries(store, options.engine).await?;
     let (lo, hi) = year_range(&ctx).await?;
     let sel = &options.selection;
     let from_year = sel.from_year.unwrap_or(lo);

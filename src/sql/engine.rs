@@ -130,6 +130,18 @@ pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionC
     Ok(ctx)
 }
 
+/// [`session`] for a command that runs many queries over the store (a
+/// report, a comparison, a bundle): a small store is read into memory once
+/// instead of from its files by every query (see [`super::in_memory`]).
+pub async fn session_for_many_queries(
+    store: &Store,
+    settings: EngineSettings,
+) -> Result<SessionContext> {
+    let ctx = session(store, settings).await?;
+    super::in_memory::read_small_store(&ctx, store).await?;
+    Ok(ctx)
+}
+
 /// The store's schema as queries read it: text columns as string views.
 /// Decoding a dictionary-encoded Parquet column into views points at the
 /// dictionary instead of copying each value, and filters, repartitions and

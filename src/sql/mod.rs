@@ -4,6 +4,7 @@
 //! output formats.
 
 pub mod engine;
+pub mod in_memory;
 pub mod output;
 pub mod perturb;
 pub mod proportions;

@@ -585,6 +585,121 @@ fn two_runs_give_identical_bytes_and_match_the_snapshots() {
     assert!(text.contains("xl/worksheets/sheet10.xml"));
 }
 
+/// The memory the session's table `cases` holds, when it is in memory.
+async fn bytes_in_memory(ctx: &datafusion::prelude::SessionContext) -> Option<usize> {
+    let table = ctx.table_provider("cases").await.unwrap();
+    let any: &dyn std::any::Any = table.as_ref();
+    any.downcast_ref::<safetynet::sql::in_memory::StoreInMemory>()
+        .map(|t| t.bytes())
+}
+
+/// Every shipped query (those that need only the records) with the
+/// selection's parameters, as text.
+async fn every_query(ctx: &datafusion::prelude::SessionContext) -> Vec<String> {
+    use safetynet::sql::selection::{Selection, parameters, run_with_parameters, year_range};
+    let (from, to) = year_range(ctx).await.unwrap();
+    let mut answers = Vec::new();
+    for (name, sql) in safetynet::sql::queries::DEFAULT_QUERIES {
+        let spec = safetynet::publish::table::TableSpec::parse(name, sql).unwrap();
+        if spec.requires.iter().any(|r| r != "cases") {
+            continue;
+        }
+        let batches = run_with_parameters(ctx, sql, parameters(&Selection::default(), from, to))
+            .await
+            .unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches).unwrap();
+        answers.push(format!("{name}\n{text}"));
+    }
+    answers
+}
+
+/// A report's session reads a small store into memory once, and every
+/// query answers from it exactly as from the store's files.
+#[test]
+fn a_small_store_is_read_into_memory_once_and_answers_as_its_files_do() {
+    use safetynet::sql::engine::{EngineSettings, session, session_for_many_queries};
+    let dir = TempDir::new().unwrap();
+    let store = safetynet::store::Store::open(&fixture_store(dir.path())).unwrap();
+    safetynet::sql::engine::runtime().unwrap().block_on(async {
+        let in_memory = session_for_many_queries(&store, EngineSettings::default())
+            .await
+            .unwrap();
+        let on_disk = session(&store, EngineSettings::default()).await.unwrap();
+        assert!(bytes_in_memory(&in_memory).await.is_some());
+        assert!(bytes_in_memory(&on_disk).await.is_none());
+        let (memory, disk) = (every_query(&in_memory).await, every_query(&on_disk).await);
+        assert!(memory.len() > 10, "{}", memory.len());
+        assert_eq!(memory, disk);
+    });
+}
+
+/// The store in memory is held against the memory limit: when it would
+/// take more than its share, the session reads the files instead, and the
+/// report is the same, byte for byte.
+#[test]
+fn a_store_beyond_its_share_of_the_memory_limit_is_read_from_its_files() {
+    use safetynet::sql::engine::{EngineSettings, session_for_many_queries};
+    use safetynet::sql::in_memory::SHARE_OF_POOL;
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("g.csv");
+    // enough records that a quarter of the pool that cannot hold them is
+    // still a pool the report's sorts run in
+    ok(&[
+        "generate",
+        "--records",
+        "14000",
+        "--seed",
+        "5",
+        "--out",
+        p(&export),
+    ]);
+    let path = dir.path().join("store");
+    ingest_json(&path, &[&export]);
+    let store = safetynet::store::Store::open(&path).unwrap();
+    let runtime = safetynet::sql::engine::runtime().unwrap();
+    let read = |engine| {
+        runtime
+            .block_on(session_for_many_queries(&store, engine))
+            .unwrap()
+    };
+    let bytes = runtime
+        .block_on(bytes_in_memory(&read(EngineSettings::default())))
+        .expect("read into memory");
+    let fits = EngineSettings {
+        memory_limit: bytes * SHARE_OF_POOL,
+    };
+    let too_small = EngineSettings {
+        memory_limit: bytes * SHARE_OF_POOL - 1,
+    };
+    assert_eq!(runtime.block_on(bytes_in_memory(&read(fits))), Some(bytes));
+    assert_eq!(runtime.block_on(bytes_in_memory(&read(too_small))), None);
+    let written = |engine, out: &str| {
+        let options = safetynet::report::ReportOptions {
+            selection: Default::default(),
+            policy: Default::default(),
+            extra_queries: None,
+            population: None,
+            needs: None,
+            engine,
+            title: None,
+            organisation: None,
+            logo: None,
+            trend_types: Vec::new(),
+            pdf: false,
+        };
+        let built = runtime
+            .block_on(safetynet::report::build(&store, &options))
+            .unwrap();
+        let out = dir.path().join(out);
+        safetynet::report::write(&built, &out).unwrap();
+        snapshot(&out)
+    };
+    assert_eq!(
+        written(EngineSettings::default(), "memory"),
+        written(too_small, "disk")
+    );
+}
+
 #[test]
 fn the_committed_reports_are_what_the_main_command_produces() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
