@@ -171,6 +171,7 @@ pub(crate) fn audit_seen(
         &groups,
         || seen.clone(),
         |seen, cells| {
+            probe(problem, statuses, &components, cells, width, seen);
             let mut found = Vec::new();
             for &index in cells {
                 let outcome = audit_cell(problem, statuses, &components, index, width, seen);
@@ -529,75 +530,216 @@ fn extreme(
     direction: OptimizationDirection,
     seen: &mut Seen,
 ) -> Result<f64, SdcError> {
-    let mut lp = Problem::new(direction);
-    let group = components.group[target.0];
-    // One variable per unknown cell of the target's group, in cell order;
-    // published cells enter as constants, other groups do not matter. Only
-    // the group is walked: a report has thousands of cells and groups of
-    // tens, and the audit solves thousands of these programs.
-    let members: &[usize] = group
-        .and_then(|g| components.members.get(&g))
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let vars: Vec<microlp::Variable> = members
-        .iter()
-        .map(|&i| {
-            let objective = if i == target.0 { 1.0 } else { 0.0 };
-            lp.add_var(objective, (statuses[i].lower_bound(), f64::INFINITY))
-        })
-        .collect();
-    let var_of = |cell: usize| members.binary_search(&cell).ok().map(|at| vars[at]);
-    let in_group = group
-        .and_then(|g| components.constraints.get(&g))
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    for constraint in in_group.iter().map(|&i| &problem.constraints()[i]) {
-        // sum(parts) - total = 0, with published terms moved to the right.
-        let signed = constraint
-            .parts
-            .iter()
-            .map(|&p| (p, 1.0))
-            .chain(std::iter::once((constraint.total, -1.0)));
-        let mut terms = Vec::new();
-        let mut rhs = 0.0;
-        // Perturbed published terms: the true sum is within this of rhs.
-        let mut slack = 0.0;
-        for (id, sign) in signed {
-            match (var_of(id.0), components.known[id.0]) {
-                (Some(var), _) => terms.push((var, sign)),
-                (None, Some(value)) => {
-                    rhs -= sign * value;
-                    slack += problem.cells()[id.0].noise as f64;
-                }
-                (None, None) => unreachable!("a constraint's unknowns are in one group"),
-            }
-        }
-        // All published: true by construction (`add_sum` checks it).
-        if terms.is_empty() {
-            continue;
-        }
-        if slack > 0.0 {
-            lp.add_constraint(terms.as_slice(), ComparisonOp::Le, rhs + slack);
-            lp.add_constraint(terms.as_slice(), ComparisonOp::Ge, rhs - slack);
-        } else {
-            lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
+    let objective = |i: usize| if i == target.0 { 1.0 } else { 0.0 };
+    let program = GroupProgram {
+        problem,
+        statuses,
+        components,
+        member: target,
+    };
+    match program.solve(&objective, None, direction, seen) {
+        Ok(value) => Ok(value),
+        Err(Unsolved::Solver(microlp::Error::Unbounded)) => Ok(f64::INFINITY),
+        // The published numbers contradict each other around this cell
+        // (tampered or mis-declared tables): no range, reported as NaN.
+        Err(Unsolved::Solver(microlp::Error::Infeasible)) => Ok(f64::NAN),
+        Err(Unsolved::Solver(e)) => Err(solver_error(problem, target, &e.to_string())),
+        Err(Unsolved::NotOptimal) => {
+            Err(solver_error(problem, target, "stopped before optimality"))
         }
     }
-    match lp.solve() {
-        Ok(outcome) => match outcome.solution() {
+}
+
+/// Most rounds of [`probe`] per group.
+const PROBE_ROUNDS: usize = 16;
+
+/// Groups with fewer open cells than this are not probed: a cell's own
+/// two programs cost no more than a probe.
+const PROBE_FROM: usize = 4;
+
+/// Moves many cells of one group at once before their own programs are
+/// solved: each round maximises and minimises a sum of the group's open
+/// suppressed cells (those whose values seen so far do not yet span the
+/// width) with signs that change from round to round. Every solution is a
+/// consistent table, so it widens `seen`, and a cell it spreads far enough
+/// needs no program of its own. Rounds stop when one opens no new cell.
+///
+/// It changes no finding: a cell is reported only on its own two programs,
+/// and `seen` only ever holds values of consistent tables. The programs
+/// bound every cell from above (by more than any published sum in the
+/// group), so that a cell nothing bounds does not make them unbounded;
+/// that only narrows the tables looked at, each still consistent. A probe
+/// the solver cannot answer teaches nothing and is passed over: the cells'
+/// own programs then report what is wrong.
+fn probe(
+    problem: &LinkedTables,
+    statuses: &[CellStatus],
+    components: &Components,
+    cells: &[usize],
+    width: u64,
+    seen: &mut Seen,
+) {
+    let Some(&first) = cells.first() else {
+        return;
+    };
+    let program = GroupProgram {
+        problem,
+        statuses,
+        components,
+        member: CellId(first),
+    };
+    let bound = program.bound(width);
+    let mut open: Vec<usize> = cells
+        .iter()
+        .copied()
+        .filter(|&i| !seen.spans(i, width))
+        .collect();
+    for round in 0..PROBE_ROUNDS {
+        if open.len() < PROBE_FROM {
+            return;
+        }
+        let objective = |i: usize| {
+            if open.binary_search(&i).is_err() {
+                0.0
+            } else if probe_sign(i, round) {
+                1.0
+            } else {
+                -1.0
+            }
+        };
+        for direction in [
+            OptimizationDirection::Maximize,
+            OptimizationDirection::Minimize,
+        ] {
+            let _ = program.solve(&objective, Some(bound), direction, seen);
+        }
+        let before = open.len();
+        open.retain(|&i| !seen.spans(i, width));
+        if open.len() == before {
+            return;
+        }
+    }
+}
+
+/// A fixed pseudo-random sign per cell and round (SplitMix64's finaliser),
+/// so that probes are the same on every run.
+fn probe_sign(cell: usize, round: usize) -> bool {
+    let mut z = (cell as u64) ^ ((round as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) & 1 == 0
+}
+
+/// Why a program gave no optimum.
+enum Unsolved {
+    Solver(microlp::Error),
+    NotOptimal,
+}
+
+/// The linear program of the group that `member` belongs to: one variable
+/// per unknown cell of the group, in cell order; published cells enter as
+/// constants, other groups do not matter.
+struct GroupProgram<'a> {
+    problem: &'a LinkedTables,
+    statuses: &'a [CellStatus],
+    components: &'a Components,
+    member: CellId,
+}
+
+impl GroupProgram<'_> {
+    /// The unknown cells of the group. Only the group is walked: a report
+    /// has thousands of cells and groups of tens, and the audit solves
+    /// thousands of these programs.
+    fn members(&self) -> &[usize] {
+        self.components.group[self.member.0]
+            .and_then(|g| self.components.members.get(&g))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The group's constraints, each as its unknown terms with their signs,
+    /// the sum of its published terms moved to the right (`rhs`), and the
+    /// noise those published terms may carry (`slack`).
+    fn constraints(&self) -> impl Iterator<Item = (Vec<(usize, f64)>, f64, f64)> + '_ {
+        let in_group = self.components.group[self.member.0]
+            .and_then(|g| self.components.constraints.get(&g))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        in_group.iter().map(|&c| {
+            let mut terms = Vec::new();
+            let mut rhs = 0.0;
+            let mut slack = 0.0;
+            for (id, sign) in signed_terms(&self.problem.constraints()[c]) {
+                match self.components.known[id] {
+                    None => terms.push((id, sign)),
+                    Some(value) => {
+                        rhs -= sign * value;
+                        slack += self.problem.cells()[id].noise as f64;
+                    }
+                }
+            }
+            (terms, rhs, slack)
+        })
+    }
+
+    /// More than any cell of the group can be forced to: every published
+    /// sum around it, and the width, added up.
+    fn bound(&self, width: u64) -> f64 {
+        1.0 + width as f64
+            + self
+                .constraints()
+                .map(|(_, rhs, slack)| rhs.abs() + slack)
+                .sum::<f64>()
+    }
+
+    /// Optimises `objective` (a weight per cell) over the group's
+    /// consistent tables, each cell at most `bound` when given; the
+    /// solution widens `seen`. Returns the objective's optimum.
+    fn solve(
+        &self,
+        objective: &dyn Fn(usize) -> f64,
+        bound: Option<f64>,
+        direction: OptimizationDirection,
+        seen: &mut Seen,
+    ) -> Result<f64, Unsolved> {
+        let mut lp = Problem::new(direction);
+        let members = self.members();
+        let upper = bound.unwrap_or(f64::INFINITY);
+        let vars: Vec<microlp::Variable> = members
+            .iter()
+            .map(|&i| lp.add_var(objective(i), (self.statuses[i].lower_bound(), upper)))
+            .collect();
+        let var_of = |cell: usize| {
+            let at = members
+                .binary_search(&cell)
+                .expect("a constraint's unknowns are in one group");
+            vars[at]
+        };
+        for (terms, rhs, slack) in self.constraints() {
+            // All published: true by construction (`add_sum` checks it).
+            if terms.is_empty() {
+                continue;
+            }
+            let terms: Vec<(microlp::Variable, f64)> =
+                terms.iter().map(|&(id, sign)| (var_of(id), sign)).collect();
+            // Perturbed published terms: the true sum is within `slack`.
+            if slack > 0.0 {
+                lp.add_constraint(terms.as_slice(), ComparisonOp::Le, rhs + slack);
+                lp.add_constraint(terms.as_slice(), ComparisonOp::Ge, rhs - slack);
+            } else {
+                lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
+            }
+        }
+        let outcome = lp.solve().map_err(Unsolved::Solver)?;
+        match outcome.solution() {
             Some(solution) if outcome.is_optimal() => {
                 for (&i, var) in members.iter().zip(&vars) {
                     seen.widen(i, solution.var_value(*var));
                 }
                 Ok(solution.objective())
             }
-            _ => Err(solver_error(problem, target, "stopped before optimality")),
-        },
-        Err(microlp::Error::Unbounded) => Ok(f64::INFINITY),
-        // The published numbers contradict each other around this cell
-        // (tampered or mis-declared tables): no range, reported as NaN.
-        Err(microlp::Error::Infeasible) => Ok(f64::NAN),
-        Err(e) => Err(solver_error(problem, target, &e.to_string())),
+            _ => Err(Unsolved::NotOptimal),
+        }
     }
 }
 
