@@ -378,10 +378,14 @@ pub(crate) struct Components {
     known: Vec<Option<f64>>,
     /// Group of each unknown cell (by its smallest member); None if known.
     group: Vec<Option<usize>>,
-    /// Constraint indices of each group, keyed like `group`.
-    constraints: std::collections::BTreeMap<usize, Vec<usize>>,
-    /// The unknown cells of each group, in cell order, keyed like `group`.
-    members: std::collections::BTreeMap<usize, Vec<usize>>,
+    /// Constraint indices of each group, indexed like `group` names them
+    /// (empty for a cell that names no group). Vectors, not maps: the
+    /// protection loop finds the groups hundreds of times per report, and
+    /// filling maps was a third of that.
+    constraints: Vec<Vec<usize>>,
+    /// The unknown cells of each group, in cell order, indexed like
+    /// `constraints`.
+    members: Vec<Vec<usize>>,
 }
 
 /// A constraint's terms with their signs: parts +1, total -1 (they sum to 0).
@@ -484,17 +488,17 @@ impl Components {
         let group: Vec<Option<usize>> = (0..n)
             .map(|i| known[i].is_none().then(|| root(&mut parent, i)))
             .collect();
-        let mut constraints: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        let mut constraints: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (index, constraint) in problem.constraints().iter().enumerate() {
             if let Some(first) = unknown_terms(constraint, &known).next() {
                 let g = group[first].expect("an unknown cell has a group");
-                constraints.entry(g).or_default().push(index);
+                constraints[g].push(index);
             }
         }
-        let mut members: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (cell, g) in group.iter().enumerate() {
             if let Some(g) = g {
-                members.entry(*g).or_default().push(cell);
+                members[*g].push(cell);
             }
         }
         Components {
@@ -652,7 +656,7 @@ impl GroupProgram<'_> {
     /// thousands of these programs.
     fn members(&self) -> &[usize] {
         self.components.group[self.member.0]
-            .and_then(|g| self.components.members.get(&g))
+            .and_then(|g| self.components.members.get(g))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -662,7 +666,7 @@ impl GroupProgram<'_> {
     /// noise those published terms may carry (`slack`).
     fn constraints(&self) -> impl Iterator<Item = (Vec<(usize, f64)>, f64, f64)> + '_ {
         let in_group = self.components.group[self.member.0]
-            .and_then(|g| self.components.constraints.get(&g))
+            .and_then(|g| self.components.constraints.get(g))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
         in_group.iter().map(|&c| {
