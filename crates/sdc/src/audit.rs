@@ -80,7 +80,7 @@ pub fn audit(
     statuses: &[CellStatus],
     width: u64,
 ) -> Result<Vec<AuditFinding>, SdcError> {
-    let mut seen = Seen::of(problem);
+    let mut seen = Seen::of(problem, statuses);
     audit_seen(problem, statuses, width, &mut seen)
 }
 
@@ -99,13 +99,23 @@ pub fn audit(
 pub(crate) struct Seen(Vec<(f64, f64)>);
 
 impl Seen {
-    pub(crate) fn of(problem: &LinkedTables) -> Seen {
+    /// The true table when it is consistent with `statuses`, nothing
+    /// otherwise: a suppressed count the reader knows to be at least 1
+    /// whose true value is 0 (statuses no protection makes, but `audit`
+    /// takes any) would make it a table no reader could hold.
+    pub(crate) fn of(problem: &LinkedTables, statuses: &[CellStatus]) -> Seen {
+        let consistent = problem.has_values()
+            && problem
+                .cells()
+                .iter()
+                .zip(statuses)
+                .all(|(c, s)| c.value as f64 >= s.lower_bound());
         Seen(
             problem
                 .cells()
                 .iter()
                 .map(|c| {
-                    if problem.has_values() {
+                    if consistent {
                         (c.value as f64, c.value as f64)
                     } else {
                         (f64::INFINITY, f64::NEG_INFINITY)

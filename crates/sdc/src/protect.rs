@@ -55,7 +55,7 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
     let mut statuses = primary_suppression(problem, k);
     // Statuses only grow from here, so the tables found consistent so far
     // stay consistent, and spare every program they already answer.
-    let mut seen = Seen::of(problem);
+    let mut seen = Seen::of(problem, &statuses);
     let touching = constraints_of_cells(problem);
     // Each round suppresses at least one more cell; the bound only guards
     // against a solver answering inconsistently.

@@ -312,7 +312,7 @@ fn protect_solving_every_program(p: &LinkedTables, k: u64, width: u64) -> Vec<Ce
                     continue;
                 }
             }
-            let mut scratch = Seen::of(p);
+            let mut scratch = Seen::of(p, &statuses);
             let complements =
                 cheapest_complements(p, &statuses, exposed.cell, width, &touching, &mut scratch)
                     .unwrap();
