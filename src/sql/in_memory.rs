@@ -128,7 +128,7 @@ pub async fn read_small_store(ctx: &SessionContext, store: &Store) -> Result<boo
             // slower that way). Only a guess, so with a margin of two: the
             // reservation below is what decides.
             let expected = (size as u64).saturating_mul(records) / batch.num_rows().max(1) as u64;
-            if held.size() == 0 && expected > 2 * budget as u64 {
+            if held.size() == 0 && expected > (budget as u64).saturating_mul(2) {
                 return Ok(false);
             }
             if held.size() + size > budget || held.try_grow(size).is_err() {
