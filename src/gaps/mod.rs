@@ -575,7 +575,7 @@ pub async fn build_for_store(
     }
     let needs = Needs::load(needs)?;
     let organizations = crate::directory::load(store.root())?;
-    let ctx = crate::sql::engine::session_for_many_queries(store, engine).await?;
+    let ctx = crate::sql::engine::session(store, engine).await?;
     let (lo, hi) = crate::sql::selection::year_range(&ctx).await?;
     let (from_year, to_year) = (
         selection.from_year.unwrap_or(lo),

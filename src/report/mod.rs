@@ -290,17 +290,11 @@ async fn require_records(
     from_year: i32,
     to_year: i32,
 ) -> Result<()> {
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::Int64Type;
     let sql = "SELECT count(*) AS n FROM cases \
         WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year \
         AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))";
     let batches = run_with_parameters(ctx, sql, parameters(sel, from_year, to_year)).await?;
-    let n = batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0));
-    if n > 0 {
+    if crate::sql::engine::single_count(&batches) > 0 {
         return Ok(());
     }
     let countries = if sel.countries.is_empty() {

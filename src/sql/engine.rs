@@ -142,6 +142,16 @@ pub async fn session_for_many_queries(
     Ok(ctx)
 }
 
+/// The first value of a one-row `count(...)` result (0 when it has no row).
+pub fn single_count(batches: &[RecordBatch]) -> i64 {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0))
+}
+
 /// The store's schema as queries read it: text columns as string views.
 /// Decoding a dictionary-encoded Parquet column into views points at the
 /// dictionary instead of copying each value, and filters, repartitions and

@@ -576,7 +576,7 @@ const PROBE_FROM: usize = 4;
 /// suppressed cells (those whose values seen so far do not yet span the
 /// width) with signs that change from round to round. Every solution is a
 /// consistent table, so it widens `seen`, and a cell it spreads far enough
-/// needs no program of its own. Rounds stop when one opens no new cell.
+/// needs no program of its own. Rounds stop when one settles no new cell.
 ///
 /// It changes no finding: a cell is reported only on its own two programs,
 /// and `seen` only ever holds values of consistent tables. The programs
