@@ -3,6 +3,7 @@
 //! the functions registered for them (UDFs and statistics), and `query`'s
 //! output formats.
 
+pub mod count_rows;
 pub mod engine;
 pub mod in_memory;
 pub mod output;

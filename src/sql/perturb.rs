@@ -21,15 +21,19 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, UInt64Array};
 use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::FieldRef;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
-use datafusion::logical_expr::{Accumulator, Volatility, create_udaf};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 use datafusion::prelude::SessionContext;
 use safetynet_sdc::{CellKeySecret, Perturbation};
 
 /// What `protected_count` returns in a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Counting {
     /// True counts: disclosure control's run, `query`, internal work.
     True,
@@ -78,7 +82,7 @@ impl CountSettings {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Output {
     Count(Counting),
     Key,
@@ -86,47 +90,111 @@ enum Output {
 
 /// Registers (or replaces) the three functions in `ctx`.
 pub fn register(ctx: &SessionContext, settings: CountSettings) {
-    for (name, output, returns) in [
-        (
-            "protected_count",
-            Output::Count(settings.counting),
-            DataType::Int64,
-        ),
-        (
-            "published_count",
-            Output::Count(Counting::Published),
-            DataType::Int64,
-        ),
-        // the key's 64 bits as a signed integer, so tables read it like a count
-        ("cell_key", Output::Key, DataType::Int64),
+    for (name, output) in [
+        ("protected_count", Output::Count(settings.counting)),
+        ("published_count", Output::Count(Counting::Published)),
+        ("cell_key", Output::Key),
     ] {
-        let state = if settings.distinct {
-            vec![DataType::List(Arc::new(Field::new_list_field(
-                DataType::UInt64,
-                true,
-            )))]
-        } else {
-            vec![DataType::UInt64, DataType::UInt64]
-        };
-        let udaf = create_udaf(
+        ctx.register_udaf(AggregateUDF::from(UnitCount::new(name, settings, output)));
+    }
+}
+
+/// One of the three functions as DataFusion sees it: its name, what it
+/// returns, and the accumulator ([`UnitCounter`]) each group gets.
+#[derive(Debug)]
+pub struct UnitCount {
+    name: &'static str,
+    settings: CountSettings,
+    output: Output,
+    signature: Signature,
+}
+
+impl UnitCount {
+    fn new(name: &'static str, settings: CountSettings, output: Output) -> Self {
+        UnitCount {
             name,
+            settings,
+            output,
             // the store's text is read as string views; plain strings are
             // turned into views without copying their bytes
-            vec![DataType::Utf8View],
-            Arc::new(returns),
-            Volatility::Immutable,
-            Arc::new(move |_| {
-                Ok(Box::new(UnitCounter {
-                    settings,
-                    output,
-                    count: 0,
-                    key: 0,
-                    seen: settings.distinct.then(Default::default),
-                }) as Box<dyn Accumulator>)
-            }),
-            Arc::new(state),
-        );
-        ctx.register_udaf(udaf);
+            signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+        }
+    }
+
+    /// Whether this function is the number of units present, as the
+    /// built-in `count` is: a true count of records (not a published one,
+    /// not cases counted once). The optimizer then counts rows instead when
+    /// no unit can be missing ([`super::count_rows`]).
+    pub fn counts_present_values(&self) -> bool {
+        self.output == Output::Count(Counting::True) && !self.settings.distinct
+    }
+
+    /// What sets one registration apart from another, for DataFusion's
+    /// comparison of plans; [`PartialEq`] compares the noise too.
+    fn identity(&self) -> (&str, Output, bool) {
+        (self.name, self.output, self.settings.distinct)
+    }
+}
+
+impl PartialEq for UnitCount {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+            && self.settings.perturbation == other.settings.perturbation
+            && self.settings.secret == other.settings.secret
+    }
+}
+
+impl Eq for UnitCount {}
+
+impl std::hash::Hash for UnitCount {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
+
+impl AggregateUDFImpl for UnitCount {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        // the key's 64 bits as a signed integer, so tables read it like a count
+        Ok(DataType::Int64)
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(UnitCounter {
+            settings: self.settings,
+            output: self.output,
+            count: 0,
+            key: 0,
+            seen: self.settings.distinct.then(Default::default),
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let field = |suffix: &str, data_type: DataType| {
+            Arc::new(Field::new(
+                format!("{}[{suffix}]", args.name),
+                data_type,
+                true,
+            ))
+        };
+        Ok(if self.settings.distinct {
+            vec![field(
+                "keys",
+                DataType::List(Arc::new(Field::new_list_field(DataType::UInt64, true))),
+            )]
+        } else {
+            vec![
+                field("count", DataType::UInt64),
+                field("key", DataType::UInt64),
+            ]
+        })
     }
 }
 
