@@ -19,7 +19,7 @@
 use std::sync::Arc;
 
 use datafusion::common::DFSchema;
-use datafusion::common::tree_node::Transformed;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::error::Result;
 use datafusion::functions_aggregate::count::{Count, count_udaf};
 use datafusion::logical_expr::expr::AggregateFunction;
@@ -56,6 +56,9 @@ impl OptimizerRule for CountRowsOfRequiredValues {
         let LogicalPlan::Aggregate(aggregate) = plan else {
             return Ok(Transformed::no(plan));
         };
+        if reads_a_subquery(&aggregate.input)? {
+            return Ok(Transformed::no(LogicalPlan::Aggregate(aggregate)));
+        }
         let input = aggregate.input.schema();
         let mut changed = false;
         let aggr_expr = aggregate
@@ -80,6 +83,25 @@ impl OptimizerRule for CountRowsOfRequiredValues {
             )?,
         )))
     }
+}
+
+/// Whether any expression below the aggregate is a subquery. DataFusion
+/// 55 declares `(SELECT id ...)` never null when `id` is, yet a subquery
+/// that finds no row gives null (and `x IN (SELECT ...)` is null when the
+/// subquery holds one); an uncorrelated scalar subquery stays in the plan,
+/// so its value is never counted as rows.
+fn reads_a_subquery(input: &LogicalPlan) -> Result<bool> {
+    input.exists(|node| {
+        node.expressions().iter().try_fold(false, |found, expr| {
+            Ok(found
+                || expr.exists(|e| {
+                    Ok(matches!(
+                        e,
+                        Expr::ScalarSubquery(_) | Expr::InSubquery(_) | Expr::Exists(_)
+                    ))
+                })?)
+        })
+    })
 }
 
 /// `count(x)` as `count(*)` under its own name, when `x` is a column never
@@ -221,6 +243,24 @@ mod tests {
         let (plan, _, counts) = run(&ctx, "SELECT count(upper(id)) AS n FROM units").await;
         assert_eq!(counts, vec![300]);
         assert!(!plan.contains("count(Int64(1))"), "{plan}");
+        // a subquery that finds no row gives null, though DataFusion
+        // declares it never null when its column is not: never 300 rows
+        let df = ctx
+            .sql("SELECT count(x) AS n FROM (SELECT (SELECT id FROM other WHERE id = 'none') AS x FROM units) t")
+            .await
+            .unwrap();
+        let plan = df.clone().into_optimized_plan().unwrap();
+        let plan = plan.display_indent().to_string();
+        assert!(!plan.contains("count(Int64(1))"), "{plan}");
+        // DataFusion itself may refuse the null in a non-null column
+        if let Ok(batches) = df.collect().await {
+            let n = batches[0]
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            assert_eq!(n.value(0), 0);
+        }
         // DataFusion turns a distinct count into groups and counts them:
         // rows when the value is never null, values when it may be
         let (_, _, counts) = run(&ctx, "SELECT count(DISTINCT g) AS n FROM units").await;
