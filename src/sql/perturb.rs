@@ -129,6 +129,16 @@ impl UnitCount {
         self.output == Output::Count(Counting::True) && !self.settings.distinct
     }
 
+    fn counter(&self) -> UnitCounter {
+        UnitCounter {
+            settings: self.settings,
+            output: self.output,
+            count: 0,
+            key: 0,
+            seen: self.settings.distinct.then(Default::default),
+        }
+    }
+
     /// What sets one registration apart from another, for DataFusion's
     /// comparison of plans; [`PartialEq`] compares the noise too.
     fn identity(&self) -> (&str, Output, bool) {
@@ -167,13 +177,14 @@ impl AggregateUDFImpl for UnitCount {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(UnitCounter {
-            settings: self.settings,
-            output: self.output,
-            count: 0,
-            key: 0,
-            seen: self.settings.distinct.then(Default::default),
-        }))
+        Ok(Box::new(self.counter()))
+    }
+
+    /// What a group without rows gives, as `count` gives 0: the value of a
+    /// counter that saw nothing. DataFusion uses it where a subquery's
+    /// count is joined back and finds no row (otherwise null).
+    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+        self.counter().evaluate()
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -336,6 +347,46 @@ mod tests {
                 .value(0)
         };
         (col(0), col(1))
+    }
+
+    #[tokio::test]
+    async fn a_subquery_that_counts_no_unit_gives_0_not_null() {
+        let ctx = SessionContext::new();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8View, false),
+            Field::new("g", DataType::Utf8View, false),
+        ]));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
+                "R1", "R2",
+            ])),
+            Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
+                "a", "a",
+            ])),
+        ];
+        ctx.register_batch("units", RecordBatch::try_new(schema, columns).unwrap())
+            .unwrap();
+        let mut settings = CountSettings::internal(Some(CellKeySecret(*b"0123456789abcdef")));
+        settings.distinct = false;
+        register(&ctx, settings);
+        let batches = ctx
+            .sql(
+                "SELECT k, (SELECT protected_count(u.id) FROM units u WHERE u.g = o.k) AS n \
+                 FROM (VALUES ('a'), ('z')) AS o(k) ORDER BY k",
+            )
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let n: Vec<Option<i64>> = batches
+            .iter()
+            .flat_map(|b| {
+                let n = b.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+                n.iter().collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(n, vec![Some(2), Some(0)]);
     }
 
     #[tokio::test]
