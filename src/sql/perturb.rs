@@ -42,7 +42,7 @@ pub enum Counting {
 }
 
 /// How a session counts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CountSettings {
     pub counting: Counting,
     /// None for a store without data: every count is 0 and has no noise.
@@ -100,8 +100,9 @@ pub fn register(ctx: &SessionContext, settings: CountSettings) {
 }
 
 /// One of the three functions as DataFusion sees it: its name, what it
-/// returns, and the accumulator ([`UnitCounter`]) each group gets.
-#[derive(Debug)]
+/// returns, and the accumulator ([`UnitCounter`]) each group gets. Two are
+/// equal when they count alike (DataFusion compares functions in plans).
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct UnitCount {
     name: &'static str,
     settings: CountSettings,
@@ -137,28 +138,6 @@ impl UnitCount {
             key: 0,
             seen: self.settings.distinct.then(Default::default),
         }
-    }
-
-    /// What sets one registration apart from another, for DataFusion's
-    /// comparison of plans; [`PartialEq`] compares the noise too.
-    fn identity(&self) -> (&str, Output, bool) {
-        (self.name, self.output, self.settings.distinct)
-    }
-}
-
-impl PartialEq for UnitCount {
-    fn eq(&self, other: &Self) -> bool {
-        self.identity() == other.identity()
-            && self.settings.perturbation == other.settings.perturbation
-            && self.settings.secret == other.settings.secret
-    }
-}
-
-impl Eq for UnitCount {}
-
-impl std::hash::Hash for UnitCount {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.identity().hash(state);
     }
 }
 
@@ -326,7 +305,7 @@ impl Accumulator for UnitCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::array::{Int64Array, StringArray, StringViewArray};
     use datafusion::arrow::datatypes::Schema;
     use datafusion::arrow::record_batch::RecordBatch;
 
@@ -357,12 +336,8 @@ mod tests {
             Field::new("g", DataType::Utf8View, false),
         ]));
         let columns: Vec<ArrayRef> = vec![
-            Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
-                "R1", "R2",
-            ])),
-            Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
-                "a", "a",
-            ])),
+            Arc::new(StringViewArray::from(vec!["R1", "R2"])),
+            Arc::new(StringViewArray::from(vec!["a", "a"])),
         ];
         ctx.register_batch("units", RecordBatch::try_new(schema, columns).unwrap())
             .unwrap();

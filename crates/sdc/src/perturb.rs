@@ -21,7 +21,7 @@ use siphasher::sip::SipHasher24;
 use std::hash::Hasher;
 
 /// The secret a store keys its noise with (16 bytes, SipHash's key).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CellKeySecret(pub [u8; 16]);
 
 impl std::fmt::Debug for CellKeySecret {
@@ -47,7 +47,7 @@ pub fn combine_keys(keys: impl IntoIterator<Item = u64>) -> u64 {
 }
 
 /// How published counts are perturbed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Perturbation {
     /// The largest change of a count, either way: the noise is drawn from
     /// -D..=D by the noise table, cut to this bound (0: no noise).
