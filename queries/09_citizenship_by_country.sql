@@ -17,12 +17,22 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 recorded AS (SELECT * FROM selected WHERE exploitation_country IS NOT NULL AND citizenship IS NOT NULL),
-denominators AS (SELECT exploitation_country, protected_count(unit_id) AS denominator FROM recorded GROUP BY exploitation_country),
-counts AS (SELECT exploitation_country, citizenship, protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by FROM recorded GROUP BY exploitation_country, citizenship)
+-- the counts and each country's denominator in one aggregation (one read of the store, not
+-- two): the denominators are the grouping set of the country alone
+counted AS (
+  SELECT exploitation_country, citizenship, protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by,
+    grouping(citizenship) AS is_denominator
+  FROM recorded GROUP BY GROUPING SETS ((exploitation_country, citizenship), (exploitation_country))
+),
+counts AS (
+  SELECT exploitation_country, citizenship, n, ranked_by, is_denominator,
+    max(CASE WHEN is_denominator = 1 THEN n END) OVER (PARTITION BY exploitation_country) AS denominator
+  FROM counted
+)
 SELECT
-  c.exploitation_country, c.citizenship, c.n, d.denominator,
-  round(100.0 * c.n / d.denominator, 1) AS share_pct,
-  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
-  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
-FROM counts c JOIN denominators d ON d.exploitation_country = c.exploitation_country
+  c.exploitation_country, c.citizenship, c.n, c.denominator,
+  round(100.0 * c.n / c.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, c.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, c.denominator), 1) AS ci_high_pct
+FROM counts c WHERE c.is_denominator = 0
 ORDER BY c.exploitation_country, c.ranked_by DESC, c.citizenship

@@ -34,12 +34,21 @@ long AS (
   UNION ALL
   SELECT type_id, category, 'control, abuse or kidnap', control_abuse, unit_id FROM labelled WHERE control_abuse IS NOT NULL
 ),
-denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
-counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+-- the counts and their denominators in one aggregation (one read of the store, not two):
+-- the denominators are the grouping set without type_id and value
+counted AS (
+  SELECT type_id, category, attribute, value, protected_count(unit_id) AS n, grouping(value) AS is_denominator
+  FROM long GROUP BY GROUPING SETS ((type_id, category, attribute, value), (category, attribute))
+),
+counts AS (
+  SELECT type_id, category, attribute, value, n, is_denominator,
+    max(CASE WHEN is_denominator = 1 THEN n END) OVER (PARTITION BY category, attribute) AS denominator
+  FROM counted
+)
 SELECT
-  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
-  round(100.0 * c.n / d.denominator, 1) AS share_pct,
-  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
-  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
-FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+  c.type_id, c.category, c.attribute, c.value, c.n, c.denominator,
+  round(100.0 * c.n / c.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, c.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, c.denominator), 1) AS ci_high_pct
+FROM counts c WHERE c.is_denominator = 0
 ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use tempfile::TempDir;
 
+use crate::common::{ingest_json, ok, p, query_count};
 use crate::report::{fixture_store, report};
 
 #[test]
@@ -54,3 +55,142 @@ fn every_query_file_publishes_its_snapshotted_table() {
     // figures): the only two the fixture cannot publish
     assert_eq!(missing, 2);
 }
+
+/// Queries 04, 09 and 13 take their counts and denominators in one
+/// aggregation (`GROUPING SETS`, the denominator spread over its rows by a
+/// window), which reads the store once where a join of two aggregations read
+/// it twice. Each must give exactly the table of the plain join, for victims
+/// (every record counted) and for cases (each case once, so a denominator is
+/// not the sum of its parts), on a store whose cases have several records.
+#[test]
+fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("g.csv");
+    ok(&[
+        "generate",
+        "--records",
+        "3000",
+        "--seed",
+        "11",
+        "--countries",
+        "US,MX",
+        "--out",
+        p(&export),
+    ]);
+    // Generated cases share their victims' attributes; three unrelated
+    // records per case make a case hold several values of one attribute,
+    // where counting each case once differs from adding up its values.
+    let mixed = dir.path().join("mixed.csv");
+    let mut reader = csv::Reader::from_path(&export).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let case_column = headers.iter().position(|h| h == "case_id").unwrap();
+    let mut writer = csv::Writer::from_path(&mixed).unwrap();
+    writer.write_record(&headers).unwrap();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.unwrap();
+        let case = format!("CASE-{:05}", i / 3);
+        let cells = record.iter().enumerate().map(|(c, cell)| {
+            if c == case_column {
+                case.as_str()
+            } else {
+                cell
+            }
+        });
+        writer.write_record(cells).unwrap();
+    }
+    writer.flush().unwrap();
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&mixed]);
+    let mixed_genders = query_count(
+        &store,
+        "SELECT count(*) FROM (SELECT case_id FROM cases GROUP BY case_id HAVING count(DISTINCT gender) > 1)",
+    );
+    assert!(
+        mixed_genders > 100,
+        "{mixed_genders} cases of mixed genders"
+    );
+
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    for (file, join) in PLAIN_JOINS {
+        let shipped = std::fs::read_to_string(queries.join(file)).unwrap();
+        let (shared, one_pass) = shipped
+            .split_once(ONE_PASS_MARKER)
+            .unwrap_or_else(|| panic!("{file}: no line starting {ONE_PASS_MARKER:?}"));
+        assert!(one_pass.contains("GROUPING SETS"), "{file}");
+        let reference = format!("{shared}{join}");
+        for unit in ["victims", "cases"] {
+            let tables: Vec<String> = [&shipped, &reference]
+                .iter()
+                .enumerate()
+                .map(|(i, sql)| {
+                    let path = dir.path().join(format!("{unit}-{i}-{file}"));
+                    std::fs::write(&path, sql).unwrap();
+                    ok(&[
+                        "query",
+                        "--store",
+                        p(&store),
+                        "--format",
+                        "csv",
+                        "--unit",
+                        unit,
+                        "--file",
+                        p(&path),
+                    ])
+                })
+                .collect();
+            assert!(
+                tables[0].lines().count() > 10,
+                "{file}, {unit}: {}",
+                tables[0]
+            );
+            assert_eq!(tables[0], tables[1], "{file}, {unit}");
+        }
+    }
+}
+
+/// Where the shipped file's one aggregation starts.
+const ONE_PASS_MARKER: &str = "-- the counts and";
+
+/// The end of each query as two aggregations joined, after the shared steps.
+const PLAIN_JOINS: [(&str, &str); 3] = [
+    (
+        "04_profile_by_type.sql",
+        "denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+SELECT
+  c.type_id, c.category, t.type_records, c.attribute, c.value, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+  JOIN type_totals t ON t.category = c.category
+ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value
+",
+    ),
+    (
+        "09_citizenship_by_country.sql",
+        "denominators AS (SELECT exploitation_country, protected_count(unit_id) AS denominator FROM recorded GROUP BY exploitation_country),
+counts AS (SELECT exploitation_country, citizenship, protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by FROM recorded GROUP BY exploitation_country, citizenship)
+SELECT
+  c.exploitation_country, c.citizenship, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.exploitation_country = c.exploitation_country
+ORDER BY c.exploitation_country, c.ranked_by DESC, c.citizenship
+",
+    ),
+    (
+        "13_trafficker_flags_by_type.sql",
+        "denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+SELECT
+  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value
+",
+    ),
+];
