@@ -5,7 +5,8 @@
 //! (form, sectors, venue) combination, not once per row: exports repeat the
 //! same few thousand venue strings millions of times.
 
-use std::collections::HashMap;
+// Looked up for every record: foldhash, not SipHash.
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -194,9 +195,9 @@ impl<'r> Classifier<'r> {
     pub fn new(rules: &'r Rules) -> Self {
         Classifier {
             rules,
-            venue_hits: HashMap::new(),
-            corrections: HashMap::new(),
-            decisions: HashMap::new(),
+            venue_hits: HashMap::default(),
+            corrections: HashMap::default(),
+            decisions: HashMap::default(),
             key: String::new(),
         }
     }

@@ -6,7 +6,11 @@
 //! Everything is validated on load so that a typo in a rules file is a clear
 //! error, never a silently dead rule.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+// Looked up for every coded value of every record: foldhash, not SipHash
+// (a tenth of ingest went to hashing with SipHash).
+use foldhash::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -236,7 +240,7 @@ impl Rules {
             rules.push(rule);
         }
 
-        let mut labels: HashMap<CodedField, HashMap<String, &'static str>> = HashMap::new();
+        let mut labels: HashMap<CodedField, HashMap<String, &'static str>> = HashMap::default();
         for field in CodedField::ALL {
             // every code maps to itself, so canonical exports need no table
             let table = labels.entry(field).or_default();

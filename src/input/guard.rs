@@ -16,7 +16,10 @@ mod names;
 mod patterns;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Looked up for every cell of every row: foldhash, not SipHash.
+use foldhash::HashMap;
 use std::fmt;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
@@ -498,7 +501,7 @@ impl Guard {
                         by_value: BTreeMap::new(),
                         shapes: BTreeMap::new(),
                     },
-                    seen: HashMap::new(),
+                    seen: HashMap::default(),
                 }
             })
             .collect();

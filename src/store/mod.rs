@@ -24,7 +24,6 @@ pub mod transaction;
 pub mod verify;
 pub mod writer;
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -311,7 +310,7 @@ impl Store {
 /// about n²/2¹²⁹ (10⁻²⁴ for ten million), which would wrongly report a
 /// record as a duplicate (it is then quarantined, not lost).
 #[derive(Debug, Default)]
-pub struct RecordIds(HashSet<u128>);
+pub struct RecordIds(foldhash::HashSet<u128>);
 
 impl RecordIds {
     fn fingerprint(id: &str) -> u128 {
