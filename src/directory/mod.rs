@@ -129,7 +129,7 @@ fn list(cell: &str) -> Vec<&str> {
 /// Checks one row; the organisation, or the first problem found.
 pub fn validate(
     header: &[String],
-    cells: &[String],
+    cells: &[&str],
     row: u64,
 ) -> std::result::Result<Organization, Rejection> {
     let get = |name: &str| -> &str {
@@ -260,7 +260,7 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
                 value,
                 reason,
             }),
-            RawRow::Cells { number, cells } => match validate(&header, &cells, number) {
+            RawRow::Cells { number, cells } => match validate(&header, &cells.strs(), number) {
                 Ok(org) => {
                     if existing
                         .iter()

@@ -168,6 +168,7 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
                 continue;
             }
         };
+        let cells = cells.strs();
         guard.scan(number, &cells);
         co_occurring.scan(&cells);
         for &i in &unlisted {
@@ -288,7 +289,7 @@ impl CoOccurringFlags {
         }
     }
 
-    fn scan(&mut self, cells: &[String]) {
+    fn scan(&mut self, cells: &[&str]) {
         for (field, columns) in &self.fields {
             let mut set: Vec<String> = columns
                 .iter()

@@ -305,3 +305,43 @@ fn a_quarantine_lists_ten_thousand_rows_and_counts_the_rest() {
         "{last}"
     );
 }
+
+/// A CSV row read in one piece is checked for UTF-8 in one piece too; a
+/// bad byte must still quarantine only its row, naming its line and its
+/// column (not the first or last of the row), with the value shown.
+#[test]
+fn a_csv_cell_that_is_not_utf8_quarantines_its_row_naming_the_column() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("latin1.csv");
+    let mut bytes = format!("{HEADER}\n{}\n", line("r1", "bar")).into_bytes();
+    // "café" in Latin-1: the é is the byte 0xE9, not UTF-8
+    bytes.extend(
+        line("r2", "caf#")
+            .bytes()
+            .map(|b| if b == b'#' { 0xe9 } else { b }),
+    );
+    bytes.extend_from_slice(format!("\n{}\n", line("r3", "hotel")).as_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let store = dir.path().join("s");
+    // (without --encoding the file would be read as Windows-1252)
+    let out = ok(&[
+        "ingest",
+        "--json",
+        "--encoding",
+        "utf-8",
+        "--store",
+        p(&store),
+        p(&file),
+    ]);
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (s["stored"].as_u64(), s["quarantined"].as_u64()),
+        (Some(2), Some(1)),
+        "{s}"
+    );
+    let q = s["files"][0]["quarantine_file"].as_str().unwrap();
+    let text = std::fs::read_to_string(store.join(q)).unwrap();
+    assert!(text.contains("venue"), "{text}");
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    assert!(text.contains("caf\u{fffd}"), "{text}");
+}

@@ -35,14 +35,11 @@ impl Shape {
         &self,
         validator: &Validator<'_>,
         number: u64,
-        cells: Vec<String>,
+        cells: &[&str],
     ) -> Result<CaseRecord, Vec<Problem>> {
         match self {
-            Shape::Canonical(columns) => {
-                let cells_ref: Vec<&str> = cells.iter().map(String::as_str).collect();
-                validator.validate(columns, &cells_ref)
-            }
-            Shape::Mapped(mapper) => mapped_record(mapper, validator, number, &cells),
+            Shape::Canonical(columns) => validator.validate(columns, cells),
+            Shape::Mapped(mapper) => mapped_record(mapper, validator, number, cells),
         }
     }
 }
@@ -53,7 +50,7 @@ pub fn mapped_record(
     mapper: &Mapper,
     validator: &Validator<'_>,
     number: u64,
-    cells: &[String],
+    cells: &[impl AsRef<str>],
 ) -> Result<CaseRecord, Vec<Problem>> {
     let (canonical, mut problems) = mapper.map_row(number, cells);
     let cells_ref: Vec<&str> = canonical.iter().map(String::as_str).collect();
@@ -70,7 +67,7 @@ pub fn mapped_record(
 
 /// A row right after the header that repeats the columns' labels (the HTCDS
 /// template has one: `prs_Gender` above `Gender`) is not a record.
-fn is_label_row(header: &[String], cells: &[String]) -> bool {
+fn is_label_row(header: &[String], cells: &[&str]) -> bool {
     let strip = |name: &str| {
         let name = match name.split_once('_') {
             Some((prefix, rest)) if prefix.len() <= 4 => rest,
@@ -115,7 +112,7 @@ pub fn check_row(
                 reason,
             }],
         ),
-        RawRow::Cells { number, cells } if first_of_file && is_label_row(header, &cells) => {
+        RawRow::Cells { number, cells } if first_of_file && is_label_row(header, &cells.strs()) => {
             Checked::Rejected(
                 number,
                 vec![Problem::new(
@@ -125,7 +122,7 @@ pub fn check_row(
                 )],
             )
         }
-        RawRow::Cells { number, cells } => match shape.validate(validator, number, cells) {
+        RawRow::Cells { number, cells } => match shape.validate(validator, number, &cells.strs()) {
             Ok(record) => Checked::Valid(number, Box::new(record)),
             Err(problems) => Checked::Rejected(number, problems),
         },

@@ -56,7 +56,7 @@ pub fn screen(source: Box<dyn RowSource>, guard: Guard, workers: usize) -> Resul
         &|guard: &mut Guard, _, rows: Vec<RawRow>| {
             for row in &rows {
                 if let RawRow::Cells { number, cells } = row {
-                    guard.scan(*number, cells);
+                    guard.scan(*number, &cells.strs());
                 }
             }
         },

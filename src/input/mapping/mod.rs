@@ -287,7 +287,11 @@ impl Mapper {
     /// Maps one source row into canonical cells, in `INPUT_COLUMNS` order,
     /// with the problems met on the way (a cell with a problem is left
     /// empty, so validation can still report the rest of the row).
-    pub fn map_row(&self, row_number: u64, cells: &[String]) -> (Vec<String>, Vec<Problem>) {
+    pub fn map_row(
+        &self,
+        row_number: u64,
+        cells: &[impl AsRef<str>],
+    ) -> (Vec<String>, Vec<Problem>) {
         let mut out = vec![String::new(); INPUT_COLUMNS.len()];
         let mut problems = Vec::new();
         for (i, value) in &self.constants {
@@ -300,7 +304,7 @@ impl Mapper {
                 Source::GeneratedId => values.push(format!("{}-{row_number:07}", self.id_prefix)),
                 Source::Flags(flags) => {
                     for (i, contributes) in flags {
-                        let raw = cells.get(*i).map(String::as_str).unwrap_or("");
+                        let raw = cells.get(*i).map(AsRef::as_ref).unwrap_or("");
                         match parse_flag(raw) {
                             Ok(Some(true)) => values.extend(contributes.iter().cloned()),
                             Ok(_) => {}
@@ -314,7 +318,7 @@ impl Mapper {
                 }
                 Source::Columns(cols) => {
                     for &i in cols {
-                        let raw = cells.get(i).map(String::as_str).unwrap_or("").trim();
+                        let raw = cells.get(i).map(AsRef::as_ref).unwrap_or("").trim();
                         if raw.is_empty() {
                             continue;
                         }
@@ -382,7 +386,7 @@ impl Mapper {
     pub fn map_row_strict(
         &self,
         row_number: u64,
-        cells: &[String],
+        cells: &[impl AsRef<str>],
     ) -> Result<Vec<String>, Vec<Problem>> {
         let (out, problems) = self.map_row(row_number, cells);
         if problems.is_empty() {

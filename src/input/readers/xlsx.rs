@@ -336,7 +336,10 @@ impl RowSource for XlsxSource {
             }
         }
         cells.resize(self.header.len(), String::new());
-        Ok(Some(RawRow::Cells { number, cells }))
+        Ok(Some(RawRow::Cells {
+            number,
+            cells: cells.into(),
+        }))
     }
 }
 
