@@ -181,6 +181,10 @@ pub struct Rules {
     /// distinct labels, and normalising each cell again (accents, case,
     /// allocation) was half the time of an ingest.
     seen: std::sync::RwLock<HashMap<CodedField, HashMap<String, Label>>>,
+    /// Whether a raw text means "not recorded", by text, for the same
+    /// reason: every flag, place and count cell of every row asks it, and
+    /// normalising each answer again was a tenth of an ingest.
+    seen_not_recorded: std::sync::RwLock<HashMap<String, bool>>,
 }
 
 /// Distinct raw labels remembered per field; free text beyond it is
@@ -293,6 +297,7 @@ impl Rules {
             labels,
             not_recorded,
             seen: Default::default(),
+            seen_not_recorded: Default::default(),
         })
     }
 
@@ -334,8 +339,26 @@ impl Rules {
 
     /// True for an empty cell or a label meaning "not recorded".
     pub fn is_not_recorded(&self, raw: &str) -> bool {
+        // most cells of an export are empty: no lookup, no lock
+        if raw.trim().is_empty() {
+            return true;
+        }
+        if let Some(known) = self
+            .seen_not_recorded
+            .read()
+            .ok()
+            .and_then(|seen| seen.get(raw).copied())
+        {
+            return known;
+        }
         let key = vocab::normalise_label(raw);
-        key.is_empty() || self.not_recorded.contains(&key)
+        let not_recorded = key.is_empty() || self.not_recorded.contains(&key);
+        if let Ok(mut seen) = self.seen_not_recorded.write()
+            && seen.len() < SEEN_PER_FIELD
+        {
+            seen.insert(raw.to_string(), not_recorded);
+        }
+        not_recorded
     }
 
     pub fn type_name(&self, id: u8) -> Option<&str> {
@@ -469,4 +492,34 @@ fn compile_rule(
         concepts: rule_concepts,
         lang: def.lang,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rules;
+
+    /// The remembered answer is the computed one: asked twice (the second
+    /// time from memory) and in every spelling the labels table normalises.
+    #[test]
+    fn not_recorded_is_answered_the_same_from_memory() {
+        let rules = Rules::default_rules().unwrap();
+        let cases = [
+            ("", true),
+            ("   ", true),
+            ("\t", true),
+            ("Unknown", true),
+            ("  UNKNOWN ", true),
+            ("NotSpecified", true),
+            ("n/a", true),
+            ("t", false),
+            ("recruiter", false),
+            ("0", false),
+            ("Unknownish", false),
+        ];
+        for _ in 0..2 {
+            for (raw, expected) in cases {
+                assert_eq!(rules.is_not_recorded(raw), expected, "{raw:?}");
+            }
+        }
+    }
 }
