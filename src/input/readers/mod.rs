@@ -89,14 +89,6 @@ impl Cells {
     pub fn strs(&self) -> Vec<&str> {
         self.0.iter().collect()
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl From<Vec<String>> for Cells {
