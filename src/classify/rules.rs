@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-// Looked up for every coded value of every record: foldhash, not SipHash
-// (a tenth of ingest went to hashing with SipHash).
+// Looked up for every coded value of every record: foldhash hashes a short
+// label faster than std's SipHash.
 use foldhash::HashMap;
 use std::path::Path;
 
@@ -180,16 +180,44 @@ pub struct Rules {
     /// Labels already looked up, by field and raw text: a column holds few
     /// distinct labels, and normalising each cell again (accents, case,
     /// allocation) was half the time of an ingest.
-    seen: std::sync::RwLock<HashMap<CodedField, HashMap<String, Label>>>,
-    /// Whether a raw text means "not recorded", by text, for the same
-    /// reason: every flag, place and count cell of every row asks it, and
-    /// normalising each answer again was a tenth of an ingest.
-    seen_not_recorded: std::sync::RwLock<HashMap<String, bool>>,
+    seen: HashMap<CodedField, Remembered<Label>>,
+    /// Whether a raw text means "not recorded", for the same reason: every
+    /// flag, place and count cell of every row asks it, and normalising
+    /// each again was 9% of an ingest (perf, 300,000 records).
+    seen_not_recorded: Remembered<bool>,
 }
 
-/// Distinct raw labels remembered per field; free text beyond it is
+/// Distinct raw texts remembered per question; free text beyond it is
 /// normalised every time rather than held.
 const SEEN_PER_FIELD: usize = 4096;
+
+/// Answers already worked out, by the raw text asked about: shared by the
+/// threads that check rows, so behind a lock that readers share.
+#[derive(Debug)]
+struct Remembered<V>(std::sync::RwLock<HashMap<String, V>>);
+
+impl<V> Default for Remembered<V> {
+    fn default() -> Self {
+        Remembered(Default::default())
+    }
+}
+
+impl<V: Copy> Remembered<V> {
+    /// The answer for `raw`, remembered or worked out (and then
+    /// remembered while fewer than [`SEEN_PER_FIELD`] are held).
+    fn get_or(&self, raw: &str, work_out: impl FnOnce() -> V) -> V {
+        if let Some(known) = self.0.read().ok().and_then(|seen| seen.get(raw).copied()) {
+            return known;
+        }
+        let answer = work_out();
+        if let Ok(mut seen) = self.0.write()
+            && seen.len() < SEEN_PER_FIELD
+        {
+            seen.insert(raw.to_string(), answer);
+        }
+        answer
+    }
+}
 
 fn intern(codes: &'static [&'static str], value: &str) -> Option<&'static str> {
     codes.iter().copied().find(|c| *c == value)
@@ -296,35 +324,26 @@ impl Rules {
             corrector,
             labels,
             not_recorded,
-            seen: Default::default(),
-            seen_not_recorded: Default::default(),
+            seen: CodedField::ALL
+                .into_iter()
+                .map(|field| (field, Remembered::default()))
+                .collect(),
+            seen_not_recorded: Remembered::default(),
         })
     }
 
     /// Looks an exported label up: a code, "not recorded" (empty, "Unknown",
     /// "No especificado", ...) or unknown.
     pub fn label(&self, field: CodedField, raw: &str) -> Label {
-        if let Some(label) = self
-            .seen
-            .read()
-            .ok()
-            .and_then(|seen| seen.get(&field).and_then(|m| m.get(raw)).copied())
-        {
-            return label;
+        match self.seen.get(&field) {
+            Some(seen) => seen.get_or(raw, || self.label_uncached(field, raw)),
+            None => self.label_uncached(field, raw),
         }
-        let label = self.label_uncached(field, raw);
-        if let Ok(mut seen) = self.seen.write() {
-            let known = seen.entry(field).or_default();
-            if known.len() < SEEN_PER_FIELD {
-                known.insert(raw.to_string(), label);
-            }
-        }
-        label
     }
 
     fn label_uncached(&self, field: CodedField, raw: &str) -> Label {
         let key = vocab::normalise_label(raw);
-        if key.is_empty() || self.not_recorded.contains(&key) {
+        if self.means_not_recorded(&key) {
             return Label::NotRecorded;
         }
         match self
@@ -343,22 +362,14 @@ impl Rules {
         if raw.trim().is_empty() {
             return true;
         }
-        if let Some(known) = self
-            .seen_not_recorded
-            .read()
-            .ok()
-            .and_then(|seen| seen.get(raw).copied())
-        {
-            return known;
-        }
-        let key = vocab::normalise_label(raw);
-        let not_recorded = key.is_empty() || self.not_recorded.contains(&key);
-        if let Ok(mut seen) = self.seen_not_recorded.write()
-            && seen.len() < SEEN_PER_FIELD
-        {
-            seen.insert(raw.to_string(), not_recorded);
-        }
-        not_recorded
+        self.seen_not_recorded.get_or(raw, || {
+            self.means_not_recorded(&vocab::normalise_label(raw))
+        })
+    }
+
+    /// Whether a normalised label means "not recorded".
+    fn means_not_recorded(&self, key: &str) -> bool {
+        key.is_empty() || self.not_recorded.contains(key)
     }
 
     pub fn type_name(&self, id: u8) -> Option<&str> {
