@@ -64,7 +64,7 @@ pub fn reclassify(
     show_progress: bool,
     top: usize,
 ) -> Result<ClassifySummary> {
-    let mut txn = store.begin()?;
+    let txn = store.begin()?;
     let mut writer = PartitionedWriter::new(&txn);
     let mut classifier = Classifier::new(rules);
     let total: u64 = store
@@ -111,11 +111,11 @@ pub fn reclassify(
         }
         summary.records += new.num_rows() as u64;
         progress.inc(new.num_rows() as u64);
-        writer.write(&mut txn, &new)
+        writer.write(&txn, &new)
     })?;
     progress.finish();
     let mut manifest = store.manifest().clone();
-    manifest.data_files = writer.finish(&mut txn)?;
+    manifest.data_files = writer.finish(&txn)?;
     manifest.rules_version = rules.version.clone();
     manifest.rules_sha256 = rules.sha256.clone();
     txn.commit(manifest)?;

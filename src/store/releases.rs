@@ -119,7 +119,7 @@ pub fn record(store: &Store, publication: Publication) -> Result<Release> {
         files: publication.files,
     };
     releases.push(release.clone());
-    let mut txn = store.begin()?;
+    let txn = store.begin()?;
     let relative = format!(
         "releases/g{:06}-{}-ledger.jsonl",
         txn.generation(),

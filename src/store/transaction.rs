@@ -9,6 +9,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
@@ -25,8 +26,10 @@ pub struct Transaction<'s> {
     /// Unique to this change: in every file name it writes, so that no two
     /// changes ever name a file the same.
     change_id: String,
-    /// Staged files and their path relative to the store root.
-    staged: Vec<(PathBuf, String)>,
+    /// Staged files and their path relative to the store root. Behind a
+    /// lock so that ingest's store writer (a thread of its own) and its
+    /// quarantine can both stage files while the change runs.
+    staged: Mutex<Vec<(PathBuf, String)>>,
     /// Files moved into the store by a commit that has not finished.
     moved: Vec<String>,
     created_root: bool,
@@ -71,7 +74,7 @@ impl<'s> Transaction<'s> {
             store,
             staging,
             change_id,
-            staged: Vec::new(),
+            staged: Mutex::new(Vec::new()),
             moved: Vec::new(),
             created_root,
             committed: false,
@@ -91,12 +94,15 @@ impl<'s> Transaction<'s> {
 
     /// A path in the staging area for a file that will live at `relative`
     /// in the store once committed.
-    pub fn stage(&mut self, relative: &str) -> Result<PathBuf> {
+    pub fn stage(&self, relative: &str) -> Result<PathBuf> {
         let path = self.staging.join(relative);
         if let Some(parent) = path.parent() {
             io(parent, fs::create_dir_all(parent))?;
         }
-        self.staged.push((path.clone(), relative.to_string()));
+        self.staged
+            .lock()
+            .expect("no thread panics while staging")
+            .push((path.clone(), relative.to_string()));
         Ok(path)
     }
 
@@ -122,7 +128,12 @@ impl<'s> Transaction<'s> {
             manifest.listed_files().map(str::to_string).collect();
         manifest.files.retain(|path, _| listed.contains(path));
         let mut parents = std::collections::BTreeSet::new();
-        for (staged, relative) in &self.staged {
+        let staged_files = std::mem::take(
+            self.staged
+                .get_mut()
+                .expect("no thread panics while staging"),
+        );
+        for (staged, relative) in &staged_files {
             if !staged.exists() {
                 continue; // staged but never written: nothing to move
             }
