@@ -113,17 +113,26 @@ pub fn render_text(batches: &[RecordBatch], format: OutputFormat) -> Result<Stri
 /// file has the name by then, so a file another process wrote in the
 /// meantime is not replaced either, and a killed write leaves no partial
 /// file under the name.
-pub fn write_file(batches: &[RecordBatch], format: OutputFormat, path: &Path) -> Result<()> {
-    let exists = || {
-        Error::Usage(format!(
-            "--output {}: the file exists; safetynet never overwrites a file it did not write. \
-             Choose a new name or remove it first",
-            path.display()
-        ))
-    };
+/// Refuses an `--output` file that exists: checked before a query runs,
+/// so that a long query is not run only to be refused at the end, and
+/// again when writing (the file may have appeared meanwhile).
+pub fn refuse_existing(path: &Path) -> Result<()> {
     if path.exists() {
-        return Err(exists());
+        return Err(exists(path));
     }
+    Ok(())
+}
+
+fn exists(path: &Path) -> Error {
+    Error::Usage(format!(
+        "--output {}: the file exists; safetynet never overwrites a file it did not write. \
+         Choose a new name or remove it first",
+        path.display()
+    ))
+}
+
+pub fn write_file(batches: &[RecordBatch], format: OutputFormat, path: &Path) -> Result<()> {
+    refuse_existing(path)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -140,7 +149,7 @@ pub fn write_file(batches: &[RecordBatch], format: OutputFormat, path: &Path) ->
     }
     staging.persist_noclobber(path).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            exists()
+            exists(path)
         } else {
             Error::io(path, e.error)
         }

@@ -280,6 +280,49 @@ fn file_level_errors_exit_2_and_write_nothing() {
     }
 }
 
+/// Ingest writes the store's files on several threads (the records'
+/// arrays and Parquet on a thread of their own, the last row groups of
+/// each partition on every core): the files must not depend on which
+/// thread finished first.
+#[test]
+fn ingesting_one_file_twice_writes_the_same_data_files() {
+    let dir = TempDir::new().unwrap();
+    let export = dir.path().join("g.csv");
+    ok(&[
+        "generate",
+        "--records",
+        "20000",
+        "--seed",
+        "5",
+        "--countries",
+        "US,MX,CA",
+        "--out",
+        p(&export),
+    ]);
+    // a partition's file, named without the change id that differs
+    let data_files = |store: &std::path::Path| -> std::collections::BTreeMap<String, Vec<u8>> {
+        snapshot(&store.join("data"))
+            .into_iter()
+            .map(|(path, bytes)| {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let parts: Vec<&str> = name.split('-').collect();
+                assert_eq!(parts.len(), 3, "{name}");
+                let folder = path.parent().unwrap().display().to_string();
+                (format!("{folder}/{}-{}", parts[0], parts[2]), bytes)
+            })
+            .collect()
+    };
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    ingest_json(&a, &[&export]);
+    ingest_json(&b, &[&export]);
+    let (a, b) = (data_files(&a), data_files(&b));
+    assert!(a.len() >= 20, "{} partitions", a.len());
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        assert!(bytes == &b[name], "{name} differs");
+    }
+}
+
 #[test]
 fn generator_is_deterministic() {
     let dir = TempDir::new().unwrap();
@@ -647,6 +690,19 @@ fn query_writes_every_format_and_never_overwrites_a_file() {
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(std::fs::read(&xlsx).unwrap(), before);
+    // refused before the query runs: a query that cannot run (an unknown
+    // table) is refused for the file, not for the SQL
+    let (code, _, stderr) = run(&[
+        "query",
+        "--store",
+        p(&store),
+        "--output",
+        p(&xlsx),
+        "SELECT * FROM no_such_table",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the file exists"), "{stderr}");
+    assert!(!stderr.contains("no_such_table"), "{stderr}");
     // no staging file is left beside it
     let left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()

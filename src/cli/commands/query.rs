@@ -67,6 +67,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         )
         .into());
     }
+    if let Some(path) = &output_file {
+        safetynet::sql::output::refuse_existing(path)?;
+    }
     let store = Store::open(&store)?;
     let selection = selection.selection()?;
     if globals.show_progress {
