@@ -106,7 +106,8 @@ impl Pending {
 /// being written holds an encoder and a compressor for every column
 /// (about a megabyte each); with every partition's row group open at once,
 /// as a plain writer per partition would have them, 30 partitions took
-/// 600 MB. Rows wait instead, and only one row group is open at any time.
+/// 600 MB. Rows wait instead, and only one row group is open at any time
+/// (two at the end, in [`PartitionedWriter::finish`]).
 /// When memory runs short they are compressed rather than written: as
 /// plain arrays the budget filled after about 9,000 rows per partition, and
 /// row groups that small made every query of a freshly ingested store about
@@ -269,7 +270,7 @@ impl PartitionedWriter {
     /// Writes what waits and closes every file; returns their paths
     /// relative to the store root.
     ///
-    /// The partitions still waiting are written on every core: each is a
+    /// The partitions still waiting are written on two cores: each is a
     /// file of its own, so the files are the same bytes in any order of
     /// work (their names are given first, in key order, as one at a time
     /// would give them). On 300,000 records this last step had been a
@@ -293,7 +294,7 @@ impl PartitionedWriter {
                 (key, file, rows)
             })
             .collect();
-        let written = on_every_core(jobs, |(key, (relative, mut writer), pending)| {
+        let written = on_two_cores(jobs, |(key, (relative, mut writer), pending)| {
             if let Some(pending) = pending {
                 write_rows(&mut writer, pending)?;
             }
@@ -316,15 +317,21 @@ fn write_rows(writer: &mut ArrowWriter<File>, pending: Pending) -> Result<()> {
     Ok(())
 }
 
-/// Runs `work` on every job, on as many threads as there are cores (at
-/// most two row groups' encoders and rows at once on this machine's two).
-fn on_every_core<J: Send, R: Send>(
+/// Partitions written at once by [`PartitionedWriter::finish`]. Each holds
+/// a row group's encoders and its rows decoded (tens of megabytes at 10M
+/// records), so the number is fixed, not the machine's core count: on a
+/// 32-core machine one per core would hold thirty-two.
+const FINISHING_THREADS: usize = 2;
+
+/// Runs `work` on every job, on up to [`FINISHING_THREADS`] threads.
+fn on_two_cores<J: Send, R: Send>(
     jobs: Vec<J>,
     work: impl Fn(J) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+        .min(FINISHING_THREADS)
         .clamp(1, jobs.len().max(1));
     let queue = std::sync::Mutex::new(jobs.into_iter());
     std::thread::scope(|scope| {

@@ -282,7 +282,7 @@ fn file_level_errors_exit_2_and_write_nothing() {
 
 /// Ingest writes the store's files on several threads (the records'
 /// arrays and Parquet on a thread of their own, the last row groups of
-/// each partition on every core): the files must not depend on which
+/// the partitions two at a time): the files must not depend on which
 /// thread finished first.
 #[test]
 fn ingesting_one_file_twice_writes_the_same_data_files() {
