@@ -12,6 +12,7 @@ pub mod listing;
 pub mod places;
 pub mod progress;
 pub mod record;
+pub mod remembered;
 pub mod rng;
 pub mod schema;
 pub mod vocab;

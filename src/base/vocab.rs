@@ -348,6 +348,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_coded_field_is_at_its_own_number_in_all() {
+        // the rules index their per-field memories by `field as usize`
+        for (i, field) in CodedField::ALL.into_iter().enumerate() {
+            assert_eq!(field as usize, i, "{field:?}");
+        }
+    }
+
+    #[test]
     fn labels_normalise_across_case_accents_and_camel_case() {
         assert_eq!(normalise_label("DebtBondage"), "debt bondage");
         assert_eq!(normalise_label("debt_bondage"), "debt bondage");

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::base::remembered::Remembered;
 use crate::base::vocab::{self, CodedField};
 use crate::error::{Error, Result};
 
@@ -177,46 +178,15 @@ pub struct Rules {
     pub corrector: crate::classify::fuzzy::Corrector,
     labels: HashMap<CodedField, HashMap<String, &'static str>>,
     not_recorded: HashSet<String>,
-    /// Labels already looked up, by field and raw text: a column holds few
-    /// distinct labels, and normalising each cell again (accents, case,
-    /// allocation) was half the time of an ingest.
-    seen: HashMap<CodedField, Remembered<Label>>,
+    /// Labels already looked up, by raw text, one memory per field (indexed
+    /// by the field's place in `CodedField::ALL`, its declaration order):
+    /// a column holds few distinct labels, and normalising each cell again
+    /// (accents, case, allocation) was half the time of an ingest.
+    seen: [Remembered<Label>; CodedField::ALL.len()],
     /// Whether a raw text means "not recorded", for the same reason: every
     /// flag, place and count cell of every row asks it, and normalising
     /// each again was 9% of an ingest (perf, 300,000 records).
     seen_not_recorded: Remembered<bool>,
-}
-
-/// Distinct raw texts remembered per question; free text beyond it is
-/// normalised every time rather than held.
-const SEEN_PER_FIELD: usize = 4096;
-
-/// Answers already worked out, by the raw text asked about: shared by the
-/// threads that check rows, so behind a lock that readers share.
-#[derive(Debug)]
-struct Remembered<V>(std::sync::RwLock<HashMap<String, V>>);
-
-impl<V> Default for Remembered<V> {
-    fn default() -> Self {
-        Remembered(Default::default())
-    }
-}
-
-impl<V: Copy> Remembered<V> {
-    /// The answer for `raw`, remembered or worked out (and then
-    /// remembered while fewer than [`SEEN_PER_FIELD`] are held).
-    fn get_or(&self, raw: &str, work_out: impl FnOnce() -> V) -> V {
-        if let Some(known) = self.0.read().ok().and_then(|seen| seen.get(raw).copied()) {
-            return known;
-        }
-        let answer = work_out();
-        if let Ok(mut seen) = self.0.write()
-            && seen.len() < SEEN_PER_FIELD
-        {
-            seen.insert(raw.to_string(), answer);
-        }
-        answer
-    }
 }
 
 fn intern(codes: &'static [&'static str], value: &str) -> Option<&'static str> {
@@ -324,10 +294,7 @@ impl Rules {
             corrector,
             labels,
             not_recorded,
-            seen: CodedField::ALL
-                .into_iter()
-                .map(|field| (field, Remembered::default()))
-                .collect(),
+            seen: Default::default(),
             seen_not_recorded: Remembered::default(),
         })
     }
@@ -335,10 +302,7 @@ impl Rules {
     /// Looks an exported label up: a code, "not recorded" (empty, "Unknown",
     /// "No especificado", ...) or unknown.
     pub fn label(&self, field: CodedField, raw: &str) -> Label {
-        match self.seen.get(&field) {
-            Some(seen) => seen.get_or(raw, || self.label_uncached(field, raw)),
-            None => self.label_uncached(field, raw),
-        }
+        self.seen[field as usize].get_or(raw, || self.label_uncached(field, raw))
     }
 
     fn label_uncached(&self, field: CodedField, raw: &str) -> Label {

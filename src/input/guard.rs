@@ -273,6 +273,12 @@ pub fn kind_of_column_name(name: &str) -> Option<Kind> {
     None
 }
 
+/// Compiles the value patterns now, on two threads, rather than one at a
+/// time when the first rows need them.
+pub fn compile_patterns() {
+    patterns::compile_all();
+}
+
 /// What a value looks like, if it looks like personal data. `dates_allowed`
 /// is set for columns the mapping parses as dates (a referral date is not
 /// personal; the year and month are all that is kept), but a date that

@@ -48,6 +48,7 @@ pub struct CheckedChunk {
 /// Screens every row with `guard` on `workers` threads; returns the merged
 /// findings over the whole file.
 pub fn screen(source: Box<dyn RowSource>, guard: Guard, workers: usize) -> Result<Guard> {
+    crate::input::guard::compile_patterns();
     let states = vec![guard; workers.max(1)];
     let screened = run(
         source,

@@ -10,6 +10,7 @@ pub mod spec;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::base::remembered::Remembered;
 use crate::base::schema::{INPUT_COLUMNS, LIST_COLUMNS};
 use crate::base::vocab::normalise_label;
 use crate::input::validate::Problem;
@@ -31,7 +32,13 @@ struct CompiledField {
     source: Source,
     multi: bool,
     split: Vec<String>,
-    values: HashMap<String, Vec<String>>,
+    /// The canonical values a source value stands for, by its normalised
+    /// label: an index into `targets`.
+    values: HashMap<String, usize>,
+    targets: Vec<Vec<String>>,
+    /// `values` looked up by raw text, so that a cell is normalised once
+    /// per distinct text, not once per row.
+    seen: Remembered<Option<usize>>,
     combine: Vec<(Vec<String>, String)>,
     priority: Vec<String>,
     dates: Vec<String>,
@@ -65,11 +72,17 @@ fn canonical_index(name: &str) -> usize {
 /// How a flag cell reads: `Some(true)` for 1, `Some(false)` for 0, `None`
 /// for blank; `Err` for anything else.
 fn parse_flag(raw: &str) -> Result<Option<bool>, ()> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "" => Ok(None),
-        "1" | "1.0" | "true" | "yes" => Ok(Some(true)),
-        "0" | "0.0" | "false" | "no" => Ok(Some(false)),
-        _ => Err(()),
+    // compared without lowering a copy: every flag cell of every row
+    let raw = raw.trim();
+    let is = |words: &[&str]| words.iter().any(|w| raw.eq_ignore_ascii_case(w));
+    if raw.is_empty() {
+        Ok(None)
+    } else if is(&["1", "1.0", "true", "yes"]) {
+        Ok(Some(true))
+    } else if is(&["0", "0.0", "false", "no"]) {
+        Ok(Some(false))
+    } else {
+        Err(())
     }
 }
 
@@ -215,14 +228,16 @@ impl Mapper {
                 split,
                 values: field
                     .values
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            normalise_label(k),
-                            v.values().into_iter().map(str::to_string).collect(),
-                        )
-                    })
+                    .keys()
+                    .enumerate()
+                    .map(|(i, k)| (normalise_label(k), i))
                     .collect(),
+                targets: field
+                    .values
+                    .values()
+                    .map(|v| v.values().into_iter().map(str::to_string).collect())
+                    .collect(),
+                seen: Remembered::default(),
                 combine: field
                     .combine
                     .iter()
@@ -343,10 +358,13 @@ impl Mapper {
                             continue;
                         }
                         for part in split_all(raw, &field.split) {
-                            match field.values.get(&normalise_label(part)) {
-                                Some(targets) => {
-                                    values.extend(targets.iter().filter(|t| !t.is_empty()).cloned())
-                                }
+                            let listed = field
+                                .seen
+                                .get_or(part, || field.values.get(&normalise_label(part)).copied());
+                            match listed {
+                                Some(t) => values.extend(
+                                    field.targets[t].iter().filter(|t| !t.is_empty()).cloned(),
+                                ),
                                 None => values.push(part.to_string()),
                             }
                         }
