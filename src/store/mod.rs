@@ -46,6 +46,23 @@ pub fn kill_point(name: &str) {
     }
 }
 
+/// A test hook beside [`kill_point`]: where `SAFETYNET_FAIL_AT` names this
+/// point, the step fails as a full disk would fail it at `path`, so tests
+/// can check that a failure on a thread of its own (ingest's store writer)
+/// is the error reported and leaves the store as it was.
+pub fn fail_point(name: &str, path: &Path) -> Result<()> {
+    if std::env::var_os("SAFETYNET_FAIL_AT").is_some_and(|v| v == name) {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                format!("no space left on device (test hook SAFETYNET_FAIL_AT={name})"),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub struct Store {
     root: PathBuf,
     manifest: Manifest,

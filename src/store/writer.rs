@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
+use std::path::Path;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
@@ -166,6 +167,7 @@ impl PartitionedWriter {
     }
 
     pub fn write(&mut self, txn: &Transaction<'_>, batch: &RecordBatch) -> Result<()> {
+        super::fail_point("store-write", Path::new("data"))?;
         let countries = batch
             .column_by_name("reporting_country")
             .expect("country column");
@@ -295,6 +297,7 @@ impl PartitionedWriter {
             })
             .collect();
         let written = on_two_cores(jobs, |(key, (relative, mut writer), pending)| {
+            super::fail_point("store-finish", Path::new(&relative))?;
             if let Some(pending) = pending {
                 write_rows(&mut writer, pending)?;
             }

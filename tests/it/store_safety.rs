@@ -329,6 +329,41 @@ fn a_change_killed_before_its_commit_leaves_the_store_as_it_was() {
     assert!(!store.join(".tmp").exists());
 }
 
+/// A write that fails on ingest's store thread (a full disk, forced by a
+/// test hook) is the error reported, whether it comes while rows are still
+/// being checked ("store-write": the command's thread then finds the
+/// thread gone) or while the last partitions are written on two cores
+/// ("store-finish"); the store is left as it was, with nothing staged.
+#[test]
+fn a_write_that_fails_on_the_stores_thread_is_reported_and_changes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let store = dir.path().join("store");
+    let base = generated(dir.path(), "base.csv", 1_000, 1, "US");
+    ingest_json(&store, &[&base]);
+    let before = snapshot(&store);
+    // three batches of rows, six partitions left for the finish
+    let more = generated(dir.path(), "more.csv", 20_000, 2, "MX,CA");
+    for point in ["store-write", "store-finish"] {
+        let out = bin()
+            .env("SAFETYNET_FAIL_AT", point)
+            .args(["ingest", "--store", p(&store), p(&more)])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{point}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "no space left on device (test hook SAFETYNET_FAIL_AT={point})"
+            )),
+            "{point}: {stderr}"
+        );
+        assert!(!stderr.contains("writer stopped"), "{point}: {stderr}");
+        assert_eq!(snapshot(&store), before, "{point}: the store changed");
+    }
+    ok(&["verify", "--store", p(&store)]);
+    assert_eq!(records(&store), 1_000);
+}
+
 #[test]
 fn a_report_killed_while_replacing_the_previous_one_loses_neither() {
     let dir = TempDir::new().unwrap();
