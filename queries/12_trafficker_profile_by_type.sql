@@ -22,39 +22,48 @@ labelled AS (
     perpetrator_roles, perpetrator_genders, perpetrator_age_groups, perpetrator_regions, perpetrator_relations
   FROM selected
 ),
-long AS (
-  SELECT type_id, category, 'role' AS attribute, unnest(perpetrator_roles) AS value, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL
+-- the counts and their denominators, one aggregation per attribute: no
+-- attribute name among the grouping keys (the regions named before they
+-- are grouped, so codes of one region name are counted together)
+counts AS (
+  SELECT type_id, category, 'role' AS attribute, value, protected_count(unit_id) AS n
+  FROM (SELECT type_id, category, unnest(perpetrator_roles) AS value, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL)
+  GROUP BY type_id, category, value
   UNION ALL
-  SELECT type_id, category, 'gender', unnest(perpetrator_genders), unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL
+  SELECT type_id, category, 'gender', value, protected_count(unit_id)
+  FROM (SELECT type_id, category, unnest(perpetrator_genders) AS value, unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL)
+  GROUP BY type_id, category, value
   UNION ALL
-  SELECT type_id, category, 'age group', unnest(perpetrator_age_groups), unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL
+  SELECT type_id, category, 'age group', value, protected_count(unit_id)
+  FROM (SELECT type_id, category, unnest(perpetrator_age_groups) AS value, unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL)
+  GROUP BY type_id, category, value
   UNION ALL
-  SELECT type_id, category, 'citizenship (region)', unnest(perpetrator_regions), unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL
+  SELECT type_id, category, 'citizenship (region)', value, protected_count(unit_id)
+  FROM (SELECT type_id, category, CASE value WHEN '002' THEN 'Africa' WHEN '019' THEN 'Americas' WHEN '142' THEN 'Asia'
+      WHEN '150' THEN 'Europe' WHEN '009' THEN 'Oceania' ELSE value END AS value, unit_id
+        FROM (SELECT type_id, category, unnest(perpetrator_regions) AS value, unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL))
+  GROUP BY type_id, category, value
   UNION ALL
-  SELECT type_id, category, 'relation to victim', unnest(perpetrator_relations), unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL
+  SELECT type_id, category, 'relation to victim', value, protected_count(unit_id)
+  FROM (SELECT type_id, category, unnest(perpetrator_relations) AS value, unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL)
+  GROUP BY type_id, category, value
 ),
-named AS (
-  SELECT type_id, category, attribute, unit_id,
-    CASE WHEN attribute = 'citizenship (region)' THEN
-      CASE value WHEN '002' THEN 'Africa' WHEN '019' THEN 'Americas' WHEN '142' THEN 'Asia'
-        WHEN '150' THEN 'Europe' WHEN '009' THEN 'Oceania' ELSE value END
-    ELSE value END AS value
-  FROM long
-),
--- each record once per attribute it records, however many perpetrators
-recorded AS (
-  SELECT category, 'role' AS attribute, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL
+denominators AS (
+  SELECT category, 'role' AS attribute, protected_count(unit_id) AS denominator
+  FROM labelled WHERE perpetrator_roles IS NOT NULL GROUP BY category
   UNION ALL
-  SELECT category, 'gender', unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL
+  SELECT category, 'gender', protected_count(unit_id)
+  FROM labelled WHERE perpetrator_genders IS NOT NULL GROUP BY category
   UNION ALL
-  SELECT category, 'age group', unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL
+  SELECT category, 'age group', protected_count(unit_id)
+  FROM labelled WHERE perpetrator_age_groups IS NOT NULL GROUP BY category
   UNION ALL
-  SELECT category, 'citizenship (region)', unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL
+  SELECT category, 'citizenship (region)', protected_count(unit_id)
+  FROM labelled WHERE perpetrator_regions IS NOT NULL GROUP BY category
   UNION ALL
-  SELECT category, 'relation to victim', unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL
-),
-denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM recorded GROUP BY category, attribute),
-counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM named GROUP BY type_id, category, attribute, value)
+  SELECT category, 'relation to victim', protected_count(unit_id)
+  FROM labelled WHERE perpetrator_relations IS NOT NULL GROUP BY category
+)
 SELECT
   c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,

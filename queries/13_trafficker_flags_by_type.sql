@@ -25,20 +25,29 @@ labelled AS (
     CASE WHEN perpetrator_control_abuse THEN 'yes' WHEN NOT perpetrator_control_abuse THEN 'no' END AS control_abuse
   FROM selected
 ),
-long AS (
-  SELECT type_id, category, 'number of perpetrators' AS attribute, how_many AS value, unit_id FROM labelled WHERE how_many IS NOT NULL
-  UNION ALL
-  SELECT type_id, category, 'money paid', money_paid, unit_id FROM labelled WHERE money_paid IS NOT NULL
-  UNION ALL
-  SELECT type_id, category, 'transaction', transaction, unit_id FROM labelled WHERE transaction IS NOT NULL
-  UNION ALL
-  SELECT type_id, category, 'control, abuse or kidnap', control_abuse, unit_id FROM labelled WHERE control_abuse IS NOT NULL
-),
--- the counts and their denominators in one aggregation (one read of the store, not two):
--- the denominators are the grouping set without type_id and value
+-- the counts and their denominators (the grouping set without type_id and
+-- value) in one aggregation per attribute: no attribute name among the
+-- grouping keys
 counted AS (
-  SELECT type_id, category, attribute, value, protected_count(unit_id) AS n, grouping(value) AS is_denominator
-  FROM long GROUP BY GROUPING SETS ((type_id, category, attribute, value), (category, attribute))
+  SELECT type_id, category, 'number of perpetrators' AS attribute, how_many AS value,
+    protected_count(unit_id) AS n, grouping(how_many) AS is_denominator
+  FROM labelled WHERE how_many IS NOT NULL
+  GROUP BY GROUPING SETS ((type_id, category, how_many), (category))
+  UNION ALL
+  SELECT type_id, category, 'money paid', money_paid,
+    protected_count(unit_id), grouping(money_paid)
+  FROM labelled WHERE money_paid IS NOT NULL
+  GROUP BY GROUPING SETS ((type_id, category, money_paid), (category))
+  UNION ALL
+  SELECT type_id, category, 'transaction', transaction,
+    protected_count(unit_id), grouping(transaction)
+  FROM labelled WHERE transaction IS NOT NULL
+  GROUP BY GROUPING SETS ((type_id, category, transaction), (category))
+  UNION ALL
+  SELECT type_id, category, 'control, abuse or kidnap', control_abuse,
+    protected_count(unit_id), grouping(control_abuse)
+  FROM labelled WHERE control_abuse IS NOT NULL
+  GROUP BY GROUPING SETS ((type_id, category, control_abuse), (category))
 ),
 counts AS (
   SELECT type_id, category, attribute, value, n, is_denominator,

@@ -131,6 +131,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether the SQL engine stopped because its memory pool
+    /// (`--memory-limit`) could not give an operator what it asked for.
+    pub fn is_out_of_memory(&self) -> bool {
+        match self {
+            Error::DataFusion(e) => matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ),
+            Error::Query { source, .. } => source.is_out_of_memory(),
+            _ => false,
+        }
+    }
+}
+
 /// Whether DataFusion refused the SQL itself (a parse, planning or schema
 /// error the user can fix) rather than failing to read or compute: a store
 /// file that cannot be read is not the user's SQL.

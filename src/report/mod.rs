@@ -207,7 +207,8 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
     Ok(files)
 }
 
-/// Queries of one counting pass run at once (see [`query_tables`]).
+/// Queries of one counting pass run at once (see [`query_tables`]): on
+/// small stores each is mostly planning, on one core.
 const CONCURRENT_QUERIES: usize = 2;
 
 /// Runs the query files (and the typology mix tests) with the session's
@@ -219,7 +220,6 @@ async fn query_tables(
     to_year: i32,
     available: &[String],
 ) -> Result<Vec<Table>> {
-    use futures::{StreamExt, TryStreamExt};
     let sel = &options.selection;
     let mut jobs = Vec::new();
     for (name, sql) in query_files(options.extra_queries.as_deref())? {
@@ -230,9 +230,6 @@ async fn query_tables(
             jobs.push((name, spec, sql));
         }
     }
-    // Two queries at a time: on small stores each is mostly planning, on
-    // one core; `buffered` hands the tables back in publication order, and
-    // the first failing query in that order is the error reported.
     let run_one = |(name, spec, sql): (String, TableSpec, String)| async move {
         let batches = run_with_parameters(ctx, &sql, parameters(sel, from_year, to_year))
             .await
@@ -241,17 +238,62 @@ async fn query_tables(
         charts::check(&table)?;
         Ok::<_, Error>(table)
     };
-    let queried = futures::stream::iter(jobs)
-        .map(run_one)
-        .buffered(CONCURRENT_QUERIES)
-        .try_collect::<Vec<Table>>();
+    let queried = run_together(jobs, &run_one, CONCURRENT_QUERIES);
     let independence = independence::build(ctx, sel, from_year, to_year, options.policy.min_cell);
-    // both finish before either's error is reported: the first in
-    // publication order, whichever failed first
     let (queried, independence) = futures::join!(queried, independence);
-    let mut tables = queried?;
+    // both finished before either's error is reported: the first in
+    // publication order, whichever failed first
+    let mut tables = again_alone(queried, &run_one).await?;
     tables.push(independence?);
     Ok(tables)
+}
+
+/// Runs `jobs` `at_once` at a time; each result comes back beside its job,
+/// in the jobs' order.
+async fn run_together<J: Clone, T, Fut>(
+    jobs: Vec<J>,
+    run: &impl Fn(J) -> Fut,
+    at_once: usize,
+) -> Vec<(J, Result<T>)>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    use futures::StreamExt;
+    futures::stream::iter(jobs)
+        .map(|job| {
+            let ran = run(job.clone());
+            async move { (job, ran.await) }
+        })
+        .buffered(at_once)
+        .collect()
+        .await
+}
+
+/// The results of [`run_together`], with every job that ran out of memory
+/// beside others run again alone, one after another, once all are done;
+/// the first failure in the jobs' order is the error. Queries share one
+/// memory pool (`--memory-limit`), and some of their memory cannot spill:
+/// counting distinct case ids holds every case's key. On a million
+/// generated records, `report --unit cases` failed with "Resources
+/// exhausted" because two queries (and the mix tests) ran at once, while
+/// each fit alone. Only a job that fails alone too fails the report. The
+/// results are the same either way: an answer does not depend on what ran
+/// beside it.
+async fn again_alone<J, T, Fut>(
+    results: Vec<(J, Result<T>)>,
+    run: &impl Fn(J) -> Fut,
+) -> Result<Vec<T>>
+where
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut done = Vec::with_capacity(results.len());
+    for (job, result) in results {
+        match result {
+            Err(e) if e.is_out_of_memory() => done.push(run(job).await?),
+            other => done.push(other?),
+        }
+    }
+    Ok(done)
 }
 
 /// A published figure of a reference source below K is shown as `x` like
@@ -517,4 +559,65 @@ pub fn write(report: &Report, out: &Path) -> Result<Vec<PathBuf>> {
             .write(out)?,
     );
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn out_of_memory() -> Error {
+        Error::in_query(
+            "q",
+            Error::DataFusion(datafusion::error::DataFusionError::ResourcesExhausted(
+                "Failed to allocate".into(),
+            )),
+        )
+    }
+
+    /// Jobs 0 to 4; job 2 runs out of memory whenever another job runs
+    /// beside it, job 4 runs out of memory even alone.
+    async fn fake_query(job: u32, running: &Cell<u32>) -> Result<u32> {
+        running.set(running.get() + 1);
+        // the others started meanwhile are seen after a turn
+        tokio::task::yield_now().await;
+        let beside_others = running.get() > 1;
+        tokio::task::yield_now().await;
+        running.set(running.get() - 1);
+        match job {
+            2 if beside_others => Err(out_of_memory()),
+            4 => Err(out_of_memory()),
+            _ => Ok(job * 10),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_out_of_memory_beside_others_is_run_again_alone() {
+        let running = Cell::new(0);
+        let run = |job: u32| fake_query(job, &running);
+        let first = run_together(vec![0, 1, 2, 3], &run, 2).await;
+        assert!(
+            first[2].1.as_ref().is_err_and(Error::is_out_of_memory),
+            "the fake job must fail beside another for the test to mean anything"
+        );
+        assert_eq!(again_alone(first, &run).await.unwrap(), vec![0, 10, 20, 30]);
+    }
+
+    #[tokio::test]
+    async fn a_query_out_of_memory_alone_is_the_error_and_other_errors_are_not_retried() {
+        let running = Cell::new(0);
+        let run = |job: u32| fake_query(job, &running);
+        let first = run_together(vec![0, 4], &run, 2).await;
+        let error = again_alone(first, &run).await.unwrap_err();
+        assert!(error.is_out_of_memory(), "{error}");
+
+        let tries = Cell::new(0);
+        let failing = |_: u32| {
+            tries.set(tries.get() + 1);
+            async { Err::<u32, _>(Error::Usage("bad SQL".into())) }
+        };
+        let first = run_together(vec![7], &failing, 2).await;
+        assert!(again_alone(first, &failing).await.is_err());
+        assert_eq!(tries.get(), 1, "only memory is worth a second try");
+    }
 }

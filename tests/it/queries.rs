@@ -59,7 +59,10 @@ fn every_query_file_publishes_its_snapshotted_table() {
 /// Queries 04, 09 and 13 take their counts and denominators in one
 /// aggregation (`GROUPING SETS`, the denominator spread over its rows by a
 /// window), which reads the store once where a join of two aggregations read
-/// it twice. Each must give exactly the table of the plain join, for victims
+/// it twice; 04, 12 and 13 also aggregate each attribute on its own rather
+/// than all of them stacked in one long table (faster: no attribute name
+/// among the grouping keys). Each must give exactly the table of the plain
+/// form (the attributes stacked, two aggregations joined), for victims
 /// (every record counted) and for cases (each case once, so a denominator is
 /// not the sum of its parts), on a store whose cases have several records.
 #[test]
@@ -116,7 +119,7 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
         let (shared, one_pass) = shipped
             .split_once(ONE_PASS_MARKER)
             .unwrap_or_else(|| panic!("{file}: no line starting {ONE_PASS_MARKER:?}"));
-        assert!(one_pass.contains("GROUPING SETS"), "{file}");
+        assert_ne!(one_pass.trim(), join.trim(), "{file}: nothing to compare");
         let reference = format!("{shared}{join}");
         for unit in ["victims", "cases"] {
             let tables: Vec<String> = [&shipped, &reference]
@@ -152,10 +155,17 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
 const ONE_PASS_MARKER: &str = "-- the counts and";
 
 /// The end of each query as two aggregations joined, after the shared steps.
-const PLAIN_JOINS: [(&str, &str); 3] = [
+const PLAIN_JOINS: [(&str, &str); 4] = [
     (
         "04_profile_by_type.sql",
-        "denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+        "long AS (
+  SELECT type_id, category, 'gender' AS attribute, gender AS value, unit_id FROM labelled WHERE gender IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'adult/minor', majority_status, unit_id FROM labelled WHERE majority_status IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'citizenship', citizenship_status, unit_id FROM labelled WHERE citizenship_status IS NOT NULL
+),
+denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
 counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
 SELECT
   c.type_id, c.category, t.type_records, c.attribute, c.value, c.n, d.denominator,
@@ -182,8 +192,61 @@ ORDER BY c.exploitation_country, c.ranked_by DESC, c.citizenship
     ),
     (
         "13_trafficker_flags_by_type.sql",
-        "denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
+        "long AS (
+  SELECT type_id, category, 'number of perpetrators' AS attribute, how_many AS value, unit_id FROM labelled WHERE how_many IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'money paid', money_paid, unit_id FROM labelled WHERE money_paid IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'transaction', transaction, unit_id FROM labelled WHERE transaction IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'control, abuse or kidnap', control_abuse, unit_id FROM labelled WHERE control_abuse IS NOT NULL
+),
+denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM long GROUP BY category, attribute),
 counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM long GROUP BY type_id, category, attribute, value)
+SELECT
+  c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
+  round(100.0 * c.n / d.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
+FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
+ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value
+",
+    ),
+    (
+        "12_trafficker_profile_by_type.sql",
+        "long AS (
+  SELECT type_id, category, 'role' AS attribute, unnest(perpetrator_roles) AS value, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'gender', unnest(perpetrator_genders), unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'age group', unnest(perpetrator_age_groups), unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'citizenship (region)', unnest(perpetrator_regions), unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL
+  UNION ALL
+  SELECT type_id, category, 'relation to victim', unnest(perpetrator_relations), unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL
+),
+named AS (
+  SELECT type_id, category, attribute, unit_id,
+    CASE WHEN attribute = 'citizenship (region)' THEN
+      CASE value WHEN '002' THEN 'Africa' WHEN '019' THEN 'Americas' WHEN '142' THEN 'Asia'
+        WHEN '150' THEN 'Europe' WHEN '009' THEN 'Oceania' ELSE value END
+    ELSE value END AS value
+  FROM long
+),
+-- each record once per attribute it records, however many perpetrators
+recorded AS (
+  SELECT category, 'role' AS attribute, unit_id FROM labelled WHERE perpetrator_roles IS NOT NULL
+  UNION ALL
+  SELECT category, 'gender', unit_id FROM labelled WHERE perpetrator_genders IS NOT NULL
+  UNION ALL
+  SELECT category, 'age group', unit_id FROM labelled WHERE perpetrator_age_groups IS NOT NULL
+  UNION ALL
+  SELECT category, 'citizenship (region)', unit_id FROM labelled WHERE perpetrator_regions IS NOT NULL
+  UNION ALL
+  SELECT category, 'relation to victim', unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL
+),
+denominators AS (SELECT category, attribute, protected_count(unit_id) AS denominator FROM recorded GROUP BY category, attribute),
+counts AS (SELECT type_id, category, attribute, value, protected_count(unit_id) AS n FROM named GROUP BY type_id, category, attribute, value)
 SELECT
   c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,
