@@ -26,16 +26,19 @@ WITH selected AS (
 labelled AS (
   SELECT year, unit_id,
     CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
-    CASE classification WHEN 'typology' THEN 'typology' WHEN 'extension' THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
     typology_id AS type_id,
     coalesce(typology_name, extension_category, 'not determined') AS category
   FROM selected
 ),
 years AS (SELECT year, protected_count(unit_id) AS denominator FROM selected GROUP BY year),
-categories AS (SELECT DISTINCT section_order, section, type_id, category FROM labelled),
+-- the section's name is given after: one name per section_order, so the
+-- same categories, with one string fewer to compare
+categories AS (SELECT DISTINCT section_order, type_id, category FROM labelled),
 counts AS (SELECT year, category, protected_count(unit_id) AS n FROM labelled GROUP BY year, category),
 grid AS (
-  SELECT k.section_order, k.section, k.type_id, k.category, y.year, coalesce(c.n, 0) AS n, y.denominator
+  SELECT k.section_order,
+    CASE k.section_order WHEN 1 THEN 'typology' WHEN 2 THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
+    k.type_id, k.category, y.year, coalesce(c.n, 0) AS n, y.denominator
   FROM categories k CROSS JOIN years y
   LEFT JOIN counts c ON c.category = k.category AND c.year = y.year
 ),

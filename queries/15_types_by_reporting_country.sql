@@ -19,17 +19,20 @@ WITH selected AS (
 labelled AS (
   SELECT reporting_country, unit_id,
     CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
-    CASE classification WHEN 'typology' THEN 'typology' WHEN 'extension' THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
     typology_id AS type_id,
     coalesce(typology_name, extension_category, 'not determined') AS category
   FROM selected
 ),
 totals AS (SELECT reporting_country, protected_count(unit_id) AS denominator FROM labelled GROUP BY reporting_country),
+-- the section's name is given after counting: one name per section_order,
+-- so the groups are the same, with one string fewer among the keys
 counts AS (
-  SELECT reporting_country, section_order, section, type_id, category, protected_count(unit_id) AS n
-  FROM labelled GROUP BY reporting_country, section_order, section, type_id, category
+  SELECT reporting_country, section_order, type_id, category, protected_count(unit_id) AS n
+  FROM labelled GROUP BY reporting_country, section_order, type_id, category
 )
-SELECT c.reporting_country, c.section, c.type_id, c.category, c.n, t.denominator,
+SELECT c.reporting_country,
+  CASE c.section_order WHEN 1 THEN 'typology' WHEN 2 THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,
+  c.type_id, c.category, c.n, t.denominator,
   round(100.0 * c.n / t.denominator, 1) AS share_pct,
   round(100.0 * wilson_lo(c.n, t.denominator), 1) AS ci_low_pct,
   round(100.0 * wilson_hi(c.n, t.denominator), 1) AS ci_high_pct

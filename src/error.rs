@@ -67,6 +67,16 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A query ran out of the SQL engine's memory (`--memory-limit`) even
+    /// when it ran alone: the user can give a larger limit (exit 2).
+    #[error(
+        "{source}\n(the query needs more than --memory-limit even when it runs alone; give a larger limit, e.g. --memory-limit 4G: counting cases, --unit cases, holds every case id in memory)"
+    )]
+    OutOfMemory {
+        #[source]
+        source: Box<Error>,
+    },
+
     /// A chart could not be drawn.
     #[error("chart: {0}")]
     Chart(String),
@@ -98,6 +108,7 @@ impl Error {
             Error::DataFusion(e) if is_users_sql(e) => 2,
             Error::AuditFailed { .. } | Error::Damaged { .. } => 3,
             Error::Query { source, .. } => source.exit_code(),
+            Error::OutOfMemory { .. } => 2,
             _ => 1,
         }
     }
@@ -140,7 +151,9 @@ impl Error {
                 e.find_root(),
                 datafusion::error::DataFusionError::ResourcesExhausted(_)
             ),
-            Error::Query { source, .. } => source.is_out_of_memory(),
+            Error::Query { source, .. } | Error::OutOfMemory { source } => {
+                source.is_out_of_memory()
+            }
             _ => false,
         }
     }

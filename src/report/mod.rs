@@ -278,7 +278,7 @@ where
 /// exhausted" because two queries (and the mix tests) ran at once, while
 /// each fit alone. Only a job that fails alone too fails the report. The
 /// results are the same either way: an answer does not depend on what ran
-/// beside it.
+/// beside it. A job out of memory alone says to give a larger limit.
 async fn again_alone<J, T, Fut>(
     results: Vec<(J, Result<T>)>,
     run: &impl Fn(J) -> Fut,
@@ -289,7 +289,15 @@ where
     let mut done = Vec::with_capacity(results.len());
     for (job, result) in results {
         match result {
-            Err(e) if e.is_out_of_memory() => done.push(run(job).await?),
+            Err(e) if e.is_out_of_memory() => done.push(run(job).await.map_err(|e| {
+                if e.is_out_of_memory() {
+                    Error::OutOfMemory {
+                        source: Box::new(e),
+                    }
+                } else {
+                    e
+                }
+            })?),
             other => done.push(other?),
         }
     }
@@ -610,6 +618,8 @@ mod tests {
         let first = run_together(vec![0, 4], &run, 2).await;
         let error = again_alone(first, &run).await.unwrap_err();
         assert!(error.is_out_of_memory(), "{error}");
+        assert!(error.to_string().contains("give a larger limit"), "{error}");
+        assert_eq!(error.exit_code(), 2, "the user can give a larger limit");
 
         let tries = Cell::new(0);
         let failing = |_: u32| {
