@@ -249,7 +249,8 @@ async fn query_tables(
 }
 
 /// Runs `jobs` `at_once` at a time; each result comes back beside its job,
-/// in the jobs' order.
+/// in the jobs' order. A failure other than memory ends the run there: it
+/// is the error to report, and the jobs after it are not started.
 async fn run_together<J: Clone, T, Fut>(
     jobs: Vec<J>,
     run: &impl Fn(J) -> Fut,
@@ -259,14 +260,23 @@ where
     Fut: std::future::Future<Output = Result<T>>,
 {
     use futures::StreamExt;
-    futures::stream::iter(jobs)
-        .map(|job| {
-            let ran = run(job.clone());
-            async move { (job, ran.await) }
-        })
-        .buffered(at_once)
-        .collect()
-        .await
+    let mut ran = std::pin::pin!(
+        futures::stream::iter(jobs)
+            .map(|job| {
+                let ran = run(job.clone());
+                async move { (job, ran.await) }
+            })
+            .buffered(at_once)
+    );
+    let mut results = Vec::new();
+    while let Some((job, result)) = ran.next().await {
+        let failed = matches!(&result, Err(e) if !e.is_out_of_memory());
+        results.push((job, result));
+        if failed {
+            break;
+        }
+    }
+    results
 }
 
 /// The results of [`run_together`], with every job that ran out of memory
@@ -629,5 +639,26 @@ mod tests {
         let first = run_together(vec![7], &failing, 2).await;
         assert!(again_alone(first, &failing).await.is_err());
         assert_eq!(tries.get(), 1, "only memory is worth a second try");
+    }
+
+    #[tokio::test]
+    async fn a_failing_query_stops_the_queries_after_it() {
+        let started = Cell::new(0);
+        let run = |job: u32| {
+            started.set(started.get() + 1);
+            async move {
+                tokio::task::yield_now().await;
+                if job == 1 {
+                    Err(Error::Usage("bad SQL".into()))
+                } else {
+                    Ok(job)
+                }
+            }
+        };
+        let first = run_together((0..10).collect(), &run, 2).await;
+        assert!(first.last().unwrap().1.is_err(), "ends on the failure");
+        assert!(started.get() <= 4, "{} of 10 started", started.get());
+        let error = again_alone(first, &run).await.unwrap_err();
+        assert!(error.to_string().contains("bad SQL"), "{error}");
     }
 }

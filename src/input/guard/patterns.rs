@@ -77,13 +77,18 @@ static ALL: [&Pattern; 20] = [
 /// one and the patterns one by one on the other, about the same work.
 /// Left to the first rows, they compiled one at a time while the screen's
 /// other thread waited for the same pattern: on one core, about a tenth
-/// of a `run` of the sample data (perf).
+/// of a `run` of the sample data (perf). Done once per process: every
+/// later screen (each file of an ingest, each input of `run`) finds them
+/// compiled and starts no thread.
 pub fn compile_all() {
-    std::thread::scope(|scope| {
-        scope.spawn(|| LazyLock::force(&ANY_DIGIT_SHAPE));
-        for pattern in ALL {
-            let _ = pattern.deref();
-        }
+    static COMPILED: std::sync::Once = std::sync::Once::new();
+    COMPILED.call_once(|| {
+        std::thread::scope(|scope| {
+            scope.spawn(|| LazyLock::force(&ANY_DIGIT_SHAPE));
+            for pattern in ALL {
+                let _ = pattern.deref();
+            }
+        });
     });
 }
 
