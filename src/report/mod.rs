@@ -230,22 +230,53 @@ async fn query_tables(
             jobs.push((name, spec, sql));
         }
     }
-    let run_one = |(name, spec, sql): (String, TableSpec, String)| async move {
-        let batches = run_with_parameters(ctx, &sql, parameters(sel, from_year, to_year))
-            .await
-            .map_err(|e| Error::in_query(&name, e))?;
-        let table = Table::from_batches(spec, &batches)?;
-        charts::check(&table)?;
-        Ok::<_, Error>(table)
+    // Each query is a task of its own: polled side by side within this
+    // future, two queries' planning (most of a query on a small store) took
+    // turns on one thread while the runtime's workers waited.
+    let run_one = |(name, spec, sql): (String, TableSpec, String)| {
+        let ctx = ctx.clone();
+        let params = parameters(sel, from_year, to_year);
+        on_a_worker(async move {
+            let batches = run_with_parameters(&ctx, &sql, params)
+                .await
+                .map_err(|e| Error::in_query(&name, e))?;
+            let table = Table::from_batches(spec, &batches)?;
+            charts::check(&table)?;
+            Ok::<_, Error>(table)
+        })
     };
     let queried = run_together(jobs, &run_one, CONCURRENT_QUERIES);
-    let independence = independence::build(ctx, sel, from_year, to_year, options.policy.min_cell);
+    let independence = {
+        let (ctx, sel, min_cell) = (ctx.clone(), sel.clone(), options.policy.min_cell);
+        on_a_worker(
+            async move { independence::build(&ctx, &sel, from_year, to_year, min_cell).await },
+        )
+    };
     let (queried, independence) = futures::join!(queried, independence);
     // both finished before either's error is reported: the first in
     // publication order, whichever failed first
     let mut tables = again_alone(queried, &run_one).await?;
     tables.push(independence?);
     Ok(tables)
+}
+
+/// Runs `work` as a task of the runtime, so that it runs on a worker thread
+/// beside the caller's other work; a panic in it is the caller's panic.
+/// Dropping the returned future stops the task, as dropping `work` itself
+/// would: a report that fails does not leave its other queries running.
+async fn on_a_worker<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    struct StopOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for StopOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = StopOnDrop(tokio::spawn(work));
+    (&mut task.0)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// Runs `jobs` `at_once` at a time; each result comes back beside its job,
@@ -660,5 +691,44 @@ mod tests {
         assert!(started.get() <= 4, "{} of 10 started", started.get());
         let error = again_alone(first, &run).await.unwrap_err();
         assert!(error.to_string().contains("bad SQL"), "{error}");
+    }
+
+    /// Sets its flag when dropped: the task holding it has ended.
+    struct Dropped(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn work_on_a_worker_stops_when_its_caller_drops_it() {
+        let runtime = crate::sql::engine::runtime().unwrap();
+        let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let held = Dropped(std::sync::Arc::clone(&ended));
+        runtime.block_on(async {
+            let mut waiting = std::pin::pin!(on_a_worker(async move {
+                let _held = held;
+                std::future::pending::<()>().await
+            }));
+            // started: the task is spawned on the first poll
+            assert!(futures::poll!(waiting.as_mut()).is_pending());
+        });
+        // the caller's future is gone, so the task was stopped; without the
+        // stop it would wait forever and hold its flag
+        for _ in 0..1000 {
+            if ended.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("the task went on after its caller dropped it");
+    }
+
+    #[test]
+    #[should_panic(expected = "a query's own panic")]
+    fn a_panic_on_a_worker_is_the_callers() {
+        let runtime = crate::sql::engine::runtime().unwrap();
+        runtime.block_on(on_a_worker(async { panic!("a query's own panic") }));
     }
 }

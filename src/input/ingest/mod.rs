@@ -520,7 +520,7 @@ fn ingest_file(
                 if counts.read == 0
                     && positions_are_bytes
                     && chunk.position > 0
-                    && chunk.rows.len() == pipeline::CHUNK_ROWS
+                    && chunk.rows.len() == pipeline::chunk_rows(0)
                 {
                     // The rows still to come, from the bytes the first chunk
                     // took: room for them all now, so that the id set never

@@ -25,7 +25,19 @@ use super::check::{Checked, Shape, check_row};
 
 /// Rows read and worked on together: small enough that the stages overlap
 /// finely, large enough that handing a chunk over costs nothing.
-pub const CHUNK_ROWS: usize = 4096;
+const CHUNK_ROWS: usize = 4096;
+
+/// Rows of the first chunk. The chunks double from here to [`CHUNK_ROWS`],
+/// so that both workers have rows within the first few hundred: with whole
+/// chunks from the start, a file of 4,000 rows was one chunk, checked on one
+/// core while the other waited.
+const FIRST_CHUNK_ROWS: usize = 256;
+
+/// Rows of the chunk numbered `sequence`.
+pub fn chunk_rows(sequence: usize) -> usize {
+    let doublings = sequence.min(CHUNK_ROWS.ilog2() as usize);
+    (FIRST_CHUNK_ROWS << doublings).min(CHUNK_ROWS)
+}
 
 /// Chunks read but not yet consumed, at most.
 const IN_FLIGHT: usize = 8;
@@ -186,8 +198,9 @@ fn read_chunks(
     on_read: impl Fn(u64),
 ) -> Result<()> {
     for sequence in 0.. {
-        let mut rows = Vec::with_capacity(CHUNK_ROWS);
-        while rows.len() < CHUNK_ROWS {
+        let size = chunk_rows(sequence);
+        let mut rows = Vec::with_capacity(size);
+        while rows.len() < size {
             match source.next_row()? {
                 Some(row) => rows.push(row),
                 None => break,
@@ -196,7 +209,7 @@ fn read_chunks(
         if rows.is_empty() {
             break;
         }
-        let last = rows.len() < CHUNK_ROWS;
+        let last = rows.len() < size;
         let position = source.position();
         on_read(position);
         // A closed channel means a later stage failed; its error is the one
@@ -214,4 +227,79 @@ fn read_chunks(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `rows` rows that carry only their number.
+    struct Numbered {
+        next: u64,
+        rows: u64,
+    }
+
+    impl RowSource for Numbered {
+        fn header(&self) -> &[String] {
+            &[]
+        }
+        fn next_row(&mut self) -> Result<Option<RawRow>> {
+            if self.next == self.rows {
+                return Ok(None);
+            }
+            self.next += 1;
+            Ok(Some(RawRow::Malformed {
+                number: self.next,
+                column: String::new(),
+                value: String::new(),
+                reason: String::new(),
+            }))
+        }
+        fn position(&self) -> u64 {
+            self.next
+        }
+    }
+
+    fn number(row: &RawRow) -> u64 {
+        match row {
+            RawRow::Malformed { number, .. } | RawRow::Cells { number, .. } => *number,
+        }
+    }
+
+    #[test]
+    fn chunks_double_from_the_first_to_the_full_size() {
+        let sizes: Vec<usize> = (0..8).map(chunk_rows).collect();
+        assert_eq!(sizes, [256, 512, 1024, 2048, 4096, 4096, 4096, 4096]);
+    }
+
+    #[test]
+    fn a_small_file_is_several_chunks_handed_on_in_the_files_order() {
+        let mut chunks: Vec<(usize, u64, u64)> = Vec::new();
+        run(
+            Box::new(Numbered {
+                next: 0,
+                rows: 5000,
+            }),
+            vec![(); 2],
+            |_| {},
+            &|_: &mut (), _, rows: Vec<RawRow>| {
+                (rows.len(), number(&rows[0]), number(&rows[rows.len() - 1]))
+            },
+            |_, chunk| {
+                chunks.push(chunk);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            chunks,
+            [
+                (256, 1, 256),
+                (512, 257, 768),
+                (1024, 769, 1792),
+                (2048, 1793, 3840),
+                (1160, 3841, 5000)
+            ]
+        );
+    }
 }
