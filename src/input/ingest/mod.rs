@@ -519,23 +519,31 @@ fn ingest_file(
         // Everything that depends on order (duplicates, quarantine lines,
         // the batches handed to the store) happens here, one row after
         // another.
+        let mut reserved = false;
         let checked = pipeline::check(
             source,
             checks,
             workers,
             |position| progress.set_position(position),
             |chunk| {
-                if counts.read == 0
+                if !reserved
                     && positions_are_bytes
                     && chunk.position > 0
-                    && chunk.rows.len() == pipeline::chunk_rows(0)
+                    && chunk.rows.len() == pipeline::FULL_CHUNK_ROWS
                 {
-                    // The rows still to come, from the bytes the first chunk
-                    // took: room for them all now, so that the id set never
-                    // grows (growing briefly holds the old and the new table).
-                    let per_row = chunk.position as f64 / chunk.rows.len() as f64;
+                    // The file's rows, from the bytes the rows so far took:
+                    // room for them all now, so that the id set never grows
+                    // (growing briefly holds the old and the new table).
+                    // Estimated at the first full chunk, after some 8,000
+                    // rows, not at the first (256 rows), whose bytes the
+                    // header would swell by a percent or so.
+                    reserved = true;
+                    let read = counts.read as usize + chunk.rows.len();
+                    let per_row = chunk.position as f64 / read as f64;
                     let expected = (size as f64 / per_row) as usize;
-                    record_ids.reserve(expected.saturating_sub(chunk.rows.len()).min(100_000_000));
+                    // the rows before this chunk are in the set already
+                    let still_to_come = expected.saturating_sub(counts.read as usize);
+                    record_ids.reserve(still_to_come.min(100_000_000));
                 }
                 for outcome in chunk.rows {
                     counts.read += 1;

@@ -25,9 +25,9 @@ use super::check::{Checked, Shape, check_row};
 
 /// Rows read and worked on together: small enough that the stages overlap
 /// finely, large enough that handing a chunk over costs nothing.
-const CHUNK_ROWS: usize = 4096;
+pub const FULL_CHUNK_ROWS: usize = 4096;
 
-/// Rows of the first chunk. The chunks double from here to [`CHUNK_ROWS`],
+/// Rows of the first chunk. The chunks double from here to [`FULL_CHUNK_ROWS`],
 /// so that both workers have rows within the first few hundred: with whole
 /// chunks from the start, a file of 4,000 rows was one chunk, checked on one
 /// core while the other waited.
@@ -35,8 +35,8 @@ const FIRST_CHUNK_ROWS: usize = 256;
 
 /// Rows of the chunk numbered `sequence`.
 pub fn chunk_rows(sequence: usize) -> usize {
-    let doublings = sequence.min(CHUNK_ROWS.ilog2() as usize);
-    (FIRST_CHUNK_ROWS << doublings).min(CHUNK_ROWS)
+    let doublings = sequence.min(FULL_CHUNK_ROWS.ilog2() as usize);
+    (FIRST_CHUNK_ROWS << doublings).min(FULL_CHUNK_ROWS)
 }
 
 /// Chunks read but not yet consumed, at most.
