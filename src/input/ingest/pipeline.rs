@@ -35,8 +35,10 @@ const FIRST_CHUNK_ROWS: usize = 256;
 
 /// Rows of the chunk numbered `sequence`.
 pub fn chunk_rows(sequence: usize) -> usize {
-    let doublings = sequence.min(FULL_CHUNK_ROWS.ilog2() as usize);
-    (FIRST_CHUNK_ROWS << doublings).min(FULL_CHUNK_ROWS)
+    // doublings from the first size to the full one (4); capped, so that
+    // the shift cannot overflow however long the file
+    let most = (FULL_CHUNK_ROWS / FIRST_CHUNK_ROWS).ilog2() as usize;
+    FIRST_CHUNK_ROWS << sequence.min(most)
 }
 
 /// Chunks read but not yet consumed, at most.
