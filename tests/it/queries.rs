@@ -56,15 +56,17 @@ fn every_query_file_publishes_its_snapshotted_table() {
     assert_eq!(missing, 2);
 }
 
-/// Queries 04, 09 and 13 take their counts and denominators in one
+/// Queries 04, 09, 13 and 16 take their counts and denominators in one
 /// aggregation (`GROUPING SETS`, the denominator spread over its rows by a
 /// window), which reads the store once where a join of two aggregations read
 /// it twice; 04, 12 and 13 also aggregate each attribute on its own rather
 /// than all of them stacked in one long table (faster: no attribute name
-/// among the grouping keys). Each must give exactly the table of the plain
-/// form (the attributes stacked, two aggregations joined), for victims
-/// (every record counted) and for cases (each case once, so a denominator is
-/// not the sum of its parts), on a store whose cases have several records.
+/// among the grouping keys), and 12 takes its five denominators in one
+/// aggregation, one count of the records recording each attribute. Each must
+/// give exactly the table of the plain form (the attributes stacked, two
+/// aggregations joined), for victims (every record counted) and for cases
+/// (each case once, so a denominator is not the sum of its parts), on a
+/// store whose cases have several records.
 #[test]
 fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
     let dir = TempDir::new().unwrap();
@@ -155,7 +157,7 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
 const ONE_PASS_MARKER: &str = "-- the counts and";
 
 /// The end of each query as two aggregations joined, after the shared steps.
-const PLAIN_JOINS: [(&str, &str); 4] = [
+const PLAIN_JOINS: [(&str, &str); 5] = [
     (
         "04_profile_by_type.sql",
         "long AS (
@@ -254,6 +256,18 @@ SELECT
   round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
 FROM counts c JOIN denominators d ON d.category = c.category AND d.attribute = c.attribute
 ORDER BY c.type_id NULLS LAST, c.category, c.attribute, c.value
+",
+    ),
+    (
+        "16_confidence_by_type.sql",
+        "totals AS (SELECT category, protected_count(unit_id) AS type_records FROM labelled GROUP BY category),
+counts AS (SELECT type_id, category, confidence, protected_count(unit_id) AS n FROM labelled GROUP BY type_id, category, confidence)
+SELECT c.type_id, c.category, c.confidence, c.n, t.type_records,
+  round(100.0 * c.n / t.type_records, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, t.type_records), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, t.type_records), 1) AS ci_high_pct
+FROM counts c JOIN totals t ON t.category = c.category
+ORDER BY c.type_id NULLS LAST, c.category, CASE c.confidence WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END
 ",
     ),
 ];
