@@ -70,6 +70,19 @@ impl CountSettings {
         }
     }
 
+    /// True counts by `unit`, for `query`: what the report's first pass
+    /// counts, so that a shipped query run by hand gives the report's true
+    /// counts. Counting victims this way holds no unit's key: counted as
+    /// cases, a query at 10M records ran out of the default memory limit,
+    /// and so did every query counted as victims while `query` counted
+    /// each record once as if it were a case.
+    pub fn for_query(secret: Option<CellKeySecret>, unit: super::selection::Unit) -> Self {
+        CountSettings {
+            distinct: unit == super::selection::Unit::Cases,
+            ..CountSettings::internal(secret)
+        }
+    }
+
     /// True counts of records, for a session that publishes nothing.
     pub fn internal(secret: Option<CellKeySecret>) -> Self {
         CountSettings {

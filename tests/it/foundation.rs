@@ -379,6 +379,34 @@ fn generated_data_looks_like_hotline_data() {
     );
 }
 
+/// `query` counts with `protected_count` as its `--unit` says, as the
+/// report's first pass does: victims, every record (no unit's key held,
+/// which at 10M records ran a shipped query out of the default memory
+/// limit); cases, each case once.
+#[test]
+fn query_counts_as_its_unit_says() {
+    let dir = TempDir::new().unwrap();
+    let csv_path = generate(&dir, "u.csv", 600, 4);
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&csv_path]);
+    let records = query_count(&store, "SELECT count(case_id) FROM cases");
+    let cases = query_count(&store, "SELECT count(DISTINCT case_id) FROM cases");
+    assert!(cases < records, "{cases} cases of {records} records");
+    for (unit, expected) in [("victims", records), ("cases", cases)] {
+        let out = ok(&[
+            "query",
+            "--store",
+            p(&store),
+            "--format",
+            "csv",
+            "--unit",
+            unit,
+            "SELECT protected_count(case_id) AS n FROM cases",
+        ]);
+        assert_eq!(out.trim(), format!("n\n{expected}"), "{unit}");
+    }
+}
+
 #[test]
 fn query_is_read_only_and_reports_sql_errors() {
     let dir = TempDir::new().unwrap();

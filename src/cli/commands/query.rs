@@ -2,6 +2,7 @@
 
 use super::prelude::*;
 use safetynet::sql::engine::OutputFormat;
+use safetynet::sql::perturb::CountSettings;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -81,6 +82,8 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     let timeout = (timeout > 0).then(|| std::time::Duration::from_secs(timeout));
     let batches = safetynet::sql::engine::runtime()?.block_on(async {
         let ctx = safetynet::sql::engine::session(&store, engine).await?;
+        let counting = CountSettings::for_query(store.cell_key_secret()?, selection.unit);
+        safetynet::sql::perturb::register(&ctx, counting);
         safetynet::sql::engine::within(
             timeout,
             safetynet::sql::selection::run_user_sql(&ctx, &sql, &selection),

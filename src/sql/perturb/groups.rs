@@ -4,8 +4,11 @@
 //!
 //! Without it DataFusion runs a one-group [`super::UnitCounter`] per group
 //! through its adapter, which sorts each batch by group and copies every
-//! group's slice of the ids before counting them. That was most of what a
-//! report's published pass cost beyond its true-count pass.
+//! group's slice of the ids before counting them. Counting cases goes
+//! through it in both of a report's passes, counting victims only in the
+//! published one: at 1M records `report --unit cases` took 13.2-14.6 s with
+//! the adapter and 10.5-11.2 s with this, `report` (victims) 4.27-4.42 s
+//! and 4.16-4.28 s.
 
 use std::sync::Arc;
 
