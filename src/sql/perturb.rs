@@ -72,10 +72,10 @@ impl CountSettings {
 
     /// True counts by `unit`, for `query`: what the report's first pass
     /// counts, so that a shipped query run by hand gives the report's true
-    /// counts. Counting victims this way holds no unit's key: counted as
-    /// cases, a query at 10M records ran out of the default memory limit,
-    /// and so did every query counted as victims while `query` counted
-    /// each record once as if it were a case.
+    /// counts. Counting victims this way holds no unit's key: while `query`
+    /// counted each record once as if it were a case, the shipped query 01
+    /// at 10M records ran out of the default memory limit (as counting
+    /// cases still does there).
     pub fn for_query(secret: Option<CellKeySecret>, unit: super::selection::Unit) -> Self {
         CountSettings {
             distinct: unit == super::selection::Unit::Cases,
@@ -240,8 +240,8 @@ impl std::fmt::Debug for Output {
 /// The keys of the units seen, in a set that takes a key as its own hash:
 /// a key is already SipHash output under the store's secret, evenly spread
 /// and not choosable by whoever wrote the ids, so hashing it again (the
-/// standard set's SipHash) only cost time; counting cases spent a fifth of
-/// its time there.
+/// standard set's SipHash) only cost time: `report --unit cases` of 1M
+/// records took 10.5-11.2 s with it, 8.8-9.0 s without.
 type KeySet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<KeyIsHash>>;
 
 /// The hasher of [`KeySet`]: the key written is the hash.
@@ -270,6 +270,12 @@ impl std::hash::Hasher for KeyIsHash {
 /// (cases). Hashing every id was a twentieth of a report's time.
 fn needs_keys(settings: &CountSettings, output: Output) -> bool {
     settings.distinct || output != Output::Count(Counting::True)
+}
+
+/// The secret units are keyed with (a store without data has none; it
+/// has no ids either).
+fn secret_of(settings: &CountSettings) -> CellKeySecret {
+    settings.secret.unwrap_or(CellKeySecret([0; 16]))
 }
 
 /// What a function gives for a group of `count` units whose keys sum to `key`.
@@ -305,7 +311,7 @@ impl Accumulator for UnitCounter {
             self.count += (ids.len() - ids.null_count()) as u64;
             return Ok(());
         }
-        let secret = self.settings.secret.unwrap_or(CellKeySecret([0; 16]));
+        let secret = secret_of(&self.settings);
         for id in ids.iter().flatten() {
             self.add(secret.unit_key(id.as_bytes()));
         }

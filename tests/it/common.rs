@@ -88,6 +88,22 @@ pub fn query_rows(store: &Path, sql: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// `query --format csv` counted as `unit` (victims or cases), with the
+/// SQL given by `sql` (text, or `--file` and a path); the CSV it prints.
+pub fn query_csv_as(store: &Path, unit: &str, sql: &[&str]) -> String {
+    let mut args = vec![
+        "query",
+        "--store",
+        p(store),
+        "--format",
+        "csv",
+        "--unit",
+        unit,
+    ];
+    args.extend_from_slice(sql);
+    ok(&args)
+}
+
 pub fn query_count(store: &Path, sql: &str) -> u64 {
     query_rows(store, sql)[0][0].parse().expect("a count")
 }

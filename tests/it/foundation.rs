@@ -393,16 +393,11 @@ fn query_counts_as_its_unit_says() {
     let cases = query_count(&store, "SELECT count(DISTINCT case_id) FROM cases");
     assert!(cases < records, "{cases} cases of {records} records");
     for (unit, expected) in [("victims", records), ("cases", cases)] {
-        let out = ok(&[
-            "query",
-            "--store",
-            p(&store),
-            "--format",
-            "csv",
-            "--unit",
+        let out = query_csv_as(
+            &store,
             unit,
-            "SELECT protected_count(case_id) AS n FROM cases",
-        ]);
+            &["SELECT protected_count(case_id) AS n FROM cases"],
+        );
         assert_eq!(out.trim(), format!("n\n{expected}"), "{unit}");
     }
 }

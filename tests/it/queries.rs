@@ -8,7 +8,7 @@ use std::path::Path;
 
 use tempfile::TempDir;
 
-use crate::common::{ingest_json, ok, p, query_count};
+use crate::common::{ingest_json, ok, p, query_count, query_csv_as};
 use crate::report::{fixture_store, report};
 
 #[test]
@@ -130,17 +130,7 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
                 .map(|(i, sql)| {
                     let path = dir.path().join(format!("{unit}-{i}-{file}"));
                     std::fs::write(&path, sql).unwrap();
-                    ok(&[
-                        "query",
-                        "--store",
-                        p(&store),
-                        "--format",
-                        "csv",
-                        "--unit",
-                        unit,
-                        "--file",
-                        p(&path),
-                    ])
+                    query_csv_as(&store, unit, &["--file", p(&path)])
                 })
                 .collect();
             assert!(

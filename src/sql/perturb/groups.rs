@@ -19,7 +19,6 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, UInt64Type};
 use datafusion::error::Result;
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
-use safetynet_sdc::CellKeySecret;
 
 use super::{CountSettings, KeySet, Output};
 
@@ -66,25 +65,38 @@ impl UnitGroups {
         self.keys[group] = self.keys[group].wrapping_add(key);
     }
 
-    /// The key of each row that counts (an id, and not left out by the
-    /// aggregate's FILTER), or None when the key is not needed.
-    fn row_keys<'a>(
-        &self,
-        ids: &'a ArrayRef,
-        opt_filter: Option<&'a BooleanArray>,
-    ) -> impl Iterator<Item = (usize, Option<u64>)> + 'a {
-        let ids = ids.as_string_view();
-        let secret = self.settings.secret.unwrap_or(CellKeySecret([0; 16]));
-        let needs_keys = super::needs_keys(&self.settings, self.output);
-        (0..ids.len())
-            .filter(move |&row| {
-                ids.is_valid(row) && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row))
-            })
-            .map(move |row| {
-                let key = needs_keys.then(|| secret.unit_key(ids.value(row).as_bytes()));
-                (row, key)
-            })
+    /// Takes the sets of the groups emitted, keeping `seen_keys` true.
+    fn take_sets(&mut self, emit_to: EmitTo) -> Vec<KeySet> {
+        let Some(seen) = &mut self.seen else {
+            return Vec::new();
+        };
+        let sets = emit_to.take_needed(seen);
+        self.seen_keys -= sets.iter().map(KeySet::len).sum::<usize>();
+        sets
     }
+}
+
+/// The rows that count (an id, and not left out by the aggregate's
+/// FILTER), each with its unit's key, or None when `output` needs none.
+fn row_keys<'a>(
+    settings: CountSettings,
+    output: Output,
+    ids: &'a ArrayRef,
+    opt_filter: Option<&'a BooleanArray>,
+) -> impl Iterator<Item = (usize, Option<u64>)> + 'a {
+    let ids = ids.as_string_view();
+    let needs_keys = super::needs_keys(&settings, output);
+    let secret = super::secret_of(&settings);
+    (0..ids.len())
+        .filter(move |&row| {
+            ids.is_valid(row) && opt_filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+        })
+        .map(move |row| {
+            (
+                row,
+                needs_keys.then(|| secret.unit_key(ids.value(row).as_bytes())),
+            )
+        })
 }
 
 impl GroupsAccumulator for UnitGroups {
@@ -97,8 +109,7 @@ impl GroupsAccumulator for UnitGroups {
     ) -> Result<()> {
         self.make_room(total_num_groups);
         let ids = cast(&values[0], &DataType::Utf8View)?;
-        let rows: Vec<(usize, Option<u64>)> = self.row_keys(&ids, opt_filter).collect();
-        for (row, key) in rows {
+        for (row, key) in row_keys(self.settings, self.output, &ids, opt_filter) {
             let group = group_indices[row];
             match key {
                 Some(key) => self.add(group, key),
@@ -112,7 +123,7 @@ impl GroupsAccumulator for UnitGroups {
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let counts = emit_to.take_needed(&mut self.counts);
         let keys = emit_to.take_needed(&mut self.keys);
-        self.forget_sets(emit_to);
+        self.take_sets(emit_to);
         let values: Int64Array = counts
             .iter()
             .zip(&keys)
@@ -124,25 +135,21 @@ impl GroupsAccumulator for UnitGroups {
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let counts = emit_to.take_needed(&mut self.counts);
         let keys = emit_to.take_needed(&mut self.keys);
-        match &mut self.seen {
-            Some(seen) => {
-                let sets = emit_to.take_needed(seen);
-                self.seen_keys -= sets.iter().map(KeySet::len).sum::<usize>();
-                // the order does not matter: the merge puts them in a set
-                let mut lists = ListBuilder::new(UInt64Builder::new());
-                for set in sets {
-                    lists
-                        .values()
-                        .append_slice(&set.into_iter().collect::<Vec<_>>());
-                    lists.append(true);
-                }
-                Ok(vec![Arc::new(lists.finish())])
-            }
-            None => Ok(vec![
+        if self.seen.is_none() {
+            return Ok(vec![
                 Arc::new(UInt64Array::from(counts)),
                 Arc::new(UInt64Array::from(keys)),
-            ]),
+            ]);
         }
+        // the order does not matter: the merge puts them in a set
+        let mut lists = ListBuilder::new(UInt64Builder::new());
+        for set in self.take_sets(emit_to) {
+            lists
+                .values()
+                .append_slice(&set.into_iter().collect::<Vec<_>>());
+            lists.append(true);
+        }
+        Ok(vec![Arc::new(lists.finish())])
     }
 
     fn merge_batch(
@@ -186,7 +193,7 @@ impl GroupsAccumulator for UnitGroups {
         let rows = ids.len();
         let mut counted: Vec<Option<u64>> = vec![None; rows];
         let mut present = vec![false; rows];
-        for (row, key) in self.row_keys(&ids, opt_filter) {
+        for (row, key) in row_keys(self.settings, self.output, &ids, opt_filter) {
             present[row] = true;
             counted[row] = key;
         }
@@ -216,21 +223,12 @@ impl GroupsAccumulator for UnitGroups {
     }
 }
 
-impl UnitGroups {
-    fn forget_sets(&mut self, emit_to: EmitTo) {
-        if let Some(seen) = &mut self.seen {
-            let sets = emit_to.take_needed(seen);
-            self.seen_keys -= sets.iter().map(KeySet::len).sum::<usize>();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::Counting;
     use super::*;
     use datafusion::arrow::array::StringViewArray;
-    use safetynet_sdc::Perturbation;
+    use safetynet_sdc::{CellKeySecret, Perturbation};
 
     fn settings(counting: Counting, distinct: bool) -> CountSettings {
         CountSettings {
