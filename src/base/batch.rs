@@ -38,20 +38,20 @@ fn bools(records: &[CaseRecord], get: impl Fn(&CaseRecord) -> Option<bool>) -> A
     Arc::new(b.finish())
 }
 
-fn lists<'a>(
+fn lists<'a, T: AsRef<str> + 'a>(
     records: &'a [CaseRecord],
-    get: impl Fn(&'a CaseRecord) -> &'a Option<Vec<String>>,
+    get: impl Fn(&'a CaseRecord) -> &'a Option<Vec<T>>,
 ) -> ArrayRef {
-    list_array(records.iter().map(|r| get(r).as_ref()))
+    list_array(records.iter().map(|r| get(r).as_deref()))
 }
 
-fn list_array<'a>(values: impl Iterator<Item = Option<&'a Vec<String>>>) -> ArrayRef {
+fn list_array<'a, T: AsRef<str> + 'a>(values: impl Iterator<Item = Option<&'a [T]>>) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for value in values {
         match value {
             Some(values) => {
                 for v in values {
-                    b.values().append_value(v);
+                    b.values().append_value(v.as_ref());
                 }
                 b.append(true);
             }
@@ -112,8 +112,8 @@ pub fn base_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
     columns.push(strings(records, |r| r.exploitation_regions().1));
     columns.push(strings(records, |r| r.citizenship_regions().0));
     columns.push(strings(records, |r| r.citizenship_regions().1));
-    let regions: Vec<Option<Vec<String>>> =
+    let regions: Vec<Option<Vec<&str>>> =
         records.iter().map(|r| r.perpetrators.regions()).collect();
-    columns.push(list_array(regions.iter().map(Option::as_ref)));
+    columns.push(list_array(regions.iter().map(Option::as_deref)));
     Ok(RecordBatch::try_new(schema::base_schema(), columns)?)
 }

@@ -135,10 +135,20 @@ pub fn parse(raw: &str) -> Option<Place> {
 /// and that subregion's region; for an area, the area's region and the
 /// subregion it is or lies in (none for a region).
 pub fn regions_of(place: &Place) -> (Option<&'static str>, Option<&'static str>) {
-    let start = match place {
-        Place::Country(code) => TABLES.subregion_of_country.get(code).map(String::as_str),
-        Place::Area(code) => Some(code.as_str()),
-    };
+    match place {
+        Place::Country(code) => regions_of_country(code),
+        Place::Area(code) => regions_above(Some(code)),
+    }
+}
+
+/// [`regions_of`] a country given by its alpha-2 code, without making a
+/// [`Place`] of it (ingest asks this of every record's citizenships).
+pub fn regions_of_country(code: &str) -> (Option<&'static str>, Option<&'static str>) {
+    regions_above(TABLES.subregion_of_country.get(code).map(String::as_str))
+}
+
+/// The region and the level just below it, walking up from `start`.
+fn regions_above(start: Option<&str>) -> (Option<&'static str>, Option<&'static str>) {
     let Some(mut current) = start.and_then(area) else {
         return (None, None);
     };

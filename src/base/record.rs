@@ -2,6 +2,13 @@
 //! classification. Codes are canonical (see `vocab`); `None` means "not
 //! recorded", which is never the same as "no".
 
+use std::borrow::Cow;
+
+/// A code of the vocabulary. Validated input borrows it from the
+/// vocabulary, so a million records do not allocate a million copies of
+/// "female" (each allocated on a checking thread and freed on another).
+pub type Code = Cow<'static, str>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseRecord {
     pub record_id: String,
@@ -23,15 +30,15 @@ pub struct CaseRecord {
     pub citizenship: Option<String>,
     /// The M49 region or subregion of citizenship when only that is known.
     pub citizenship_area: Option<String>,
-    pub gender: Option<String>,
-    pub age_band: Option<String>,
-    pub majority_status: Option<String>,
-    pub trafficking_form: String,
-    pub sectors: Option<Vec<String>>,
+    pub gender: Option<Code>,
+    pub age_band: Option<Code>,
+    pub majority_status: Option<Code>,
+    pub trafficking_form: Code,
+    pub sectors: Option<Vec<Code>>,
     pub venue: Option<String>,
-    pub recruitment_tactics: Option<Vec<String>>,
-    pub recruiter_relations: Option<Vec<String>>,
-    pub control_methods: Option<Vec<String>>,
+    pub recruitment_tactics: Option<Vec<Code>>,
+    pub recruiter_relations: Option<Vec<Code>>,
+    pub control_methods: Option<Vec<Code>>,
     pub abduction: Option<bool>,
     pub perpetrators: Perpetrators,
 }
@@ -42,12 +49,12 @@ pub struct CaseRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Perpetrators {
     pub count: Option<i32>,
-    pub roles: Option<Vec<String>>,
-    pub genders: Option<Vec<String>>,
-    pub age_groups: Option<Vec<String>>,
+    pub roles: Option<Vec<Code>>,
+    pub genders: Option<Vec<Code>>,
+    pub age_groups: Option<Vec<Code>>,
     /// Alpha-2 country codes or M49 area codes.
     pub citizenships: Option<Vec<String>>,
-    pub relations: Option<Vec<String>>,
+    pub relations: Option<Vec<Code>>,
     pub money_paid: Option<bool>,
     pub transaction: Option<bool>,
     pub control_abuse: Option<bool>,
@@ -56,19 +63,18 @@ pub struct Perpetrators {
 impl Perpetrators {
     /// The M49 regions of the perpetrators' citizenships, distinct, in code
     /// order; None when no citizenship rolls up to a region.
-    pub fn regions(&self) -> Option<Vec<String>> {
-        use crate::base::places::{Place, regions_of};
-        let mut regions: Vec<String> = self
+    pub fn regions(&self) -> Option<Vec<&'static str>> {
+        use crate::base::places::{regions_of, regions_of_country};
+        let mut regions: Vec<&'static str> = self
             .citizenships
             .iter()
             .flatten()
             .filter_map(|c| {
-                let place = if c.len() == 2 {
-                    Place::Country(c.clone())
+                if c.len() == 2 {
+                    regions_of_country(c).0
                 } else {
-                    crate::base::places::parse(c)?
-                };
-                regions_of(&place).0.map(str::to_string)
+                    regions_of(&crate::base::places::parse(c)?).0
+                }
             })
             .collect();
         regions.sort();
@@ -105,13 +111,15 @@ impl CaseRecord {
 
     /// The record in the flat CSV form, in `schema::INPUT_COLUMNS` order.
     pub fn to_flat(&self) -> Vec<String> {
-        fn opt(v: &Option<String>) -> String {
-            v.clone().unwrap_or_default()
+        fn opt(v: &Option<impl AsRef<str>>) -> String {
+            v.as_ref()
+                .map(|v| v.as_ref().to_string())
+                .unwrap_or_default()
         }
         fn num(v: Option<i32>) -> String {
             v.map(|n| n.to_string()).unwrap_or_default()
         }
-        fn list(v: &Option<Vec<String>>) -> String {
+        fn list(v: &Option<Vec<Code>>) -> String {
             v.as_ref().map(|l| l.join(";")).unwrap_or_default()
         }
         fn flag(v: Option<bool>) -> String {
@@ -145,7 +153,7 @@ impl CaseRecord {
             opt(&self.gender),
             opt(&self.age_band),
             opt(&self.majority_status),
-            self.trafficking_form.clone(),
+            self.trafficking_form.to_string(),
             list(&self.sectors),
             opt(&self.venue),
             list(&self.recruitment_tactics),
@@ -174,9 +182,9 @@ fn place_regions(
     country: &Option<String>,
     area: &Option<String>,
 ) -> (Option<&'static str>, Option<&'static str>) {
-    use crate::base::places::{Place, regions_of};
+    use crate::base::places::{regions_of, regions_of_country};
     match (country, area) {
-        (Some(c), _) => regions_of(&Place::Country(c.clone())),
+        (Some(c), _) => regions_of_country(c),
         (None, Some(a)) => match crate::base::places::parse(a) {
             Some(place) => regions_of(&place),
             None => (None, None),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::parquet::arrow::ArrowWriter;
 
-use crate::base::record::{CaseRecord, Perpetrators};
+use crate::base::record::{CaseRecord, Code, Perpetrators};
 use crate::base::rng::Rng;
 use crate::base::schema::INPUT_COLUMNS;
 use crate::base::vocab;
@@ -55,12 +55,12 @@ fn weights_for(country: &str, year_index: i32) -> Vec<f64> {
         .collect()
 }
 
-fn pick_codes(rng: &mut Rng, table: &[(&str, f64)], max: usize) -> Vec<String> {
+fn pick_codes(rng: &mut Rng, table: &[(&str, f64)], max: usize) -> Vec<Code> {
     let n = 1 + rng.below(max);
     let weights: Vec<f64> = table.iter().map(|(_, w)| *w).collect();
     rng.weighted_distinct(&weights, n)
         .into_iter()
-        .map(|i| table[i].0.to_string())
+        .map(|i| Code::from(table[i].0.to_string()))
         .collect()
 }
 
@@ -100,7 +100,12 @@ fn perpetrators(
     let in_order = |mut codes: Vec<&str>, order: &[&str]| {
         codes.sort_by_key(|c| order.iter().position(|o| o == c));
         codes.dedup();
-        Some(codes.into_iter().map(str::to_string).collect::<Vec<_>>())
+        Some(
+            codes
+                .into_iter()
+                .map(|c| Code::from(c.to_string()))
+                .collect::<Vec<_>>(),
+        )
     };
     citizenships.sort();
     citizenships.dedup();
@@ -110,7 +115,7 @@ fn perpetrators(
     Perpetrators {
         count: (!rng.chance(0.1)).then_some(count as i32),
         roles: in_order(
-            roles.iter().map(String::as_str).collect(),
+            roles.iter().map(AsRef::as_ref).collect(),
             vocab::PERPETRATOR_ROLES,
         ),
         genders: in_order(genders, vocab::GENDERS),
@@ -119,7 +124,7 @@ fn perpetrators(
             .flatten(),
         citizenships: (!rng.chance(0.2)).then_some(citizenships),
         relations: in_order(
-            relations.iter().map(String::as_str).collect(),
+            relations.iter().map(AsRef::as_ref).collect(),
             vocab::PERPETRATOR_RELATIONS,
         ),
         money_paid: flag(rng, if is_sex { 0.25 } else { 0.4 }),
@@ -262,8 +267,13 @@ impl Generator {
                 _ => text.to_string(),
             })
         };
-        let sectors = (!scenario.sectors.is_empty() && rng.chance(0.85))
-            .then(|| scenario.sectors.iter().map(|s| s.to_string()).collect());
+        let sectors = (!scenario.sectors.is_empty() && rng.chance(0.85)).then(|| {
+            scenario
+                .sectors
+                .iter()
+                .map(|s| Code::from(s.to_string()))
+                .collect()
+        });
 
         let exploitation_country = if rng.chance(0.04) {
             None
@@ -344,8 +354,8 @@ impl Generator {
             exploitation_subdivision: subdivision,
             citizenship,
             citizenship_area: None,
-            gender: gender.map(str::to_string),
-            age_band: age_band.map(str::to_string),
+            gender: gender.map(|g| Code::from(g.to_string())),
+            age_band: age_band.map(|b| Code::from(b.to_string())),
             majority_status: age_band.map(|b| {
                 if b == "0-8" || b == "9-17" {
                     "minor"
@@ -353,8 +363,9 @@ impl Generator {
                     "adult"
                 }
                 .to_string()
+                .into()
             }),
-            trafficking_form: form.to_string(),
+            trafficking_form: form.to_string().into(),
             sectors,
             venue,
             recruitment_tactics,

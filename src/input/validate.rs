@@ -4,7 +4,7 @@
 
 use crate::base::countries;
 use crate::base::places::{self, Place};
-use crate::base::record::{CaseRecord, Perpetrators};
+use crate::base::record::{CaseRecord, Code, Perpetrators};
 use crate::base::schema::INPUT_COLUMNS;
 use crate::base::vocab::{self, CodedField};
 use crate::classify::rules::{Label, Rules};
@@ -252,7 +252,7 @@ impl<'r> Validator<'r> {
             let raw = cell("age_band");
             match parse_integer(raw) {
                 Some(age) if !raw.contains('-') => match age_band_of(age) {
-                    Some(band) => Some(band.to_string()),
+                    Some(band) => Some(Code::Borrowed(band)),
                     None => {
                         problems.push(Problem::new("age_band", raw, "age outside 0 to 120"));
                         None
@@ -278,7 +278,7 @@ impl<'r> Validator<'r> {
                 None
             }
             (Some(status), _) => Some(status),
-            (None, Some(band)) => Some(majority_of_band(band).to_string()),
+            (None, Some(band)) => Some(Code::Borrowed(majority_of_band(band))),
             (None, None) => None,
         };
 
@@ -288,7 +288,7 @@ impl<'r> Validator<'r> {
                 CodedField::TraffickingForm,
                 cell("trafficking_form"),
             )
-            .unwrap_or_else(|| "not_specified".to_string());
+            .unwrap_or(Code::Borrowed("not_specified"));
 
         let sectors = self.list(&mut problems, CodedField::Sectors, cell("sectors"));
         let recruitment_tactics = self.list(
@@ -519,9 +519,9 @@ impl<'r> Validator<'r> {
         }
     }
 
-    fn code(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<String> {
+    fn code(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<Code> {
         match self.rules.label(field, raw) {
-            Label::Code(code) => Some(code.to_string()),
+            Label::Code(code) => Some(Code::Borrowed(code)),
             Label::NotRecorded => None,
             Label::Unknown => {
                 problems.push(Problem::new(
@@ -537,16 +537,11 @@ impl<'r> Validator<'r> {
     /// A multi-valued cell: values joined with ";". Values are normalised to
     /// codes, de-duplicated and put in vocabulary order so equal sets compare
     /// equal. Only "not recorded" labels → null; never an empty list.
-    fn list(
-        &self,
-        problems: &mut Vec<Problem>,
-        field: CodedField,
-        raw: &str,
-    ) -> Option<Vec<String>> {
-        let mut codes: Vec<&'static str> = Vec::new();
+    fn list(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<Vec<Code>> {
+        let mut codes: Vec<Code> = Vec::new();
         for part in raw.split(';') {
             match self.rules.label(field, part) {
-                Label::Code(code) => codes.push(code),
+                Label::Code(code) => codes.push(Code::Borrowed(code)),
                 Label::NotRecorded => {}
                 Label::Unknown => problems.push(Problem::new(
                     field.name(),
@@ -558,9 +553,9 @@ impl<'r> Validator<'r> {
         if codes.is_empty() {
             return None;
         }
-        let order = |c: &&str| field.codes().iter().position(|x| x == c);
+        let order = |c: &Code| field.codes().iter().position(|x| *x == c.as_ref());
         codes.sort_by_key(order);
         codes.dedup();
-        Some(codes.into_iter().map(str::to_string).collect())
+        Some(codes)
     }
 }
