@@ -67,7 +67,9 @@ impl Pending {
             None => {
                 // LZ4 rather than zstd (level 1): these bytes live for
                 // seconds, and zstd's compressing and decoding them again
-                // was about a tenth of ingest's CPU samples (perf, 1M records)
+                // took 9% of ingest's CPU samples (perf, 1M records); eight
+                // interleaved rounds at 1M: 7.15 s median with zstd, 6.42 s
+                // with LZ4
                 let options = IpcWriteOptions::default()
                     .try_with_compression(Some(CompressionType::LZ4_FRAME))?;
                 self.compressed.insert(StreamWriter::try_new_with_options(
