@@ -176,3 +176,87 @@ pub fn input_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
 pub fn base_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
     batch(schema::base_schema(), records, base_values)
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+    use datafusion::arrow::datatypes::{DataType, Int32Type};
+
+    use super::{base_batch, input_batch};
+    use crate::base::record::CaseRecord;
+    use crate::base::schema::INPUT_COLUMNS;
+    use crate::generate::{GenerateOptions, records};
+
+    /// A cell as the flat CSV form writes it (lists joined with ";").
+    fn flat(column: &ArrayRef, row: usize) -> String {
+        if column.is_null(row) {
+            return String::new();
+        }
+        match column.data_type() {
+            DataType::Utf8 => column.as_string::<i32>().value(row).to_string(),
+            DataType::Int32 => column.as_primitive::<Int32Type>().value(row).to_string(),
+            DataType::Boolean => column.as_boolean().value(row).to_string(),
+            DataType::List(_) => {
+                let values = column.as_list::<i32>().value(row);
+                let values = values.as_string::<i32>();
+                (0..values.len())
+                    .map(|i| values.value(i))
+                    .collect::<Vec<_>>()
+                    .join(";")
+            }
+            other => panic!("no {other} column expected"),
+        }
+    }
+
+    fn generated() -> Vec<CaseRecord> {
+        records(&GenerateOptions {
+            records: 400,
+            seed: 11,
+            countries: vec!["US".into(), "MX".into(), "CA".into()],
+            first_year: 2015,
+            last_year: 2024,
+            out: Default::default(),
+            layout: None,
+            coarse: false,
+            show_progress: false,
+        })
+        .collect()
+    }
+
+    /// Filled record by record, every value must land in the column of its
+    /// name: the record's flat form is in `INPUT_COLUMNS` order.
+    #[test]
+    fn every_column_holds_each_records_value_of_its_name() {
+        let records = generated();
+        let input = input_batch(&records).unwrap();
+        let base = base_batch(&records).unwrap();
+        for (row, record) in records.iter().enumerate() {
+            let expected = record.to_flat();
+            for (i, name) in INPUT_COLUMNS.iter().enumerate() {
+                assert_eq!(flat(input.column(i), row), expected[i], "{name}, row {row}");
+                assert_eq!(flat(base.column(i), row), expected[i], "{name}, row {row}");
+            }
+            let span = record.year_span();
+            let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+            let derived = [
+                record
+                    .foreign_national()
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+                span.map(|s| s.0.to_string()).unwrap_or_default(),
+                span.map(|s| s.1.to_string()).unwrap_or_default(),
+                text(record.exploitation_regions().0),
+                text(record.exploitation_regions().1),
+                text(record.citizenship_regions().0),
+                text(record.citizenship_regions().1),
+                record.perpetrators.regions().unwrap_or_default().join(";"),
+            ];
+            assert_eq!(base.num_columns(), INPUT_COLUMNS.len() + derived.len());
+            for (j, value) in derived.iter().enumerate() {
+                let i = INPUT_COLUMNS.len() + j;
+                let name = base.schema().field(i).name().clone();
+                assert_eq!(&flat(base.column(i), row), value, "{name}, row {row}");
+            }
+        }
+    }
+}
