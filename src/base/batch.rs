@@ -183,9 +183,8 @@ mod tests {
     use datafusion::arrow::datatypes::{DataType, Int32Type};
 
     use super::{base_batch, input_batch};
-    use crate::base::record::CaseRecord;
+    use crate::base::record::{CaseRecord, Code, Perpetrators};
     use crate::base::schema::INPUT_COLUMNS;
-    use crate::generate::{GenerateOptions, records};
 
     /// A cell as the flat CSV form writes it (lists joined with ";").
     fn flat(column: &ArrayRef, row: usize) -> String {
@@ -208,30 +207,89 @@ mod tests {
         }
     }
 
-    fn generated() -> Vec<CaseRecord> {
-        records(&GenerateOptions {
-            records: 400,
-            seed: 11,
-            countries: vec!["US".into(), "MX".into(), "CA".into()],
-            first_year: 2015,
-            last_year: 2024,
-            out: Default::default(),
-            layout: None,
-            coarse: false,
-            show_progress: false,
-        })
-        .collect()
+    /// Records with every field given (and different values in fields of
+    /// one type), with none, and with some: made here, since the base
+    /// stage comes before `generate`.
+    fn records() -> Vec<CaseRecord> {
+        let codes = |c: &[&'static str]| Some(c.iter().map(|c| Code::Borrowed(*c)).collect());
+        let full = CaseRecord {
+            record_id: "R-1".into(),
+            case_id: "C-1".into(),
+            data_source: Some("hotline".into()),
+            reporting_country: "US".into(),
+            year: Some(2021),
+            period: None,
+            month: Some(7),
+            exploitation_country: Some("MX".into()),
+            exploitation_area: None,
+            exploitation_subdivision: Some("MX-JAL".into()),
+            citizenship: Some("NG".into()),
+            citizenship_area: None,
+            gender: Some("female".into()),
+            age_band: Some("18-20".into()),
+            majority_status: Some("adult".into()),
+            trafficking_form: "labour".into(),
+            sectors: codes(&["agriculture", "domestic_work"]),
+            venue: Some("a farm".into()),
+            recruitment_tactics: codes(&["job_offer"]),
+            recruiter_relations: codes(&["acquaintance", "employer"]),
+            control_methods: codes(&["debt", "threats", "withheld_documents"]),
+            abduction: Some(false),
+            perpetrators: Perpetrators {
+                count: Some(3),
+                roles: codes(&["recruiter"]),
+                genders: codes(&["male", "female"]),
+                age_groups: codes(&["30-38"]),
+                citizenships: Some(vec!["MX".into(), "US".into()]),
+                relations: codes(&["employer"]),
+                money_paid: Some(true),
+                transaction: Some(false),
+                control_abuse: Some(true),
+            },
+        };
+        let partial = CaseRecord {
+            record_id: "R-3".into(),
+            case_id: "C-2".into(),
+            reporting_country: "CA".into(),
+            period: Some((2014, 2018)),
+            citizenship: Some("CA".into()),
+            exploitation_country: Some("CA".into()),
+            trafficking_form: "sexual".into(),
+            sectors: codes(&["escort"]),
+            perpetrators: Perpetrators {
+                genders: codes(&["female"]),
+                citizenships: Some(vec!["FR".into()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        vec![
+            full,
+            CaseRecord {
+                record_id: "R-2".into(),
+                case_id: "C-1".into(),
+                reporting_country: "US".into(),
+                trafficking_form: "not_specified".into(),
+                ..Default::default()
+            },
+            partial,
+        ]
     }
 
     /// Filled record by record, every value must land in the column of its
     /// name: the record's flat form is in `INPUT_COLUMNS` order.
     #[test]
     fn every_column_holds_each_records_value_of_its_name() {
-        let records = generated();
+        let records = records();
         let input = input_batch(&records).unwrap();
         let base = base_batch(&records).unwrap();
         for (row, record) in records.iter().enumerate() {
-            let expected = record.to_flat();
+            let mut expected = record.to_flat();
+            if record.period.is_some() {
+                // the flat form writes a period where the year goes; the
+                // batch keeps it in year_from and year_to, the year null
+                expected[4] = String::new();
+            }
             for (i, name) in INPUT_COLUMNS.iter().enumerate() {
                 assert_eq!(flat(input.column(i), row), expected[i], "{name}, row {row}");
                 assert_eq!(flat(base.column(i), row), expected[i], "{name}, row {row}");
