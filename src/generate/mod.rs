@@ -137,7 +137,7 @@ fn perpetrators(
 /// become the five-year period holding them (counted from the first year;
 /// the month goes with the year), and every place becomes its M49 region.
 fn coarsened(mut record: CaseRecord, rng: &mut Rng, (first, last): (i32, i32)) -> CaseRecord {
-    use crate::base::places::{Place, regions_of};
+    use crate::base::places::regions_of_country;
     if let Some(year) = record.year
         && rng.chance(0.8)
     {
@@ -152,7 +152,7 @@ fn coarsened(mut record: CaseRecord, rng: &mut Rng, (first, last): (i32, i32)) -
     let region = |country: &Option<String>| {
         country
             .as_ref()
-            .and_then(|c| regions_of(&Place::Country(c.clone())).0)
+            .and_then(|c| regions_of_country(c).0)
             .map(str::to_string)
     };
     record.exploitation_area = region(&record.exploitation_country);
