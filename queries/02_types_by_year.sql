@@ -23,18 +23,21 @@ WITH selected AS (
   WHERE year BETWEEN $from_year AND $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
-labelled AS (
-  SELECT year, unit_id,
+-- grouped on the stored columns and named after the grouping, so that each
+-- name is computed once per group, not once per record
+counts AS (
+  SELECT year,
     CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
     typology_id AS type_id,
-    coalesce(typology_name, extension_category, 'not determined') AS category
-  FROM selected
+    coalesce(typology_name, extension_category, 'not determined') AS category,
+    protected_count(unit_id) AS n
+  FROM selected GROUP BY year, classification, typology_id, typology_name, extension_category
 ),
 years AS (SELECT year, protected_count(unit_id) AS denominator FROM selected GROUP BY year),
--- the section's name is given after: one name per section_order, so the
--- same categories, with one string fewer to compare
-categories AS (SELECT DISTINCT section_order, type_id, category FROM labelled),
-counts AS (SELECT year, category, protected_count(unit_id) AS n FROM labelled GROUP BY year, category),
+-- every category counted in some year; the section's name is given after:
+-- one name per section_order, so the same categories, with one string
+-- fewer to compare
+categories AS (SELECT DISTINCT section_order, type_id, category FROM counts),
 grid AS (
   SELECT k.section_order,
     CASE k.section_order WHEN 1 THEN 'typology' WHEN 2 THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,

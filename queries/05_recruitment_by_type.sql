@@ -17,12 +17,21 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 recorded AS (
-  SELECT unit_id, typology_id AS type_id, coalesce(typology_name, extension_category, 'not determined') AS category, recruitment_tactics AS vals
+  SELECT unit_id, typology_id AS type_id, typology_name, extension_category, recruitment_tactics AS vals
   FROM selected WHERE recruitment_tactics IS NOT NULL
 ),
-denominators AS (SELECT category, protected_count(unit_id) AS denominator FROM recorded GROUP BY category),
-long AS (SELECT unit_id, type_id, category, unnest(vals) AS value FROM recorded),
-counts AS (SELECT type_id, category, value, protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by FROM long GROUP BY type_id, category, value)
+-- grouped on the stored columns and named after the grouping, so that each
+-- name is computed once per group, not once per record
+denominators AS (
+  SELECT coalesce(typology_name, extension_category, 'not determined') AS category, protected_count(unit_id) AS denominator
+  FROM recorded GROUP BY typology_name, extension_category
+),
+long AS (SELECT unit_id, type_id, typology_name, extension_category, unnest(vals) AS value FROM recorded),
+counts AS (
+  SELECT type_id, coalesce(typology_name, extension_category, 'not determined') AS category, value,
+    protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by
+  FROM long GROUP BY type_id, typology_name, extension_category, value
+)
 SELECT
   c.type_id, c.category, c.value AS recruitment_tactic, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,

@@ -16,38 +16,44 @@ WITH selected AS (
   WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
+-- grouped on the stored columns and named after the grouping, so that each
+-- name is computed once per group, not once per record
 labelled AS (
-  SELECT unit_id, typology_id AS type_id,
-    coalesce(typology_name, extension_category, 'not determined') AS category,
-    CASE WHEN perpetrator_count = 1 THEN 'one' WHEN perpetrator_count = 2 THEN 'two' WHEN perpetrator_count >= 3 THEN 'three or more' END AS how_many,
-    CASE WHEN perpetrator_money_paid THEN 'yes' WHEN NOT perpetrator_money_paid THEN 'no' END AS money_paid,
-    CASE WHEN perpetrator_transaction THEN 'yes' WHEN NOT perpetrator_transaction THEN 'no' END AS transaction,
-    CASE WHEN perpetrator_control_abuse THEN 'yes' WHEN NOT perpetrator_control_abuse THEN 'no' END AS control_abuse
+  SELECT unit_id, typology_id AS type_id, typology_name, extension_category,
+    CASE WHEN perpetrator_count >= 3 THEN 3 ELSE perpetrator_count END AS how_many,
+    perpetrator_money_paid AS money_paid,
+    perpetrator_transaction AS transaction,
+    perpetrator_control_abuse AS control_abuse
   FROM selected
 ),
 -- the counts and their denominators (the grouping set without type_id and
 -- value) in one aggregation per attribute: no attribute name among the
 -- grouping keys
 counted AS (
-  SELECT type_id, category, 'number of perpetrators' AS attribute, how_many AS value,
+  SELECT type_id, coalesce(typology_name, extension_category, 'not determined') AS category,
+    'number of perpetrators' AS attribute,
+    CASE how_many WHEN 1 THEN 'one' WHEN 2 THEN 'two' WHEN 3 THEN 'three or more' END AS value,
     protected_count(unit_id) AS n, grouping(how_many) AS is_denominator
-  FROM labelled WHERE how_many IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, category, how_many), (category))
+  FROM labelled WHERE how_many >= 1
+  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, how_many), (typology_name, extension_category))
   UNION ALL
-  SELECT type_id, category, 'money paid', money_paid,
+  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'), 'money paid',
+    CASE WHEN money_paid THEN 'yes' WHEN NOT money_paid THEN 'no' END,
     protected_count(unit_id), grouping(money_paid)
   FROM labelled WHERE money_paid IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, category, money_paid), (category))
+  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, money_paid), (typology_name, extension_category))
   UNION ALL
-  SELECT type_id, category, 'transaction', transaction,
+  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'), 'transaction',
+    CASE WHEN transaction THEN 'yes' WHEN NOT transaction THEN 'no' END,
     protected_count(unit_id), grouping(transaction)
   FROM labelled WHERE transaction IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, category, transaction), (category))
+  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, transaction), (typology_name, extension_category))
   UNION ALL
-  SELECT type_id, category, 'control, abuse or kidnap', control_abuse,
+  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'), 'control, abuse or kidnap',
+    CASE WHEN control_abuse THEN 'yes' WHEN NOT control_abuse THEN 'no' END,
     protected_count(unit_id), grouping(control_abuse)
   FROM labelled WHERE control_abuse IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, category, control_abuse), (category))
+  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, control_abuse), (typology_name, extension_category))
 ),
 counts AS (
   SELECT type_id, category, attribute, value, n, is_denominator,

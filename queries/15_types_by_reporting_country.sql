@@ -16,19 +16,18 @@ WITH selected AS (
   WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
+-- grouped on the stored columns and named after the grouping, so that each
+-- name is computed once per group, not once per record
 labelled AS (
-  SELECT reporting_country, unit_id,
-    CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
-    typology_id AS type_id,
-    coalesce(typology_name, extension_category, 'not determined') AS category
+  SELECT reporting_country, unit_id, classification, typology_id AS type_id, typology_name, extension_category
   FROM selected
 ),
 totals AS (SELECT reporting_country, protected_count(unit_id) AS denominator FROM labelled GROUP BY reporting_country),
--- the section's name is given after counting: one name per section_order,
--- so the groups are the same, with one string fewer among the keys
 counts AS (
-  SELECT reporting_country, section_order, type_id, category, protected_count(unit_id) AS n
-  FROM labelled GROUP BY reporting_country, section_order, type_id, category
+  SELECT reporting_country,
+    CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
+    type_id, coalesce(typology_name, extension_category, 'not determined') AS category, protected_count(unit_id) AS n
+  FROM labelled GROUP BY reporting_country, classification, type_id, typology_name, extension_category
 )
 SELECT c.reporting_country,
   CASE c.section_order WHEN 1 THEN 'typology' WHEN 2 THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,

@@ -70,7 +70,91 @@ fn every_query_file_publishes_its_snapshotted_table() {
 #[test]
 fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
     let dir = TempDir::new().unwrap();
-    let export = dir.path().join("g.csv");
+    let store = store_of_mixed_cases(dir.path());
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    for (file, join) in PLAIN_JOINS {
+        let shipped = std::fs::read_to_string(queries.join(file)).unwrap();
+        // the steps before the one aggregation, as the file labelled each
+        // record before it was grouped on the stored columns (the next test
+        // holds the shipped file to that form)
+        let labelled_per_record =
+            std::fs::read_to_string(per_record_form(file)).unwrap_or_else(|_| shipped.clone());
+        let (shared, one_pass) = labelled_per_record
+            .split_once(ONE_PASS_MARKER)
+            .unwrap_or_else(|| panic!("{file}: no line starting {ONE_PASS_MARKER:?}"));
+        assert_ne!(one_pass.trim(), join.trim(), "{file}: nothing to compare");
+        let reference = format!("{shared}{join}");
+        assert_same_tables(dir.path(), &store, file, &shipped, &reference);
+    }
+}
+
+/// Nine queries group on the stored columns (`typology_name`,
+/// `extension_category`, `classification`, the flags and the count as
+/// stored) and name the groups after: the category, the section and the
+/// values' words are computed once per group, not once per record. Each
+/// must give exactly the table of the form that named every record first
+/// (kept in `tests/fixtures/per_record_queries/`), for victims and for
+/// cases. This holds because a record is classified into a type or an
+/// extension category, never both, and a type's name goes with its number.
+#[test]
+fn grouping_on_stored_columns_equals_naming_each_record_first() {
+    let dir = TempDir::new().unwrap();
+    let store = store_of_mixed_cases(dir.path());
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    let forms = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/per_record_queries");
+    let mut files: Vec<String> = std::fs::read_dir(&forms)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 9, "{files:?}");
+    for file in &files {
+        let shipped = std::fs::read_to_string(queries.join(file)).unwrap();
+        let per_record = std::fs::read_to_string(forms.join(file)).unwrap();
+        assert!(
+            shipped.contains(GROUPED_MARKER) && !per_record.contains(GROUPED_MARKER),
+            "{file}: the shipped file groups on the stored columns, the kept form does not"
+        );
+        assert_same_tables(dir.path(), &store, file, &shipped, &per_record);
+    }
+}
+
+/// The form of `file` that named each record before grouping, if kept.
+fn per_record_form(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/per_record_queries")
+        .join(file)
+}
+
+/// The comment that opens the grouping on the stored columns.
+const GROUPED_MARKER: &str = "-- grouped on the stored columns";
+
+/// Both SQL texts give the same table of more than ten rows, counted as
+/// victims and as cases.
+fn assert_same_tables(dir: &Path, store: &Path, file: &str, sql: &str, reference: &str) {
+    for unit in ["victims", "cases"] {
+        let tables: Vec<String> = [sql, reference]
+            .iter()
+            .enumerate()
+            .map(|(i, sql)| {
+                let path = dir.join(format!("{unit}-{i}-{file}"));
+                std::fs::write(&path, sql).unwrap();
+                query_csv_as(store, unit, &["--file", p(&path)])
+            })
+            .collect();
+        assert!(
+            tables[0].lines().count() > 10,
+            "{file}, {unit}: {}",
+            tables[0]
+        );
+        assert_eq!(tables[0], tables[1], "{file}, {unit}");
+    }
+}
+
+/// A store of generated records whose cases hold three unrelated records
+/// each, so that counting each case once differs from adding up its values.
+fn store_of_mixed_cases(dir: &Path) -> std::path::PathBuf {
+    let export = dir.join("g.csv");
     ok(&[
         "generate",
         "--records",
@@ -85,7 +169,7 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
     // Generated cases share their victims' attributes; three unrelated
     // records per case make a case hold several values of one attribute,
     // where counting each case once differs from adding up its values.
-    let mixed = dir.path().join("mixed.csv");
+    let mixed = dir.join("mixed.csv");
     let mut reader = csv::Reader::from_path(&export).unwrap();
     let headers = reader.headers().unwrap().clone();
     let case_column = headers.iter().position(|h| h == "case_id").unwrap();
@@ -104,7 +188,7 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
         writer.write_record(cells).unwrap();
     }
     writer.flush().unwrap();
-    let store = dir.path().join("store");
+    let store = dir.join("store");
     ingest_json(&store, &[&mixed]);
     let mixed_genders = query_count(
         &store,
@@ -114,33 +198,7 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
         mixed_genders > 100,
         "{mixed_genders} cases of mixed genders"
     );
-
-    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
-    for (file, join) in PLAIN_JOINS {
-        let shipped = std::fs::read_to_string(queries.join(file)).unwrap();
-        let (shared, one_pass) = shipped
-            .split_once(ONE_PASS_MARKER)
-            .unwrap_or_else(|| panic!("{file}: no line starting {ONE_PASS_MARKER:?}"));
-        assert_ne!(one_pass.trim(), join.trim(), "{file}: nothing to compare");
-        let reference = format!("{shared}{join}");
-        for unit in ["victims", "cases"] {
-            let tables: Vec<String> = [&shipped, &reference]
-                .iter()
-                .enumerate()
-                .map(|(i, sql)| {
-                    let path = dir.path().join(format!("{unit}-{i}-{file}"));
-                    std::fs::write(&path, sql).unwrap();
-                    query_csv_as(&store, unit, &["--file", p(&path)])
-                })
-                .collect();
-            assert!(
-                tables[0].lines().count() > 10,
-                "{file}, {unit}: {}",
-                tables[0]
-            );
-            assert_eq!(tables[0], tables[1], "{file}, {unit}");
-        }
-    }
+    store
 }
 
 /// Where the shipped file's one aggregation starts.
