@@ -20,7 +20,7 @@ WITH selected AS (
 ),
 -- grouped on the stored columns and named after the grouping, so that each
 -- name is computed once per group, not once per record (on 10M records
--- about a tenth of the query's time)
+-- 2.13-2.16 s so, 1.70-1.75 s grouped)
 labelled AS (
   SELECT unit_id, typology_id AS type_id, typology_name, extension_category,
     gender, majority_status, foreign_national
