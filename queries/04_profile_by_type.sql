@@ -19,7 +19,9 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 -- grouped on the stored columns and named after the grouping, so that each
--- name is computed once per group, not once per record (on 10M records
+-- name is computed once per group, not once per record; on the type's
+-- number, not its name (a type has one name, so max(typology_name) is it):
+-- integers group faster than text (on 10M records
 -- 2.13-2.16 s so, 1.70-1.75 s grouped)
 labelled AS (
   SELECT unit_id, typology_id AS type_id, typology_name, extension_category,
@@ -27,32 +29,32 @@ labelled AS (
   FROM selected
 ),
 type_totals AS (
-  SELECT coalesce(typology_name, extension_category, 'not determined') AS category,
+  SELECT coalesce(max(typology_name), extension_category, 'not determined') AS category,
     protected_count(unit_id) AS type_records
-  FROM labelled GROUP BY typology_name, extension_category
+  FROM labelled GROUP BY type_id, extension_category
 ),
 -- the counts and their denominators (the grouping set without type_id and
 -- value) in one aggregation per attribute: no attribute name among the
 -- grouping keys (on 10M records a third faster than one aggregation of the
 -- three attributes stacked)
 counted AS (
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined') AS category,
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined') AS category,
     'gender' AS attribute, gender AS value,
     protected_count(unit_id) AS n, grouping(gender) AS is_denominator
   FROM labelled WHERE gender IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, gender), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, gender), (type_id, extension_category))
   UNION ALL
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'),
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined'),
     'adult/minor', majority_status,
     protected_count(unit_id), grouping(majority_status)
   FROM labelled WHERE majority_status IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, majority_status), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, majority_status), (type_id, extension_category))
   UNION ALL
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'),
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined'),
     'citizenship', CASE WHEN foreign_national THEN 'foreign national' WHEN NOT foreign_national THEN 'national' END,
     protected_count(unit_id), grouping(foreign_national)
   FROM labelled WHERE foreign_national IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, foreign_national), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, foreign_national), (type_id, extension_category))
 ),
 counts AS (
   SELECT type_id, category, attribute, value, n, is_denominator,

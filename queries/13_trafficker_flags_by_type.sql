@@ -17,7 +17,9 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 -- grouped on the stored columns and named after the grouping, so that each
--- name is computed once per group, not once per record
+-- name is computed once per group, not once per record; on the type's
+-- number, not its name (a type has one name, so max(typology_name) is it):
+-- integers group faster than text
 labelled AS (
   SELECT unit_id, typology_id AS type_id, typology_name, extension_category,
     CASE WHEN perpetrator_count >= 3 THEN 3 ELSE perpetrator_count END AS how_many,
@@ -30,30 +32,30 @@ labelled AS (
 -- value) in one aggregation per attribute: no attribute name among the
 -- grouping keys
 counted AS (
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined') AS category,
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined') AS category,
     'number of perpetrators' AS attribute,
     CASE how_many WHEN 1 THEN 'one' WHEN 2 THEN 'two' WHEN 3 THEN 'three or more' END AS value,
     protected_count(unit_id) AS n, grouping(how_many) AS is_denominator
   FROM labelled WHERE how_many >= 1
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, how_many), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, how_many), (type_id, extension_category))
   UNION ALL
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'), 'money paid',
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined'), 'money paid',
     CASE WHEN money_paid THEN 'yes' WHEN NOT money_paid THEN 'no' END,
     protected_count(unit_id), grouping(money_paid)
   FROM labelled WHERE money_paid IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, money_paid), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, money_paid), (type_id, extension_category))
   UNION ALL
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'), 'transaction',
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined'), 'transaction',
     CASE WHEN transaction THEN 'yes' WHEN NOT transaction THEN 'no' END,
     protected_count(unit_id), grouping(transaction)
   FROM labelled WHERE transaction IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, transaction), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, transaction), (type_id, extension_category))
   UNION ALL
-  SELECT type_id, coalesce(typology_name, extension_category, 'not determined'), 'control, abuse or kidnap',
+  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined'), 'control, abuse or kidnap',
     CASE WHEN control_abuse THEN 'yes' WHEN NOT control_abuse THEN 'no' END,
     protected_count(unit_id), grouping(control_abuse)
   FROM labelled WHERE control_abuse IS NOT NULL
-  GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, control_abuse), (typology_name, extension_category))
+  GROUP BY GROUPING SETS ((type_id, extension_category, control_abuse), (type_id, extension_category))
 ),
 counts AS (
   SELECT type_id, category, attribute, value, n, is_denominator,

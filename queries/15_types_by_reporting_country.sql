@@ -17,7 +17,9 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 -- grouped on the stored columns and named after the grouping, so that each
--- name is computed once per group, not once per record
+-- name is computed once per group, not once per record; on the type's
+-- number, not its name (a type has one name, so max(typology_name) is it):
+-- integers group faster than text
 labelled AS (
   SELECT reporting_country, unit_id, classification, typology_id AS type_id, typology_name, extension_category
   FROM selected
@@ -26,8 +28,8 @@ totals AS (SELECT reporting_country, protected_count(unit_id) AS denominator FRO
 counts AS (
   SELECT reporting_country,
     CASE classification WHEN 'typology' THEN 1 WHEN 'extension' THEN 2 ELSE 3 END AS section_order,
-    type_id, coalesce(typology_name, extension_category, 'not determined') AS category, protected_count(unit_id) AS n
-  FROM labelled GROUP BY reporting_country, classification, type_id, typology_name, extension_category
+    type_id, coalesce(max(typology_name), extension_category, 'not determined') AS category, protected_count(unit_id) AS n
+  FROM labelled GROUP BY reporting_country, classification, type_id, extension_category
 )
 SELECT c.reporting_country,
   CASE c.section_order WHEN 1 THEN 'typology' WHEN 2 THEN 'extension (outside the 25 types)' ELSE 'undetermined' END AS section,

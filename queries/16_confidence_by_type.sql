@@ -17,7 +17,9 @@ WITH selected AS (
     AND classification IN ('typology', 'extension')
 ),
 -- grouped on the stored columns and named after the grouping, so that each
--- name is computed once per group, not once per record
+-- name is computed once per group, not once per record; on the type's
+-- number, not its name (a type has one name, so max(typology_name) is it):
+-- integers group faster than text
 labelled AS (
   SELECT unit_id, typology_id AS type_id, typology_name, extension_category, confidence AS recorded_confidence
   FROM selected
@@ -26,10 +28,10 @@ labelled AS (
 -- in one aggregation: one reading of the store, not two (on 10M records
 -- 0.67-0.94 s so, 0.52-0.59 s then)
 counted AS (
-  SELECT type_id, coalesce(typology_name, extension_category) AS category,
+  SELECT type_id, coalesce(max(typology_name), extension_category) AS category,
     coalesce(recorded_confidence, 'not recorded') AS confidence,
     protected_count(unit_id) AS n, grouping(recorded_confidence) AS is_total
-  FROM labelled GROUP BY GROUPING SETS ((type_id, typology_name, extension_category, recorded_confidence), (typology_name, extension_category))
+  FROM labelled GROUP BY GROUPING SETS ((type_id, extension_category, recorded_confidence), (type_id, extension_category))
 ),
 counts AS (
   SELECT type_id, category, confidence, n,
