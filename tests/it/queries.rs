@@ -88,16 +88,17 @@ fn counts_and_denominators_in_one_aggregation_equal_the_plain_join() {
     }
 }
 
-/// Nine queries group on the stored columns (`typology_name`,
+/// Nine queries group on the stored columns (`typology_id`,
 /// `extension_category`, `classification`, the flags and the count as
-/// stored) and name the groups after: the category, the section and the
-/// values' words are computed once per group, not once per record. Each
+/// stored) and name the groups after: the category (with the type's name
+/// as `max(typology_name)` of its group), the section and the values' words
+/// are computed once per group, not once per record. Each
 /// must give exactly the table of the form that named every record first,
 /// for victims and for cases. `tests/fixtures/per_record_queries/` keeps
 /// that form's steps after `selected`; the header and `selected` are the
 /// shipped file's own, so the two differ only where the grouping does. This
 /// holds because a record is classified into a type or an extension
-/// category, never both, and a type's name goes with its number.
+/// category, never both, and a type has one name.
 #[test]
 fn grouping_on_stored_columns_equals_naming_each_record_first() {
     let dir = TempDir::new().unwrap();
