@@ -23,21 +23,26 @@ recorded AS (
 -- grouped on the stored columns and named after the grouping, so that each
 -- name is computed once per group, not once per record; on the type's
 -- number, not its name (a type has one name, so max(typology_name) is it):
--- integers group faster than text
+-- integers group faster than text. Only the denominators are named; the
+-- counts join them on the type's number and extension category, so the
+-- unnested rows carry no name (on 10M records 0.85-0.89 s with the name
+-- carried, 0.80-0.81 s so; DuckDB 0.77-0.80 s and 0.75-0.78 s)
 denominators AS (
-  SELECT coalesce(max(typology_name), extension_category, 'not determined') AS category, protected_count(unit_id) AS denominator
+  SELECT type_id, extension_category,
+    coalesce(max(typology_name), extension_category, 'not determined') AS category, protected_count(unit_id) AS denominator
   FROM recorded GROUP BY type_id, extension_category
 ),
-long AS (SELECT unit_id, type_id, typology_name, extension_category, unnest(vals) AS value FROM recorded),
+long AS (SELECT unit_id, type_id, extension_category, unnest(vals) AS value FROM recorded),
 counts AS (
-  SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined') AS category, value,
+  SELECT type_id, extension_category, value,
     protected_count(unit_id) AS n, published_count(unit_id) AS ranked_by
   FROM long GROUP BY type_id, extension_category, value
 )
 SELECT
-  c.type_id, c.category, c.value AS recruiter_relation, c.n, d.denominator,
+  c.type_id, d.category, c.value AS recruiter_relation, c.n, d.denominator,
   round(100.0 * c.n / d.denominator, 1) AS share_pct,
   round(100.0 * wilson_lo(c.n, d.denominator), 1) AS ci_low_pct,
   round(100.0 * wilson_hi(c.n, d.denominator), 1) AS ci_high_pct
-FROM counts c JOIN denominators d ON d.category = c.category
-ORDER BY c.type_id NULLS LAST, c.category, c.ranked_by DESC, c.value
+FROM counts c JOIN denominators d
+  ON (d.type_id IS NOT DISTINCT FROM c.type_id) AND (d.extension_category IS NOT DISTINCT FROM c.extension_category)
+ORDER BY c.type_id NULLS LAST, d.category, c.ranked_by DESC, c.value

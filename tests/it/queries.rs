@@ -56,13 +56,15 @@ fn every_query_file_publishes_its_snapshotted_table() {
     assert_eq!(missing, 2);
 }
 
-/// Queries 04, 09, 13 and 16 take their counts and denominators in one
+/// Queries 09, 13 and 16 take their counts and denominators in one
 /// aggregation (`GROUPING SETS`, the denominator spread over its rows by a
 /// window), which reads the store once where a join of two aggregations read
 /// it twice; 04, 12 and 13 also aggregate each attribute on its own rather
 /// than all of them stacked in one long table (faster: no attribute name
-/// among the grouping keys), and 12 takes its five denominators in one
-/// aggregation, one count of the records recording each attribute. Each must
+/// among the grouping keys), and 04 and 12 take their attributes'
+/// denominators in one aggregation with the type's total, one count of the
+/// records recording each attribute (`FILTER`), joined to the counts on the
+/// type's number and extension category. Each must
 /// give exactly the table of the plain form (the attributes stacked, two
 /// aggregations joined), for victims (every record counted) and for cases
 /// (each case once, so a denominator is not the sum of its parts), on a
