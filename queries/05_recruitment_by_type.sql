@@ -25,8 +25,9 @@ recorded AS (
 -- number, not its name (a type has one name, so max(typology_name) is it):
 -- integers group faster than text. Only the denominators are named; the
 -- counts join them on the type's number and extension category, so the
--- unnested rows carry no name (on 10M records 1.09-1.13 s with the name
--- carried, 0.99-1.07 s so; DuckDB 0.93-0.99 s and 0.90-1.00 s)
+-- unnested rows carry no name (on 10M records, both engines
+-- on the benchmark's text, with count: 0.88-0.94 s with the name carried,
+-- 0.80-0.84 s so; DuckDB 0.91-0.94 s and 0.88-0.91 s)
 denominators AS (
   SELECT type_id, extension_category,
     coalesce(max(typology_name), extension_category, 'not determined') AS category, protected_count(unit_id) AS denominator

@@ -25,8 +25,9 @@ recorded AS (
 -- number, not its name (a type has one name, so max(typology_name) is it):
 -- integers group faster than text. Only the denominators are named; the
 -- counts join them on the type's number and extension category, so the
--- unnested rows carry no name (on 10M records 0.85-0.89 s with the name
--- carried, 0.80-0.81 s so; DuckDB 0.77-0.80 s and 0.75-0.78 s)
+-- unnested rows carry no name (on 10M records, both engines
+-- on the benchmark's text, with count: 0.71-0.74 s with the name carried,
+-- 0.67-0.69 s so; DuckDB 0.66-0.71 s and 0.63-0.65 s)
 denominators AS (
   SELECT type_id, extension_category,
     coalesce(max(typology_name), extension_category, 'not determined') AS category, protected_count(unit_id) AS denominator

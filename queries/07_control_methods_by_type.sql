@@ -26,8 +26,9 @@ recorded AS (
 -- number, not its name (a type has one name, so max(typology_name) is it):
 -- integers group faster than text. Only the denominators are named; the
 -- counts join them on the type's number and extension category, so the
--- unnested rows carry no name (on 10M records 1.71-1.75 s with the name
--- carried, 1.62-1.70 s so; DuckDB 1.40-1.46 s and 1.35-1.40 s)
+-- unnested rows carry no name (on 10M records, both engines
+-- on the benchmark's text, with count: 1.51-1.57 s with the name carried,
+-- 1.39-1.43 s so; DuckDB 1.30-1.35 s and 1.23-1.28 s)
 denominators AS (
   SELECT type_id, extension_category,
     coalesce(max(typology_name), extension_category, 'not determined') AS category, protected_count(unit_id) AS denominator

@@ -22,8 +22,8 @@ WITH selected AS (
 -- integers group faster than text. Only per_category names; the counts
 -- join it on the type's number and extension category, so the unnested
 -- rows carry no name, and its denominators count rows FILTERed on the
--- attribute, which needs no unit id (on 10M records 3.27-3.50 s before,
--- 2.80-3.02 s so; DuckDB 3.05-3.20 s and 2.89-3.08 s)
+-- attribute, which needs no unit id (on 10M records 3.26-3.40 s before,
+-- 2.83-2.99 s so; DuckDB 2.93-3.04 s and 2.80-2.87 s)
 labelled AS (
   SELECT unit_id, typology_id AS type_id, typology_name, extension_category,
     perpetrator_roles, perpetrator_genders, perpetrator_age_groups, perpetrator_regions, perpetrator_relations
