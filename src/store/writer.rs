@@ -374,7 +374,10 @@ impl Encoder {
         }
         // the encoder stopped, on the error that `finish` returns
         self.finish()?;
-        unreachable!("an encoder refuses row groups only after an error")
+        Err(Error::store(
+            "data",
+            "the store's encoder thread stopped before every row group was written",
+        ))
     }
 
     /// Starts the thread; returns the queue to it.
@@ -389,7 +392,10 @@ impl Encoder {
                         files.insert(key.clone(), file);
                     }
                     let Some((_, writer)) = files.get_mut(&key) else {
-                        unreachable!("a partition's file comes with its first row group");
+                        return Err(Error::store(
+                            "data",
+                            "a row group reached the encoder before its partition's file",
+                        ));
                     };
                     write_rows(writer, pending)?;
                 }

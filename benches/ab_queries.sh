@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Before and after of a change to report queries, engine against engine,
+# interleaved on one store: how the figures in queries/README.md were taken.
+#
+#   benches/ab_queries.sh STORE BEFORE_DIR AFTER_DIR
+#
+# BEFORE_DIR and AFTER_DIR hold .sql files with the same names (say, the
+# queries of the last commit, `git show HEAD:queries/F.sql`, and queries/).
+# Both are rewritten as the benchmark rewrites them (duckdb_pipeline.py
+# prepare-sql: protected_count( and published_count( become count( ), so that
+# both engines run the same text. Then, ROUNDS times, before and after in
+# turn: every query as its own `safetynet query --file` process (wall clock
+# from /usr/bin/time, start included), and DuckDB's `duckdb_pipeline.py
+# queries` on the same files (timed inside its process, start excluded).
+# Prints each query's range and median per engine and side, and fails when
+# an engine's table after differs from its table before.
+#
+# Environment:
+#   ROUNDS  interleaved rounds                        (default 3)
+#   BIN     the safetynet binary, built with --release (default target/release/safetynet)
+#   WORK    scratch directory; its venv is run.sh's   (default target/bench)
+#   FROM, TO  the years the queries select            (default 2015, 2024)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO=$PWD
+ROUNDS=${ROUNDS:-3}
+BIN=${BIN:-target/release/safetynet}
+WORK=${WORK:-target/bench}
+FROM=${FROM:-2015}
+TO=${TO:-2024}
+PY=$WORK/venv/bin/python
+PIPELINE=$REPO/benches/duckdb_pipeline.py
+
+die() { echo "benches/ab_queries.sh: $*" >&2; exit 2; }
+[ "$#" -eq 3 ] || die "usage: benches/ab_queries.sh STORE BEFORE_DIR AFTER_DIR"
+STORE=$1 BEFORE=$2 AFTER=$3
+[ -f "$STORE/manifest.json" ] || die "$STORE is not a safetynet store (no manifest.json)"
+[ -d "$BEFORE" ] && [ -d "$AFTER" ] || die "$BEFORE and $AFTER must be directories of .sql files"
+[ -x "$BIN" ] || die "no safetynet binary at $BIN: run 'cargo build --release' or set BIN"
+[ -x "$PY" ] || die "no $PY: run benches/run.sh once (it creates the venv with DuckDB), or set WORK"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
+/usr/bin/time -f "%e" -o /dev/null true 2>/dev/null || die "needs /usr/bin/time (Debian package 'time')"
+
+OUT=$WORK/ab-queries
+rm -rf "$OUT"; mkdir -p "$OUT"
+times=$OUT/times.tsv
+: >"$times"
+for side in before after; do
+    dir=$BEFORE; [ "$side" = after ] && dir=$AFTER
+    "$PY" "$PIPELINE" prepare-sql --queries "$dir" --out "$OUT/sql-$side" >/dev/null
+done
+for round in $(seq 1 "$ROUNDS"); do
+    for side in before after; do
+        for sql in "$OUT/sql-$side"/*.sql; do
+            name=$(basename "$sql" .sql)
+            mkdir -p "$OUT/ours-$side"
+            rm -f "$OUT/ours-$side/$name.csv"
+            /usr/bin/time -f "%e" -o "$OUT/t" "$BIN" --quiet query --store "$STORE" --format csv \
+                --file "$sql" --from "$FROM" --to "$TO" --output "$OUT/ours-$side/$name.csv" \
+                >/dev/null 2>"$OUT/log" || { cat "$OUT/log" >&2; die "$side/$name.sql failed"; }
+            printf 'ours\t%s\t%s\t%s\n' "$side" "$name" "$(cat "$OUT/t")" >>"$times"
+        done
+        "$PY" "$PIPELINE" queries --store "$STORE" --sql "$OUT/sql-$side" --out "$OUT/duckdb-$side" \
+            --from-year "$FROM" --to-year "$TO" | tail -n 1 |
+            "$PY" -c '
+import json, sys
+for name, seconds in json.load(sys.stdin)["seconds"].items():
+    print(f"duckdb\t'"$side"'\t{name}\t{seconds}")' >>"$times"
+    done
+    echo "round $round of $ROUNDS done" >&2
+done
+
+"$PY" - "$times" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    engine, side, name, seconds = line.split("\t")
+    runs.setdefault((engine, side, name[:2]), []).append(float(seconds))
+def cell(xs):
+    return f"{min(xs):.2f}–{max(xs):.2f} ({statistics.median(xs):.2f})"
+print("| query | ours before | ours after | DuckDB before | DuckDB after |")
+print("|---|---|---|---|---|")
+for q in sorted({k[2] for k in runs}):
+    print(f"| {q} | " + " | ".join(cell(runs[(e, s, q)]) for e in ("ours", "duckdb") for s in ("before", "after")) + " |")
+PY
+
+status=0
+for engine in ours duckdb; do
+    for table in "$OUT/$engine-before"/*.csv; do
+        if ! cmp -s "$table" "$OUT/$engine-after/$(basename "$table")"; then
+            echo "$engine: $(basename "$table") differs before and after" >&2
+            status=1
+        fi
+    done
+done
+[ "$status" -eq 0 ] && echo "every table the same before and after, on each engine" >&2
+exit "$status"
