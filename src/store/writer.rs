@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -45,18 +46,32 @@ struct Pending {
     recent: Vec<RecordBatch>,
     /// Bytes of `recent`.
     recent_bytes: usize,
+    /// Whether some of `recent` are slices of larger batches.
+    recent_slices: bool,
     compressed: Option<StreamWriter<Vec<u8>>>,
     rows: usize,
 }
 
 impl Pending {
-    /// Adds rows; returns the bytes they take.
-    fn push(&mut self, batch: RecordBatch) -> usize {
-        let size = batch.get_array_memory_size();
+    /// Adds rows that take `bytes`; `a_slice` when they are part of a
+    /// larger batch, whose buffers they share.
+    fn push(&mut self, batch: RecordBatch, bytes: usize, a_slice: bool) {
         self.rows += batch.num_rows();
         self.recent.push(batch);
-        self.recent_bytes += size;
-        size
+        self.recent_bytes += bytes;
+        self.recent_slices |= a_slice;
+    }
+
+    /// The recent rows in buffers of their own, when they are slices of
+    /// larger batches: rows handed to the encoder would otherwise keep
+    /// those whole batches in memory until their row group is written.
+    fn own_recent(&mut self) -> Result<()> {
+        if self.recent_slices {
+            let owned = concat_batches(&schema::store_schema(), &self.recent)?;
+            self.recent = vec![owned];
+            self.recent_slices = false;
+        }
+        Ok(())
     }
 
     /// Compresses the rows held as arrays.
@@ -86,6 +101,7 @@ impl Pending {
         stream.write(&concat_batches(&schema::store_schema(), &self.recent)?)?;
         self.recent.clear();
         self.recent_bytes = 0;
+        self.recent_slices = false;
         Ok(())
     }
 
@@ -173,29 +189,70 @@ impl PartitionedWriter {
         )
     }
 
+    /// Adds a batch's rows to their partitions. Each partition's rows are
+    /// taken as a slice of the batch when they are one run of it (ingest
+    /// hands its batches over sorted by partition, and a batch of `classify`
+    /// is one partition), and gathered only when they are spread: gathering
+    /// every row into its partition was 7.5% of ingest's CPU (perf, 1M
+    /// records).
     pub fn write(&mut self, txn: &Transaction<'_>, batch: &RecordBatch) -> Result<()> {
         super::fail_point("store-write", Path::new("data"))?;
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return self.bound_memory(txn);
+        }
         let countries = batch
             .column_by_name("reporting_country")
             .expect("country column");
         let countries = countries.as_string::<i32>();
         let years = batch.column_by_name("year").expect("year column");
         let years = years.as_primitive::<Int32Type>();
-        // keyed by the borrowed text: an owned key per row was a million
-        // allocations per million records
-        let mut groups: BTreeMap<(&str, Option<i32>), Vec<u32>> = BTreeMap::new();
-        for row in 0..batch.num_rows() {
-            let key = (
+        let key_of = |row: usize| {
+            (
                 countries.value(row),
                 years.is_valid(row).then(|| years.value(row)),
-            );
-            groups.entry(key).or_default().push(row as u32);
+            )
+        };
+        // keyed by the borrowed text: an owned key per row was a million
+        // allocations per million records
+        let mut runs: BTreeMap<(&str, Option<i32>), Vec<Range<usize>>> = BTreeMap::new();
+        let mut start = 0;
+        let mut current = key_of(0);
+        for row in 1..=rows {
+            let next = (row < rows).then(|| key_of(row));
+            if next != Some(current) {
+                runs.entry(current).or_default().push(start..row);
+                if let Some(next) = next {
+                    (start, current) = (row, next);
+                }
+            }
         }
-        for ((country, year), rows) in groups {
+        // what a row takes, on average: a slice shares its batch's buffers,
+        // so its own size would be the whole batch's
+        let batch_bytes = batch.get_array_memory_size();
+        for ((country, year), runs) in runs {
             let key = (country.to_string(), year);
-            let part = take_record_batch(batch, &UInt32Array::from(rows))?;
+            let (part, bytes, a_slice) = match runs.as_slice() {
+                [run] => (
+                    batch.slice(run.start, run.len()),
+                    batch_bytes * run.len() / rows,
+                    run.len() < rows,
+                ),
+                spread => {
+                    let indices = UInt32Array::from_iter_values(
+                        spread
+                            .iter()
+                            .flat_map(|run| run.clone())
+                            .map(|row| row as u32),
+                    );
+                    let part = take_record_batch(batch, &indices)?;
+                    let bytes = part.get_array_memory_size();
+                    (part, bytes, false)
+                }
+            };
             let pending = self.pending.entry(key.clone()).or_default();
-            self.pending_bytes += pending.push(part);
+            pending.push(part, bytes, a_slice);
+            self.pending_bytes += bytes;
             if pending.rows >= ROW_GROUP_ROWS {
                 self.write_row_group(txn, &key)?;
             }
@@ -203,37 +260,39 @@ impl PartitionedWriter {
         self.bound_memory(txn)
     }
 
-    /// When the waiting rows take more than [`BUFFER_BUDGET`], the
-    /// partitions holding the most rows as arrays are compressed; when that
-    /// is not enough, the largest partitions are written out early (smaller
-    /// row groups, bounded memory).
+    /// When the waiting rows take more than [`BUFFER_BUDGET`], the largest
+    /// partitions with rows enough for a good row group are written, and
+    /// the rows every other partition holds as arrays are compressed; when
+    /// that is not enough, the largest partitions are written out early
+    /// (smaller row groups, bounded memory).
     fn bound_memory(&mut self, txn: &Transaction<'_>) -> Result<()> {
         if self.pending_bytes <= self.budget {
             return Ok(());
         }
-        let largest_first = |pending: &BTreeMap<PartitionKey, Pending>,
-                             size: fn(&Pending) -> usize| {
-            let mut sizes: Vec<(usize, PartitionKey)> =
-                pending.iter().map(|(k, p)| (size(p), k.clone())).collect();
+        let largest_first = |pending: &BTreeMap<PartitionKey, Pending>| {
+            let mut sizes: Vec<(usize, PartitionKey)> = pending
+                .iter()
+                .map(|(k, p)| (p.bytes(), k.clone()))
+                .collect();
             sizes.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
             sizes
         };
         // a partition with enough rows for a good row group is written
         // (what `classify`, reading partition after partition, has); the
         // others are compressed, to wait for more
-        for (_, key) in largest_first(&self.pending, Pending::bytes) {
+        for (_, key) in largest_first(&self.pending) {
             if self.pending_bytes <= self.budget / 2 {
-                return Ok(());
+                break;
             }
             if self.pending[&key].rows >= GOOD_ROW_GROUP_ROWS {
                 self.write_row_group(txn, &key)?;
             }
         }
-        for (_, key) in largest_first(&self.pending, |p| p.recent_bytes) {
-            if self.pending_bytes <= self.budget / 2 {
-                return Ok(());
-            }
-            let pending = self.pending.get_mut(&key).expect("listed above");
+        // every partition's arrays, not only the largest: a slice keeps
+        // the whole batch it came from in memory, and a batch is freed only
+        // when no partition holds a slice of it (left to wait, a small
+        // partition's slices would keep every batch)
+        for pending in self.pending.values_mut() {
             let before = pending.bytes();
             pending.compress()?;
             self.pending_bytes = self.pending_bytes - before + pending.bytes();
@@ -241,7 +300,7 @@ impl PartitionedWriter {
         if self.pending_bytes <= self.budget {
             return Ok(());
         }
-        for (_, key) in largest_first(&self.pending, Pending::bytes) {
+        for (_, key) in largest_first(&self.pending) {
             if self.pending_bytes <= self.budget / 2 {
                 break;
             }
@@ -253,9 +312,10 @@ impl PartitionedWriter {
     /// Hands a partition's waiting rows to the encoder, to be written as
     /// one row group, opening the partition's file on first use.
     fn write_row_group(&mut self, txn: &Transaction<'_>, key: &PartitionKey) -> Result<()> {
-        let Some(pending) = self.pending.remove(key) else {
+        let Some(mut pending) = self.pending.remove(key) else {
             return Ok(());
         };
+        pending.own_recent()?;
         self.pending_bytes -= pending.bytes();
         let file = if self.opened.contains(key) {
             None
@@ -530,7 +590,9 @@ mod tests {
         let file = ArrowWriter::try_new(full, schema::store_schema(), Some(properties())).unwrap();
         let ids: Vec<String> = (0..20_000).map(|n| format!("record-{n:06}")).collect();
         let mut pending = Pending::default();
-        pending.push(rows(&ids, &vec!["US"; ids.len()], &vec![2020; ids.len()]));
+        let batch = rows(&ids, &vec!["US"; ids.len()], &vec![2020; ids.len()]);
+        let bytes = batch.get_array_memory_size();
+        pending.push(batch, bytes, false);
         let mut encoder = Encoder::default();
         let handed = encoder.send(RowGroup {
             key: ("US".to_string(), Some(2020)),
@@ -547,6 +609,21 @@ mod tests {
 
     #[test]
     fn rows_that_wait_compressed_are_all_written_in_their_order() {
+        write_and_check_every_row(false);
+    }
+
+    /// Batches whose partitions are runs (as ingest hands them over) are
+    /// taken as slices; their rows come out the same.
+    #[test]
+    fn rows_of_batches_sorted_by_partition_are_all_written_in_their_order() {
+        write_and_check_every_row(true);
+    }
+
+    /// Writes 20,000 rows of six partitions in batches of 500 (each batch
+    /// sorted by partition when `sorted`), with a budget so small that
+    /// rows are compressed and partitions written early, and checks that
+    /// every partition's file holds its rows in the order they came.
+    fn write_and_check_every_row(sorted: bool) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open_or_new(&dir.path().join("store")).unwrap();
         let txn = store.begin().unwrap();
@@ -567,6 +644,13 @@ mod tests {
                 ids.push(id);
                 countries.push(country);
                 years.push(year);
+            }
+            if sorted {
+                let mut order: Vec<usize> = (0..ids.len()).collect();
+                order.sort_by_key(|&i| (countries[i], years[i]));
+                ids = order.iter().map(|&i| ids[i].clone()).collect();
+                countries = order.iter().map(|&i| countries[i]).collect();
+                years = order.iter().map(|&i| years[i]).collect();
             }
             writer.write(&txn, &rows(&ids, &countries, &years)).unwrap();
         }

@@ -2,6 +2,7 @@
 //! the store in one atomic change. Every row read is stored, quarantined with
 //! a reason, or reported as a duplicate, and the counts reconcile per file.
 
+mod by_partition;
 mod check;
 mod pipeline;
 
@@ -12,7 +13,6 @@ use datafusion::arrow::array::RecordBatch;
 use serde::Serialize;
 
 use crate::base::progress::Progress;
-use crate::base::record::CaseRecord;
 use crate::base::schema::INPUT_COLUMNS;
 use crate::classify::classifier::Classifier;
 use crate::classify::rules::Rules;
@@ -24,6 +24,7 @@ use crate::input::validate::{Problem, Validator};
 use crate::store::writer::PartitionedWriter;
 use crate::store::{Counts, IngestedFile, Store, Transaction};
 
+use by_partition::ByPartition;
 use check::Checked;
 pub use check::{Shape, mapped_record};
 
@@ -503,13 +504,12 @@ fn ingest_file(
             }
             Ok(())
         });
-        let mut buffer: Vec<CaseRecord> = Vec::with_capacity(BATCH_ROWS);
-        let hand_over = |buffer: &mut Vec<CaseRecord>| -> Result<()> {
+        let mut buffer = ByPartition::default();
+        let hand_over = |buffer: &mut ByPartition| -> Result<()> {
             if buffer.is_empty() {
                 return Ok(());
             }
-            let base = crate::base::batch::base_batch(buffer)?;
-            buffer.clear();
+            let base = buffer.take_batch()?;
             // refused only when the store's thread stopped on an error,
             // which is the one reported below
             to_store
