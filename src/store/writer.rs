@@ -293,8 +293,8 @@ impl PartitionedWriter {
         // holds a slice of it (left to wait, a small partition's slices
         // would keep every batch). Only those: compressing every waiting
         // partition made `classify`, which hands over whole batches, slower
-        // and larger (1M records: 1.54-1.62 s and 293-299 MB before,
-        // 1.67-1.79 s and 383-392 MB so).
+        // and larger (1M records: 1.54-1.62 s and 286-292 MiB before,
+        // 1.67-1.79 s and 374-382 MiB so).
         for pending in self.pending.values_mut() {
             if pending.recent_slices {
                 let before = pending.bytes();
