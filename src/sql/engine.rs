@@ -13,7 +13,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::base::escape::terminal;
 use crate::base::schema;
@@ -283,7 +283,13 @@ pub async fn run(
     sql: &str,
     params: Option<ParamValues>,
 ) -> Result<Vec<RecordBatch>> {
-    let df = ctx.sql_with_options(sql, read_only()).await.map_err(|e| {
+    run_planned(ctx, plan(ctx, sql).await?, params).await
+}
+
+/// The statement planned, read-only: DDL, DML and statements such as `SET`
+/// are refused.
+pub async fn plan(ctx: &SessionContext, sql: &str) -> Result<DataFrame> {
+    ctx.sql_with_options(sql, read_only()).await.map_err(|e| {
         let text = e.to_string();
         if text.contains("not supported")
             && (text.contains("DDL") || text.contains("DML") || text.contains("Statement"))
@@ -292,7 +298,15 @@ pub async fn run(
         } else {
             Error::DataFusion(e)
         }
-    })?;
+    })
+}
+
+/// Runs a statement [`plan`] planned, with `params` bound when given.
+pub async fn run_planned(
+    ctx: &SessionContext,
+    df: DataFrame,
+    params: Option<ParamValues>,
+) -> Result<Vec<RecordBatch>> {
     let df = match params {
         Some(params) => df.with_param_values(params)?,
         None => df,
@@ -311,10 +325,7 @@ pub async fn run(
 /// pool like any operator's memory: a result larger than `--memory-limit`
 /// (`repeat('x', 1e9)`, a billion rows) is an error, not a process that
 /// grows without bound.
-async fn collect_within_pool(
-    ctx: &SessionContext,
-    df: datafusion::dataframe::DataFrame,
-) -> Result<Vec<RecordBatch>> {
+async fn collect_within_pool(ctx: &SessionContext, df: DataFrame) -> Result<Vec<RecordBatch>> {
     use datafusion::execution::memory_pool::MemoryConsumer;
     use futures::StreamExt;
     let reservation = MemoryConsumer::new("query result").register(&ctx.runtime_env().memory_pool);
@@ -350,12 +361,8 @@ pub async fn within<T>(
     }
 }
 
-/// Whether the statement has parameters to bind. A statement that does not
-/// plan has none here; running it reports why it does not.
-pub async fn has_placeholders(ctx: &SessionContext, sql: &str) -> bool {
-    let Ok(df) = ctx.sql_with_options(sql, read_only()).await else {
-        return false;
-    };
+/// Whether a planned statement has parameters to bind.
+pub fn has_placeholders(df: &DataFrame) -> bool {
     df.logical_plan()
         .get_parameter_types()
         .is_ok_and(|types| !types.is_empty())
