@@ -15,6 +15,8 @@
 //! more could ever be met. The width asked for is a protection margin over
 //! the published arithmetic, not over the rule itself.
 
+use std::sync::Arc;
+
 use microlp::{ComparisonOp, OptimizationDirection, Problem};
 
 use super::model::{CellId, LinkedTables, SdcError};
@@ -166,7 +168,7 @@ pub(crate) fn audit_seen(
         if !status.is_suppressed() {
             continue;
         }
-        match (components.known[index], components.group[index]) {
+        match (components.known[index], components.group_number(index)) {
             (Some(value), _) => {
                 if !wide_enough(value, value, width) {
                     findings.push(finding(problem, statuses, index, value, value));
@@ -385,14 +387,35 @@ fn range_within(
 /// the whole report. It is exact: the programs would find the same value.
 pub(crate) struct Components {
     /// The value of every cell a reader knows: published, or determined.
-    known: Vec<Option<f64>>,
-    /// Group of each unknown cell, the groups numbered in the order of
-    /// their smallest members; None if known.
-    group: Vec<Option<usize>>,
-    /// Constraint indices of each group, by group number.
-    constraints: Grouped,
-    /// The unknown cells of each group, in cell order, by group number.
-    members: Grouped,
+    /// Shared: the protection loop finds the groups of several cells from
+    /// one finding of the known cells.
+    known: Arc<[Option<f64>]>,
+    groups: Groups,
+}
+
+/// Which groups a [`Components`] holds.
+enum Groups {
+    /// Every group: the audit of all suppressed cells.
+    All {
+        /// Group of each unknown cell, the groups numbered in the order of
+        /// their smallest members; None if known.
+        group: Vec<Option<usize>>,
+        /// Constraint indices of each group, by group number.
+        constraints: Grouped,
+        /// The unknown cells of each group, in cell order, by group number.
+        members: Grouped,
+    },
+    /// The group of one cell: the protection loop checks one finding at a
+    /// time, after each complement, and grouping every cell for it was
+    /// half of finding the groups (the other half, the known cells, is
+    /// found once per complement).
+    One {
+        /// The group's unknown cells, in cell order (none when the cell is
+        /// known).
+        members: Vec<usize>,
+        /// The group's constraints, in index order.
+        constraints: Vec<usize>,
+    },
 }
 
 /// A list of numbers for each group, the lists one after another in one
@@ -440,7 +463,7 @@ fn signed_terms(c: &super::model::SumConstraint) -> impl Iterator<Item = (usize,
         .chain(std::iter::once((c.total.0, -1.0)))
 }
 
-fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64>> {
+pub(crate) fn determined(problem: &LinkedTables, statuses: &[CellStatus]) -> Vec<Option<f64>> {
     let mut known: Vec<Option<f64>> = statuses
         .iter()
         .zip(problem.cells())
@@ -554,10 +577,86 @@ impl Components {
             })
             .collect();
         Components {
+            known: known.into(),
+            groups: Groups::All {
+                group,
+                constraints: Grouped::of(groups, &constraints),
+                members: Grouped::of(groups, &members),
+            },
+        }
+    }
+
+    /// The known cells (`known`, from [`determined`]) and the group of
+    /// `cell` alone, found by walking from it through the constraints
+    /// (`touching`: each cell's constraints) over unknown cells: the same
+    /// group as [`Components::of`] finds.
+    pub(crate) fn around(
+        problem: &LinkedTables,
+        known: Arc<[Option<f64>]>,
+        cell: usize,
+        touching: &[Vec<usize>],
+    ) -> Components {
+        let mut members = Vec::new();
+        let mut constraints = Vec::new();
+        if known[cell].is_none() {
+            let mut member = vec![false; known.len()];
+            let mut walked = vec![false; problem.constraints().len()];
+            member[cell] = true;
+            let mut next = vec![cell];
+            while let Some(at) = next.pop() {
+                members.push(at);
+                for &index in &touching[at] {
+                    if std::mem::replace(&mut walked[index], true) {
+                        continue;
+                    }
+                    constraints.push(index);
+                    for (term, _) in signed_terms(&problem.constraints()[index]) {
+                        if known[term].is_none() && !std::mem::replace(&mut member[term], true) {
+                            next.push(term);
+                        }
+                    }
+                }
+            }
+            members.sort_unstable();
+            constraints.sort_unstable();
+        }
+        Components {
             known,
-            group,
-            constraints: Grouped::of(groups, &constraints),
-            members: Grouped::of(groups, &members),
+            groups: Groups::One {
+                members,
+                constraints,
+            },
+        }
+    }
+
+    /// The number of an unknown cell's group, when every group is held.
+    fn group_number(&self, cell: usize) -> Option<usize> {
+        match &self.groups {
+            Groups::All { group, .. } => group[cell],
+            Groups::One { .. } => None,
+        }
+    }
+
+    /// The unknown cells of `cell`'s group, in cell order.
+    pub(crate) fn members_of(&self, cell: usize) -> &[usize] {
+        match &self.groups {
+            Groups::All { group, members, .. } => group[cell].map_or(&[], |g| members.get(g)),
+            Groups::One { members, .. } if members.binary_search(&cell).is_ok() => members,
+            Groups::One { .. } => &[],
+        }
+    }
+
+    /// The constraints of `cell`'s group, in index order.
+    pub(crate) fn constraints_of(&self, cell: usize) -> &[usize] {
+        match &self.groups {
+            Groups::All {
+                group, constraints, ..
+            } => group[cell].map_or(&[], |g| constraints.get(g)),
+            Groups::One {
+                members,
+                constraints,
+            } if members.binary_search(&cell).is_ok() => constraints,
+            Groups::One { .. } => &[],
         }
     }
 }
@@ -707,18 +806,14 @@ impl GroupProgram<'_> {
     /// has thousands of cells and groups of tens, and the audit solves
     /// thousands of these programs.
     fn members(&self) -> &[usize] {
-        self.components.group[self.member.0]
-            .map(|g| self.components.members.get(g))
-            .unwrap_or(&[])
+        self.components.members_of(self.member.0)
     }
 
     /// The group's constraints, each as its unknown terms with their signs,
     /// the sum of its published terms moved to the right (`rhs`), and the
     /// noise those published terms may carry (`slack`).
     fn constraints(&self) -> impl Iterator<Item = (Vec<(usize, f64)>, f64, f64)> + '_ {
-        let in_group = self.components.group[self.member.0]
-            .map(|g| self.components.constraints.get(g))
-            .unwrap_or(&[]);
+        let in_group = self.components.constraints_of(self.member.0);
         in_group.iter().map(|&c| {
             let mut terms = Vec::new();
             let mut rhs = 0.0;

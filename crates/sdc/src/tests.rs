@@ -433,3 +433,32 @@ fn perturbed_published_cells_give_relations_slack() {
     assert_eq!(audit(&t, &statuses, 10).unwrap().len(), 1);
     assert!(audit(&t, &statuses, 6).unwrap().is_empty());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The group the protection loop finds for one cell, walking from it,
+    /// is the group that finding every group gives the cell: the same cells
+    /// and constraints in the same order, and none for a known cell.
+    #[test]
+    fn one_cells_group_is_its_group_among_all(
+        counts in counts(),
+        unknown in proptest::collection::vec(prop_oneof![2 => Just(false), 3 => Just(true)], 36),
+    ) {
+        use super::audit::{Components, determined};
+        use super::protect::constraints_of_cells;
+        let t = table(&counts);
+        let p = &t.problem;
+        let statuses: Vec<CellStatus> = (0..p.cells().len())
+            .map(|i| if unknown[i] { CellStatus::Secondary } else { CellStatus::Published })
+            .collect();
+        let all = Components::of(p, &statuses);
+        let known: std::sync::Arc<[Option<f64>]> = determined(p, &statuses).into();
+        let touching = constraints_of_cells(p);
+        for cell in 0..p.cells().len() {
+            let one = Components::around(p, known.clone(), cell, &touching);
+            prop_assert_eq!(one.members_of(cell), all.members_of(cell));
+            prop_assert_eq!(one.constraints_of(cell), all.constraints_of(cell));
+        }
+    }
+}
