@@ -419,11 +419,12 @@ enum Groups {
 }
 
 /// A list of numbers for each group, the lists one after another in one
-/// vector. The protection loop finds the groups after every complement
-/// (601 times for the sample data's report, on one core while the other
-/// waits); a list of its own per group, two small allocations per group
-/// each time, was the larger part of that. (Maps before them were slower
-/// still: filling them was a third of the loop.)
+/// vector: a few allocations however many groups there are. A list of its
+/// own per group was the larger part of finding the groups when the
+/// protection loop still found all of them after every complement (601
+/// times for the sample data's report, on one core while the other
+/// waited). Maps before them were slower still: filling them was a third
+/// of the loop.
 struct Grouped {
     /// Where each group's list starts in `items`, and where the last ends.
     starts: Vec<usize>,
