@@ -42,6 +42,8 @@ def summary(seconds):
 
 
 def queries(args):
+    if not os.path.isdir(args.sql):
+        sys.exit(f"ab_builds.py: {args.sql} is not a folder")
     files = sorted(f for f in os.listdir(args.sql) if f.endswith(".sql"))
     if not files:
         sys.exit(f"ab_builds.py: no .sql files in {args.sql}")
@@ -123,7 +125,10 @@ def main():
     for binary in (args.before, args.after):
         if not os.access(binary, os.X_OK):
             sys.exit(f"ab_builds.py: {binary} is not an executable")
-    queries(args) if args.command == "queries" else run(args)
+    if args.command == "queries":
+        queries(args)
+    else:
+        run(args)
 
 
 if __name__ == "__main__":

@@ -117,7 +117,10 @@ pub async fn run_with_parameters(
 /// DataFusion, not as guessed from the text (a `$` in a string literal is
 /// not a parameter). The store's years are read only for a year not given:
 /// reading them is a query of its own over the whole store, which was a
-/// quarter of a report query's time on a million records.
+/// quarter of a report query's time on a million records. (`report`,
+/// `gaps` and `share` read them whatever years are given, on purpose: they
+/// publish, and refuse a store without dated records with what to do about
+/// it; `query` is internal work, and with both years runs on any store.)
 pub async fn run_user_sql(
     ctx: &SessionContext,
     sql: &str,
