@@ -153,8 +153,13 @@ for n in "${SIZES[@]}"; do
         [[ "$y1" =~ ^[0-9]{4}$ && "$y2" =~ ^[0-9]{4}$ ]] || die "could not read the store's years (got '$years')"
         for q in "${QUERIES[@]}"; do
             timed "$logs/t" "$logs/ours-query-$q-$r.log" "$BIN" --quiet query --store "$store" --format csv \
-                --file "$SQL/$q.sql" --from "$y1" --to "$y2" --output "$tables/safetynet/$q.csv"
+                --file "$SQL/$q.sql" --from "$y1" --to "$y2" --output "$tables/safetynet/$q.csv" --timing
             record safetynet "query:$q" "$r"
+            # the statement alone, timed inside the process (`--timing`), as
+            # DuckDB's per-query figure is
+            inside=$(sed -n 's/^query took \([0-9.]*\) s.*/\1/p' "$logs/ours-query-$q-$r.log")
+            [ -n "$inside" ] || die "no 'query took' line in $logs/ours-query-$q-$r.log"
+            printf 'safetynet\tquery-in-process:%s\t%s\t%s\t\n' "$q" "$r" "$inside" >>"$raw"
         done
         # DuckDB: one process for all queries; its per-query times are in the JSON line it prints
         timed "$logs/t" "$logs/duckdb-queries-$r.log" "$PY" "$PIPELINE" queries --store "$store" --sql "$SQL" \

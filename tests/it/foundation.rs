@@ -408,6 +408,32 @@ fn query_counts_as_its_unit_says() {
     }
 }
 
+/// `query --timing` says on standard error how long the statement took,
+/// in a form the benchmark reads, and changes nothing of the result; without
+/// it nothing is said.
+#[test]
+fn query_timing_is_said_on_standard_error_only_when_asked() {
+    let dir = TempDir::new().unwrap();
+    let csv_path = generate(&dir, "t.csv", 200, 5);
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&csv_path]);
+    let sql = "SELECT count(*) AS n FROM cases";
+    let base = ["query", "--store", p(&store), "--format", "csv"];
+    let (code, plain_out, plain_err) = run(&[&base[..], &[sql]].concat());
+    assert_eq!(code, 0, "{plain_err}");
+    assert!(!plain_err.contains("query took"), "{plain_err}");
+    let (code, timed_out, timed_err) = run(&[&base[..], &["--timing", sql]].concat());
+    assert_eq!(code, 0, "{timed_err}");
+    assert_eq!(timed_out, plain_out);
+    let seconds: f64 = timed_err
+        .lines()
+        .find_map(|l| l.strip_prefix("query took "))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'query took N s' line in:\n{timed_err}"));
+    assert!(seconds.is_finite() && seconds >= 0.0, "{seconds}");
+}
+
 #[test]
 fn query_is_read_only_and_reports_sql_errors() {
     let dir = TempDir::new().unwrap();
