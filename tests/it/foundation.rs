@@ -425,13 +425,15 @@ fn query_timing_is_said_on_standard_error_only_when_asked() {
     let (code, timed_out, timed_err) = run(&[&base[..], &["--timing", sql]].concat());
     assert_eq!(code, 0, "{timed_err}");
     assert_eq!(timed_out, plain_out);
+    // the form benches/run.sh reads: "query took <seconds> s (...)"
     let seconds: f64 = timed_err
         .lines()
         .find_map(|l| l.strip_prefix("query took "))
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no 'query took N s' line in:\n{timed_err}"));
-    assert!(seconds.is_finite() && seconds >= 0.0, "{seconds}");
+        .and_then(|rest| rest.split_once(" s ("))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'query took N s (' line in:\n{timed_err}"));
+    // planning alone takes far more than the microsecond shown
+    assert!(seconds.is_finite() && seconds > 0.0, "{seconds}");
 }
 
 #[test]

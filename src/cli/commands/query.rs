@@ -31,8 +31,9 @@ pub struct Args {
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
     /// Say on standard error how long the statement took: planned, run and
-    /// its last row collected; not the process's start, the opening of the
-    /// store or the writing of the output.
+    /// its last row collected (with the look-up of the store's years when
+    /// --from or --to is not given); not the process's start, the opening of
+    /// the store or the writing of the output.
     #[arg(long)]
     pub timing: bool,
 }
