@@ -850,7 +850,9 @@ def queries(args, rules: Rules) -> dict:
     safetynet store --store, with the same parameters safetynet gets: the
     years --from-year..--to-year, all countries, unit victims, as DuckDB named
     parameters ($from_year ...). Each query is timed from execute to the last
-    row fetched; writing its CSV to --out is not timed."""
+    row fetched; writing its CSV to --out is not timed. With --only NAME,
+    the one file of that name (its stem): the statement in a fresh process,
+    as each of ours runs."""
     out = Path(args.out)
     if out.exists():
         shutil.rmtree(out)
@@ -862,7 +864,12 @@ def queries(args, rules: Rules) -> dict:
     setup = time.perf_counter() - t0
     params = {"from_year": args.from_year, "to_year": args.to_year, "countries": "", "unit": "victims"}
     seconds, rows = {}, {}
-    for f in sorted(Path(args.sql).glob("*.sql")):
+    files = sorted(Path(args.sql).glob("*.sql"))
+    if args.only is not None:
+        files = [f for f in files if f.stem == args.only]
+        if not files:
+            raise SystemExit(f"queries --only {args.only}: no {args.only}.sql in {args.sql}")
+    for f in files:
         sql = name_values(f.read_text(encoding="utf-8"))
         # DuckDB refuses parameters a statement does not use: pass the ones
         # its text (comments left out) names
@@ -1011,6 +1018,7 @@ def main() -> None:
     ap.add_argument("--out", help="prepare-sql: where to write the .sql files; queries: where to write the CSVs (replaced)")
     ap.add_argument("--from-year", type=int, help="queries: $from_year")
     ap.add_argument("--to-year", type=int, help="queries: $to_year")
+    ap.add_argument("--only", help="queries: run only the file of this name (without .sql)")
     ap.add_argument("--rules", default=str(REPO / "rules" / "rules.toml"))
     ap.add_argument("--typology", default=str(REPO / "rules" / "typology.toml"))
     ap.add_argument("--vocab", default=str(REPO / "src" / "base" / "vocab.rs"), help="code lists in vocabulary order")

@@ -172,6 +172,21 @@ line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
 for q, s in json.loads(line)["seconds"].items():
     print(f"duckdb\tquery:{q}\t{run}\t{s}\t")  # in-process: no peak of its own
 PY
+        # and each query in a process of its own, as ours run: the statement
+        # timed inside a fresh process (query-cold), and that process
+        # (query-process, with its peak memory)
+        for q in "${QUERIES[@]}"; do
+            timed "$logs/t" "$logs/duckdb-query-$q-$r.log" "$PY" "$PIPELINE" queries --store "$store" --sql "$SQL" \
+                --out "$tables/duckdb-one" --from-year "$y1" --to-year "$y2" --only "$q"
+            record duckdb "query-process:$q" "$r"
+            "$PY" - "$logs/duckdb-query-$q-$r.log" "$r" >>"$raw" <<'PY'
+import json, sys
+log, run = sys.argv[1:]
+line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
+for q, s in json.loads(line)["seconds"].items():
+    print(f"duckdb\tquery-cold:{q}\t{run}\t{s}\t")
+PY
+        done
 
         # (c) our whole report over the same store
         timed "$logs/t" "$logs/ours-report-$r.log" "$BIN" --quiet report --store "$store" --out "$WORK/report-$n"
