@@ -81,6 +81,19 @@ PY
 # record TOOL STAGE RUN: appends the last measurement (in $logs/t) to the raw TSV
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" $(cat "$logs/t") >>"$raw"; }
 
+# record_statements LOG PREFIX RUN: appends the per-query seconds that a
+# DuckDB `queries` process printed (its last JSON line) as stages PREFIX:NN,
+# timed inside that process, so with no peak of their own
+record_statements() {
+    "$PY" - "$1" "$2" "$3" >>"$raw" <<'PY'
+import json, sys
+log, prefix, run = sys.argv[1:]
+line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
+for q, s in json.loads(line)["seconds"].items():
+    print(f"duckdb\t{prefix}:{q}\t{run}\t{s}\t")
+PY
+}
+
 # ---- the DuckDB side: a virtual environment with the duckdb package ----
 PY=$WORK/venv/bin/python
 if ! "$PY" -c 'import duckdb, tomllib' 2>/dev/null; then
@@ -165,13 +178,7 @@ for n in "${SIZES[@]}"; do
         timed "$logs/t" "$logs/duckdb-queries-$r.log" "$PY" "$PIPELINE" queries --store "$store" --sql "$SQL" \
             --out "$tables/duckdb" --from-year "$y1" --to-year "$y2"
         record duckdb queries-all "$r"
-        "$PY" - "$logs/duckdb-queries-$r.log" "$r" >>"$raw" <<'PY'
-import json, sys
-log, run = sys.argv[1:]
-line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
-for q, s in json.loads(line)["seconds"].items():
-    print(f"duckdb\tquery:{q}\t{run}\t{s}\t")  # in-process: no peak of its own
-PY
+        record_statements "$logs/duckdb-queries-$r.log" query "$r"
         # and each query in a process of its own, as ours run: the statement
         # timed inside a fresh process (query-cold), and that process
         # (query-process, with its peak memory)
@@ -179,13 +186,7 @@ PY
             timed "$logs/t" "$logs/duckdb-query-$q-$r.log" "$PY" "$PIPELINE" queries --store "$store" --sql "$SQL" \
                 --out "$tables/duckdb-one" --from-year "$y1" --to-year "$y2" --only "$q"
             record duckdb "query-process:$q" "$r"
-            "$PY" - "$logs/duckdb-query-$q-$r.log" "$r" >>"$raw" <<'PY'
-import json, sys
-log, run = sys.argv[1:]
-line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
-for q, s in json.loads(line)["seconds"].items():
-    print(f"duckdb\tquery-cold:{q}\t{run}\t{s}\t")
-PY
+            record_statements "$logs/duckdb-query-$q-$r.log" query-cold "$r"
         done
 
         # (c) our whole report over the same store
