@@ -9,11 +9,19 @@
 # Both are rewritten as the benchmark rewrites them (duckdb_pipeline.py
 # prepare-sql: protected_count( and published_count( become count( ), so that
 # both engines run the same text. Then, ROUNDS times, before and after in
-# turn: every query as its own `safetynet query --file` process (wall clock
-# from /usr/bin/time, start included), and DuckDB's `duckdb_pipeline.py
-# queries` on the same files (timed inside its process, start excluded).
-# Prints each query's range and median per engine and side, and fails when
-# an engine's table after differs from its table before.
+# turn, every query in a fresh process on each side: our `safetynet query
+# --file --timing` and DuckDB's `duckdb_pipeline.py queries --only NAME`.
+# What is timed is what run.sh's per-query rows time: the statement alone,
+# inside its process (ours as `--timing` says, from planning to the last row
+# collected; DuckDB's from execute to the last row fetched), not the
+# process's start or the writing of the CSV. Prints each query's range and
+# median per engine and side, and our time over DuckDB's after the change;
+# fails when an engine's table after differs from its table before.
+#
+# Until 2026-12-06 this script timed our whole process (/usr/bin/time,
+# start included) against DuckDB's statements in one process for all: the
+# before-and-after figures of queries/README.md from before that date were
+# taken that way, and compare ours with ours and DuckDB's with DuckDB's.
 #
 # Environment:
 #   ROUNDS  interleaved rounds                        (default 3)
@@ -40,7 +48,6 @@ STORE=$1 BEFORE=$2 AFTER=$3
 [ -x "$BIN" ] || die "no safetynet binary at $BIN: run 'cargo build --release' or set BIN"
 [ -x "$PY" ] || die "no $PY: run benches/run.sh once (it creates the venv with DuckDB), or set WORK"
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer, not '$ROUNDS'"
-/usr/bin/time -f "%e" -o /dev/null true 2>/dev/null || die "needs /usr/bin/time (Debian package 'time')"
 
 OUT=$WORK/ab-queries
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -52,21 +59,28 @@ for side in before after; do
 done
 for round in $(seq 1 "$ROUNDS"); do
     for side in before after; do
+        mkdir -p "$OUT/ours-$side" "$OUT/duckdb-$side"
         for sql in "$OUT/sql-$side"/*.sql; do
             name=$(basename "$sql" .sql)
-            mkdir -p "$OUT/ours-$side"
             rm -f "$OUT/ours-$side/$name.csv"
-            /usr/bin/time -f "%e" -o "$OUT/t" "$BIN" --quiet query --store "$STORE" --format csv \
-                --file "$sql" --from "$FROM" --to "$TO" --output "$OUT/ours-$side/$name.csv" \
-                >/dev/null 2>"$OUT/log" || { cat "$OUT/log" >&2; die "$side/$name.sql failed"; }
-            printf 'ours\t%s\t%s\t%s\n' "$side" "$name" "$(cat "$OUT/t")" >>"$times"
-        done
-        "$PY" "$PIPELINE" queries --store "$STORE" --sql "$OUT/sql-$side" --out "$OUT/duckdb-$side" \
-            --from-year "$FROM" --to-year "$TO" | tail -n 1 |
-            "$PY" -c '
+            "$BIN" --quiet query --store "$STORE" --format csv --file "$sql" --from "$FROM" --to "$TO" \
+                --output "$OUT/ours-$side/$name.csv" --timing >/dev/null 2>"$OUT/log" ||
+                { cat "$OUT/log" >&2; die "$side/$name.sql failed"; }
+            seconds=$(sed -n 's/^query took \([0-9.]*\) s.*/\1/p' "$OUT/log")
+            [ -n "$seconds" ] || die "no 'query took' line from $side/$name.sql"
+            printf 'ours\t%s\t%s\t%s\n' "$side" "$name" "$seconds" >>"$times"
+            # DuckDB's statement in a process of its own, as ours runs; its
+            # stage empties its --out folder, so each query writes to a
+            # scratch folder and its table is kept from there
+            "$PY" "$PIPELINE" queries --store "$STORE" --sql "$OUT/sql-$side" --out "$OUT/duckdb-one" \
+                --from-year "$FROM" --to-year "$TO" --only "$name" >"$OUT/log" ||
+                { cat "$OUT/log" >&2; die "DuckDB: $side/$name.sql failed"; }
+            cp "$OUT/duckdb-one/$name.csv" "$OUT/duckdb-$side/$name.csv"
+            tail -n 1 "$OUT/log" | "$PY" -c '
 import json, sys
 for name, seconds in json.load(sys.stdin)["seconds"].items():
     print(f"duckdb\t'"$side"'\t{name}\t{seconds}")' >>"$times"
+        done
     done
     echo "round $round of $ROUNDS done" >&2
 done
@@ -78,11 +92,13 @@ for line in open(sys.argv[1]):
     engine, side, name, seconds = line.split("\t")
     runs.setdefault((engine, side, name[:2]), []).append(float(seconds))
 def cell(xs):
-    return f"{min(xs):.2f}–{max(xs):.2f} ({statistics.median(xs):.2f})"
-print("| query | ours before | ours after | DuckDB before | DuckDB after |")
-print("|---|---|---|---|---|")
+    return f"{min(xs):.3f}–{max(xs):.3f} ({statistics.median(xs):.3f})"
+print("| query | ours before | ours after | DuckDB before | DuckDB after | ours/DuckDB after |")
+print("|---|---|---|---|---|---|")
 for q in sorted({k[2] for k in runs}):
-    print(f"| {q} | " + " | ".join(cell(runs[(e, s, q)]) for e in ("ours", "duckdb") for s in ("before", "after")) + " |")
+    ratio = statistics.median(runs[("ours", "after", q)]) / statistics.median(runs[("duckdb", "after", q)])
+    print(f"| {q} | " + " | ".join(cell(runs[(e, s, q)]) for e in ("ours", "duckdb") for s in ("before", "after"))
+          + f" | {ratio:.2f} |")
 PY
 
 status=0
