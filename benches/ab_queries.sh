@@ -30,6 +30,10 @@
 #   FROM, TO  the years the queries select            (default 2015, 2024)
 set -euo pipefail
 
+# the arguments as given from the caller's folder, before moving to the repository's
+absolute=()
+for arg in "$@"; do absolute+=("$(realpath -m -- "$arg")"); done
+set -- "${absolute[@]}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO=$PWD
 ROUNDS=${ROUNDS:-3}
@@ -73,10 +77,12 @@ for round in $(seq 1 "$ROUNDS"); do
             # stage empties its --out folder, so each query writes to a
             # scratch folder and its table is kept from there
             "$PY" "$PIPELINE" queries --store "$STORE" --sql "$OUT/sql-$side" --out "$OUT/duckdb-one" \
-                --from-year "$FROM" --to-year "$TO" --only "$name" >"$OUT/log" ||
+                --from-year "$FROM" --to-year "$TO" --only "$name" >"$OUT/log" 2>&1 ||
                 { cat "$OUT/log" >&2; die "DuckDB: $side/$name.sql failed"; }
             cp "$OUT/duckdb-one/$name.csv" "$OUT/duckdb-$side/$name.csv"
-            tail -n 1 "$OUT/log" | "$PY" -c '
+            # its result is the last JSON line (as run.sh reads it), whatever
+            # else the process printed
+            grep '^{' "$OUT/log" | tail -n 1 | "$PY" -c '
 import json, sys
 for name, seconds in json.load(sys.stdin)["seconds"].items():
     print(f"duckdb\t'"$side"'\t{name}\t{seconds}")' >>"$times"
