@@ -43,6 +43,8 @@ FROM=${FROM:-2015}
 TO=${TO:-2024}
 PY=$WORK/venv/bin/python
 PIPELINE=$REPO/benches/duckdb_pipeline.py
+# shared with run.sh: how each side's statement times are read
+. "$REPO/benches/statements.sh"
 
 die() { echo "benches/ab_queries.sh: $*" >&2; exit 2; }
 [ "$#" -eq 3 ] || die "usage: benches/ab_queries.sh STORE BEFORE_DIR AFTER_DIR"
@@ -70,8 +72,7 @@ for round in $(seq 1 "$ROUNDS"); do
             "$BIN" --quiet query --store "$STORE" --format csv --file "$sql" --from "$FROM" --to "$TO" \
                 --output "$OUT/ours-$side/$name.csv" --timing >/dev/null 2>"$OUT/log" ||
                 { cat "$OUT/log" >&2; die "$side/$name.sql failed"; }
-            seconds=$(sed -n 's/^query took \([0-9.]*\) s.*/\1/p' "$OUT/log")
-            [ -n "$seconds" ] || die "no 'query took' line from $side/$name.sql"
+            seconds=$(ours_statement_seconds "$OUT/log") || die "no statement time from $side/$name.sql"
             printf 'ours\t%s\t%s\t%s\n' "$side" "$name" "$seconds" >>"$times"
             # DuckDB's statement in a process of its own, as ours runs; its
             # stage empties its --out folder, so each query writes to a
@@ -80,12 +81,10 @@ for round in $(seq 1 "$ROUNDS"); do
                 --from-year "$FROM" --to-year "$TO" --only "$name" >"$OUT/log" 2>&1 ||
                 { cat "$OUT/log" >&2; die "DuckDB: $side/$name.sql failed"; }
             cp "$OUT/duckdb-one/$name.csv" "$OUT/duckdb-$side/$name.csv"
-            # its result is the last JSON line (as run.sh reads it), whatever
-            # else the process printed
-            grep '^{' "$OUT/log" | tail -n 1 | "$PY" -c '
-import json, sys
-for name, seconds in json.load(sys.stdin)["seconds"].items():
-    print(f"duckdb\t'"$side"'\t{name}\t{seconds}")' >>"$times"
+            statements=$(duckdb_statement_seconds "$OUT/log") || die "no statement time from DuckDB's $side/$name.sql"
+            while IFS=$'\t' read -r statement statement_seconds; do
+                printf 'duckdb\t%s\t%s\t%s\n' "$side" "$statement" "$statement_seconds" >>"$times"
+            done <<<"$statements"
         done
     done
     echo "round $round of $ROUNDS done" >&2

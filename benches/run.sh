@@ -85,13 +85,11 @@ record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" $(cat "$logs/t") >>"$raw
 # DuckDB `queries` process printed (its last JSON line) as stages PREFIX:NN,
 # timed inside that process, so with no peak of their own
 record_statements() {
-    "$PY" - "$1" "$2" "$3" >>"$raw" <<'PY'
-import json, sys
-log, prefix, run = sys.argv[1:]
-line = [l for l in open(log, encoding="utf-8") if l.startswith("{")][-1]
-for q, s in json.loads(line)["seconds"].items():
-    print(f"duckdb\t{prefix}:{q}\t{run}\t{s}\t")
-PY
+    local statements q s
+    statements=$(duckdb_statement_seconds "$1") || die "no statement times in $1"
+    while IFS=$'\t' read -r q s; do
+        printf 'duckdb\t%s:%s\t%s\t%s\t\n' "$2" "$q" "$3" "$s" >>"$raw"
+    done <<<"$statements"
 }
 
 # ---- the DuckDB side: a virtual environment with the duckdb package ----
@@ -106,6 +104,8 @@ if ! "$PY" -c 'import duckdb, tomllib' 2>/dev/null; then
 fi
 DUCKDB_VERSION=$("$PY" -c 'import duckdb; print(duckdb.__version__)')
 PIPELINE=$REPO/benches/duckdb_pipeline.py
+# shared with ab_queries.sh: how each side's statement times are read
+. "$REPO/benches/statements.sh"
 
 # ---- rules copies with a changed version, so that `classify` really reclassifies ----
 for r in $(seq 1 "$RUNS"); do
@@ -170,8 +170,7 @@ for n in "${SIZES[@]}"; do
             record safetynet "query:$q" "$r"
             # the statement alone, timed inside the process (`--timing`), as
             # DuckDB's per-query figure is
-            inside=$(sed -n 's/^query took \([0-9.]*\) s.*/\1/p' "$logs/ours-query-$q-$r.log")
-            [ -n "$inside" ] || die "no 'query took' line in $logs/ours-query-$q-$r.log"
+            inside=$(ours_statement_seconds "$logs/ours-query-$q-$r.log") || die "no statement time"
             printf 'safetynet\tquery-in-process:%s\t%s\t%s\t\n' "$q" "$r" "$inside" >>"$raw"
         done
         # DuckDB: one process for all queries; its per-query times are in the JSON line it prints
