@@ -425,7 +425,7 @@ fn query_timing_is_said_on_standard_error_only_when_asked() {
     let (code, timed_out, timed_err) = run(&[&base[..], &["--timing", sql]].concat());
     assert_eq!(code, 0, "{timed_err}");
     assert_eq!(timed_out, plain_out);
-    // the form benches/run.sh and benches/ab_queries.sh read: "query took <seconds> s (...)"
+    // the form benches/statements.sh reads: "query took <seconds> s (...)"
     let seconds: f64 = timed_err
         .lines()
         .find_map(|l| l.strip_prefix("query took "))
