@@ -98,6 +98,7 @@ pub fn parse_size(text: &str) -> std::result::Result<usize, String> {
 pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionContext> {
     let ctx = bounded_context(session_config()?, settings.memory_limit)?;
     crate::sql::udf::register(&ctx);
+    crate::sql::text_extremes::register(&ctx);
     crate::sql::count_rows::register(&ctx);
     crate::sql::perturb::register(
         &ctx,

@@ -12,4 +12,5 @@ pub mod proportions;
 pub mod queries;
 pub mod selection;
 pub mod stats;
+pub mod text_extremes;
 pub mod udf;

@@ -1,0 +1,273 @@
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::{BooleanArray, RecordBatch, StringViewArray, UInt32Array};
+use datafusion::arrow::compute::take;
+use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionConfig;
+use proptest::prelude::*;
+
+use super::*;
+
+/// Texts short enough to sit inside their views and long enough not to,
+/// some sharing their first four bytes (the view's prefix).
+const VOCABULARY: [&str; 8] = [
+    "Sexual exploitation",
+    "Sexual exploitation in a brothel",
+    "Forced labour",
+    "domestic",
+    "Domestic servitude",
+    "a",
+    "",
+    "Žilina, not ASCII",
+];
+
+/// Rows of the vocabulary as a string view array whose equal texts share
+/// one view, as the rows of one Parquet dictionary do; None rows are null.
+fn shared_views(picks: &[Option<usize>]) -> ArrayRef {
+    let vocabulary: ArrayRef = Arc::new(StringViewArray::from(VOCABULARY.to_vec()));
+    let indices: UInt32Array = picks.iter().map(|p| p.map(|i| i as u32)).collect();
+    take(&vocabulary, &indices, None).unwrap()
+}
+
+/// Deterministic rows: group, text (or null), filter (or null).
+fn rows(seed: u64, n: usize, groups: u64) -> Vec<(i64, Option<usize>, Option<bool>)> {
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..n)
+        .map(|_| {
+            let group = (next() % groups) as i64;
+            let text = (next() % 7 != 0).then(|| (next() % VOCABULARY.len() as u64) as usize);
+            let filter = match next() % 5 {
+                0 => None,
+                1 | 2 => Some(false),
+                _ => Some(true),
+            };
+            (group, text, filter)
+        })
+        .collect()
+}
+
+fn batch(rows: &[(i64, Option<usize>, Option<bool>)]) -> RecordBatch {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, false),
+        Field::new("t", DataType::Utf8View, true),
+        Field::new("f", DataType::Boolean, true),
+    ]));
+    let groups = datafusion::arrow::array::Int64Array::from_iter_values(rows.iter().map(|r| r.0));
+    let picks: Vec<Option<usize>> = rows.iter().map(|r| r.1).collect();
+    let filters: BooleanArray = rows.iter().map(|r| r.2).collect();
+    RecordBatch::try_new(
+        schema,
+        vec![Arc::new(groups), shared_views(&picks), Arc::new(filters)],
+    )
+    .unwrap()
+}
+
+/// A session over the table `x` (two partitions of three batches each),
+/// with DataFusion's `max` and `min` or with these.
+fn session(ours: bool, config: SessionConfig, groups: u64) -> SessionContext {
+    let ctx = SessionContext::new_with_config(config);
+    if ours {
+        register(&ctx);
+    }
+    let partitions: Vec<Vec<RecordBatch>> = (0..2)
+        .map(|p| {
+            (0..3)
+                .map(|b| batch(&rows(1 + p * 3 + b, 700, groups)))
+                .collect()
+        })
+        .collect();
+    let schema = partitions[0][0].schema();
+    let table = MemTable::try_new(schema, partitions).unwrap();
+    ctx.register_table("x", Arc::new(table)).unwrap();
+    ctx
+}
+
+const QUERIES: [&str; 6] = [
+    "SELECT g, max(t) AS hi, min(t) AS lo FROM x GROUP BY g ORDER BY g",
+    "SELECT g, max(t) FILTER (WHERE f) AS hi, min(t) FILTER (WHERE f) AS lo FROM x GROUP BY g ORDER BY g",
+    "SELECT g, f, max(t) AS hi, min(t) AS lo FROM x GROUP BY GROUPING SETS ((g, f), (g), ()) \
+     ORDER BY g NULLS LAST, f NULLS LAST",
+    "SELECT max(t) AS hi, min(t) AS lo FROM x",
+    "SELECT g, hi FROM (SELECT g, max(t) OVER (PARTITION BY g) AS hi FROM x) GROUP BY g, hi ORDER BY g",
+    "SELECT g, max(t) AS hi FROM x WHERE g < 0 GROUP BY g",
+];
+
+async fn results(ctx: &SessionContext) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in QUERIES {
+        let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+        out.push(pretty_format_batches(&batches).unwrap().to_string());
+    }
+    out
+}
+
+#[tokio::test]
+async fn gives_what_datafusion_gives() {
+    let config = || SessionConfig::new().with_target_partitions(2);
+    let ours = results(&session(true, config(), 40)).await;
+    let theirs = results(&session(false, config(), 40)).await;
+    assert_eq!(ours, theirs);
+    // not two empty answers: every group saw every text of the vocabulary
+    let whole = &ours[3];
+    assert!(
+        whole.contains("Žilina, not ASCII") && whole.contains("| "),
+        "{whole}"
+    );
+    assert_eq!(ours[0].lines().count(), 40 + 4, "{}", ours[0]);
+}
+
+#[tokio::test]
+async fn gives_what_datafusion_gives_when_partial_aggregation_is_skipped() {
+    // many groups, and the partial aggregation told to give up early: rows
+    // go to the final aggregation as states (convert_to_state)
+    let config = || {
+        let mut config = SessionConfig::new().with_target_partitions(2);
+        let execution = &mut config.options_mut().execution;
+        execution.skip_partial_aggregation_probe_rows_threshold = 10;
+        execution.skip_partial_aggregation_probe_ratio_threshold = 0.01;
+        config
+    };
+    let ours = results(&session(true, config(), 3000)).await;
+    let theirs = results(&session(false, config(), 3000)).await;
+    assert_eq!(ours, theirs);
+}
+
+#[tokio::test]
+async fn replaces_the_builtin_functions_by_name() {
+    let ctx = session(true, SessionConfig::new(), 3);
+    let state = ctx.state();
+    for name in ["max", "min"] {
+        let function = state.aggregate_functions().get(name).unwrap();
+        let function = function.inner().as_ref() as &dyn std::any::Any;
+        assert!(function.is::<TextExtreme>(), "{name}");
+    }
+}
+
+/// The reference: every group's extreme of the rows it was given.
+fn reference(
+    batches: &[Vec<(usize, Option<usize>, bool)>],
+    extreme: Extreme,
+) -> BTreeMap<usize, &'static str> {
+    let mut kept: BTreeMap<usize, &'static str> = BTreeMap::new();
+    for row in batches.iter().flatten() {
+        if let (Some(text), true) = (row.1, row.2) {
+            let text = VOCABULARY[text];
+            kept.entry(row.0)
+                .and_modify(|k| {
+                    // Rust's order of strings, not the one under test
+                    let replaces = match extreme {
+                        Extreme::Max => text > *k,
+                        Extreme::Min => text < *k,
+                    };
+                    if replaces {
+                        *k = text;
+                    }
+                })
+                .or_insert(text);
+        }
+    }
+    kept
+}
+
+fn texts(array: &ArrayRef) -> Vec<Option<String>> {
+    array
+        .as_string_view()
+        .iter()
+        .map(|t| t.map(str::to_string))
+        .collect()
+}
+
+/// Two arrays can hold the same view for different text: same length,
+/// same first four bytes, same place in their own buffers. A view compared
+/// in one batch must not settle a row of the next.
+#[test]
+fn a_view_counts_only_in_its_own_batch() {
+    let first: ArrayRef = Arc::new(StringViewArray::from(vec!["abcd long text 1"]));
+    let second: ArrayRef = Arc::new(StringViewArray::from(vec!["abcd long text 9"]));
+    assert_eq!(
+        first.as_string_view().views()[0],
+        second.as_string_view().views()[0]
+    );
+    let mut groups = ViewExtremes::new(Extreme::Max);
+    groups.update_batch(&[first], &[0], None, 1).unwrap();
+    groups.merge_batch(&[second], &[0], 1).unwrap();
+    let got = texts(&groups.evaluate(EmitTo::All).unwrap());
+    assert_eq!(got, vec![Some("abcd long text 9".to_string())]);
+}
+
+proptest! {
+    /// Folded batch by batch, emitted whole or in two parts (the first
+    /// groups, then the rest renumbered from 0), every group ends with the
+    /// reference's extreme, and a group with no passing text with null.
+    #[test]
+    fn folds_like_the_reference(
+        batches in prop::collection::vec(
+            prop::collection::vec((0usize..12, prop::option::of(0usize..8), any::<bool>()), 0..60),
+            1..5,
+        ),
+        max in any::<bool>(),
+        split in prop::option::of(0usize..12),
+    ) {
+        let extreme = if max { Extreme::Max } else { Extreme::Min };
+        let mut groups = ViewExtremes::new(extreme);
+        let total = 12;
+        for rows in &batches {
+            let picks: Vec<Option<usize>> = rows.iter().map(|r| r.1).collect();
+            let indices: Vec<usize> = rows.iter().map(|r| r.0).collect();
+            let filter: BooleanArray = rows.iter().map(|r| Some(r.2)).collect();
+            groups
+                .update_batch(&[shared_views(&picks)], &indices, Some(&filter), total)
+                .unwrap();
+        }
+        let mut emitted = match split {
+            Some(n) => texts(&groups.evaluate(EmitTo::First(n)).unwrap()),
+            None => Vec::new(),
+        };
+        emitted.extend(texts(&groups.evaluate(EmitTo::All).unwrap()));
+        let expected = reference(&batches, extreme);
+        let expected: Vec<Option<String>> = (0..total)
+            .map(|g| expected.get(&g).map(|t| t.to_string()))
+            .collect();
+        prop_assert_eq!(emitted, expected);
+        prop_assert_eq!(groups.kept_bytes, 0);
+    }
+
+    /// After the first groups are emitted, the rest are numbered from 0 and
+    /// new rows fold into the right ones, with views compared before the
+    /// emission not taken for the renumbered groups'.
+    #[test]
+    fn folds_after_an_early_emission(
+        first in prop::collection::vec((0usize..6, prop::option::of(0usize..8)), 1..30),
+        second in prop::collection::vec((0usize..3, prop::option::of(0usize..8)), 1..30),
+    ) {
+        let mut groups = ViewExtremes::new(Extreme::Max);
+        let picks: Vec<Option<usize>> = first.iter().map(|r| r.1).collect();
+        let indices: Vec<usize> = first.iter().map(|r| r.0).collect();
+        groups.update_batch(&[shared_views(&picks)], &indices, None, 6).unwrap();
+        groups.evaluate(EmitTo::First(3)).unwrap();
+        let picks: Vec<Option<usize>> = second.iter().map(|r| r.1).collect();
+        let indices: Vec<usize> = second.iter().map(|r| r.0).collect();
+        groups.update_batch(&[shared_views(&picks)], &indices, None, 3).unwrap();
+        let got = texts(&groups.evaluate(EmitTo::All).unwrap());
+        // the groups left were 3..6 of the first batch
+        let renumbered: Vec<(usize, Option<usize>, bool)> = first
+            .iter()
+            .filter(|r| r.0 >= 3)
+            .map(|r| (r.0 - 3, r.1, true))
+            .chain(second.iter().map(|r| (r.0, r.1, true)))
+            .collect();
+        let expected = reference(&[renumbered], Extreme::Max);
+        let expected: Vec<Option<String>> = (0..3)
+            .map(|g| expected.get(&g).map(|t| t.to_string()))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+}
