@@ -18,10 +18,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, StringViewArray, StringViewBuilder,
-};
-use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringViewBuilder};
+use datafusion::arrow::compute::{not, nullif, prep_null_mask_filter};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
@@ -367,14 +365,13 @@ impl GroupsAccumulator for ViewExtremes {
         let Some(filter) = opt_filter else {
             return Ok(vec![Arc::clone(&values[0])]);
         };
-        // a row the filter does not pass is a null, as in DataFusion's
-        let values = values[0].as_string_view();
-        let valid = (0..values.len())
-            .map(|row| values.is_valid(row) && filter.is_valid(row) && filter.value(row));
-        let nulls = NullBuffer::from_iter(valid);
-        let (views, buffers, _) = values.clone().into_parts();
-        let state = StringViewArray::try_new(views, buffers, Some(nulls))?;
-        Ok(vec![Arc::new(state)])
+        // a row the filter does not pass (false or null) is a null, as in
+        // DataFusion's; the views and bytes are kept as they are
+        let passes = match filter.null_count() {
+            0 => filter.clone(),
+            _ => prep_null_mask_filter(filter),
+        };
+        Ok(vec![nullif(&values[0], &not(&passes)?)?])
     }
 
     fn size(&self) -> usize {
