@@ -18,7 +18,10 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringViewBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, StringViewArray, StringViewBuilder,
+};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::compute::{not, nullif, prep_null_mask_filter};
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
@@ -244,14 +247,19 @@ struct ViewExtremes {
     kept: Vec<Option<Box<[u8]>>>,
     /// The bytes `kept` holds together (`size` must not walk it).
     kept_bytes: usize,
-    /// Per group, the batch and the view of the last row compared with the
-    /// kept text. A view names its bytes only within its own array, so it
-    /// counts only while `batch` is the batch at hand.
-    compared: Vec<(u64, u128)>,
-    /// The number of the batch at hand, counted from 1 so that the zeros of
-    /// a new group's entry in `compared` never match.
-    batch: u64,
+    /// Per group, the view of the last row of the batch at hand compared
+    /// with the kept text, or [`UNCOMPARED`]. A view names its bytes only
+    /// within its own array, so every entry is [`UNCOMPARED`] again when
+    /// the batch has been folded.
+    compared: Vec<u128>,
+    /// The groups whose entry in `compared` the batch at hand has set.
+    touched: Vec<usize>,
 }
+
+/// No view of any array: the length (the low 32 bits) of a view over 12
+/// bytes comes with the index of one of the array's buffers (bits 64 to
+/// 95), and no array has 2^32 - 1 buffers.
+const UNCOMPARED: u128 = u128::MAX;
 
 impl ViewExtremes {
     fn new(extreme: Extreme) -> Self {
@@ -260,7 +268,7 @@ impl ViewExtremes {
             kept: Vec::new(),
             kept_bytes: 0,
             compared: Vec::new(),
-            batch: 0,
+            touched: Vec::new(),
         }
     }
 
@@ -275,35 +283,68 @@ impl ViewExtremes {
     ) -> Result<()> {
         let values = values.as_string_view();
         self.kept.resize(total_num_groups, None);
-        self.compared.resize(total_num_groups, (0, 0));
-        self.batch += 1;
-        let nulls = values.logical_nulls();
+        self.compared.resize(total_num_groups, UNCOMPARED);
         let views = values.views();
-        for (row, &group) in group_indices.iter().enumerate() {
-            if nulls.as_ref().is_some_and(|n| n.is_null(row))
-                || filter.is_some_and(|f| !f.is_valid(row) || !f.value(row))
-            {
-                continue;
+        // the rows to fold, as one mask worked out a word at a time rather
+        // than two tests per row
+        match passing_rows(values, filter) {
+            None => {
+                for (row, (&group, &view)) in group_indices.iter().zip(views.iter()).enumerate() {
+                    self.offer(values, row, group, view);
+                }
             }
-            let seen = (self.batch, views[row]);
-            if self.compared[group] == seen {
-                continue;
-            }
-            self.compared[group] = seen;
-            let candidate = values.value(row).as_bytes();
-            let kept = &mut self.kept[group];
-            let replace = match kept {
-                None => true,
-                Some(kept) => self.extreme.replaces(candidate, kept),
-            };
-            if replace {
-                self.kept_bytes += candidate.len();
-                if let Some(old) = kept.replace(candidate.into()) {
-                    self.kept_bytes -= old.len();
+            Some(passing) => {
+                for row in passing.set_indices() {
+                    self.offer(values, row, group_indices[row], views[row]);
                 }
             }
         }
+        for group in self.touched.drain(..) {
+            self.compared[group] = UNCOMPARED;
+        }
         Ok(())
+    }
+
+    /// Folds row `row` into `group`: settled by its view when the group
+    /// compared the same view in this batch (the same bytes), else by its
+    /// text.
+    #[inline]
+    fn offer(&mut self, values: &StringViewArray, row: usize, group: usize, view: u128) {
+        let last = &mut self.compared[group];
+        if *last == view {
+            return;
+        }
+        if *last == UNCOMPARED {
+            self.touched.push(group);
+        }
+        *last = view;
+        let candidate = values.value(row).as_bytes();
+        let kept = &mut self.kept[group];
+        let replace = match kept {
+            None => true,
+            Some(kept) => self.extreme.replaces(candidate, kept),
+        };
+        if replace {
+            self.kept_bytes += candidate.len();
+            if let Some(old) = kept.replace(candidate.into()) {
+                self.kept_bytes -= old.len();
+            }
+        }
+    }
+}
+
+/// The rows that are not null and that `filter` passes (a null entry does
+/// not pass), or None for all of them.
+fn passing_rows(values: &StringViewArray, filter: Option<&BooleanArray>) -> Option<BooleanBuffer> {
+    let present = values.logical_nulls().map(NullBuffer::into_inner);
+    let passed = filter.map(|f| match f.nulls() {
+        Some(nulls) => f.values() & nulls.inner(),
+        None => f.values().clone(),
+    });
+    match (present, passed) {
+        (None, None) => None,
+        (Some(mask), None) | (None, Some(mask)) => Some(mask),
+        (Some(present), Some(passed)) => Some(&present & &passed),
     }
 }
 
@@ -320,10 +361,9 @@ impl GroupsAccumulator for ViewExtremes {
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let emitted = emit_to.take_needed(&mut self.kept);
-        // the groups left are numbered from 0 again: what was compared
-        // under the old numbers must not count
+        // the groups left are numbered from 0 again (between batches every
+        // entry of `compared` is UNCOMPARED)
         emit_to.take_needed(&mut self.compared);
-        self.batch += 1;
         let mut builder = StringViewBuilder::with_capacity(emitted.len());
         for text in emitted {
             match text {
@@ -377,7 +417,8 @@ impl GroupsAccumulator for ViewExtremes {
     fn size(&self) -> usize {
         self.kept.capacity() * std::mem::size_of::<Option<Box<[u8]>>>()
             + self.kept_bytes
-            + self.compared.capacity() * std::mem::size_of::<(u64, u128)>()
+            + self.compared.capacity() * std::mem::size_of::<u128>()
+            + self.touched.capacity() * std::mem::size_of::<usize>()
     }
 }
 
