@@ -258,7 +258,7 @@ struct ViewExtremes {
 
 /// No view of any array: the length (the low 32 bits) of a view over 12
 /// bytes comes with the index of one of the array's buffers (bits 64 to
-/// 95), and no array has 2^32 - 1 buffers.
+/// 95), and no array has the 2^32 buffers that index would need.
 const UNCOMPARED: u128 = u128::MAX;
 
 impl ViewExtremes {

@@ -215,7 +215,108 @@ fn a_view_counts_only_in_its_own_batch() {
     assert_eq!(got, vec![Some("abcd long text 9".to_string())]);
 }
 
+/// Texts of one length and one first four bytes: in two arrays that hold
+/// them in different orders, one view names different texts.
+const LOOK_ALIKES: [&str; 8] = [
+    "abcd long text 0",
+    "abcd long text 1",
+    "abcd long text 2",
+    "abcd long text 3",
+    "abcd long text 4",
+    "abcd long text 5",
+    "abcd long text 6",
+    "abcd long text 7",
+];
+
+/// Rows of [`LOOK_ALIKES`] (by index) from an array that holds them rotated
+/// by `rotation`, so that the same view names another text in each
+/// rotation; the array is sliced after `pad` leading rows, as DataFusion
+/// slices the batches it hands over.
+fn rotated_views(picks: &[Option<usize>], rotation: usize, pad: usize) -> ArrayRef {
+    let n = LOOK_ALIKES.len();
+    let rotated: Vec<&str> = (0..n).map(|k| LOOK_ALIKES[(k + rotation) % n]).collect();
+    let vocabulary: ArrayRef = Arc::new(StringViewArray::from(rotated));
+    let indices: UInt32Array = std::iter::repeat_n(Some(0), pad)
+        .chain(
+            picks
+                .iter()
+                .map(|p| p.map(|i| ((i + n - rotation % n) % n) as u32)),
+        )
+        .collect();
+    take(&vocabulary, &indices, None)
+        .unwrap()
+        .slice(pad, picks.len())
+}
+
+/// A filter of `passes` sliced after `pad` leading entries; a null entry's
+/// value bit is set, as a kernel may leave it.
+fn sliced_filter(passes: &[Option<bool>], pad: usize) -> BooleanArray {
+    let entries: Vec<Option<bool>> = std::iter::repeat_n(Some(true), pad)
+        .chain(passes.iter().copied())
+        .collect();
+    let bits: BooleanBuffer = entries.iter().map(|e| e.unwrap_or(true)).collect();
+    let valid = NullBuffer::from_iter(entries.iter().map(Option::is_some));
+    BooleanArray::new(bits, Some(valid)).slice(pad, passes.len())
+}
+
 proptest! {
+    /// Batch after batch from arrays whose views name other texts than the
+    /// batch before's (same length, same prefix, same offsets), through
+    /// update and merge in turn, sliced inputs and filters: every group
+    /// ends with the reference's extreme. A view remembered past its batch
+    /// would settle a row by another text.
+    #[test]
+    fn folds_across_batches_whose_views_name_other_texts(
+        batches in prop::collection::vec(
+            (
+                prop::collection::vec(
+                    (0usize..5, prop::option::of(0usize..8), prop::option::of(any::<bool>())),
+                    1..40,
+                ),
+                0usize..8,
+                0usize..3,
+            ),
+            2..6,
+        ),
+        max in any::<bool>(),
+    ) {
+        let extreme = if max { Extreme::Max } else { Extreme::Min };
+        let mut groups = ViewExtremes::new(extreme);
+        let mut kept: BTreeMap<usize, &'static str> = BTreeMap::new();
+        for (number, (rows, rotation, pad)) in batches.iter().enumerate() {
+            let picks: Vec<Option<usize>> = rows.iter().map(|r| r.1).collect();
+            let indices: Vec<usize> = rows.iter().map(|r| r.0).collect();
+            let values = rotated_views(&picks, *rotation, *pad);
+            if number % 2 == 0 {
+                let passes: Vec<Option<bool>> = rows.iter().map(|r| r.2).collect();
+                let filter = sliced_filter(&passes, *pad);
+                groups.update_batch(&[values], &indices, Some(&filter), 5).unwrap();
+            } else {
+                groups.merge_batch(&[values], &indices, 5).unwrap();
+            }
+            for (group, pick, pass) in rows {
+                // a merged batch has no filter
+                let passes = number % 2 == 1 || *pass == Some(true);
+                if let (Some(pick), true) = (pick, passes) {
+                    let text = LOOK_ALIKES[*pick];
+                    let entry = kept.entry(*group).or_insert(text);
+                    let replaces = match extreme {
+                        Extreme::Max => text > *entry,
+                        Extreme::Min => text < *entry,
+                    };
+                    if replaces {
+                        *entry = text;
+                    }
+                }
+            }
+        }
+        let got = texts(&groups.evaluate(EmitTo::All).unwrap());
+        let expected: Vec<Option<String>> = (0..5)
+            .map(|g| kept.get(&g).map(|t| t.to_string()))
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+
     /// Folded batch by batch, emitted whole or in two parts (the first
     /// groups, then the rest renumbered from 0), every group ends with the
     /// reference's extreme, and a group with no passing text with null.
