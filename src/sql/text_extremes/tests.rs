@@ -163,30 +163,31 @@ async fn replaces_the_builtin_functions_by_name() {
     }
 }
 
-/// The reference: every group's extreme of the rows it was given.
-fn reference(
-    batches: &[Vec<(usize, Option<usize>, bool)>],
+/// The reference: for groups `0..groups`, the extreme of the texts of the
+/// rows (group, text, passes) that pass, by Rust's order of strings (not the
+/// one under test); None for a group with none.
+fn reference<'a>(
+    rows: impl IntoIterator<Item = (usize, Option<&'a str>, bool)>,
     extreme: Extreme,
-) -> BTreeMap<usize, &'static str> {
-    let mut kept: BTreeMap<usize, &'static str> = BTreeMap::new();
-    for row in batches.iter().flatten() {
-        if let (Some(text), true) = (row.1, row.2) {
-            let text = VOCABULARY[text];
-            kept.entry(row.0)
-                .and_modify(|k| {
-                    // Rust's order of strings, not the one under test
-                    let replaces = match extreme {
-                        Extreme::Max => text > *k,
-                        Extreme::Min => text < *k,
-                    };
-                    if replaces {
-                        *k = text;
-                    }
-                })
-                .or_insert(text);
+    groups: usize,
+) -> Vec<Option<String>> {
+    let mut kept: BTreeMap<usize, &str> = BTreeMap::new();
+    for (group, text, passes) in rows {
+        let (Some(text), true) = (text, passes) else {
+            continue;
+        };
+        let entry = kept.entry(group).or_insert(text);
+        let replaces = match extreme {
+            Extreme::Max => text > *entry,
+            Extreme::Min => text < *entry,
+        };
+        if replaces {
+            *entry = text;
         }
     }
-    kept
+    (0..groups)
+        .map(|g| kept.get(&g).map(|t| t.to_string()))
+        .collect()
 }
 
 fn texts(array: &ArrayRef) -> Vec<Option<String>> {
@@ -259,6 +260,32 @@ fn sliced_filter(passes: &[Option<bool>], pad: usize) -> BooleanArray {
     BooleanArray::new(bits, Some(valid)).slice(pad, passes.len())
 }
 
+/// Rows handed to the final aggregation as states: a row the filter does
+/// not pass, false or null (whatever its value bit), and a null row are
+/// nulls; the others keep their text.
+#[test]
+fn convert_to_state_leaves_out_what_the_filter_does_not_pass() {
+    let groups = ViewExtremes::new(Extreme::Max);
+    let values = shared_views(&[Some(0), Some(1), Some(2), None, Some(4)]);
+    let filter = sliced_filter(&[Some(true), Some(false), None, Some(true), Some(true)], 1);
+    let state = groups
+        .convert_to_state(&[Arc::clone(&values)], Some(&filter))
+        .unwrap();
+    let expected = vec![
+        Some(VOCABULARY[0].to_string()),
+        None,
+        None,
+        None,
+        Some(VOCABULARY[4].to_string()),
+    ];
+    assert_eq!(texts(&state[0]), expected);
+    // without a filter, the values themselves
+    let state = groups
+        .convert_to_state(&[Arc::clone(&values)], None)
+        .unwrap();
+    assert_eq!(texts(&state[0]), texts(&values));
+}
+
 proptest! {
     /// Batch after batch from arrays whose views name other texts than the
     /// batch before's (same length, same prefix, same offsets), through
@@ -282,7 +309,7 @@ proptest! {
     ) {
         let extreme = if max { Extreme::Max } else { Extreme::Min };
         let mut groups = ViewExtremes::new(extreme);
-        let mut kept: BTreeMap<usize, &'static str> = BTreeMap::new();
+        let mut folded: Vec<(usize, Option<&str>, bool)> = Vec::new();
         for (number, (rows, rotation, pad)) in batches.iter().enumerate() {
             let picks: Vec<Option<usize>> = rows.iter().map(|r| r.1).collect();
             let indices: Vec<usize> = rows.iter().map(|r| r.0).collect();
@@ -294,27 +321,14 @@ proptest! {
             } else {
                 groups.merge_batch(&[values], &indices, 5).unwrap();
             }
-            for (group, pick, pass) in rows {
-                // a merged batch has no filter
+            // a merged batch has no filter; a null entry does not pass
+            folded.extend(rows.iter().map(|(group, pick, pass)| {
                 let passes = number % 2 == 1 || *pass == Some(true);
-                if let (Some(pick), true) = (pick, passes) {
-                    let text = LOOK_ALIKES[*pick];
-                    let entry = kept.entry(*group).or_insert(text);
-                    let replaces = match extreme {
-                        Extreme::Max => text > *entry,
-                        Extreme::Min => text < *entry,
-                    };
-                    if replaces {
-                        *entry = text;
-                    }
-                }
-            }
+                (*group, pick.map(|p| LOOK_ALIKES[p]), passes)
+            }));
         }
         let got = texts(&groups.evaluate(EmitTo::All).unwrap());
-        let expected: Vec<Option<String>> = (0..5)
-            .map(|g| kept.get(&g).map(|t| t.to_string()))
-            .collect();
-        prop_assert_eq!(got, expected);
+        prop_assert_eq!(got, reference(folded, extreme, 5));
     }
 
     /// Folded batch by batch, emitted whole or in two parts (the first
@@ -338,10 +352,8 @@ proptest! {
         for rows in &batches {
             let picks: Vec<Option<usize>> = rows.iter().map(|r| r.1).collect();
             let indices: Vec<usize> = rows.iter().map(|r| r.0).collect();
-            // a null entry's value bit is set, as a kernel may leave it
-            let bits: BooleanBuffer = rows.iter().map(|r| r.2.unwrap_or(true)).collect();
-            let valid = NullBuffer::from_iter(rows.iter().map(|r| r.2.is_some()));
-            let filter = BooleanArray::new(bits, Some(valid));
+            let passes: Vec<Option<bool>> = rows.iter().map(|r| r.2).collect();
+            let filter = sliced_filter(&passes, 0);
             groups
                 .update_batch(&[shared_views(&picks)], &indices, Some(&filter), total)
                 .unwrap();
@@ -352,15 +364,11 @@ proptest! {
         };
         emitted.extend(texts(&groups.evaluate(EmitTo::All).unwrap()));
         // a null filter entry does not pass, as a false one
-        let passed: Vec<Vec<(usize, Option<usize>, bool)>> = batches
+        let rows = batches
             .iter()
-            .map(|rows| rows.iter().map(|r| (r.0, r.1, r.2 == Some(true))).collect())
-            .collect();
-        let expected = reference(&passed, extreme);
-        let expected: Vec<Option<String>> = (0..total)
-            .map(|g| expected.get(&g).map(|t| t.to_string()))
-            .collect();
-        prop_assert_eq!(emitted, expected);
+            .flatten()
+            .map(|r| (r.0, r.1.map(|t| VOCABULARY[t]), r.2 == Some(true)));
+        prop_assert_eq!(emitted, reference(rows, extreme, total));
         prop_assert_eq!(groups.kept_bytes, 0);
     }
 
@@ -384,16 +392,12 @@ proptest! {
         groups.update_batch(&[shared_views(&picks)], &indices, None, 3).unwrap();
         let got = texts(&groups.evaluate(EmitTo::All).unwrap());
         // the groups left were 3..6 of the first batch
-        let renumbered: Vec<(usize, Option<usize>, bool)> = first
+        let renumbered = first
             .iter()
             .filter(|r| r.0 >= 3)
-            .map(|r| (r.0 - 3, r.1, true))
-            .chain(second.iter().map(|r| (r.0, r.1, true)))
-            .collect();
-        let expected = reference(&[renumbered], extreme);
-        let expected: Vec<Option<String>> = (0..3)
-            .map(|g| expected.get(&g).map(|t| t.to_string()))
-            .collect();
-        prop_assert_eq!(got, expected);
+            .map(|r| (r.0 - 3, r.1))
+            .chain(second.iter().copied())
+            .map(|(group, pick)| (group, pick.map(|t| VOCABULARY[t]), true));
+        prop_assert_eq!(got, reference(renumbered, extreme, 3));
     }
 }
