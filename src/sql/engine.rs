@@ -100,6 +100,7 @@ pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionC
     crate::sql::udf::register(&ctx);
     crate::sql::text_extremes::register(&ctx);
     crate::sql::count_rows::register(&ctx);
+    crate::sql::rollup::register(&ctx);
     crate::sql::perturb::register(
         &ctx,
         crate::sql::perturb::CountSettings::internal(store.cell_key_secret()?),

@@ -10,6 +10,7 @@ pub mod output;
 pub mod perturb;
 pub mod proportions;
 pub mod queries;
+pub mod rollup;
 pub mod selection;
 pub mod stats;
 pub mod text_extremes;

@@ -47,6 +47,16 @@ pub fn register(ctx: &SessionContext) {
     }
 }
 
+/// Whether `function` is `max` or `min`, ours or DataFusion's: the extreme
+/// of a group is the extreme of its parts' extremes, so it can be taken in
+/// two steps (see [`super::rollup`]).
+pub fn is_extreme(function: &AggregateUDF) -> bool {
+    let function = function.inner().as_ref() as &dyn std::any::Any;
+    function.is::<TextExtreme>()
+        || function.is::<datafusion::functions_aggregate::min_max::Max>()
+        || function.is::<datafusion::functions_aggregate::min_max::Min>()
+}
+
 /// Which end of the order a function keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Extreme {

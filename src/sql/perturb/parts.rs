@@ -1,0 +1,152 @@
+//! A count of units taken in two steps, for grouping sets that are counted
+//! from one grouping of the rows ([`crate::sql::rollup`]). The first step
+//! gives each part its number of units and the sum of their keys (`count`
+//! and `cell_key`); the second adds these up and gives what the function
+//! gives for the whole. A published count's noise depends only on its
+//! number of units and the sum of their keys, so the whole counted from its
+//! parts gets the same noise as the whole counted at once. Cases counted
+//! once cannot be taken so: a case in two parts would be counted twice.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use datafusion::common::ScalarValue;
+use datafusion::error::Result;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
+
+use super::{CountSettings, Output, UnitCount, add_states, needs_keys, value_of};
+
+/// How a count of units is taken in two steps.
+pub enum TwoSteps {
+    /// A true count of records: the sum of the parts' counts.
+    Sum,
+    /// `count` and `key` of each part, then `total` of the two.
+    Parts {
+        key: Arc<AggregateUDF>,
+        total: Arc<AggregateUDF>,
+    },
+}
+
+impl UnitCount {
+    /// How this function is taken in two steps; None when it counts each
+    /// case once.
+    pub fn two_steps(&self) -> Option<TwoSteps> {
+        if self.settings.distinct {
+            return None;
+        }
+        if !needs_keys(&self.settings, self.output) {
+            return Some(TwoSteps::Sum);
+        }
+        Some(TwoSteps::Parts {
+            key: Arc::new(AggregateUDF::from(UnitCount::new(
+                "cell_key",
+                self.settings,
+                Output::Key,
+            ))),
+            total: Arc::new(AggregateUDF::from(TotalOfParts {
+                settings: self.settings,
+                output: self.output,
+                signature: Signature::exact(
+                    vec![DataType::Int64, DataType::Int64],
+                    Volatility::Immutable,
+                ),
+            })),
+        })
+    }
+}
+
+/// The second step: a function of the parts' counts and key sums.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TotalOfParts {
+    settings: CountSettings,
+    output: Output,
+    signature: Signature,
+}
+
+impl AggregateUDFImpl for TotalOfParts {
+    fn name(&self) -> &str {
+        "unit_count_of_parts"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(Total {
+            settings: self.settings,
+            output: self.output,
+            count: 0,
+            key: 0,
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let field = |suffix: &str| {
+            Arc::new(Field::new(
+                format!("{}[{suffix}]", args.name),
+                DataType::UInt64,
+                true,
+            ))
+        };
+        Ok(vec![field("count"), field("key")])
+    }
+}
+
+/// The sums of one group's parts.
+#[derive(Debug)]
+struct Total {
+    settings: CountSettings,
+    output: Output,
+    count: u64,
+    /// Keys add up with wrap-around, as [`UnitCount`] adds them.
+    key: u64,
+}
+
+impl Accumulator for Total {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let counts = values[0].as_primitive::<Int64Type>();
+        let keys = values[1].as_primitive::<Int64Type>();
+        for i in 0..counts.len() {
+            if counts.is_valid(i) {
+                self.count += counts.value(i) as u64;
+                // the key's 64 bits, which `cell_key` gives as a signed integer
+                self.key = self.key.wrapping_add(keys.value(i) as u64);
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Int64(Some(value_of(
+            &self.settings,
+            self.output,
+            self.count,
+            self.key,
+        ))))
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![
+            ScalarValue::UInt64(Some(self.count)),
+            ScalarValue::UInt64(Some(self.key)),
+        ])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        add_states(&mut self.count, &mut self.key, states);
+        Ok(())
+    }
+}
