@@ -5,12 +5,12 @@
 //! a query with two sets hashed 20M rows. Where every aggregate can be
 //! taken in two steps, this rule groups the rows once, on every column any
 //! set names, and computes the sets from those groups:
-//! - `count`, and a true count of records by `protected_count`, as the sum
-//!   of the groups' counts;
+//! - `count` as the sum of the groups' counts;
 //! - `max` and `min` as the extreme of the groups' extremes;
-//! - a published count or a cell key from the groups' counts and key sums
-//!   (see [`super::perturb::TwoSteps`]): the noise is the same, since it
-//!   depends on nothing else.
+//! - `protected_count`, `published_count` and `cell_key` of records from
+//!   the groups' counts and, where the value depends on them, key sums (see
+//!   [`super::perturb::TwoSteps`]): a published count's noise is the same,
+//!   since it depends on nothing else.
 //!
 //! The sets then group a few hundred rows, not millions. The result is the
 //! same table: a set's group is the union of the finer groups it covers, and
@@ -80,16 +80,12 @@ enum Steps {
     /// `count`: the second step sums the first's counts (a count is never
     /// null, so neither is the sum made to be).
     Count,
-    /// A true count of records by `protected_count`: the sum of the counts.
-    Sum,
     /// `max` or `min`: the second step is the same function.
     Extreme,
-    /// A published count or a cell key: the parts' counts and key sums,
-    /// then `total` of both (see [`super::perturb::TwoSteps`]).
-    Units {
-        key: Arc<AggregateUDF>,
-        total: Arc<AggregateUDF>,
-    },
+    /// `protected_count`, `published_count`, `cell_key`: the parts' counts
+    /// (and key sums, where the value depends on the keys), then `total` of
+    /// them (see [`super::perturb::TwoSteps`]).
+    Units(TwoSteps),
 }
 
 /// The two-step plan of `aggregate`, or None when it has no grouping sets
@@ -104,7 +100,8 @@ fn group_once(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
     // plain columns only: the second grouping names them as the first
     // grouping's output, which keeps a column's qualified name
     let keys: Vec<Expr> = sets.distinct_expr().into_iter().cloned().collect();
-    if !keys.iter().all(|key| matches!(key, Expr::Column(_))) {
+    // and at least one: sets that are all empty group nothing
+    if keys.is_empty() || !keys.iter().all(|key| matches!(key, Expr::Column(_))) {
         return Ok(None);
     }
     let Some(steps) = aggregate
@@ -129,26 +126,26 @@ fn group_once(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
             Expr::Column(Column::from_name(name))
         };
         let (second, arguments) = match step {
-            Steps::Count | Steps::Sum => (sum_udaf(), vec![part(function.clone())]),
+            Steps::Count => (sum_udaf(), vec![part(function.clone())]),
             Steps::Extreme => (Arc::clone(&function.func), vec![part(function.clone())]),
-            Steps::Units { key, total } => {
+            Steps::Units(TwoSteps { key, total }) => {
                 let params = &function.params;
-                let count = part(AggregateFunction::new_udf(
-                    count_udaf(),
-                    params.args.clone(),
-                    false,
-                    params.filter.clone(),
-                    vec![],
-                    None,
-                ));
-                let key = part(AggregateFunction::new_udf(
-                    key,
-                    params.args.clone(),
-                    false,
-                    params.filter.clone(),
-                    vec![],
-                    None,
-                ));
+                let mut of_the_rows = |udaf: Arc<AggregateUDF>| {
+                    part(AggregateFunction::new_udf(
+                        udaf,
+                        params.args.clone(),
+                        false,
+                        params.filter.clone(),
+                        vec![],
+                        None,
+                    ))
+                };
+                let count = of_the_rows(count_udaf());
+                // a true count's value does not depend on the keys
+                let key = match key {
+                    Some(key) => of_the_rows(key),
+                    None => Expr::Literal(ScalarValue::Int64(Some(0)), None),
+                };
                 (total, vec![count, key])
             }
         };
@@ -218,10 +215,7 @@ fn two_steps(expr: &Expr) -> Option<(&AggregateFunction, Steps)> {
     } else if super::text_extremes::is_extreme(&function.func) {
         Some((function, Steps::Extreme))
     } else if let Some(units) = inner.downcast_ref::<UnitCount>() {
-        match units.two_steps()? {
-            TwoSteps::Sum => Some((function, Steps::Sum)),
-            TwoSteps::Parts { key, total } => Some((function, Steps::Units { key, total })),
-        }
+        Some((function, Steps::Units(units.two_steps()?)))
     } else {
         None
     }

@@ -2,7 +2,8 @@
 //! from one grouping of the rows ([`crate::sql::rollup`]). The first step
 //! gives each part its number of units and the sum of their keys (`count`
 //! and `cell_key`); the second adds these up and gives what the function
-//! gives for the whole. A published count's noise depends only on its
+//! gives for the whole, 0 for no part at all (the empty grouping set of no
+//! rows), as the function gives for no rows. A published count's noise depends only on its
 //! number of units and the sum of their keys, so the whole counted from its
 //! parts gets the same noise as the whole counted at once. Cases counted
 //! once cannot be taken so: a case in two parts would be counted twice.
@@ -20,15 +21,14 @@ use datafusion::logical_expr::{
 
 use super::{CountSettings, Output, UnitCount, add_states, needs_keys, value_of};
 
-/// How a count of units is taken in two steps.
-pub enum TwoSteps {
-    /// A true count of records: the sum of the parts' counts.
-    Sum,
-    /// `count` and `key` of each part, then `total` of the two.
-    Parts {
-        key: Arc<AggregateUDF>,
-        total: Arc<AggregateUDF>,
-    },
+/// How a count of units is taken in two steps: each part's count (and,
+/// when the value depends on the units' keys, the sum of their keys with
+/// `key`), then `total` of them.
+pub struct TwoSteps {
+    /// The function that sums a part's keys; None for a true count of
+    /// records, whose value needs no key (so no id is hashed for it).
+    pub key: Option<Arc<AggregateUDF>>,
+    pub total: Arc<AggregateUDF>,
 }
 
 impl UnitCount {
@@ -38,15 +38,15 @@ impl UnitCount {
         if self.settings.distinct {
             return None;
         }
-        if !needs_keys(&self.settings, self.output) {
-            return Some(TwoSteps::Sum);
-        }
-        Some(TwoSteps::Parts {
-            key: Arc::new(AggregateUDF::from(UnitCount::new(
+        let key = needs_keys(&self.settings, self.output).then(|| {
+            Arc::new(AggregateUDF::from(UnitCount::new(
                 "cell_key",
                 self.settings,
                 Output::Key,
-            ))),
+            )))
+        });
+        Some(TwoSteps {
+            key,
             total: Arc::new(AggregateUDF::from(TotalOfParts {
                 settings: self.settings,
                 output: self.output,

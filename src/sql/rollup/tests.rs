@@ -6,6 +6,7 @@ use datafusion::prelude::SessionConfig;
 use proptest::prelude::*;
 
 use super::*;
+use crate::sql::perturb::{CountSettings, Counting};
 
 /// One row: group keys `g` and `h`, a number `x` and a text `t`, each
 /// possibly missing.
@@ -24,7 +25,7 @@ const TEXTS: [&str; 5] = [
 /// FILTER, no aggregate at all, two aggregations in a union under a window.
 const REWRITTEN: [&str; 7] = [
     "SELECT g, h, count(*) AS n, count(x) AS nx, count(x) FILTER (WHERE x > 1) AS nf, \
-       max(t) AS hi, min(t) AS lo, max(x) AS xhi, grouping(h) AS gh \
+       count(id) AS ids, max(t) AS hi, min(t) AS lo, max(x) AS xhi, grouping(h) AS gh \
      FROM rows GROUP BY GROUPING SETS ((g, h), (g))",
     "SELECT g, h, count(t) AS n, min(x) AS lo, grouping(g) AS gg, grouping(h) AS gh \
      FROM rows GROUP BY ROLLUP (g, h)",
@@ -44,11 +45,12 @@ const REWRITTEN: [&str; 7] = [
 
 /// Queries the rule leaves as they are: an aggregate it cannot take in two
 /// steps, or no grouping sets.
-const LEFT: [&str; 4] = [
+const LEFT: [&str; 5] = [
     "SELECT g, h, count(DISTINCT x) AS n FROM rows GROUP BY GROUPING SETS ((g, h), (g))",
     "SELECT g, h, sum(x) AS s, count(*) AS n FROM rows GROUP BY GROUPING SETS ((g, h), (g))",
     "SELECT g, h, count(*) AS n FROM rows GROUP BY g, h",
     "SELECT g + 1 AS k, count(*) AS n FROM rows GROUP BY GROUPING SETS ((g + 1), ())",
+    "SELECT 1 AS one FROM rows GROUP BY GROUPING SETS ((), ())",
 ];
 
 fn batch(rows: &[Row]) -> RecordBatch {
@@ -57,24 +59,29 @@ fn batch(rows: &[Row]) -> RecordBatch {
         Field::new("h", DataType::Int64, true),
         Field::new("x", DataType::Int64, true),
         Field::new("t", DataType::Utf8View, true),
+        Field::new("id", DataType::Int64, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
         Arc::new(rows.iter().map(|r| r.0).collect::<Int64Array>()),
         Arc::new(rows.iter().map(|r| r.1).collect::<Int64Array>()),
         Arc::new(rows.iter().map(|r| r.2).collect::<Int64Array>()),
         Arc::new(rows.iter().map(|r| r.3).collect::<StringViewArray>()),
+        Arc::new(Int64Array::from_iter_values(0..rows.len() as i64)),
     ];
     RecordBatch::try_new(schema, columns).unwrap()
 }
 
 /// A session over `rows` (two partitions, batches of 3 rows), with this
-/// crate's `max` and `min`, and with this rule or without it.
+/// crate's `max`, `min` and counting of rows (as the engine's sessions
+/// have them: `count(id)` of the never missing `id` becomes an aliased
+/// `count(*)`), and with this rule or without it.
 fn session(rows: &[Row], with_rule: bool) -> SessionContext {
     let config = SessionConfig::new()
         .with_target_partitions(2)
         .with_batch_size(3);
     let ctx = SessionContext::new_with_config(config);
     super::super::text_extremes::register(&ctx);
+    super::super::count_rows::register(&ctx);
     if with_rule {
         register(&ctx);
     }
@@ -163,14 +170,19 @@ async fn the_rewritten_plan_is_not_rewritten_again() {
     assert_eq!(aggregations, 2);
 }
 
-/// A session whose `protected_count` publishes (noise by the units' keys),
-/// counting each row once, or each unit once (`distinct`).
-fn counting_session(rows: &[Row], with_rule: bool, distinct: bool) -> SessionContext {
-    use crate::sql::perturb::{CountSettings, Counting};
+/// A session whose `protected_count` gives true or published counts (noise
+/// by the units' keys), counting each row once, or each unit once
+/// (`distinct`).
+fn counting_session(
+    rows: &[Row],
+    with_rule: bool,
+    counting: Counting,
+    distinct: bool,
+) -> SessionContext {
     let ctx = session(rows, with_rule);
     let mut settings =
         CountSettings::internal(Some(safetynet_sdc::CellKeySecret(*b"0123456789abcdef")));
-    settings.counting = Counting::Published;
+    settings.counting = counting;
     settings.distinct = distinct;
     crate::sql::perturb::register(&ctx, settings);
     ctx
@@ -185,28 +197,49 @@ const COUNTING_UNITS: &str = "SELECT g, h, protected_count(t) AS p, published_co
 #[tokio::test]
 async fn published_counts_and_keys_of_rows_are_taken_in_two_steps() {
     let rows = fixed_rows();
-    let with = counting_session(&rows, true, false);
-    let without = counting_session(&rows, false, false);
+    let with = counting_session(&rows, true, Counting::Published, false);
+    let without = counting_session(&rows, false, Counting::Published, false);
     let (ours, ours_aggregations, ours_schema) = run(&with, COUNTING_UNITS).await;
     let (theirs, theirs_aggregations, theirs_schema) = run(&without, COUNTING_UNITS).await;
     assert_eq!(ours, theirs);
     assert_eq!(ours_schema, theirs_schema);
     assert_eq!((ours_aggregations, theirs_aggregations), (2, 1));
-    // the noise is there to be kept: a published count is not the true one
-    // in every cell
-    let (true_counts, _, _) = run(
+    // the noise is there to be kept: the published counts are not the true
+    // ones in every cell
+    let sets = "FROM rows GROUP BY GROUPING SETS ((g, h), (g), ())";
+    let (published, _, _) = run(
         &with,
-        "SELECT g, h, count(t) AS p FROM rows GROUP BY GROUPING SETS ((g, h), (g), ())",
+        &format!("SELECT g, h, protected_count(t) AS p {sets}"),
     )
     .await;
-    assert_ne!(ours, true_counts);
+    let (true_counts, _, _) = run(&with, &format!("SELECT g, h, count(t) AS p {sets}")).await;
+    assert_ne!(published, true_counts);
+}
+
+#[tokio::test]
+async fn true_counts_of_no_rows_are_0_in_the_empty_set() {
+    let rows = fixed_rows();
+    let with = counting_session(&rows, true, Counting::True, false);
+    let without = counting_session(&rows, false, Counting::True, false);
+    // t may be missing, so the count stays protected_count (not count(*))
+    let sql = "SELECT g, protected_count(t) AS p FROM rows WHERE x > 1000 \
+               GROUP BY GROUPING SETS ((g), ())";
+    let (ours, ours_aggregations, ours_schema) = run(&with, sql).await;
+    let (theirs, _, theirs_schema) = run(&without, sql).await;
+    assert_eq!(ours, theirs);
+    assert_eq!(ours_schema, theirs_schema);
+    assert_eq!(ours_aggregations, 2);
+    assert!(ours.contains("|   | 0 |"), "{ours}");
+    let (ours, _, _) = run(&with, COUNTING_UNITS).await;
+    let (theirs, _, _) = run(&without, COUNTING_UNITS).await;
+    assert_eq!(ours, theirs);
 }
 
 #[tokio::test]
 async fn units_counted_once_are_left_alone() {
     let rows = fixed_rows();
-    let with = counting_session(&rows, true, true);
-    let without = counting_session(&rows, false, true);
+    let with = counting_session(&rows, true, Counting::Published, true);
+    let without = counting_session(&rows, false, Counting::Published, true);
     let (ours, ours_aggregations, _) = run(&with, COUNTING_UNITS).await;
     let (theirs, theirs_aggregations, _) = run(&without, COUNTING_UNITS).await;
     assert_eq!(ours, theirs);
@@ -237,8 +270,8 @@ proptest! {
                 let (theirs, _, _) = run(&without, sql).await;
                 prop_assert_eq!(ours, theirs, "{}", sql);
             }
-            let with = counting_session(&rows, true, false);
-            let without = counting_session(&rows, false, false);
+            let with = counting_session(&rows, true, Counting::Published, false);
+            let without = counting_session(&rows, false, Counting::Published, false);
             let (ours, _, _) = run(&with, COUNTING_UNITS).await;
             let (theirs, _, _) = run(&without, COUNTING_UNITS).await;
             prop_assert_eq!(ours, theirs);
