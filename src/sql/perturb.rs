@@ -364,22 +364,16 @@ impl Accumulator for UnitCounter {
                 }
             }
         } else {
-            add_states(&mut self.count, &mut self.key, states);
+            let counts: &UInt64Array = states[0].as_primitive();
+            let keys: &UInt64Array = states[1].as_primitive();
+            for i in 0..counts.len() {
+                if counts.is_valid(i) {
+                    self.count += counts.value(i);
+                    self.key = self.key.wrapping_add(keys.value(i));
+                }
+            }
         }
         Ok(())
-    }
-}
-
-/// Adds the states of counts of units that are not counted once (their
-/// number and the wrapping sum of their keys) to `count` and `key`.
-fn add_states(count: &mut u64, key: &mut u64, states: &[ArrayRef]) {
-    let counts: &UInt64Array = states[0].as_primitive();
-    let keys: &UInt64Array = states[1].as_primitive();
-    for i in 0..counts.len() {
-        if counts.is_valid(i) {
-            *count += counts.value(i);
-            *key = key.wrapping_add(keys.value(i));
-        }
     }
 }
 

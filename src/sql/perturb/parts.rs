@@ -19,7 +19,7 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
 };
 
-use super::{CountSettings, Output, UnitCount, add_states, needs_keys, value_of};
+use super::{CountSettings, Output, UnitCount, UnitCounter, needs_keys};
 
 /// How a count of units is taken in two steps: each part's count (and,
 /// when the value depends on the units' keys, the sum of their keys with
@@ -81,12 +81,14 @@ impl AggregateUDFImpl for TotalOfParts {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(Total {
+        Ok(Box::new(Total(UnitCounter {
             settings: self.settings,
             output: self.output,
             count: 0,
             key: 0,
-        }))
+            // never a distinct count: those are not taken in two steps
+            seen: None,
+        })))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -101,15 +103,11 @@ impl AggregateUDFImpl for TotalOfParts {
     }
 }
 
-/// The sums of one group's parts.
+/// The sums of one group's parts: a [`UnitCounter`] of records that adds
+/// up counts and key sums instead of ids, and gives, keeps and merges its
+/// state as the counter does.
 #[derive(Debug)]
-struct Total {
-    settings: CountSettings,
-    output: Output,
-    count: u64,
-    /// Keys add up with wrap-around, as [`UnitCount`] adds them.
-    key: u64,
-}
+struct Total(UnitCounter);
 
 impl Accumulator for Total {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
@@ -117,36 +115,27 @@ impl Accumulator for Total {
         let keys = values[1].as_primitive::<Int64Type>();
         for i in 0..counts.len() {
             if counts.is_valid(i) {
-                self.count += counts.value(i) as u64;
+                self.0.count += counts.value(i) as u64;
                 // the key's 64 bits, which `cell_key` gives as a signed integer
-                self.key = self.key.wrapping_add(keys.value(i) as u64);
+                self.0.key = self.0.key.wrapping_add(keys.value(i) as u64);
             }
         }
         Ok(())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Int64(Some(value_of(
-            &self.settings,
-            self.output,
-            self.count,
-            self.key,
-        ))))
+        self.0.evaluate()
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self)
+        self.0.size()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![
-            ScalarValue::UInt64(Some(self.count)),
-            ScalarValue::UInt64(Some(self.key)),
-        ])
+        self.0.state()
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        add_states(&mut self.count, &mut self.key, states);
-        Ok(())
+        self.0.merge_batch(states)
     }
 }
