@@ -21,7 +21,7 @@ WITH selected AS (
 -- number, not its name (a type has one name, so max(typology_name) is it):
 -- integers group faster than text
 labelled AS (
-  SELECT unit_id, typology_id AS type_id, typology_name, extension_category,
+  SELECT unit_id, typology_id AS type_id, typology_name, extension_category, perpetrator_count,
     CASE WHEN perpetrator_count >= 3 THEN 3 ELSE perpetrator_count END AS how_many,
     perpetrator_money_paid AS money_paid,
     perpetrator_transaction AS transaction,
@@ -36,7 +36,9 @@ counted AS (
     'number of perpetrators' AS attribute,
     CASE how_many WHEN 1 THEN 'one' WHEN 2 THEN 'two' WHEN 3 THEN 'three or more' END AS value,
     protected_count(unit_id) AS n, grouping(how_many) AS is_denominator
-  FROM labelled WHERE how_many >= 1
+  -- the stored count, not how_many (the same records): filtered before the
+  -- CASE is computed, not through it
+  FROM labelled WHERE perpetrator_count >= 1
   GROUP BY GROUPING SETS ((type_id, extension_category, how_many), (type_id, extension_category))
   UNION ALL
   SELECT type_id, coalesce(max(typology_name), extension_category, 'not determined'), 'money paid',

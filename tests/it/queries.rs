@@ -59,7 +59,9 @@ fn every_query_file_publishes_its_snapshotted_table() {
 /// Queries 09, 13 and 16 take their counts and denominators in one
 /// aggregation (`GROUPING SETS`, the denominator spread over its rows by a
 /// window), which reads the store once where a join of two aggregations read
-/// it twice; 04, 12 and 13 also aggregate each attribute on its own rather
+/// it twice; 08 takes its countries' counts and its regions' totals so (a
+/// row with no country is the region's total, as when they were two
+/// aggregations stacked); 04, 12 and 13 also aggregate each attribute on its own rather
 /// than all of them stacked in one long table (faster: no attribute name
 /// among the grouping keys), and 04 and 12 take their attributes'
 /// denominators in one aggregation with the type's total, one count of the
@@ -226,7 +228,27 @@ fn store_of_mixed_cases(dir: &Path) -> std::path::PathBuf {
 const ONE_PASS_MARKER: &str = "-- the counts and";
 
 /// The end of each query as two aggregations joined, after the shared steps.
-const PLAIN_JOINS: [(&str, &str); 5] = [
+const PLAIN_JOINS: [(&str, &str); 6] = [
+    (
+        "08_exploitation_country_by_year.sql",
+        "counts AS (
+  SELECT region_name AS exploitation_region, coalesce(exploitation_country, 'not recorded') AS exploitation_country, year, protected_count(unit_id) AS n
+  FROM selected GROUP BY 1, 2, year
+  UNION ALL
+  SELECT region_name, CAST(NULL AS VARCHAR), year, protected_count(unit_id)
+  FROM selected GROUP BY 1, year
+)
+SELECT
+  c.exploitation_region, c.exploitation_country, c.year, c.n, y.denominator,
+  round(100.0 * c.n / y.denominator, 1) AS share_pct,
+  round(100.0 * wilson_lo(c.n, y.denominator), 1) AS ci_low_pct,
+  round(100.0 * wilson_hi(c.n, y.denominator), 1) AS ci_high_pct
+FROM counts c JOIN years y ON y.year = c.year
+ORDER BY CASE WHEN c.exploitation_region = 'not recorded' THEN 1 ELSE 0 END, c.exploitation_region,
+  CASE WHEN c.exploitation_country IS NULL THEN 0 WHEN c.exploitation_country = 'not recorded' THEN 2 ELSE 1 END,
+  c.exploitation_country, c.year
+",
+    ),
     (
         "04_profile_by_type.sql",
         "long AS (
