@@ -111,6 +111,7 @@ pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionC
         ctx.register_table("cases", Arc::new(empty))?;
         return Ok(ctx);
     }
+    crate::sql::known_years::register(&ctx, paths.clone());
     let urls = paths
         .iter()
         .map(|p| {

@@ -6,6 +6,7 @@
 pub mod count_rows;
 pub mod engine;
 pub mod in_memory;
+pub mod known_years;
 pub mod output;
 pub mod perturb;
 pub mod proportions;

@@ -1,0 +1,327 @@
+//! An optimizer rule: a year filter that the store's own files answer.
+//!
+//! Every shipped query keeps the records whose years fall between
+//! `$from_year` and `$to_year`: `coalesce(year_from, year) >= $from_year AND
+//! coalesce(year_to, year) <= $to_year`, or `year BETWEEN $from_year AND
+//! $to_year`. When no record of the store has a year outside that range (a
+//! report over all the store's years, the default), a comparison can only
+//! leave out the records with no year at all, yet DataFusion computed it for
+//! every record: a `CASE` and a comparison per bound, 7–20% of a query at
+//! ten million records (README, "What changed"). The rule replaces each such
+//! comparison by the test of presence it then amounts to (`year_from IS NOT
+//! NULL OR year IS NOT NULL`).
+//!
+//! What the store holds is read from the footers of the files the session
+//! reads (the minimum and maximum each row group records for `year`,
+//! `year_from` and `year_to`), once per session, when the first query is
+//! optimized: inside the statement, as the other engine's reading of the
+//! same footers is. A row group with values but no statistics for one of
+//! those columns leaves every filter as written.
+//!
+//! Only the conjuncts of a filter directly over the store's scan are
+//! rewritten: there a comparison that is NULL and a test that is false both
+//! leave the record out, so the two filters keep the same records. Under
+//! `NOT`, inside `OR` or in a projection, NULL and false differ.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::Transformed;
+use datafusion::error::Result;
+use datafusion::logical_expr::expr::{Between, BinaryExpr, Case, Cast, ScalarFunction, TryCast};
+use datafusion::logical_expr::utils::{conjunction, split_conjunction_owned};
+use datafusion::logical_expr::{Expr, Filter, LogicalPlan, Operator};
+use datafusion::optimizer::optimizer::ApplyOrder;
+use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
+use datafusion::prelude::SessionContext;
+
+/// Adds the rule to `ctx`, whose table `cases` reads `files`.
+pub fn register(ctx: &SessionContext, files: Vec<PathBuf>) {
+    ctx.add_optimizer_rule(Arc::new(YearFiltersTheStoreAnswers {
+        files,
+        held: OnceLock::new(),
+    }));
+}
+
+#[derive(Debug)]
+struct YearFiltersTheStoreAnswers {
+    files: Vec<PathBuf>,
+    /// Read at the first filter that could use it; None when a footer
+    /// cannot say.
+    held: OnceLock<Option<YearsHeld>>,
+}
+
+/// The smallest and largest value of each year expression over the
+/// records where it is present; None where no record has one.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct YearsHeld {
+    /// `year`
+    pub(crate) year: Option<(i32, i32)>,
+    /// `coalesce(year_from, year)`, the first year of a record
+    pub(crate) first: Option<(i32, i32)>,
+    /// `coalesce(year_to, year)`, the last year of a record
+    pub(crate) last: Option<(i32, i32)>,
+}
+
+impl OptimizerRule for YearFiltersTheStoreAnswers {
+    fn name(&self) -> &str {
+        "year_filters_the_store_answers"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Filter(filter) = plan else {
+            return Ok(Transformed::no(plan));
+        };
+        let over_the_store = matches!(
+            filter.input.as_ref(),
+            LogicalPlan::TableScan(scan) if scan.table_name.table() == "cases"
+        );
+        let candidates = over_the_store
+            && split_conjunction_owned(filter.predicate.clone())
+                .iter()
+                .any(|c| comparison(c).is_some());
+        if !candidates {
+            return Ok(Transformed::no(LogicalPlan::Filter(filter)));
+        }
+        let Some(held) = *self.held.get_or_init(|| years_held(&self.files)) else {
+            return Ok(Transformed::no(LogicalPlan::Filter(filter)));
+        };
+        match answered(filter.predicate.clone(), &held) {
+            Some(predicate) => Ok(Transformed::yes(LogicalPlan::Filter(Filter::try_new(
+                predicate,
+                filter.input,
+            )?))),
+            None => Ok(Transformed::no(LogicalPlan::Filter(filter))),
+        }
+    }
+}
+
+/// `predicate` with every conjunct that `held` answers replaced by its test
+/// of presence; None when no conjunct is answered.
+pub(crate) fn answered(predicate: Expr, held: &YearsHeld) -> Option<Expr> {
+    let mut changed = false;
+    let conjuncts: Vec<Expr> = split_conjunction_owned(predicate)
+        .into_iter()
+        .map(|conjunct| match presence_if_answered(&conjunct, held) {
+            Some(presence) => {
+                changed = true;
+                presence
+            }
+            None => conjunct,
+        })
+        .collect();
+    if changed {
+        conjunction(conjuncts)
+    } else {
+        None
+    }
+}
+
+/// Which year expression a comparison reads, with the columns it names.
+#[derive(Debug, Clone, PartialEq)]
+enum YearExpr {
+    Year(Expr),
+    /// coalesce(span column, year): `year_from` for the first year,
+    /// `year_to` for the last
+    Span {
+        span: Expr,
+        year: Expr,
+        first: bool,
+    },
+}
+
+impl YearExpr {
+    fn bounds(&self, held: &YearsHeld) -> Option<(i32, i32)> {
+        match self {
+            YearExpr::Year(_) => held.year,
+            YearExpr::Span { first: true, .. } => held.first,
+            YearExpr::Span { first: false, .. } => held.last,
+        }
+    }
+
+    /// True exactly where the expression is not null.
+    fn presence(&self) -> Expr {
+        match self {
+            YearExpr::Year(year) => year.clone().is_not_null(),
+            YearExpr::Span { span, year, .. } => {
+                span.clone().is_not_null().or(year.clone().is_not_null())
+            }
+        }
+    }
+}
+
+/// The test of presence that `conjunct` amounts to, when every present
+/// value of its year expression satisfies it.
+fn presence_if_answered(conjunct: &Expr, held: &YearsHeld) -> Option<Expr> {
+    if let Expr::Between(Between {
+        expr,
+        negated: false,
+        low,
+        high,
+    }) = conjunct
+    {
+        let year = year_expr(expr)?;
+        let (lo, hi) = year.bounds(held)?;
+        let (low, high) = (integer(low)?, integer(high)?);
+        return (low <= i64::from(lo) && i64::from(hi) <= high).then(|| year.presence());
+    }
+    let (year, op, value) = comparison(conjunct)?;
+    let (lo, hi) = year.bounds(held)?;
+    let (lo, hi) = (i64::from(lo), i64::from(hi));
+    let always = match op {
+        Operator::GtEq => lo >= value,
+        Operator::Gt => lo > value,
+        Operator::LtEq => hi <= value,
+        Operator::Lt => hi < value,
+        _ => false,
+    };
+    always.then(|| year.presence())
+}
+
+/// `year expression OP integer`, the integer moved to the right.
+fn comparison(conjunct: &Expr) -> Option<(YearExpr, Operator, i64)> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = conjunct else {
+        return None;
+    };
+    if let (Some(year), Some(value)) = (year_expr(left), integer(right)) {
+        return Some((year, *op, value));
+    }
+    let (year, value) = (year_expr(right)?, integer(left)?);
+    Some((year, op.swap()?, value))
+}
+
+/// A non-null integer literal.
+fn integer(expr: &Expr) -> Option<i64> {
+    match expr {
+        Expr::Literal(ScalarValue::Int64(Some(v)), _) => Some(*v),
+        Expr::Literal(ScalarValue::Int32(Some(v)), _) => Some(i64::from(*v)),
+        Expr::Literal(ScalarValue::Int16(Some(v)), _) => Some(i64::from(*v)),
+        _ => None,
+    }
+}
+
+/// `year`, or `coalesce(year_from, year)` / `coalesce(year_to, year)` as
+/// written or as DataFusion's simplifier spells it (`CASE WHEN year_from IS
+/// NOT NULL THEN year_from ELSE year END`), under casts to a wider integer.
+fn year_expr(expr: &Expr) -> Option<YearExpr> {
+    match expr {
+        Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
+            if field.data_type().is_integer() =>
+        {
+            year_expr(expr)
+        }
+        Expr::Column(c) if c.name == "year" => Some(YearExpr::Year(expr.clone())),
+        Expr::ScalarFunction(ScalarFunction { func, args }) if func.name() == "coalesce" => {
+            match args.as_slice() {
+                [span, year] => span_of(span, year),
+                _ => None,
+            }
+        }
+        Expr::Case(Case {
+            expr: None,
+            when_then_expr,
+            else_expr: Some(year),
+        }) => match when_then_expr.as_slice() {
+            [(when, then)] if **when == then.as_ref().clone().is_not_null() => span_of(then, year),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn span_of(span: &Expr, year: &Expr) -> Option<YearExpr> {
+    let (Expr::Column(s), Expr::Column(y)) = (span, year) else {
+        return None;
+    };
+    if y.name != "year" {
+        return None;
+    }
+    let first = match s.name.as_str() {
+        "year_from" => true,
+        "year_to" => false,
+        _ => return None,
+    };
+    Some(YearExpr::Span {
+        span: span.clone(),
+        year: year.clone(),
+        first,
+    })
+}
+
+/// What the files' footers say about their years; None when one cannot.
+fn years_held(files: &[PathBuf]) -> Option<YearsHeld> {
+    let mut year = Range::default();
+    let mut from = Range::default();
+    let mut to = Range::default();
+    for path in files {
+        let file = std::fs::File::open(path).ok()?;
+        let metadata = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&file)
+            .ok()?;
+        for group in metadata.row_groups() {
+            year.widen(group, "year")?;
+            from.widen(group, "year_from")?;
+            to.widen(group, "year_to")?;
+        }
+    }
+    let either = |a: Option<(i32, i32)>, b: Option<(i32, i32)>| match (a, b) {
+        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+        (a, b) => a.or(b),
+    };
+    Some(YearsHeld {
+        year: year.0,
+        first: either(from.0, year.0),
+        last: either(to.0, year.0),
+    })
+}
+
+/// The smallest and largest value of one column so far.
+#[derive(Default)]
+struct Range(Option<(i32, i32)>);
+
+impl Range {
+    /// Takes in one row group's statistics of `column`; None when they
+    /// cannot say (values without a minimum and maximum).
+    fn widen(
+        &mut self,
+        group: &datafusion::parquet::file::metadata::RowGroupMetaData,
+        column: &str,
+    ) -> Option<()> {
+        use datafusion::parquet::file::statistics::Statistics;
+        // a file written before the column existed reads it as null
+        let Some(chunk) = group
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == column)
+        else {
+            return Some(());
+        };
+        let stats = chunk.statistics()?;
+        match stats {
+            Statistics::Int32(values) => match (values.min_opt(), values.max_opt()) {
+                (Some(&lo), Some(&hi)) => {
+                    self.0 = Some(match self.0 {
+                        Some((a, b)) => (a.min(lo), b.max(hi)),
+                        None => (lo, hi),
+                    });
+                    Some(())
+                }
+                // no minimum: only a chunk of nulls alone says nothing
+                _ => (stats.null_count_opt()? == group.num_rows() as u64).then_some(()),
+            },
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,253 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Int32Array, Int64Array, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::logical_expr::{col, lit};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::prelude::SessionContext;
+use tempfile::TempDir;
+
+use super::*;
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("year", DataType::Int32, true),
+        Field::new("year_from", DataType::Int32, true),
+        Field::new("year_to", DataType::Int32, true),
+    ]))
+}
+
+/// (id, year, year_from, year_to)
+type Row = (i64, Option<i32>, Option<i32>, Option<i32>);
+
+/// Rows as one Parquet file.
+fn write(path: &Path, rows: &[Row], statistics: bool) {
+    let column = |f: fn(&Row) -> Option<i32>| Arc::new(rows.iter().map(f).collect::<Int32Array>());
+    let batch = RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(rows.iter().map(|r| r.0).collect::<Int64Array>()),
+            column(|r| r.1),
+            column(|r| r.2),
+            column(|r| r.3),
+        ],
+    )
+    .unwrap();
+    let properties = WriterProperties::builder()
+        .set_statistics_enabled(if statistics {
+            EnabledStatistics::Chunk
+        } else {
+            EnabledStatistics::None
+        })
+        .build();
+    let mut writer = ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        schema(),
+        Some(properties),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// Records of single years 2016 to 2020 and of periods reaching 2015 and
+/// 2021, records with no year (a file of their own, as the store's
+/// `year=unknown` partition), and a period without a last year.
+fn store(dir: &Path, statistics: bool) -> Vec<PathBuf> {
+    let years: Vec<_> = (0..10)
+        .map(|i| {
+            (
+                i,
+                Some(2016 + (i % 5) as i32),
+                Some(2016 + (i % 5) as i32),
+                Some(2016 + (i % 5) as i32),
+            )
+        })
+        .collect();
+    let periods = [
+        (20, None, Some(2015), Some(2017)),
+        (21, None, Some(2019), Some(2021)),
+        (22, None, Some(2018), None),
+    ];
+    let unknown = [(30, None, None, None), (31, None, None, None)];
+    let files = [
+        (dir.join("years.parquet"), years.as_slice()),
+        (dir.join("periods.parquet"), periods.as_slice()),
+        (dir.join("unknown.parquet"), unknown.as_slice()),
+    ];
+    for (path, rows) in &files {
+        write(path, rows, statistics);
+    }
+    files.into_iter().map(|(p, _)| p).collect()
+}
+
+async fn session(files: &[PathBuf], with_rule: bool) -> SessionContext {
+    let ctx = SessionContext::new();
+    let urls = files
+        .iter()
+        .map(|p| ListingTableUrl::parse(p.to_string_lossy()).unwrap())
+        .collect();
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(schema());
+    ctx.register_table("cases", Arc::new(ListingTable::try_new(config).unwrap()))
+        .unwrap();
+    if with_rule {
+        register(&ctx, files.to_vec());
+    }
+    ctx
+}
+
+/// The query's table and the filter of its optimized plan (the scan's
+/// `partial_filters` keep the comparisons as written: they only prune row
+/// groups by their statistics, they are not computed per record).
+async fn run(ctx: &SessionContext, sql: &str) -> (String, String) {
+    let df = ctx.sql(sql).await.unwrap();
+    let plan = df.clone().into_optimized_plan().unwrap();
+    let table = pretty_format_batches(&df.collect().await.unwrap())
+        .unwrap()
+        .to_string();
+    let plan = plan.display_indent().to_string();
+    let filter = plan
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("Filter:"))
+        .unwrap_or_else(|| panic!("no filter in {plan}"))
+        .to_string();
+    (table, filter)
+}
+
+fn spans(from: i32, to: i32) -> String {
+    format!(
+        "SELECT id FROM cases WHERE coalesce(year_from, year) >= {from} \
+         AND coalesce(year_to, year) <= {to} ORDER BY id"
+    )
+}
+
+fn single_years(from: i32, to: i32) -> String {
+    format!("SELECT id FROM cases WHERE year BETWEEN {from} AND {to} ORDER BY id")
+}
+
+#[tokio::test]
+async fn the_same_records_whether_or_not_the_store_answers_the_filter() {
+    let dir = TempDir::new().unwrap();
+    let files = store(dir.path(), true);
+    let with = session(&files, true).await;
+    let without = session(&files, false).await;
+    // covering every year, exactly the store's, and narrower on each side
+    for (from, to) in [
+        (2000, 2030),
+        (2015, 2021),
+        (2016, 2021),
+        (2015, 2020),
+        (2017, 2019),
+    ] {
+        for sql in [spans(from, to), single_years(from, to)] {
+            let (expected, _) = run(&without, &sql).await;
+            let (got, _) = run(&with, &sql).await;
+            assert_eq!(got, expected, "{sql}");
+        }
+    }
+    // every record with a year, none without
+    let (all, _) = run(&with, &spans(2015, 2021)).await;
+    assert_eq!(all.lines().count(), 12 + 4, "{all}");
+}
+
+#[tokio::test]
+async fn a_filter_is_rewritten_only_where_every_year_held_satisfies_it() {
+    let dir = TempDir::new().unwrap();
+    let files = store(dir.path(), true);
+    let ctx = session(&files, true).await;
+    let (_, plan) = run(&ctx, &spans(2015, 2021)).await;
+    assert!(
+        plan.contains("cases.year_from IS NOT NULL OR cases.year IS NOT NULL")
+            && plan.contains("cases.year_to IS NOT NULL OR cases.year IS NOT NULL")
+            && !plan.contains(">="),
+        "{plan}"
+    );
+    // the first year 2015 is held, so `>= 2016` must be computed; the last
+    // bound is answered
+    let (_, plan) = run(&ctx, &spans(2016, 2021)).await;
+    assert!(
+        plan.contains(">= Int32(2016)") && !plan.contains("<="),
+        "{plan}"
+    );
+    let (_, plan) = run(&ctx, &single_years(2016, 2020)).await;
+    assert!(
+        plan.contains("cases.year IS NOT NULL") && !plan.contains(">="),
+        "{plan}"
+    );
+    let (_, plan) = run(&ctx, &single_years(2017, 2020)).await;
+    assert!(plan.contains(">= Int32(2017)"), "{plan}");
+}
+
+#[tokio::test]
+async fn files_without_statistics_leave_the_filter_as_written() {
+    let dir = TempDir::new().unwrap();
+    let files = store(dir.path(), false);
+    let with = session(&files, true).await;
+    let without = session(&files, false).await;
+    let sql = spans(2000, 2030);
+    let (got, plan) = run(&with, &sql).await;
+    assert!(plan.contains(">= Int32(2000)"), "{plan}");
+    assert_eq!(got, run(&without, &sql).await.0);
+}
+
+#[test]
+fn only_top_level_comparisons_with_an_integer_are_answered() {
+    let held = YearsHeld {
+        year: Some((2016, 2020)),
+        first: Some((2015, 2020)),
+        last: Some((2016, 2021)),
+    };
+    let first =
+        || datafusion::functions::core::expr_fn::coalesce(vec![col("year_from"), col("year")]);
+    let presence = col("year_from").is_not_null().or(col("year").is_not_null());
+    // as written, with the integer on the left, under a cast, and as the
+    // simplifier spells coalesce
+    let case = datafusion::logical_expr::when(col("year_from").is_not_null(), col("year_from"))
+        .otherwise(col("year"))
+        .unwrap();
+    for expr in [
+        first().gt_eq(lit(2015)),
+        lit(2015i64).lt_eq(first()),
+        datafusion::logical_expr::cast(first(), DataType::Int64).gt_eq(lit(2015i64)),
+        case.gt_eq(lit(2010)),
+        first().gt(lit(2014)),
+        first().lt_eq(lit(2020)),
+    ] {
+        assert_eq!(
+            answered(expr.clone(), &held),
+            Some(presence.clone()),
+            "{expr}"
+        );
+    }
+    for expr in [
+        first().gt_eq(lit(2016)),
+        first().gt(lit(2015)),
+        first().lt(lit(2020)),
+        first().gt_eq(lit(2015)).or(col("id").eq(lit(1))),
+        !first().gt_eq(lit(2015)),
+        col("year_to").gt_eq(lit(2000)),
+        first().gt_eq(lit(ScalarValue::Int64(None))),
+    ] {
+        assert_eq!(answered(expr.clone(), &held), None, "{expr}");
+    }
+    // one conjunct answered, the other kept
+    let both = col("year")
+        .gt_eq(lit(2016))
+        .and(col("year").lt_eq(lit(2019)));
+    assert_eq!(
+        answered(both, &held),
+        Some(col("year").is_not_null().and(col("year").lt_eq(lit(2019))))
+    );
+}
