@@ -325,6 +325,7 @@ pub async fn run_planned(
         Some(params) => df.with_param_values(params)?,
         None => df,
     };
+    crate::sql::known_years::read_before_the_first_statement(ctx).await;
     // a result without rows still has its columns: one empty batch keeps
     // them, so an empty table is published with its header, not as `|  |`
     let schema = df.schema().inner().clone();

@@ -13,10 +13,12 @@
 //!
 //! What the store holds is read from the footers of the files the session
 //! reads (the minimum and maximum each row group records for `year`,
-//! `year_from` and `year_to`), once per session, when the first query is
-//! optimized: inside the statement, as the other engine's reading of the
-//! same footers is. A row group with values but no statistics for one of
-//! those columns leaves every filter as written.
+//! `year_from` and `year_to`), once per session, before the first statement
+//! runs ([`read_before_the_first_statement`], inside the statement's time),
+//! through DataFusion's cache of file metadata: the scan that follows finds
+//! those footers parsed and does not read them again. A row group with
+//! values but no statistics for one of those columns leaves every filter as
+//! written, and so does a plan optimized before the footers were read.
 //!
 //! Only the conjuncts of a filter directly over the store's scan are
 //! rewritten: there a comparison that is NULL and a test that is false both
@@ -38,18 +40,41 @@ use datafusion::prelude::SessionContext;
 
 /// Adds the rule to `ctx`, whose table `cases` reads `files`.
 pub fn register(ctx: &SessionContext, files: Vec<PathBuf>) {
-    ctx.add_optimizer_rule(Arc::new(YearFiltersTheStoreAnswers {
+    let store = Arc::new(StoreYears {
         files,
         held: OnceLock::new(),
-    }));
+    });
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .set_extension(Arc::clone(&store));
+    ctx.add_optimizer_rule(Arc::new(YearFiltersTheStoreAnswers { store }));
+}
+
+/// Reads what the store's files hold, once per session; a statement's
+/// runner calls it before optimizing (an optimizer rule cannot wait on a
+/// read).
+pub async fn read_before_the_first_statement(ctx: &SessionContext) {
+    let Some(store) = ctx.state().config().get_extension::<StoreYears>() else {
+        return;
+    };
+    if store.held.get().is_none() {
+        // two statements at once may both read; both find the same
+        let _ = store.held.set(years_held(ctx, &store.files).await);
+    }
+}
+
+/// The store's files and, once read, what their footers say.
+#[derive(Debug)]
+struct StoreYears {
+    files: Vec<PathBuf>,
+    /// None inside when a footer cannot say.
+    held: OnceLock<Option<YearsHeld>>,
 }
 
 #[derive(Debug)]
 struct YearFiltersTheStoreAnswers {
-    files: Vec<PathBuf>,
-    /// Read at the first filter that could use it; None when a footer
-    /// cannot say.
-    held: OnceLock<Option<YearsHeld>>,
+    store: Arc<StoreYears>,
 }
 
 /// The smallest and largest value of each year expression over the
@@ -92,7 +117,7 @@ impl OptimizerRule for YearFiltersTheStoreAnswers {
         if !candidates {
             return Ok(Transformed::no(LogicalPlan::Filter(filter)));
         }
-        let Some(held) = *self.held.get_or_init(|| years_held(&self.files)) else {
+        let Some(Some(held)) = self.store.held.get().copied() else {
             return Ok(Transformed::no(LogicalPlan::Filter(filter)));
         };
         match answered(filter.predicate.clone(), &held) {
@@ -258,14 +283,26 @@ fn span_of(span: &Expr, year: &Expr) -> Option<YearExpr> {
 }
 
 /// What the files' footers say about their years; None when one cannot.
-fn years_held(files: &[PathBuf]) -> Option<YearsHeld> {
+/// Read as the scan reads them, through the session's cache of file
+/// metadata, which the scan then finds filled.
+async fn years_held(ctx: &SessionContext, files: &[PathBuf]) -> Option<YearsHeld> {
+    use datafusion::datasource::listing::ListingTableUrl;
+    use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+    use datafusion::object_store::ObjectStoreExt;
+    let runtime = ctx.runtime_env();
+    let cache = runtime.cache_manager.get_file_metadata_cache();
     let mut year = Range::default();
     let mut from = Range::default();
     let mut to = Range::default();
     for path in files {
-        let file = std::fs::File::open(path).ok()?;
-        let metadata = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
-            .parse_and_finish(&file)
+        let absolute = std::path::absolute(path).ok()?;
+        let url = ListingTableUrl::parse(absolute.to_string_lossy()).ok()?;
+        let store = runtime.object_store(url.object_store()).ok()?;
+        let object = store.head(url.prefix()).await.ok()?;
+        let metadata = DFParquetMetadata::new(store.as_ref(), &object)
+            .with_file_metadata_cache(Some(Arc::clone(&cache)))
+            .fetch_metadata()
+            .await
             .ok()?;
         for group in metadata.row_groups() {
             year.widen(group, "year")?;

@@ -111,6 +111,7 @@ async fn session(files: &[PathBuf], with_rule: bool) -> SessionContext {
 /// `partial_filters` keep the comparisons as written: they only prune row
 /// groups by their statistics, they are not computed per record).
 async fn run(ctx: &SessionContext, sql: &str) -> (String, String) {
+    read_before_the_first_statement(ctx).await;
     let df = ctx.sql(sql).await.unwrap();
     let plan = df.clone().into_optimized_plan().unwrap();
     let table = pretty_format_batches(&df.collect().await.unwrap())
