@@ -28,6 +28,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::Transformed;
 use datafusion::error::Result;
@@ -113,7 +114,7 @@ impl OptimizerRule for YearFiltersTheStoreAnswers {
         let candidates = over_the_store
             && split_conjunction_owned(filter.predicate.clone())
                 .iter()
-                .any(|c| comparison(c).is_some());
+                .any(is_candidate);
         if !candidates {
             return Ok(Transformed::no(LogicalPlan::Filter(filter)));
         }
@@ -212,6 +213,14 @@ fn presence_if_answered(conjunct: &Expr, held: &YearsHeld) -> Option<Expr> {
     always.then(|| year.presence())
 }
 
+/// A comparison or a `BETWEEN` of a year expression.
+fn is_candidate(conjunct: &Expr) -> bool {
+    match conjunct {
+        Expr::Between(Between { expr, .. }) => year_expr(expr).is_some(),
+        _ => comparison(conjunct).is_some(),
+    }
+}
+
 /// `year expression OP integer`, the integer moved to the right.
 fn comparison(conjunct: &Expr) -> Option<(YearExpr, Operator, i64)> {
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = conjunct else {
@@ -236,11 +245,13 @@ fn integer(expr: &Expr) -> Option<i64> {
 
 /// `year`, or `coalesce(year_from, year)` / `coalesce(year_to, year)` as
 /// written or as DataFusion's simplifier spells it (`CASE WHEN year_from IS
-/// NOT NULL THEN year_from ELSE year END`), under casts to a wider integer.
+/// NOT NULL THEN year_from ELSE year END`), under casts to Int32 or Int64.
 fn year_expr(expr: &Expr) -> Option<YearExpr> {
     match expr {
+        // only casts that keep every Int32 value: a narrower type would
+        // wrap or null the years the footers bound
         Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field })
-            if field.data_type().is_integer() =>
+            if matches!(field.data_type(), DataType::Int32 | DataType::Int64) =>
         {
             year_expr(expr)
         }
@@ -333,6 +344,7 @@ impl Range {
         group: &datafusion::parquet::file::metadata::RowGroupMetaData,
         column: &str,
     ) -> Option<()> {
+        use datafusion::parquet::basic::LogicalType;
         use datafusion::parquet::file::statistics::Statistics;
         // a file written before the column existed reads it as null
         let Some(chunk) = group
@@ -342,6 +354,17 @@ impl Range {
         else {
             return Some(());
         };
+        // a plain 32-bit signed integer, as the store writes the years
+        // (not a decimal or an unsigned number stored as INT32)
+        let logical = chunk.column_descr().logical_type_ref();
+        let plain = match logical {
+            None => true,
+            Some(LogicalType::Integer(int)) => int.bit_width == 32 && int.is_signed,
+            Some(_) => false,
+        };
+        if !plain {
+            return None;
+        }
         let stats = chunk.statistics()?;
         match stats {
             Statistics::Int32(values) => match (values.min_opt(), values.max_opt()) {

@@ -191,6 +191,61 @@ async fn a_filter_is_rewritten_only_where_every_year_held_satisfies_it() {
     assert!(plan.contains(">= Int32(2017)"), "{plan}");
 }
 
+/// A filter over anything but the store's scan is left as written: here
+/// another table with a column named `year` that the store's years do not
+/// bound, whose filter keeps no row.
+#[tokio::test]
+async fn a_filter_over_something_else_is_left_as_written() {
+    let dir = TempDir::new().unwrap();
+    let files = store(dir.path(), true);
+    let ctx = session(&files, true).await;
+    let other = RecordBatch::try_from_iter([(
+        "year",
+        Arc::new(Int32Array::from(vec![1, 2])) as datafusion::arrow::array::ArrayRef,
+    )])
+    .unwrap();
+    ctx.register_batch("other", other).unwrap();
+    let sql = "SELECT year FROM other WHERE year >= 2000";
+    let (table, filter) = run(&ctx, sql).await;
+    assert!(filter.contains(">= Int32(2000)"), "{filter}");
+    assert_eq!(table.trim(), "++\n++", "no row: {table}");
+}
+
+/// A file written before the store had periods (no `year_from`, no
+/// `year_to`) reads them as null, and says nothing against the rule.
+#[tokio::test]
+async fn a_file_without_the_period_columns_counts_as_holding_none() {
+    let dir = TempDir::new().unwrap();
+    let mut files = store(dir.path(), true);
+    let old = dir.path().join("old.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("year", DataType::Int32, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(Int64Array::from(vec![40, 41])),
+            Arc::new(Int32Array::from(vec![Some(2014), None])),
+        ],
+    )
+    .unwrap();
+    let mut writer =
+        ArrowWriter::try_new(std::fs::File::create(&old).unwrap(), schema, None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    files.push(old);
+    let with = session(&files, true).await;
+    let without = session(&files, false).await;
+    for (from, to) in [(2014, 2021), (2015, 2021)] {
+        let sql = spans(from, to);
+        let (got, filter) = run(&with, &sql).await;
+        assert_eq!(got, run(&without, &sql).await.0, "{sql}");
+        // 2014, the old file's year, is the first year held
+        assert_eq!(filter.contains(">="), from > 2014, "{filter}");
+    }
+}
+
 #[tokio::test]
 async fn files_without_statistics_leave_the_filter_as_written() {
     let dir = TempDir::new().unwrap();
@@ -243,6 +298,41 @@ fn only_top_level_comparisons_with_an_integer_are_answered() {
     ] {
         assert_eq!(answered(expr.clone(), &held), None, "{expr}");
     }
+    // a cast to a narrower integer wraps or nulls the years the footers
+    // bound, and a literal beyond Int32 is still compared as a number
+    let year_as = |t: DataType| datafusion::logical_expr::try_cast(col("year"), t);
+    assert_eq!(
+        answered(year_as(DataType::Int8).gt_eq(lit(-300)), &held),
+        None
+    );
+    assert_eq!(
+        answered(year_as(DataType::UInt16).gt_eq(lit(0)), &held),
+        None
+    );
+    assert_eq!(
+        answered(
+            year_as(DataType::Int64).gt_eq(lit(-3_000_000_000i64)),
+            &held
+        ),
+        Some(col("year").is_not_null())
+    );
+    assert_eq!(
+        answered(col("year").gt_eq(lit(3_000_000_000i64)), &held),
+        None
+    );
+    // BETWEEN, answered only when both ends hold every year
+    assert_eq!(
+        answered(col("year").between(lit(2016), lit(2020)), &held),
+        Some(col("year").is_not_null())
+    );
+    assert_eq!(
+        answered(col("year").between(lit(2017), lit(2020)), &held),
+        None
+    );
+    assert_eq!(
+        answered(col("year").not_between(lit(2000), lit(2030)), &held),
+        None
+    );
     // one conjunct answered, the other kept
     let both = col("year")
         .gt_eq(lit(2016))
