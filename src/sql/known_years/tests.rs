@@ -107,6 +107,15 @@ async fn session(files: &[PathBuf], with_rule: bool) -> SessionContext {
     ctx
 }
 
+/// A store's files with and without the rule, the folder kept alive.
+async fn both_ways(statistics: bool) -> (TempDir, SessionContext, SessionContext) {
+    let dir = TempDir::new().unwrap();
+    let files = store(dir.path(), statistics);
+    let with = session(&files, true).await;
+    let without = session(&files, false).await;
+    (dir, with, without)
+}
+
 /// The query's table and the filter of its optimized plan (the scan's
 /// `partial_filters` keep the comparisons as written: they only prune row
 /// groups by their statistics, they are not computed per record).
@@ -140,10 +149,7 @@ fn single_years(from: i32, to: i32) -> String {
 
 #[tokio::test]
 async fn the_same_records_whether_or_not_the_store_answers_the_filter() {
-    let dir = TempDir::new().unwrap();
-    let files = store(dir.path(), true);
-    let with = session(&files, true).await;
-    let without = session(&files, false).await;
+    let (_dir, with, without) = both_ways(true).await;
     // covering every year, exactly the store's, and narrower on each side
     for (from, to) in [
         (2000, 2030),
@@ -248,10 +254,7 @@ async fn a_file_without_the_period_columns_counts_as_holding_none() {
 
 #[tokio::test]
 async fn files_without_statistics_leave_the_filter_as_written() {
-    let dir = TempDir::new().unwrap();
-    let files = store(dir.path(), false);
-    let with = session(&files, true).await;
-    let without = session(&files, false).await;
+    let (_dir, with, without) = both_ways(false).await;
     let sql = spans(2000, 2030);
     let (got, plan) = run(&with, &sql).await;
     assert!(plan.contains(">= Int32(2000)"), "{plan}");
