@@ -169,3 +169,29 @@ fn is_users_sql(error: &datafusion::error::DataFusionError) -> bool {
         E::SQL(..) | E::Plan(_) | E::SchemaError(..) | E::NotImplemented(_) | E::Configuration(_)
     )
 }
+
+/// An error and its causes on one line, `error: cause: cause`, each text
+/// once. Several variants show their cause in their own message (a failed
+/// query names what failed inside it) and DataFusion nests its errors the
+/// same way, so the plain chain (`{:#}`) printed one "Resources exhausted"
+/// four times after a report ran out of memory. A cause whose text the line
+/// already holds adds nothing and is left out; a cause with anything new is
+/// kept.
+pub fn one_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = String::new();
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        next = cause.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests;

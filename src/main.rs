@@ -33,7 +33,9 @@ fn main() -> ExitCode {
             // messages quote values from data (file names, cells, countries)
             eprintln!(
                 "error: {}",
-                safetynet::base::escape::terminal_lines(&format!("{error:#}"))
+                safetynet::base::escape::terminal_lines(&safetynet::error::one_line(
+                    error.as_ref()
+                ))
             );
             ExitCode::from(code as u8)
         }
