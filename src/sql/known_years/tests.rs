@@ -252,6 +252,72 @@ async fn a_file_without_the_period_columns_counts_as_holding_none() {
     }
 }
 
+/// A store where every record has a year (its files count no null
+/// `year`; the benchmark's stores are so): an answered comparison holds for
+/// every record, so it is left out, and a filter left with nothing goes.
+#[tokio::test]
+async fn where_every_record_has_a_year_an_answered_filter_goes() {
+    let dir = TempDir::new().unwrap();
+    let years: Vec<Row> = (0..10)
+        .map(|i| (i, Some(2016 + (i % 5) as i32), None, None))
+        .collect();
+    let periods = [
+        (20, Some(2015), Some(2015), Some(2017)),
+        (21, Some(2021), Some(2019), Some(2021)),
+    ];
+    let files = [
+        dir.path().join("years.parquet"),
+        dir.path().join("periods.parquet"),
+    ];
+    write(&files[0], &years, true);
+    write(&files[1], &periods, true);
+    let with = session(&files, true).await;
+    let without = session(&files, false).await;
+    for (from, to) in [(2000, 2030), (2015, 2021), (2016, 2020), (2017, 2019)] {
+        for sql in [spans(from, to), single_years(from, to)] {
+            let (expected, _) = run(&without, &sql).await;
+            assert_eq!(table_of(&with, &sql).await, expected, "{sql}");
+        }
+    }
+    let plan = plan_of(&with, &spans(2015, 2021)).await;
+    assert!(!plan.contains("Filter:"), "{plan}");
+    assert!(
+        !plan_of(&with, &single_years(2015, 2021))
+            .await
+            .contains("Filter:")
+    );
+    // one bound answered, the other computed
+    let (_, filter) = run(&with, &spans(2016, 2021)).await;
+    assert!(
+        filter.contains(">= Int32(2016)")
+            && !filter.contains("year_to")
+            && !filter.contains(" OR "),
+        "{filter}"
+    );
+    // a record without a year brings the test of presence back
+    let mut more = files.to_vec();
+    more.push(dir.path().join("unknown.parquet"));
+    write(&more[2], &[(30, None, None, None)], true);
+    let (_, filter) = run(&session(&more, true).await, &single_years(2015, 2021)).await;
+    assert!(filter.contains("cases.year IS NOT NULL"), "{filter}");
+}
+
+/// The optimized plan of `sql`, the store's years read first.
+async fn plan_of(ctx: &SessionContext, sql: &str) -> String {
+    read_before_the_first_statement(ctx).await;
+    let df = ctx.sql(sql).await.unwrap();
+    df.into_optimized_plan()
+        .unwrap()
+        .display_indent()
+        .to_string()
+}
+
+async fn table_of(ctx: &SessionContext, sql: &str) -> String {
+    read_before_the_first_statement(ctx).await;
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    pretty_format_batches(&batches).unwrap().to_string()
+}
+
 #[tokio::test]
 async fn files_without_statistics_leave_the_filter_as_written() {
     let (_dir, with, without) = both_ways(false).await;
@@ -265,6 +331,7 @@ async fn files_without_statistics_leave_the_filter_as_written() {
 fn only_top_level_comparisons_with_an_integer_are_answered() {
     let held = YearsHeld {
         year: Some((2016, 2020)),
+        every_record_has_a_year: false,
         first: Some((2015, 2020)),
         last: Some((2016, 2021)),
     };
@@ -341,7 +408,15 @@ fn only_top_level_comparisons_with_an_integer_are_answered() {
         .gt_eq(lit(2016))
         .and(col("year").lt_eq(lit(2019)));
     assert_eq!(
-        answered(both, &held),
+        answered(both.clone(), &held),
         Some(col("year").is_not_null().and(col("year").lt_eq(lit(2019))))
     );
+    // every record with a year: an answered conjunct holds for all
+    let held = YearsHeld {
+        every_record_has_a_year: true,
+        ..held
+    };
+    assert_eq!(answered(both, &held), Some(col("year").lt_eq(lit(2019))));
+    assert_eq!(answered(first().gt_eq(lit(2015)), &held), Some(lit(true)));
+    assert_eq!(answered(first().gt_eq(lit(2016)), &held), None);
 }
