@@ -281,6 +281,8 @@ async fn where_every_record_has_a_year_an_answered_filter_goes() {
     }
     let plan = plan_of(&with, &spans(2015, 2021)).await;
     assert!(!plan.contains("Filter:"), "{plan}");
+    // and the scan reads no year column for it
+    assert!(plan.contains("TableScan: cases projection=[id],"), "{plan}");
     assert!(
         !plan_of(&with, &single_years(2015, 2021))
             .await
