@@ -44,6 +44,7 @@ use datafusion::logical_expr::utils::{conjunction, split_conjunction_owned};
 use datafusion::logical_expr::{Expr, Filter, LogicalPlan, Operator};
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
+use datafusion::parquet::file::metadata::{ColumnChunkMetaData, RowGroupMetaData};
 use datafusion::prelude::SessionContext;
 
 /// Adds the rule to `ctx`, whose table `cases` reads `files`.
@@ -347,14 +348,19 @@ async fn years_held(ctx: &SessionContext, files: &[PathBuf]) -> Option<YearsHeld
 
 /// Whether a row group says `column` has no null: its statistics count
 /// none (a missing column, or no count, says nothing of the kind).
-fn no_nulls(group: &datafusion::parquet::file::metadata::RowGroupMetaData, column: &str) -> bool {
+fn no_nulls(group: &RowGroupMetaData, column: &str) -> bool {
+    chunk_of(group, column)
+        .and_then(|chunk| chunk.statistics())
+        .and_then(|stats| stats.null_count_opt())
+        == Some(0)
+}
+
+/// A row group's chunk of `column`; None when its file has no such column.
+fn chunk_of<'a>(group: &'a RowGroupMetaData, column: &str) -> Option<&'a ColumnChunkMetaData> {
     group
         .columns()
         .iter()
         .find(|c| c.column_path().string() == column)
-        .and_then(|chunk| chunk.statistics())
-        .and_then(|stats| stats.null_count_opt())
-        == Some(0)
 }
 
 /// The smallest and largest value of one column so far.
@@ -364,19 +370,11 @@ struct Range(Option<(i32, i32)>);
 impl Range {
     /// Takes in one row group's statistics of `column`; None when they
     /// cannot say (values without a minimum and maximum).
-    fn widen(
-        &mut self,
-        group: &datafusion::parquet::file::metadata::RowGroupMetaData,
-        column: &str,
-    ) -> Option<()> {
+    fn widen(&mut self, group: &RowGroupMetaData, column: &str) -> Option<()> {
         use datafusion::parquet::basic::LogicalType;
         use datafusion::parquet::file::statistics::Statistics;
         // a file written before the column existed reads it as null
-        let Some(chunk) = group
-            .columns()
-            .iter()
-            .find(|c| c.column_path().string() == column)
-        else {
+        let Some(chunk) = chunk_of(group, column) else {
             return Some(());
         };
         // a plain 32-bit signed integer, as the store writes the years
