@@ -44,7 +44,7 @@ use datafusion::logical_expr::utils::{conjunction, split_conjunction_owned};
 use datafusion::logical_expr::{Expr, Filter, LogicalPlan, Operator};
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
-use datafusion::parquet::file::metadata::{ColumnChunkMetaData, RowGroupMetaData};
+use datafusion::parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData, RowGroupMetaData};
 use datafusion::prelude::SessionContext;
 
 /// Adds the rule to `ctx`, whose table `cases` reads `files`.
@@ -306,28 +306,24 @@ fn span_of(span: &Expr, year: &Expr) -> Option<YearExpr> {
 
 /// What the files' footers say about their years; None when one cannot.
 /// Read as the scan reads them, through the session's cache of file
-/// metadata, which the scan then finds filled.
+/// metadata, which the scan then finds filled. Several files are read at
+/// once: each read waits on a blocking thread, and this runs inside the
+/// first statement's time.
 async fn years_held(ctx: &SessionContext, files: &[PathBuf]) -> Option<YearsHeld> {
-    use datafusion::datasource::listing::ListingTableUrl;
-    use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-    use datafusion::object_store::ObjectStoreExt;
-    let runtime = ctx.runtime_env();
-    let cache = runtime.cache_manager.get_file_metadata_cache();
+    use futures::StreamExt;
+    // owned, so that the futures are `Send` for any caller's runtime
+    let ctx = ctx.clone();
+    let footers: Vec<Option<Arc<ParquetMetaData>>> = futures::stream::iter(files.to_vec())
+        .map(move |path| footer(ctx.clone(), path))
+        .buffered(FOOTERS_AT_ONCE)
+        .collect()
+        .await;
     let mut year = Range::default();
     let mut from = Range::default();
     let mut to = Range::default();
     let mut every_record_has_a_year = true;
-    for path in files {
-        let absolute = std::path::absolute(path).ok()?;
-        let url = ListingTableUrl::parse(absolute.to_string_lossy()).ok()?;
-        let store = runtime.object_store(url.object_store()).ok()?;
-        let object = store.head(url.prefix()).await.ok()?;
-        let metadata = DFParquetMetadata::new(store.as_ref(), &object)
-            .with_file_metadata_cache(Some(Arc::clone(&cache)))
-            .fetch_metadata()
-            .await
-            .ok()?;
-        for group in metadata.row_groups() {
+    for metadata in footers {
+        for group in metadata?.row_groups() {
             every_record_has_a_year &= no_nulls(group, "year");
             year.widen(group, "year")?;
             from.widen(group, "year_from")?;
@@ -344,6 +340,28 @@ async fn years_held(ctx: &SessionContext, files: &[PathBuf]) -> Option<YearsHeld
         first: either(from.0, year.0),
         last: either(to.0, year.0),
     })
+}
+
+/// Footers read side by side by [`years_held`].
+const FOOTERS_AT_ONCE: usize = 8;
+
+/// One file's footer, through the session's metadata cache; None when it
+/// cannot be read.
+async fn footer(ctx: SessionContext, path: PathBuf) -> Option<Arc<ParquetMetaData>> {
+    use datafusion::datasource::listing::ListingTableUrl;
+    use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+    use datafusion::object_store::ObjectStoreExt;
+    let runtime = ctx.runtime_env();
+    let cache = runtime.cache_manager.get_file_metadata_cache();
+    let absolute = std::path::absolute(&path).ok()?;
+    let url = ListingTableUrl::parse(absolute.to_string_lossy()).ok()?;
+    let store = runtime.object_store(url.object_store()).ok()?;
+    let object = store.head(url.prefix()).await.ok()?;
+    DFParquetMetadata::new(store.as_ref(), &object)
+        .with_file_metadata_cache(Some(cache))
+        .fetch_metadata()
+        .await
+        .ok()
 }
 
 /// Whether a row group says `column` has no null: its statistics count
