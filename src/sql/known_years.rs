@@ -39,6 +39,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::Transformed;
 use datafusion::error::Result;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::expr::{Between, BinaryExpr, Case, Cast, ScalarFunction, TryCast};
 use datafusion::logical_expr::utils::{conjunction, split_conjunction_owned};
 use datafusion::logical_expr::{Expr, Filter, LogicalPlan, Operator};
@@ -312,9 +313,9 @@ fn span_of(span: &Expr, year: &Expr) -> Option<YearExpr> {
 async fn years_held(ctx: &SessionContext, files: &[PathBuf]) -> Option<YearsHeld> {
     use futures::StreamExt;
     // owned, so that the futures are `Send` for any caller's runtime
-    let ctx = ctx.clone();
+    let runtime = ctx.runtime_env();
     let footers: Vec<Option<Arc<ParquetMetaData>>> = futures::stream::iter(files.to_vec())
-        .map(move |path| footer(ctx.clone(), path))
+        .map(move |path| footer(Arc::clone(&runtime), path))
         .buffered(FOOTERS_AT_ONCE)
         .collect()
         .await;
@@ -322,6 +323,8 @@ async fn years_held(ctx: &SessionContext, files: &[PathBuf]) -> Option<YearsHeld
     let mut from = Range::default();
     let mut to = Range::default();
     let mut every_record_has_a_year = true;
+    // one unreadable footer and the rule answers nothing, as when the
+    // reads came one after another and stopped at it
     for metadata in footers {
         for group in metadata?.row_groups() {
             every_record_has_a_year &= no_nulls(group, "year");
@@ -347,11 +350,10 @@ const FOOTERS_AT_ONCE: usize = 8;
 
 /// One file's footer, through the session's metadata cache; None when it
 /// cannot be read.
-async fn footer(ctx: SessionContext, path: PathBuf) -> Option<Arc<ParquetMetaData>> {
+async fn footer(runtime: Arc<RuntimeEnv>, path: PathBuf) -> Option<Arc<ParquetMetaData>> {
     use datafusion::datasource::listing::ListingTableUrl;
     use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
     use datafusion::object_store::ObjectStoreExt;
-    let runtime = ctx.runtime_env();
     let cache = runtime.cache_manager.get_file_metadata_cache();
     let absolute = std::path::absolute(&path).ok()?;
     let url = ListingTableUrl::parse(absolute.to_string_lossy()).ok()?;

@@ -320,6 +320,39 @@ async fn table_of(ctx: &SessionContext, sql: &str) -> String {
     pretty_format_batches(&batches).unwrap().to_string()
 }
 
+/// The footers are read several at a time; one that cannot be read (a file
+/// that is not Parquet, a file gone) still leaves the rule with nothing to
+/// answer, wherever it comes in the list, and the filter stays as written.
+#[tokio::test]
+async fn one_unreadable_footer_and_the_store_answers_nothing() {
+    let dir = TempDir::new().unwrap();
+    let files = store(dir.path(), true);
+    let ctx = SessionContext::new();
+    assert!(years_held(&ctx, &files).await.is_some());
+    let not_parquet = dir.path().join("not.parquet");
+    std::fs::write(&not_parquet, b"not a parquet file").unwrap();
+    let gone = dir.path().join("gone.parquet");
+    for bad in [&not_parquet, &gone] {
+        for at in [0, 1, files.len()] {
+            let mut listed = files.clone();
+            listed.insert(at, bad.clone());
+            assert_eq!(years_held(&ctx, &listed).await, None, "{bad:?} at {at}");
+        }
+    }
+    // the session of a store with such a file keeps the filter as written
+    let mut listed = files.clone();
+    listed.push(not_parquet);
+    let with = SessionContext::new();
+    register(&with, listed);
+    read_before_the_first_statement(&with).await;
+    let held = with
+        .state()
+        .config()
+        .get_extension::<StoreYears>()
+        .and_then(|store| store.held.get().copied());
+    assert_eq!(held, Some(None));
+}
+
 #[tokio::test]
 async fn files_without_statistics_leave_the_filter_as_written() {
     let (_dir, with, without) = both_ways(false).await;
