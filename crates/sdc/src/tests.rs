@@ -348,9 +348,26 @@ fn audit_solving_every_program(
         .collect()
 }
 
+/// More suppressed cells than primary suppression with `k` gives (the
+/// published cells `extra` marks), fewer than protection would add:
+/// exposed and protected cells mixed.
+fn more_than_primary(p: &LinkedTables, k: u64, extra: &[bool]) -> Vec<CellStatus> {
+    let mut statuses = primary_suppression(p, k);
+    for (status, more) in statuses.iter_mut().zip(extra) {
+        if *status == CellStatus::Published && *more {
+            *status = CellStatus::Secondary;
+        }
+    }
+    statuses
+}
+
+/// Two ends of a range the same, the solver's round-off allowed for.
+fn close(x: f64, y: f64) -> bool {
+    x == y || (x - y).abs() < 1e-6 || (x.is_nan() && y.is_nan())
+}
+
 /// Findings compared with the solver's round-off allowed for.
 fn same_findings(a: &[AuditFinding], b: &[AuditFinding]) -> bool {
-    let close = |x: f64, y: f64| x == y || (x - y).abs() < 1e-6 || (x.is_nan() && y.is_nan());
     a.len() == b.len()
         && a.iter().zip(b).all(|(a, b)| {
             a.cell == b.cell && a.status == b.status && close(a.lo, b.lo) && close(a.hi, b.hi)
@@ -375,20 +392,43 @@ proptest! {
     ) {
         let t = table(&counts);
         let p = &t.problem;
-        let mut statuses = primary_suppression(p, k);
-        // more suppressed cells than primary suppression gives, fewer
-        // than protection would add: exposed and protected cells mixed
-        for (status, more) in statuses.iter_mut().zip(&extra) {
-            if *status == CellStatus::Published && *more {
-                *status = CellStatus::Secondary;
-            }
-        }
+        let statuses = more_than_primary(p, k, &extra);
         let found = audit(p, &statuses, width).unwrap();
         prop_assert!(same_findings(&found, &audit_solving_every_program(p, &statuses, width)));
         let values: Vec<u64> = p.cells().iter().map(|c| c.value).collect();
         let view = p.published_view(&statuses, &values, noise);
         let found = audit(&view, &statuses, width).unwrap();
         prop_assert!(same_findings(&found, &audit_solving_every_program(&view, &statuses, width)));
+    }
+
+    /// The ranges of many cells at once, each group's solved together with
+    /// the programs a consistent table answers left out, are each cell's
+    /// range solved alone: on the true tables and on what a reader has
+    /// (published values only, some with noise), every cell asked for, in
+    /// an order that is not the cells' and with one asked twice.
+    #[test]
+    fn ranges_solved_together_are_each_range_solved_alone(
+        counts in counts(),
+        k in 2u64..=10,
+        extra in proptest::collection::vec(any::<bool>(), 36),
+        noise in 0u64..=3,
+    ) {
+        let t = table(&counts);
+        let p = &t.problem;
+        let statuses = more_than_primary(p, k, &extra);
+        let mut asked: Vec<CellId> = (0..statuses.len()).rev().map(CellId).collect();
+        asked.push(asked[0]);
+        let values: Vec<u64> = p.cells().iter().map(|c| c.value).collect();
+        let view = p.published_view(&statuses, &values, noise);
+        for problem in [p, &view] {
+            let together = feasible_ranges(problem, &statuses, &asked).unwrap();
+            prop_assert_eq!(together.len(), asked.len());
+            for (&cell, &(lo, hi)) in asked.iter().zip(&together) {
+                let (alone_lo, alone_hi) = feasible_range(problem, &statuses, cell).unwrap();
+                prop_assert!(close(lo, alone_lo) && close(hi, alone_hi),
+                    "cell {}: together [{lo}, {hi}], alone [{alone_lo}, {alone_hi}]", cell.0);
+            }
+        }
     }
 
     /// The tables carried between programs only spare programs whose
