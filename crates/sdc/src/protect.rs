@@ -153,17 +153,16 @@ pub(crate) fn cheapest_complements(
     seen: &mut Seen,
 ) -> Result<Vec<CellId>, SdcError> {
     check_statuses(problem, statuses)?;
-    let mut movable = vec![false; problem.cells().len()];
-    movable[exposed.0] = true;
+    let mut movable = Movable::only(problem.cells().len(), exposed.0);
     let mut reach = 0;
     for circle in [2usize, 4, 8, usize::MAX] {
         while reach < circle {
-            if !widen(problem, touching, &mut movable) {
+            if !movable.widen(problem, touching) {
                 break;
             }
             reach += 1;
         }
-        let whole = movable.iter().all(|&m| m);
+        let whole = movable.cells.len() == problem.cells().len();
         match complements_within(problem, statuses, exposed, width, &movable, touching, seen)? {
             Some(found) => return Ok(found),
             None if whole || circle == usize::MAX => {
@@ -176,6 +175,59 @@ pub(crate) fn cheapest_complements(
         }
     }
     unreachable!("the last circle returns")
+}
+
+/// The cells a program may move: a flag per cell of the model, and the
+/// cells flagged, in the order they were added. Each program looks at
+/// these few cells, not at every cell of the model: walking the whole
+/// model twice per program (a report's model has thousands of cells, its
+/// programs tens) was more of the protection's time than the programs
+/// that were then solved.
+struct Movable {
+    is: Vec<bool>,
+    cells: Vec<usize>,
+}
+
+impl Movable {
+    /// `cell` alone, in a model of `cells` cells.
+    fn only(cells: usize, cell: usize) -> Movable {
+        let mut is = vec![false; cells];
+        is[cell] = true;
+        Movable {
+            is,
+            cells: vec![cell],
+        }
+    }
+
+    /// Adds every cell sharing a constraint with a movable cell; false when
+    /// nothing was added.
+    fn widen(&mut self, problem: &LinkedTables, touching: &[Vec<usize>]) -> bool {
+        let before = self.cells.len();
+        for at in 0..before {
+            for &c in &touching[self.cells[at]] {
+                let constraint = &problem.constraints()[c];
+                for id in constraint
+                    .parts
+                    .iter()
+                    .chain(std::iter::once(&constraint.total))
+                {
+                    if !std::mem::replace(&mut self.is[id.0], true) {
+                        self.cells.push(id.0);
+                    }
+                }
+            }
+        }
+        self.cells.len() > before
+    }
+
+    /// The movable cells in cell order: the order their variables are
+    /// made in, so that the program is the same whatever order the cells
+    /// were added in.
+    fn in_order(&self) -> Vec<usize> {
+        let mut cells = self.cells.clone();
+        cells.sort_unstable();
+        cells
+    }
 }
 
 /// For each cell, the constraints it appears in.
@@ -193,30 +245,6 @@ pub(crate) fn constraints_of_cells(problem: &LinkedTables) -> Vec<Vec<usize>> {
     touching
 }
 
-/// Adds every cell sharing a constraint with a movable cell; false when
-/// nothing was added.
-fn widen(problem: &LinkedTables, touching: &[Vec<usize>], movable: &mut [bool]) -> bool {
-    let mut added = Vec::new();
-    for (cell, _) in movable.iter().enumerate().filter(|(_, m)| **m) {
-        for &c in &touching[cell] {
-            let constraint = &problem.constraints()[c];
-            for id in constraint
-                .parts
-                .iter()
-                .chain(std::iter::once(&constraint.total))
-            {
-                if !movable[id.0] {
-                    added.push(id.0);
-                }
-            }
-        }
-    }
-    for &i in &added {
-        movable[i] = true;
-    }
-    !added.is_empty()
-}
-
 /// The cheapest move of the movable cells (see [`cheapest_complements`]),
 /// or None when none exists.
 fn complements_within(
@@ -224,17 +252,21 @@ fn complements_within(
     statuses: &[CellStatus],
     exposed: CellId,
     width: u64,
-    movable: &[bool],
+    movable: &Movable,
     touching: &[Vec<usize>],
     seen: &mut Seen,
 ) -> Result<Option<Vec<CellId>>, SdcError> {
     let cells = problem.cells();
+    let in_order = movable.in_order();
+    // where a movable cell's moves are, by its cell id
+    let position = |cell: usize| in_order.binary_search(&cell).ok();
     let mut lp = Problem::new(OptimizationDirection::Minimize);
     let mut perturbations: [Vec<Option<Move>>; 2] = [Vec::new(), Vec::new()];
     for (sense, moves) in perturbations.iter_mut().enumerate() {
         let raising = sense == 0;
-        for (i, cell) in cells.iter().enumerate() {
-            if !movable[i] || (statuses[i] == CellStatus::Published && cell.value == 0) {
+        for &i in &in_order {
+            let cell = &cells[i];
+            if statuses[i] == CellStatus::Published && cell.value == 0 {
                 moves.push(None);
                 continue;
             }
@@ -264,9 +296,9 @@ fn complements_within(
                 down: lp.add_var(cost_here, down),
             }));
         }
-        let mut included: Vec<usize> = (0..cells.len())
-            .filter(|&i| movable[i])
-            .flat_map(|i| touching[i].iter().copied())
+        let mut included: Vec<usize> = in_order
+            .iter()
+            .flat_map(|&i| touching[i].iter().copied())
             .collect();
         included.sort_unstable();
         included.dedup();
@@ -278,7 +310,7 @@ fn complements_within(
                 .map(|&p| (p, 1.0))
                 .chain(std::iter::once((constraint.total, -1.0)));
             for (id, sign) in signed {
-                if let Some(m) = moves[id.0] {
+                if let Some(m) = position(id.0).and_then(|at| moves[at]) {
                     terms.push((m.up, sign));
                     terms.push((m.down, -sign));
                 }
@@ -288,8 +320,8 @@ fn complements_within(
             }
         }
     }
-    let (Some(raise), Some(lower)) = (perturbations[0][exposed.0], perturbations[1][exposed.0])
-    else {
+    let at = position(exposed.0).expect("the exposed cell is movable");
+    let (Some(raise), Some(lower)) = (perturbations[0][at], perturbations[1][at]) else {
         unreachable!("the exposed cell is movable and suppressed, so it has moves");
     };
     let spread = [(raise.up, 1.0), (lower.down, 1.0)];
@@ -305,7 +337,7 @@ fn complements_within(
         Err(e) => return Err(solver_error(problem, exposed, &e.to_string())),
     };
     for moves in &perturbations {
-        for (i, m) in moves.iter().enumerate() {
+        for (&i, m) in in_order.iter().zip(moves) {
             if let Some(m) = m {
                 let value = cells[i].value as f64;
                 seen.widen(
@@ -321,10 +353,12 @@ fn complements_within(
         })
     };
     Ok(Some(
-        (0..cells.len())
-            .filter(|&i| statuses[i] == CellStatus::Published && cells[i].value > 0)
-            .filter(|&i| perturbations.iter().any(|moves| moved(&moves[i])))
-            .map(CellId)
+        in_order
+            .iter()
+            .enumerate()
+            .filter(|&(_, &i)| statuses[i] == CellStatus::Published && cells[i].value > 0)
+            .filter(|&(at, _)| perturbations.iter().any(|moves| moved(&moves[at])))
+            .map(|(_, &i)| CellId(i))
             .collect(),
     ))
 }
