@@ -141,13 +141,25 @@ pub fn audit_dir(dir: &Path, width: Option<u64>, min_cell: Option<u64>) -> Resul
         width: Some(width.unwrap_or(model.width)),
         suppression: true,
     };
-    let mut findings = disclosure::audit(
-        &tables,
-        model.unit,
-        policy,
-        disclosure::credited_noise(model.max_noise),
-    )?;
-    findings.extend(formats_agree(dir, "report", &published)?);
+    // The tables' arithmetic and the formats are checked side by side (the
+    // linear programs and the reading of the HTML, Markdown and workbook
+    // are independent); the findings and the first error come in the
+    // order the two checks ran one after the other.
+    let (audited, agreeing) = std::thread::scope(|scope| {
+        let agreeing = scope.spawn(|| formats_agree(dir, "report", &published));
+        let audited = disclosure::audit(
+            &tables,
+            model.unit,
+            policy,
+            disclosure::credited_noise(model.max_noise),
+        );
+        let agreeing = agreeing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (audited, agreeing)
+    });
+    let mut findings = audited?;
+    findings.extend(agreeing?);
     findings.extend(reference_figures_hidden(&tables, min_cell));
     findings.extend(declared_too_low);
     let suppressed = tables

@@ -201,27 +201,54 @@ pub fn write_document(
         std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
     }
     let mut written = Vec::new();
-    for table in doc.tables {
-        let path = tables_dir.join(format!("{}.csv", table.spec.name));
-        render::write_csv(table, doc.policy, &path)?;
-        written.push(path);
-    }
-    let xlsx = dir.join(format!("{stem}.xlsx"));
-    render::write_xlsx(doc, &xlsx)?;
-    written.push(xlsx);
-    for chart in doc.charts {
-        let svg = charts_dir.join(format!("{}.svg", chart.name));
-        std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
-        let png = charts_dir.join(format!("{}.png", chart.name));
-        charts::write_png(chart, &png)?;
-        written.extend([svg, png]);
-    }
-    let md = dir.join(format!("{stem}.md"));
-    std::fs::write(&md, render::markdown_document(doc)).map_err(|e| Error::io(&md, e))?;
-    let html = dir.join(format!("{stem}.html"));
-    std::fs::write(&html, render::html_document(doc, &format!("{stem}.xlsx")))
-        .map_err(|e| Error::io(&html, e))?;
-    written.extend([md, html]);
+    let svg_of = |chart: &charts::Chart| charts_dir.join(format!("{}.svg", chart.name));
+    let png_of = |chart: &charts::Chart| charts_dir.join(format!("{}.png", chart.name));
+    // The charts' PNGs are drawn on a thread of their own beside the other
+    // files: drawing them was the largest part of writing a report, on one
+    // core. The files are the same; an error is reported as it was, the
+    // first in the order the files were written one after another.
+    let (tables_and_svgs, pngs, documents) = std::thread::scope(|scope| {
+        let pngs = scope.spawn(|| {
+            doc.charts
+                .iter()
+                .try_for_each(|chart| charts::write_png(chart, &png_of(chart)))
+        });
+        let tables_and_svgs = (|| -> Result<()> {
+            for table in doc.tables {
+                let path = tables_dir.join(format!("{}.csv", table.spec.name));
+                render::write_csv(table, doc.policy, &path)?;
+                written.push(path);
+            }
+            let xlsx = dir.join(format!("{stem}.xlsx"));
+            render::write_xlsx(doc, &xlsx)?;
+            written.push(xlsx);
+            for chart in doc.charts {
+                let svg = svg_of(chart);
+                std::fs::write(&svg, &chart.svg).map_err(|e| Error::io(&svg, e))?;
+                written.extend([svg, png_of(chart)]);
+            }
+            Ok(())
+        })();
+        let documents = (|| -> Result<()> {
+            if tables_and_svgs.is_err() {
+                return Ok(()); // the error reported is that one
+            }
+            let md = dir.join(format!("{stem}.md"));
+            std::fs::write(&md, render::markdown_document(doc)).map_err(|e| Error::io(&md, e))?;
+            let html = dir.join(format!("{stem}.html"));
+            std::fs::write(&html, render::html_document(doc, &format!("{stem}.xlsx")))
+                .map_err(|e| Error::io(&html, e))?;
+            written.extend([md, html]);
+            Ok(())
+        })();
+        let pngs = pngs
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (tables_and_svgs, pngs, documents)
+    });
+    tables_and_svgs?;
+    pngs?;
+    documents?;
     Ok(written)
 }
 
