@@ -46,49 +46,6 @@ struct DemandKey {
 /// `safetynet_sdc::Perturbation`), and the hidden groups it sums.
 type Sum = (u64, u64, Vec<CellId>);
 
-/// Victims of a place and form group who need the same (service,
-/// population) pairs.
-type Signature = (Place, &'static str, Vec<(String, String)>);
-
-/// What a hidden group enters: its place, and each service it needs with
-/// whether an organisation serves it there.
-type Entered = (Place, Vec<(String, bool)>);
-
-/// The groups of `groups` (their victims and the sum of their cell keys)
-/// merged by what they enter. Groups that enter the same published counts
-/// cannot be told apart by any of them, so one hidden cell stands for them
-/// all: the model says the same with fewer unknowns. Each suppressed
-/// demand's range is two linear programs with one variable per hidden
-/// cell. On the sample data the merging took the hidden cells from 1,009
-/// to 549 and the largest program from 400 variables to 244; the time of
-/// all the report's programs moved less (453 to 442 ms summed, median of
-/// three runs), their constraints being the same.
-fn by_what_they_enter(
-    groups: BTreeMap<Signature, (u64, u64)>,
-    orgs: &[Organization],
-) -> BTreeMap<Entered, (u64, u64)> {
-    let mut entered: BTreeMap<Entered, (u64, u64)> = BTreeMap::new();
-    for ((place, form, pairs), (n, group_key)) in groups {
-        let services = pairs
-            .into_iter()
-            .map(|(service, population)| {
-                let key = DemandKey {
-                    place: place.clone(),
-                    service,
-                    population,
-                    form: form.to_string(),
-                };
-                let served = !place.country.is_empty() && !matching(orgs, &key).is_empty();
-                (key.service, served)
-            })
-            .collect();
-        let merged = entered.entry((place, services)).or_default();
-        merged.0 += n;
-        merged.1 = merged.1.wrapping_add(group_key);
-    }
-    entered
-}
-
 pub struct Gaps {
     /// The years of registration the demand counts.
     pub from_year: i32,
@@ -197,9 +154,11 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         run_with_parameters(ctx, CLASSES_SQL, parameters(&selection, from_year, to_year)).await?;
     let classes = Table::from_batches(TableSpec::parse("classes", "")?, &batches)?;
 
-    // Victims of one place, form group and needed (service, population)
-    // pairs are served alike by every organisation; whether each service
-    // is served is worked out once per such group.
+    // Victims whose place, form group and needed (service, population)
+    // pairs are the same cannot be told apart by any published demand, so
+    // they are one hidden group: the smallest model that says everything
+    // the published numbers say.
+    type Signature = (Place, &'static str, Vec<(String, String)>);
     let mut groups: BTreeMap<Signature, (u64, u64)> = BTreeMap::new();
     for row in &classes.rows {
         let place = Place {
@@ -238,7 +197,6 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         group.0 += n;
         group.1 = group.1.wrapping_add(key);
     }
-    let alike = by_what_they_enter(groups, orgs);
     let mut model = LinkedTables::new();
     // per (place, service): all victims needing it, and those of them no
     // listed organisation can serve (their population or form not covered)
@@ -247,14 +205,21 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
     // each cell's key, by cell id, for its published value; None for the
     // cells no table shows (groups, remainders)
     let mut keys: Vec<Option<u64>> = Vec::new();
-    for ((place, services), (n, group_key)) in alike {
-        let base = model.add_hidden_cell(n, format!("{place:?} {services:?}"));
+    for ((place, form, pairs), (n, group_key)) in groups {
+        let base = model.add_hidden_cell(n, format!("{place:?} {form} {pairs:?}"));
         keys.push(None);
         let total = countries.entry(place.country.clone()).or_default();
         total.0 += n;
         total.1 = total.1.wrapping_add(group_key);
         total.2.push(base);
-        for (service, served) in services {
+        for (service, population) in pairs {
+            let key = DemandKey {
+                place: place.clone(),
+                service: service.clone(),
+                population,
+                form: form.to_string(),
+            };
+            let served = !place.country.is_empty() && !matching(orgs, &key).is_empty();
             let entry = demand.entry((place.clone(), service)).or_default();
             for part in if served {
                 &mut entry[..1]
@@ -707,106 +672,4 @@ pub fn write(
     }
     output.commit()?;
     Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn place(subdivision: &str) -> Place {
-        Place {
-            country: "MX".into(),
-            subdivision: subdivision.into(),
-        }
-    }
-
-    fn organisation(
-        subdivision: Option<&str>,
-        service: &str,
-        population: &str,
-        form: &str,
-    ) -> Organization {
-        Organization {
-            org_id: service.into(),
-            name: service.into(),
-            country: "MX".into(),
-            subdivision: subdivision.map(str::to_string),
-            services: vec![service.into()],
-            populations: vec![population.into()],
-            forms: vec![form.into()],
-        }
-    }
-
-    fn pairs(of: &[(&str, &str)]) -> Vec<(String, String)> {
-        of.iter()
-            .map(|(s, p)| (s.to_string(), p.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn groups_that_enter_the_same_counts_are_one_hidden_cell() {
-        // shelter for minors in Jalisco, nationwide legal aid for sex
-        // trafficking victims
-        let orgs = [
-            organisation(Some("Jalisco"), "shelter", "minors", "all"),
-            organisation(None, "legal_aid", "all", "sex"),
-        ];
-        let mut groups: BTreeMap<Signature, (u64, u64)> = BTreeMap::new();
-        // sex and labour victims needing legal aid in Jalisco: served for
-        // the first only
-        groups.insert(
-            (place("Jalisco"), "sex", pairs(&[("legal_aid", "women")])),
-            (3, 10),
-        );
-        groups.insert(
-            (place("Jalisco"), "labor", pairs(&[("legal_aid", "men")])),
-            (4, 20),
-        );
-        // two populations neither served nor told apart: one cell
-        groups.insert(
-            (place("Jalisco"), "labor", pairs(&[("shelter", "men")])),
-            (5, 1),
-        );
-        groups.insert(
-            (place("Jalisco"), "labor", pairs(&[("shelter", "women")])),
-            (6, u64::MAX),
-        );
-        // served for minors, so apart from them
-        groups.insert(
-            (place("Jalisco"), "sex", pairs(&[("shelter", "minors")])),
-            (7, 2),
-        );
-        // the same needs elsewhere: another place, another cell
-        groups.insert(
-            (place("Oaxaca"), "labor", pairs(&[("shelter", "men")])),
-            (8, 3),
-        );
-        let entered = by_what_they_enter(groups, &orgs);
-        let expected: BTreeMap<Entered, (u64, u64)> = [
-            (
-                (place("Jalisco"), vec![("legal_aid".to_string(), false)]),
-                (4, 20),
-            ),
-            (
-                (place("Jalisco"), vec![("legal_aid".to_string(), true)]),
-                (3, 10),
-            ),
-            // the keys add up as the counts' keys do, wrapping
-            (
-                (place("Jalisco"), vec![("shelter".to_string(), false)]),
-                (11, 0),
-            ),
-            (
-                (place("Jalisco"), vec![("shelter".to_string(), true)]),
-                (7, 2),
-            ),
-            (
-                (place("Oaxaca"), vec![("shelter".to_string(), false)]),
-                (8, 3),
-            ),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(entered, expected);
-    }
 }

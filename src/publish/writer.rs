@@ -351,6 +351,75 @@ fn sync_parent(target: &Path) {
 mod tests {
     use super::*;
 
+    /// A document of no table and two charts.
+    fn two_charts() -> Vec<crate::publish::charts::Chart> {
+        ["a", "b"]
+            .iter()
+            .map(|name| {
+                let rows = vec![("a place".to_string(), 12.0, 12.0, false)];
+                crate::publish::charts::ranked(name, "A chart", "", rows)
+            })
+            .collect()
+    }
+
+    fn document(charts: &[crate::publish::charts::Chart]) -> crate::publish::render::Document<'_> {
+        crate::publish::render::Document {
+            title: "t",
+            logo: None,
+            scope: "s".into(),
+            caveat: "",
+            policy: Default::default(),
+            charts,
+            tables: &[],
+            sections: Vec::new(),
+            profiles: Default::default(),
+            key_figures: Default::default(),
+            reader_tables: Default::default(),
+        }
+    }
+
+    /// The PNGs are drawn beside the other files: every file is written
+    /// and listed in the order of writing them one after another, and of
+    /// two failures the one of the file written first is reported.
+    #[test]
+    fn a_documents_files_come_in_order_and_the_first_failure_is_the_error() {
+        let charts = two_charts();
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_document(dir.path(), "doc", &document(&charts)).unwrap();
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "doc.xlsx",
+                "charts/a.svg",
+                "charts/a.png",
+                "charts/b.svg",
+                "charts/b.png",
+                "doc.md",
+                "doc.html"
+            ]
+        );
+        for png in ["charts/a.png", "charts/b.png"] {
+            let bytes = std::fs::read(dir.path().join(png)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+        }
+        // a PNG that cannot be written is the error
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("charts/b.png")).unwrap();
+        let error = write_document(dir.path(), "doc", &document(&charts)).unwrap_err();
+        assert!(matches!(error, Error::Chart(_)), "{error}");
+        // and the workbook's, written before the charts, when both fail
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("charts/b.png")).unwrap();
+        std::fs::create_dir_all(dir.path().join("doc.xlsx")).unwrap();
+        let error = write_document(dir.path(), "doc", &document(&charts)).unwrap_err();
+        assert!(error.to_string().contains("doc.xlsx"), "{error}");
+        assert!(!matches!(error, Error::Chart(_)), "{error}");
+    }
+
     fn write_output(target: &Path, command: &str, files: &[&str]) -> Result<()> {
         let out = OutputDir::begin(target, command)?;
         for f in files {

@@ -104,6 +104,13 @@ fn the_report_passes_its_own_audit_and_the_audit_catches_a_count_given_away() {
     // counts published are what the audit names.
     let _ = last;
     assert!(stderr.contains("is published but below 10"), "{stderr}");
+    // the HTML no longer holds the CSV either; the audit checks the two side
+    // by side, and its findings come in the order of its checks
+    let small = stderr.find("is published but below 10").unwrap();
+    let formats = stderr
+        .find("report.html: table")
+        .expect("the HTML is not the changed CSV");
+    assert!(small < formats, "{stderr}");
     for &i in others {
         assert!(stderr.contains(&format!("row {}", i + 1)), "{stderr}");
     }
