@@ -21,12 +21,10 @@
 //! every exposed cell it finds, and only new secondary cells may need
 //! another).
 
-use std::sync::Arc;
-
 use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
 use super::audit::{
-    CellStatus, Components, Seen, audit, audit_cell, audit_seen, check_statuses, determined,
+    CellStatus, Components, Determined, Seen, audit, audit_cell, audit_seen, check_statuses,
     solver_error, tolerance,
 };
 use super::model::{CellId, LinkedTables, SdcError};
@@ -69,15 +67,15 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
         // Suppressing more cells only widens ranges, so a cell protected
         // earlier in the round stays protected; a cell protected as a side
         // effect of an earlier complement is skipped. New secondary cells
-        // are checked in the next round. The known cells are found again
-        // only when a complement has changed the statuses, and only the
-        // checked cell's group is found.
-        let mut known: Option<Arc<[Option<f64>]>> = None;
+        // are checked in the next round. The known cells are found once
+        // per round, when a second finding needs them, then kept up to
+        // date as complements are suppressed; only the checked cell's
+        // group is found.
+        let mut known: Option<Determined> = None;
         for (position, exposed) in findings.iter().enumerate() {
             if position > 0 {
-                let known = known.get_or_insert_with(|| determined(problem, &statuses).into());
-                let group =
-                    Components::around(problem, Arc::clone(known), exposed.cell.0, &touching);
+                let known = known.get_or_insert_with(|| Determined::of(problem, &statuses));
+                let group = Components::around(problem, known.known(), exposed.cell.0, &touching);
                 if audit_cell(problem, &statuses, &group, exposed.cell.0, width, &mut seen)?
                     .is_none()
                 {
@@ -101,10 +99,12 @@ pub fn protect(problem: &LinkedTables, k: u64, width: u64) -> Result<Vec<CellSta
                     ),
                 });
             }
-            for cell in complements {
+            for cell in &complements {
                 statuses[cell.0] = CellStatus::Secondary;
             }
-            known = None;
+            if let Some(known) = &mut known {
+                known.suppressed(problem, &statuses, &complements, &touching);
+            }
         }
     }
     let cell = audit(problem, &statuses, width)?

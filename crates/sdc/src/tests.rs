@@ -502,3 +502,41 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The known cells kept up to date while complements are suppressed,
+    /// one after another, are the known cells found afresh after each.
+    #[test]
+    fn known_cells_kept_up_to_date_are_the_known_cells_found_afresh(
+        counts in counts(),
+        k in 2u64..=10,
+        extra in proptest::collection::vec(any::<bool>(), 36),
+        steps in proptest::collection::vec(proptest::collection::vec(0usize..36, 1..4), 1..8),
+    ) {
+        use super::audit::{Determined, determined};
+        use super::protect::constraints_of_cells;
+        let t = table(&counts);
+        let p = &t.problem;
+        let touching = constraints_of_cells(p);
+        let mut statuses = more_than_primary(p, k, &extra);
+        let mut kept = Determined::of(p, &statuses);
+        for step in steps {
+            let newly: Vec<CellId> = step
+                .iter()
+                .map(|&i| i % statuses.len())
+                .filter(|&i| statuses[i] == CellStatus::Published && p.cells()[i].value > 0)
+                .map(CellId)
+                .collect();
+            for cell in &newly {
+                statuses[cell.0] = CellStatus::Secondary;
+            }
+            // a group still holding the cells, as the loop's may
+            let held = kept.known();
+            kept.suppressed(p, &statuses, &newly, &touching);
+            prop_assert_eq!(&kept.known()[..], &determined(p, &statuses)[..]);
+            drop(held);
+        }
+    }
+}
