@@ -1055,15 +1055,15 @@ impl GroupProgram<'_> {
             if terms.is_empty() {
                 continue;
             }
-            let terms: Vec<(microlp::Variable, f64)> =
+            let mut terms: Vec<(microlp::Variable, f64)> =
                 terms.iter().map(|&(id, sign)| (var_of(id), sign)).collect();
-            // Perturbed published terms: the true sum is within `slack`.
+            // Perturbed published terms: the true sum is within `slack`,
+            // one row with a variable for the noise rather than two rows
+            // (at most, at least), which made the solver's work larger.
             if slack > 0.0 {
-                lp.add_constraint(terms.as_slice(), ComparisonOp::Le, rhs + slack);
-                lp.add_constraint(terms.as_slice(), ComparisonOp::Ge, rhs - slack);
-            } else {
-                lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
+                terms.push((lp.add_var(0.0, (-slack, slack)), -1.0));
             }
+            lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
         }
         let outcome = lp.solve().map_err(Unsolved::Solver)?;
         match outcome.solution() {
