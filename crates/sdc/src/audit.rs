@@ -357,6 +357,7 @@ fn ranges_of_group(
 ) -> Vec<Result<(f64, f64), SdcError>> {
     use OptimizationDirection::{Maximize, Minimize};
     let mut seen = Seen::nothing(statuses.len());
+    let mut maxima = None;
     if let Some(&first) = cells.first()
         && cells.len() >= PROBE_FROM
     {
@@ -369,11 +370,15 @@ fn ranges_of_group(
         // a group no table fits teaches nothing here: each cell's own
         // programs report it
         let _ = program.solve(&|_| 1.0, None, Minimize, &mut seen);
+        maxima = Maxima::of(&program);
     }
     cells
         .iter()
         .map(|&cell| {
-            let hi = extreme(problem, statuses, components, cell, Maximize, &mut seen)?;
+            let hi = match maxima.as_ref().and_then(|m| m.of_cell(cell, &mut seen)) {
+                Some(hi) => hi,
+                None => extreme(problem, statuses, components, cell, Maximize, &mut seen)?,
+            };
             let lo = match seen.smallest_at(cell.0, statuses[cell.0].lower_bound()) {
                 Some(lo) => lo,
                 None => extreme(problem, statuses, components, cell, Minimize, &mut seen)?,
@@ -987,11 +992,11 @@ struct GroupProgram<'a> {
     member: CellId,
 }
 
-impl GroupProgram<'_> {
+impl<'a> GroupProgram<'a> {
     /// The unknown cells of the group. Only the group is walked: a report
     /// has thousands of cells and groups of tens, and the audit solves
     /// thousands of these programs.
-    fn members(&self) -> &[usize] {
+    fn members(&self) -> &'a [usize] {
         self.components.members_of(self.member.0)
     }
 
@@ -1037,6 +1042,27 @@ impl GroupProgram<'_> {
         direction: OptimizationDirection,
         seen: &mut Seen,
     ) -> Result<f64, Unsolved> {
+        let (lp, vars) = self.program(objective, bound, direction);
+        let outcome = lp.solve().map_err(Unsolved::Solver)?;
+        match outcome.solution() {
+            Some(solution) if outcome.is_optimal() => {
+                for (&i, var) in self.members().iter().zip(&vars) {
+                    seen.widen(i, solution.var_value(*var));
+                }
+                Ok(solution.objective())
+            }
+            _ => Err(Unsolved::NotOptimal),
+        }
+    }
+
+    /// The program [`GroupProgram::solve`] solves, with the variables of
+    /// the group's cells in cell order.
+    fn program(
+        &self,
+        objective: &dyn Fn(usize) -> f64,
+        bound: Option<f64>,
+        direction: OptimizationDirection,
+    ) -> (Problem, Vec<microlp::Variable>) {
         let mut lp = Problem::new(direction);
         let members = self.members();
         let upper = bound.unwrap_or(f64::INFINITY);
@@ -1065,16 +1091,68 @@ impl GroupProgram<'_> {
             }
             lp.add_constraint(terms.as_slice(), ComparisonOp::Eq, rhs);
         }
-        let outcome = lp.solve().map_err(Unsolved::Solver)?;
-        match outcome.solution() {
-            Some(solution) if outcome.is_optimal() => {
-                for (&i, var) in members.iter().zip(&vars) {
-                    seen.widen(i, solution.var_value(*var));
-                }
-                Ok(solution.objective())
-            }
-            _ => Err(Unsolved::NotOptimal),
+        (lp, vars)
+    }
+}
+
+/// The largest values of one group's cells, each solved again from one
+/// program solved once for the group, not from nothing. That program is
+/// the group's, with one variable more, `ceiling`, made as large as it can
+/// be up to `cap` and tied to no cell; a cell's largest value is then the
+/// same program with `ceiling` at most that cell, which the solver takes
+/// up from where the first stopped (a few pivots of its dual simplex)
+/// instead of finding a first consistent table again. Solving each from
+/// nothing was most of the service gaps' ranges, themselves a tenth of the
+/// sample data's `run` (`perf`).
+///
+/// The optimum is the cell's largest value, as its own program's is: the
+/// feasible tables are the same, and `ceiling` only ever equals the cell
+/// at the optimum. A cell that could exceed `cap` (or an answer the solver
+/// does not prove optimal) is left to its own program.
+struct Maxima<'a> {
+    members: &'a [usize],
+    solved: microlp::Solution,
+    vars: Vec<microlp::Variable>,
+    ceiling: microlp::Variable,
+    cap: f64,
+}
+
+impl<'a> Maxima<'a> {
+    /// None when the group's program has no optimum: each cell's own
+    /// programs then say why.
+    fn of(program: &GroupProgram<'a>) -> Option<Maxima<'a>> {
+        let (mut lp, vars) = program.program(&|_| 0.0, None, OptimizationDirection::Maximize);
+        // more than any cell can be forced to, so that a cell the
+        // published sums bound is answered here
+        let cap = 2.0 * program.bound(0);
+        let ceiling = lp.add_var(1.0, (0.0, cap));
+        let solved = lp.solve().ok()?.into_solution().ok()?;
+        Some(Maxima {
+            members: program.members(),
+            solved,
+            vars,
+            ceiling,
+            cap,
+        })
+    }
+
+    /// The largest value of `cell`, a member of the group; its solution
+    /// widens `seen`.
+    fn of_cell(&self, cell: CellId, seen: &mut Seen) -> Option<f64> {
+        let at = self.members.binary_search(&cell.0).ok()?;
+        let tied = [(self.ceiling, 1.0), (self.vars[at], -1.0)];
+        let outcome = (self.solved.clone())
+            .add_constraint(tied.as_slice(), ComparisonOp::Le, 0.0)
+            .ok()?;
+        let solution = outcome.solution().filter(|_| outcome.is_optimal())?;
+        let largest = solution.objective();
+        if largest >= self.cap * (1.0 - 1e-9) - 1e-6 {
+            return None;
         }
+        for (&i, var) in self.members.iter().zip(&self.vars) {
+            seen.widen(i, solution.var_value(*var));
+        }
+        Some(largest)
     }
 }
 
