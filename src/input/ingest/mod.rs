@@ -28,7 +28,22 @@ use by_partition::ByPartition;
 use check::Checked;
 pub use check::{Shape, mapped_record};
 
+/// Rows of a batch handed to the store's thread, once the first few are.
 const BATCH_ROWS: usize = 8192;
+
+/// Rows of the first batch handed to the store's thread; the batches double
+/// from here to [`BATCH_ROWS`]. With whole batches from the start, a file of
+/// a few thousand rows (the sample data's are 4,000-5,000) was one batch:
+/// classified and written only after its last row was checked, while the
+/// checking threads, done, waited. Each partition's rows still come to the
+/// store in the file's order, however the batches are cut.
+const FIRST_BATCH_ROWS: usize = 1024;
+
+/// Rows of the batch handed to the store's thread after `handed` others.
+fn batch_rows(handed: usize) -> usize {
+    // capped, so that the shift cannot overflow however long the file
+    (FIRST_BATCH_ROWS << handed.min(8)).min(BATCH_ROWS)
+}
 
 /// Batches that may wait for the store's thread. The store's work comes in
 /// bursts (a partition's row group written, the waiting rows compressed):
@@ -505,10 +520,12 @@ fn ingest_file(
             Ok(())
         });
         let mut buffer = ByPartition::default();
+        let handed = std::cell::Cell::new(0);
         let hand_over = |buffer: &mut ByPartition| -> Result<()> {
             if buffer.is_empty() {
                 return Ok(());
             }
+            handed.set(handed.get() + 1);
             let base = buffer.take_batch()?;
             // refused only when the store's thread stopped on an error,
             // which is the one reported below
@@ -570,7 +587,7 @@ fn ingest_file(
                                 record_ids.insert(&record.record_id);
                                 counts.stored += 1;
                                 buffer.push(*record);
-                                if buffer.len() >= BATCH_ROWS {
+                                if buffer.len() >= batch_rows(handed.get()) {
                                     hand_over(&mut buffer)?;
                                 }
                             }
@@ -664,4 +681,18 @@ pub fn resolve_layout(
         (None, None) => None,
     };
     Ok((format.and_then(Format::container), spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_double_from_the_first_to_the_full_size() {
+        let sizes: Vec<usize> = (0..6).map(batch_rows).collect();
+        assert_eq!(sizes, [1024, 2048, 4096, 8192, 8192, 8192]);
+        // a file of the sample data's size is several batches, not one
+        assert!(batch_rows(0) < 4_000);
+        assert_eq!(batch_rows(usize::MAX), BATCH_ROWS);
+    }
 }
