@@ -370,3 +370,84 @@ fn complements_within(
 fn cost(index: usize, value: u64, cells: usize) -> f64 {
     value as f64 + 1.0 + 1e-3 * (index + 1) as f64 / (cells + 1) as f64
 }
+
+#[cfg(test)]
+mod movable_tests {
+    use super::*;
+
+    /// A 3 x 3 table with its margins, and a second table sharing the row
+    /// totals: cells several constraints apart.
+    fn model() -> LinkedTables {
+        let mut p = LinkedTables::new();
+        let interior: Vec<Vec<CellId>> = (0..3)
+            .map(|r| (0..3).map(|c| p.add_cell(1 + r * 3 + c)).collect())
+            .collect();
+        let rows: Vec<CellId> = (0..3)
+            .map(|r| p.add_cell((0..3).map(|c| 1 + r * 3 + c).sum()))
+            .collect();
+        let columns: Vec<CellId> = (0..3)
+            .map(|c| p.add_cell((0..3).map(|r| 1 + r * 3 + c).sum()))
+            .collect();
+        let total = p.add_cell(45);
+        for (r, cells) in interior.iter().enumerate() {
+            p.add_sum(cells, rows[r]).unwrap();
+        }
+        for (c, &column) in columns.iter().enumerate() {
+            let cells: Vec<CellId> = interior.iter().map(|row| row[c]).collect();
+            p.add_sum(&cells, column).unwrap();
+        }
+        p.add_sum(&rows, total).unwrap();
+        p.add_sum(&columns, total).unwrap();
+        // the second table: each row total split in two
+        for &row in &rows {
+            let value = p.cells()[row.0].value;
+            let a = p.add_cell(value / 2);
+            let b = p.add_cell(value - value / 2);
+            p.add_sum(&[a, b], row).unwrap();
+        }
+        p
+    }
+
+    /// The cells at most `steps` shared constraints from `from`, found by
+    /// walking the constraints, not the cells' lists of them.
+    fn within(p: &LinkedTables, from: usize, steps: usize) -> Vec<usize> {
+        let mut reached = vec![from];
+        for _ in 0..steps {
+            let mut next = reached.clone();
+            for c in p.constraints() {
+                let terms: Vec<usize> = c
+                    .parts
+                    .iter()
+                    .chain(std::iter::once(&c.total))
+                    .map(|id| id.0)
+                    .collect();
+                if terms.iter().any(|t| reached.contains(t)) {
+                    next.extend(terms);
+                }
+            }
+            next.sort_unstable();
+            next.dedup();
+            reached = next;
+        }
+        reached
+    }
+
+    #[test]
+    fn the_movable_cells_are_those_within_as_many_constraints_as_widenings() {
+        let p = model();
+        let touching = constraints_of_cells(&p);
+        for from in 0..p.cells().len() {
+            let mut movable = Movable::only(p.cells().len(), from);
+            assert_eq!(movable.in_order(), vec![from]);
+            for steps in 1..=4 {
+                let grew = movable.widen(&p, &touching);
+                let want = within(&p, from, steps);
+                assert_eq!(movable.in_order(), want, "cell {from}, {steps} widenings");
+                assert_eq!(grew, want != within(&p, from, steps - 1));
+                // the flags say the same as the list
+                let flagged: Vec<usize> = (0..p.cells().len()).filter(|&i| movable.is[i]).collect();
+                assert_eq!(flagged, want);
+            }
+        }
+    }
+}
