@@ -295,9 +295,10 @@ pub fn feasible_range(
 /// [`feasible_range`] of each of `cells`, in their order: the groups are
 /// found once, and each group's ranges solved on one of the cores, its
 /// cells in order. The values are the same as [`feasible_range`]'s (up to
-/// the solver's round-off): every range is the optimum of its own
-/// programs, and a program is left out only when a table already found
-/// consistent answers it exactly (see [`ranges_of_group`]).
+/// the solver's round-off): every end of a range is the optimum of the
+/// cell's own program (a largest value solved on from the group's one
+/// program, see [`Maxima`]), and a program is left out only when a table
+/// already found consistent answers it exactly (see [`ranges_of_group`]).
 pub fn feasible_ranges(
     problem: &LinkedTables,
     statuses: &[CellStatus],
@@ -340,7 +341,9 @@ pub fn feasible_ranges(
 }
 
 /// The ranges of `cells`, all of one group, in their order. Each cell's
-/// largest value is its own program's. Its smallest needs no program when
+/// largest value is its own program's, solved on from the group's one
+/// program when the group has a few cells ([`Maxima`]). Its smallest
+/// needs no program when
 /// a consistent table has it at the least it may be (1 for a suppressed
 /// count, 0 for a hidden one): no table goes lower. One program first
 /// makes the group's sum as small as it can be, which puts most of its
@@ -498,7 +501,7 @@ enum Groups {
     /// The group of one cell: the protection loop checks one finding at a
     /// time, after each complement, and grouping every cell for it was
     /// half of finding the groups (the other half, the known cells, is
-    /// found once per complement).
+    /// kept up to date by [`Determined`]).
     One {
         /// The group's unknown cells, in cell order (none when the cell is
         /// known).
@@ -547,11 +550,11 @@ impl Grouped {
 }
 
 /// A constraint's terms with their signs: parts +1, total -1 (they sum to 0).
-fn signed_terms(c: &super::model::SumConstraint) -> impl Iterator<Item = (usize, f64)> + '_ {
-    c.parts
-        .iter()
-        .map(|p| (p.0, 1.0))
-        .chain(std::iter::once((c.total.0, -1.0)))
+pub(crate) fn signed_terms(
+    c: &super::model::SumConstraint,
+) -> impl Iterator<Item = (usize, f64)> + '_ {
+    let parts = c.parts.len();
+    (c.terms().enumerate()).map(move |(at, id)| (id.0, if at < parts { 1.0 } else { -1.0 }))
 }
 
 /// The cells a reader can work out exactly: every published cell, and every

@@ -40,6 +40,16 @@ pub struct SumConstraint {
     pub total: CellId,
 }
 
+impl SumConstraint {
+    /// Every cell of the sum: the parts in their order, then the total.
+    pub fn terms(&self) -> impl Iterator<Item = CellId> + '_ {
+        self.parts
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.total))
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SdcError {
     #[error("{0} does not exist")]

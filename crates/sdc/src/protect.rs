@@ -25,7 +25,7 @@ use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
 
 use super::audit::{
     CellStatus, Components, Determined, Seen, audit, audit_cell, audit_seen, check_statuses,
-    solver_error, tolerance,
+    signed_terms, solver_error, tolerance,
 };
 use super::model::{CellId, LinkedTables, SdcError};
 
@@ -205,12 +205,7 @@ impl Movable {
         let before = self.cells.len();
         for at in 0..before {
             for &c in &touching[self.cells[at]] {
-                let constraint = &problem.constraints()[c];
-                for id in constraint
-                    .parts
-                    .iter()
-                    .chain(std::iter::once(&constraint.total))
-                {
+                for id in problem.constraints()[c].terms() {
                     if !std::mem::replace(&mut self.is[id.0], true) {
                         self.cells.push(id.0);
                     }
@@ -234,11 +229,7 @@ impl Movable {
 pub(crate) fn constraints_of_cells(problem: &LinkedTables) -> Vec<Vec<usize>> {
     let mut touching = vec![Vec::new(); problem.cells().len()];
     for (index, constraint) in problem.constraints().iter().enumerate() {
-        for id in constraint
-            .parts
-            .iter()
-            .chain(std::iter::once(&constraint.total))
-        {
+        for id in constraint.terms() {
             touching[id.0].push(index);
         }
     }
@@ -304,13 +295,8 @@ fn complements_within(
         included.dedup();
         for constraint in included.iter().map(|&c| &problem.constraints()[c]) {
             let mut terms: Vec<(Variable, f64)> = Vec::new();
-            let signed = constraint
-                .parts
-                .iter()
-                .map(|&p| (p, 1.0))
-                .chain(std::iter::once((constraint.total, -1.0)));
-            for (id, sign) in signed {
-                if let Some(m) = position(id.0).and_then(|at| moves[at]) {
+            for (id, sign) in signed_terms(constraint) {
+                if let Some(m) = position(id).and_then(|at| moves[at]) {
                     terms.push((m.up, sign));
                     terms.push((m.down, -sign));
                 }
@@ -378,34 +364,22 @@ mod movable_tests {
     /// A 3 x 3 table with its margins, and a second table sharing the row
     /// totals: cells several constraints apart.
     fn model() -> LinkedTables {
-        let mut p = LinkedTables::new();
-        let interior: Vec<Vec<CellId>> = (0..3)
-            .map(|r| (0..3).map(|c| p.add_cell(1 + r * 3 + c)).collect())
+        let counts: Vec<Vec<u64>> = (0..3)
+            .map(|r| (0..3).map(|c| 1 + r * 3 + c).collect())
             .collect();
-        let rows: Vec<CellId> = (0..3)
-            .map(|r| p.add_cell((0..3).map(|c| 1 + r * 3 + c).sum()))
-            .collect();
-        let columns: Vec<CellId> = (0..3)
-            .map(|c| p.add_cell((0..3).map(|r| 1 + r * 3 + c).sum()))
-            .collect();
-        let total = p.add_cell(45);
-        for (r, cells) in interior.iter().enumerate() {
-            p.add_sum(cells, rows[r]).unwrap();
-        }
-        for (c, &column) in columns.iter().enumerate() {
-            let cells: Vec<CellId> = interior.iter().map(|row| row[c]).collect();
-            p.add_sum(&cells, column).unwrap();
-        }
-        p.add_sum(&rows, total).unwrap();
-        p.add_sum(&columns, total).unwrap();
+        let crate::tests::Table {
+            mut problem,
+            row_totals,
+            ..
+        } = crate::tests::table(&counts);
         // the second table: each row total split in two
-        for &row in &rows {
-            let value = p.cells()[row.0].value;
-            let a = p.add_cell(value / 2);
-            let b = p.add_cell(value - value / 2);
-            p.add_sum(&[a, b], row).unwrap();
+        for row in row_totals {
+            let value = problem.cells()[row.0].value;
+            let a = problem.add_cell(value / 2);
+            let b = problem.add_cell(value - value / 2);
+            problem.add_sum(&[a, b], row).unwrap();
         }
-        p
+        problem
     }
 
     /// The cells at most `steps` shared constraints from `from`, found by
@@ -415,12 +389,7 @@ mod movable_tests {
         for _ in 0..steps {
             let mut next = reached.clone();
             for c in p.constraints() {
-                let terms: Vec<usize> = c
-                    .parts
-                    .iter()
-                    .chain(std::iter::once(&c.total))
-                    .map(|id| id.0)
-                    .collect();
+                let terms: Vec<usize> = c.terms().map(|id| id.0).collect();
                 if terms.iter().any(|t| reached.contains(t)) {
                     next.extend(terms);
                 }

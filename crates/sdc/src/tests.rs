@@ -8,15 +8,15 @@ use super::*;
 /// An R x C table with row totals, column totals and grand total, as the
 /// engine sees it: interior cells first (row-major), then row totals, column
 /// totals, grand total.
-struct Table {
-    problem: LinkedTables,
-    interior: Vec<Vec<CellId>>,
-    row_totals: Vec<CellId>,
-    column_totals: Vec<CellId>,
-    grand_total: CellId,
+pub(crate) struct Table {
+    pub(crate) problem: LinkedTables,
+    pub(crate) interior: Vec<Vec<CellId>>,
+    pub(crate) row_totals: Vec<CellId>,
+    pub(crate) column_totals: Vec<CellId>,
+    pub(crate) grand_total: CellId,
 }
 
-fn table(counts: &[Vec<u64>]) -> Table {
+pub(crate) fn table(counts: &[Vec<u64>]) -> Table {
     let mut problem = LinkedTables::new();
     let interior: Vec<Vec<CellId>> = counts
         .iter()

@@ -19,6 +19,8 @@ use crate::error::Result;
 pub struct ByPartition {
     countries: BTreeMap<String, BTreeMap<Option<i32>, Vec<CaseRecord>>>,
     len: usize,
+    /// Batches taken so far.
+    taken: usize,
 }
 
 impl ByPartition {
@@ -29,6 +31,11 @@ impl ByPartition {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Batches taken so far.
+    pub fn taken(&self) -> usize {
+        self.taken
     }
 
     pub fn push(&mut self, record: CaseRecord) {
@@ -60,6 +67,7 @@ impl ByPartition {
         let batch = crate::base::batch::base_batch_of(self.len, records)?;
         self.countries.clear();
         self.len = 0;
+        self.taken += 1;
         Ok(batch)
     }
 }
@@ -98,12 +106,15 @@ mod tests {
                 .as_string::<i32>();
             ids.iter().map(|id| id.unwrap().to_string()).collect()
         };
+        assert_eq!(waiting.taken(), 0);
         let batch = waiting.take_batch().unwrap();
         assert_eq!(ids(&batch), ["f", "b", "e", "c", "g", "a", "d"]);
+        assert_eq!(waiting.taken(), 1);
         // emptied, and the next batch holds only what came after
         assert!(waiting.is_empty());
         waiting.push(record("h", "CA", Some(2018)));
         waiting.push(record("i", "US", Some(2020)));
         assert_eq!(ids(&waiting.take_batch().unwrap()), ["h", "i"]);
+        assert_eq!(waiting.taken(), 2);
     }
 }

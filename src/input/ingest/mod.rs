@@ -39,10 +39,10 @@ const BATCH_ROWS: usize = 8192;
 /// store in the file's order, however the batches are cut.
 const FIRST_BATCH_ROWS: usize = 1024;
 
-/// Rows of the batch handed to the store's thread after `handed` others.
-fn batch_rows(handed: usize) -> usize {
+/// Rows of the batch handed to the store's thread after `taken` others.
+fn batch_rows(taken: usize) -> usize {
     // capped, so that the shift cannot overflow however long the file
-    (FIRST_BATCH_ROWS << handed.min(8)).min(BATCH_ROWS)
+    (FIRST_BATCH_ROWS << taken.min(8)).min(BATCH_ROWS)
 }
 
 /// Batches that may wait for the store's thread. The store's work comes in
@@ -520,12 +520,10 @@ fn ingest_file(
             Ok(())
         });
         let mut buffer = ByPartition::default();
-        let handed = std::cell::Cell::new(0);
         let hand_over = |buffer: &mut ByPartition| -> Result<()> {
             if buffer.is_empty() {
                 return Ok(());
             }
-            handed.set(handed.get() + 1);
             let base = buffer.take_batch()?;
             // refused only when the store's thread stopped on an error,
             // which is the one reported below
@@ -587,7 +585,7 @@ fn ingest_file(
                                 record_ids.insert(&record.record_id);
                                 counts.stored += 1;
                                 buffer.push(*record);
-                                if buffer.len() >= batch_rows(handed.get()) {
+                                if buffer.len() >= batch_rows(buffer.taken()) {
                                     hand_over(&mut buffer)?;
                                 }
                             }
