@@ -342,10 +342,6 @@ impl RecordIds {
         (u128::from(half(1)) << 64) | u128::from(half(2))
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        self.0.contains(&Self::fingerprint(id))
-    }
-
     /// Room for `more` ids without growing: growing a hash set briefly holds
     /// the old and the new table, the largest moment of an ingest's memory.
     pub fn reserve(&mut self, more: usize) {

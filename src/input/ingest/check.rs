@@ -85,9 +85,11 @@ fn is_label_row(header: &[String], cells: &[&str]) -> bool {
     pairs.len() >= 3 && matching * 2 >= pairs.len()
 }
 
-/// A row after its checks: a record, or why it is quarantined.
-pub enum Checked {
-    Valid(u64, Box<CaseRecord>),
+/// A row after its checks, by its number: valid, with its record (or,
+/// once the records of a chunk are Arrow arrays, its row among them), or
+/// why it is quarantined.
+pub enum Checked<R = CaseRecord> {
+    Valid(u64, R),
     Rejected(u64, Vec<Problem>),
 }
 
@@ -123,7 +125,7 @@ pub fn check_row(
             )
         }
         RawRow::Cells { number, cells } => match shape.validate(validator, number, &cells.strs()) {
-            Ok(record) => Checked::Valid(number, Box::new(record)),
+            Ok(record) => Checked::Valid(number, record),
             Err(problems) => Checked::Rejected(number, problems),
         },
     }

@@ -9,7 +9,7 @@ mod pipeline;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use serde::Serialize;
 
 use crate::base::progress::Progress;
@@ -507,9 +507,10 @@ fn ingest_file(
     // thread of its own, on the same batches in the same order as when this
     // thread did it all: on 300,000 records this thread had been busy for
     // three quarters of ingest and the checking threads idle for two
-    // thirds. This thread still turns the records into Arrow arrays, which
-    // balances the two. Batches wait for the store's thread in a queue of
-    // up to STORE_QUEUE.
+    // thirds. The checking threads turn the records into Arrow arrays
+    // (see `ByPartition`); this thread only sorts their rows by partition
+    // and gathers them into batches. Batches wait for the store's thread in
+    // a queue of up to STORE_QUEUE.
     std::thread::scope(|scope| -> Result<()> {
         let (to_store, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(STORE_QUEUE);
         let store_side = scope.spawn(move || -> Result<()> {
@@ -560,6 +561,11 @@ fn ingest_file(
                     let still_to_come = expected.saturating_sub(counts.read as usize);
                     record_ids.reserve(still_to_come.min(100_000_000));
                 }
+                let ids = (chunk.records.column_by_name("record_id"))
+                    .expect("base schema")
+                    .as_string::<i32>()
+                    .clone();
+                buffer.add_chunk(chunk.records);
                 for outcome in chunk.rows {
                     counts.read += 1;
                     match outcome {
@@ -569,25 +575,26 @@ fn ingest_file(
                                 quarantine.add(txn, number, p)?;
                             }
                         }
-                        Checked::Valid(number, record) => {
-                            if record_ids.contains(&record.record_id) {
+                        Checked::Valid(number, row) => {
+                            let id = ids.value(row);
+                            // one look-up: `insert` says whether it was there
+                            if record_ids.insert(id) {
+                                counts.stored += 1;
+                                buffer.push(row);
+                                if buffer.len() >= batch_rows(buffer.taken()) {
+                                    hand_over(&mut buffer)?;
+                                }
+                            } else {
                                 counts.duplicates += 1;
                                 quarantine.add(
                                     txn,
                                     number,
                                     &Problem::new(
                                         "record_id",
-                                        &record.record_id,
+                                        id,
                                         "duplicate: a record with this id is already stored (not stored again)",
                                     ),
                                 )?;
-                            } else {
-                                record_ids.insert(&record.record_id);
-                                counts.stored += 1;
-                                buffer.push(*record);
-                                if buffer.len() >= batch_rows(buffer.taken()) {
-                                    hand_over(&mut buffer)?;
-                                }
                             }
                         }
                     }

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::RecordBatch;
+
 use crate::error::Result;
 use crate::input::guard::Guard;
 use crate::input::readers::{RawRow, RowSource};
@@ -53,7 +55,13 @@ pub struct Checks<'a> {
 
 /// Checked rows of one chunk, in the file's order.
 pub struct CheckedChunk {
-    pub rows: Vec<Checked>,
+    /// Each valid row names its row of `records`.
+    pub rows: Vec<Checked<usize>>,
+    /// The valid rows' records, in the base schema, built on the checking
+    /// thread that checked them: the records' strings are read while
+    /// still in that core's cache, and freed by the thread that
+    /// allocated them.
+    pub records: RecordBatch,
     /// Bytes (rows, for Parquet and workbooks) the reader had consumed when
     /// the chunk was complete.
     pub position: u64,
@@ -104,13 +112,29 @@ pub fn check(
         source,
         vec![(); workers.max(1)],
         on_read,
-        &|_: &mut (), sequence, rows: Vec<RawRow>| -> Vec<Checked> {
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, row)| check_row(shape, validator, header, sequence == 0 && i == 0, row))
-                .collect()
+        &|_: &mut (), sequence, rows: Vec<RawRow>| -> Result<(Vec<Checked<usize>>, RecordBatch)> {
+            let mut records = Vec::new();
+            let checked = (rows.into_iter().enumerate())
+                .map(|(i, row)| {
+                    match check_row(shape, validator, header, sequence == 0 && i == 0, row) {
+                        Checked::Valid(number, record) => {
+                            records.push(record);
+                            Checked::Valid(number, records.len() - 1)
+                        }
+                        Checked::Rejected(number, problems) => Checked::Rejected(number, problems),
+                    }
+                })
+                .collect();
+            Ok((checked, crate::base::batch::base_batch(&records)?))
         },
-        |position, rows| consume(CheckedChunk { rows, position }),
+        |position, checked| {
+            let (rows, records) = checked?;
+            consume(CheckedChunk {
+                rows,
+                records,
+                position,
+            })
+        },
     )?;
     Ok(())
 }
