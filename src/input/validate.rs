@@ -538,7 +538,10 @@ impl<'r> Validator<'r> {
     /// codes, de-duplicated and put in vocabulary order so equal sets compare
     /// equal. Only "not recorded" labels → null; never an empty list.
     fn list(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<Vec<Code>> {
-        let mut codes: Vec<Code> = Vec::new();
+        // room for every value at once: growing a vector one push at a
+        // time was a fifth of this function's samples (perf, 1M records)
+        let values = raw.bytes().filter(|&b| b == b';').count() + 1;
+        let mut codes: Vec<Code> = Vec::with_capacity(values);
         for part in raw.split(';') {
             match self.rules.label(field, part) {
                 Label::Code(code) => codes.push(Code::Borrowed(code)),
