@@ -342,6 +342,11 @@ impl RecordIds {
         (u128::from(half(1)) << 64) | u128::from(half(2))
     }
 
+    pub fn contains(&self, id: &str) -> bool {
+        // a fresh store's: no fingerprint to work out for every record
+        !self.0.is_empty() && self.0.contains(&Self::fingerprint(id))
+    }
+
     /// Room for `more` ids without growing: growing a hash set briefly holds
     /// the old and the new table, the largest moment of an ingest's memory.
     pub fn reserve(&mut self, more: usize) {

@@ -585,6 +585,63 @@ fn exported_labels_are_normalised_to_codes() {
     }
 }
 
+/// A later export that repeats every stored record (a cumulative export,
+/// under a new file name) stores only its new records, in order, and
+/// quarantines every repeated one as a duplicate, in the file's order:
+/// whether the store holds the id already (found while the rows are
+/// checked) or the file repeats one of its own new records (found in order).
+#[test]
+fn a_cumulative_export_stores_only_its_new_records() {
+    let dir = TempDir::new().unwrap();
+    let row = |id: &str| format!("{id},,src,US,2019,5,US,,US,female,,,sex,,,,,,");
+    let first: Vec<String> = (1..=6_000).map(|i| row(&format!("R{i:05}"))).collect();
+    let refs: Vec<&str> = first.iter().map(String::as_str).collect();
+    let store = dir.path().join("store");
+    let s = ingest_json(&store, &[&write_csv(dir.path(), "january.csv", &refs)]);
+    assert_eq!(s["stored"], 6_000);
+
+    let mut later = Vec::new();
+    let mut duplicate_lines = Vec::new();
+    for (i, line) in first.iter().enumerate() {
+        later.push(line.clone());
+        duplicate_lines.push(later.len() as u64 + 1); // the header is line 1
+        if (i + 1) % 1_500 == 0 {
+            later.push(row(&format!("N{}", (i + 1) / 1_500)));
+        }
+    }
+    // a new record twice: the second is the duplicate
+    later.push(row("N2"));
+    duplicate_lines.push(later.len() as u64 + 1);
+    let refs: Vec<&str> = later.iter().map(String::as_str).collect();
+    let s = ingest_json(&store, &[&write_csv(dir.path(), "february.csv", &refs)]);
+    assert_eq!(s["read"], 6_005);
+    assert_eq!(s["stored"], 4);
+    assert_eq!(s["duplicates"], 6_001);
+    assert_eq!(s["quarantined"], 0);
+    assert_eq!(
+        query_rows(
+            &store,
+            "SELECT record_id FROM cases WHERE record_id LIKE 'N%' ORDER BY 1"
+        ),
+        [["N1"], ["N2"], ["N3"], ["N4"]]
+    );
+    assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), 6_004);
+    let quarantine = store.join(s["files"][0]["quarantine_file"].as_str().unwrap());
+    let found: Vec<(u64, String)> = csv::Reader::from_path(&quarantine)
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            assert!(r[4].starts_with("duplicate"), "{:?}", r);
+            (r[1].parse().unwrap(), r[3].to_string())
+        })
+        .collect();
+    let lines: Vec<u64> = found.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, duplicate_lines);
+    assert_eq!(found[0].1, "R00001");
+    assert_eq!(found[found.len() - 1].1, "N2");
+}
+
 /// Ingest reads, checks and stores on separate threads, several thousand
 /// rows at a time; across many such chunks the counts, the quarantine's
 /// order and duplicates between chunks must come out as in one pass, and

@@ -30,8 +30,13 @@ type ChunkRow = (usize, usize);
 #[derive(Default)]
 pub struct ByPartition {
     countries: BTreeMap<String, BTreeMap<Option<i32>, Vec<ChunkRow>>>,
-    /// Chunks whose rows wait, in the order they came (base schema).
+    /// Chunks whose rows wait, in the order they came (base schema), and
+    /// the last one added, whose rows may still come.
     chunks: Vec<RecordBatch>,
+    /// Rows of `chunks`, waiting or not.
+    held: usize,
+    /// Whether a row of the last chunk waits.
+    last_used: bool,
     /// The partition key's columns of the chunk added last.
     keys: Option<(StringArray, Int32Array)>,
     len: usize,
@@ -54,9 +59,26 @@ impl ByPartition {
         self.taken
     }
 
+    /// Rows of the chunks held, waiting or not: rows left out (duplicates)
+    /// are held with their chunk until the chunk's waiting rows are taken.
+    pub fn held_rows(&self) -> usize {
+        self.held
+    }
+
     /// A chunk of checked records (base schema), whose rows [`Self::push`]
-    /// then adds one by one.
+    /// then adds one by one. Chunks of which no row waits are let go.
     pub fn add_chunk(&mut self, records: RecordBatch) {
+        if self.len == 0 {
+            self.chunks.clear();
+            self.held = 0;
+        } else if !self.last_used
+            && let Some(unused) = self.chunks.pop()
+        {
+            // no row names it: it was the last one added
+            self.held -= unused.num_rows();
+        }
+        self.held += records.num_rows();
+        self.last_used = false;
         let column = |name| records.column_by_name(name).expect("base schema");
         self.keys = Some((
             column("reporting_country").as_string::<i32>().clone(),
@@ -79,6 +101,7 @@ impl ByPartition {
             None => self.countries.entry(country.to_string()).or_default(),
         };
         by_year.entry(year).or_default().push((chunk, row));
+        self.last_used = true;
     }
 
     /// The records as one batch of the base schema, partition after
@@ -100,8 +123,10 @@ impl ByPartition {
         let batch = interleave_record_batch(&chunks, &rows)?;
         self.countries.clear();
         if let Some(last) = self.chunks.pop() {
+            self.held = last.num_rows();
             self.chunks = vec![last];
         }
+        self.last_used = false;
         self.len = 0;
         self.taken += 1;
         Ok(batch)
@@ -172,5 +197,37 @@ mod tests {
         waiting.push(1);
         assert_eq!(ids(&waiting.take_batch().unwrap()), ["h", "dup", "i"]);
         assert_eq!(waiting.taken(), 2);
+    }
+
+    #[test]
+    fn chunks_of_which_no_row_waits_are_let_go() {
+        let four = || {
+            chunk(&[
+                ("a", "US", Some(2020)),
+                ("b", "US", Some(2020)),
+                ("c", "US", Some(2020)),
+                ("d", "US", Some(2020)),
+            ])
+        };
+        let mut waiting = ByPartition::default();
+        // a file of duplicates: nothing waits, so nothing is held but the
+        // chunk being read
+        for _ in 0..10 {
+            waiting.add_chunk(four());
+            assert_eq!(waiting.held_rows(), 4);
+        }
+        // one row of a chunk waits: it stays, a chunk after it with none
+        // goes when the next comes
+        waiting.push(3);
+        waiting.add_chunk(four());
+        waiting.add_chunk(four());
+        assert_eq!(waiting.held_rows(), 8);
+        waiting.push(0);
+        assert_eq!(ids(&waiting.take_batch().unwrap()), ["d", "a"]);
+        // only the last chunk stays after a take, and goes with the next
+        // chunk when none of its rows came
+        assert_eq!(waiting.held_rows(), 4);
+        waiting.add_chunk(four());
+        assert_eq!(waiting.held_rows(), 4);
     }
 }

@@ -91,6 +91,9 @@ fn is_label_row(header: &[String], cells: &[&str]) -> bool {
 pub enum Checked<R = CaseRecord> {
     Valid(u64, R),
     Rejected(u64, Vec<Problem>),
+    /// Valid, but the store holds a record with this id already: found
+    /// where the chunk is checked, so that no arrays are built for it.
+    Stored(u64, String),
 }
 
 pub fn check_row(

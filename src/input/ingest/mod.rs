@@ -45,6 +45,13 @@ fn batch_rows(taken: usize) -> usize {
     (FIRST_BATCH_ROWS << taken.min(8)).min(BATCH_ROWS)
 }
 
+/// Rows of checked chunks held for the rows of them that wait for the
+/// store, at most: past it the waiting rows are handed over in a smaller
+/// batch. Reached only when most rows are left out (duplicates): a file of
+/// 4,095 duplicates in every 4,096 rows would otherwise hold every chunk
+/// until 8,192 rows waited, its whole self for files of millions of rows.
+const HELD_ROWS: usize = 4 * BATCH_ROWS;
+
 /// Batches that may wait for the store's thread. The store's work comes in
 /// bursts (a partition's row group written, the waiting rows compressed):
 /// with a queue of one, this thread, and behind it the checking threads,
@@ -244,6 +251,17 @@ impl Quarantine {
             .map_err(|e| Error::store(&self.relative, e.to_string()))
     }
 
+    /// A record whose id the store holds, or that came before in this
+    /// change.
+    fn add_duplicate(&mut self, txn: &Transaction<'_>, row: u64, id: &str) -> Result<()> {
+        let problem = Problem::new(
+            "record_id",
+            id,
+            "duplicate: a record with this id is already stored (not stored again)",
+        );
+        self.add(txn, row, &problem)
+    }
+
     fn finish(self) -> Result<Option<String>> {
         match self.writer {
             Some(mut w) => {
@@ -326,7 +344,11 @@ pub fn ingest(
 
     if !pending.is_empty() {
         let txn = store.begin()?;
-        let mut record_ids = store.record_ids()?;
+        // the store's ids are only read while the files are checked; the
+        // ids this change adds are kept apart, by the thread that keeps
+        // the files' order
+        let stored_ids = store.record_ids()?;
+        let mut added_ids = crate::store::RecordIds::default();
         let mut writer = PartitionedWriter::new(&txn);
         let mut classifier = Classifier::new(rules);
         let validator = Validator::new(rules);
@@ -355,7 +377,8 @@ pub fn ingest(
                 &input,
                 &validator,
                 &mut classifier,
-                &mut record_ids,
+                &stored_ids,
+                &mut added_ids,
                 &txn,
                 &mut writer,
                 Quarantine::new(
@@ -450,7 +473,8 @@ fn ingest_file(
     input: &Input<'_>,
     validator: &Validator<'_>,
     classifier: &mut Classifier<'_>,
-    record_ids: &mut crate::store::RecordIds,
+    stored_ids: &crate::store::RecordIds,
+    added_ids: &mut crate::store::RecordIds,
     txn: &Transaction<'_>,
     writer: &mut PartitionedWriter,
     mut quarantine: Quarantine,
@@ -502,6 +526,7 @@ fn ingest_file(
         shape: &shape,
         validator,
         header: &header,
+        stored: stored_ids,
     };
     // The store's side (classification, partitions, Parquet) runs on a
     // thread of its own, on the same batches in the same order as when this
@@ -559,7 +584,7 @@ fn ingest_file(
                     let expected = (size as f64 / per_row) as usize;
                     // the rows before this chunk are in the set already
                     let still_to_come = expected.saturating_sub(counts.read as usize);
-                    record_ids.reserve(still_to_come.min(100_000_000));
+                    added_ids.reserve(still_to_come.min(100_000_000));
                 }
                 let ids = (chunk.records.column_by_name("record_id"))
                     .expect("base schema")
@@ -575,26 +600,24 @@ fn ingest_file(
                                 quarantine.add(txn, number, p)?;
                             }
                         }
+                        Checked::Stored(number, id) => {
+                            counts.duplicates += 1;
+                            quarantine.add_duplicate(txn, number, &id)?;
+                        }
                         Checked::Valid(number, row) => {
                             let id = ids.value(row);
                             // one look-up: `insert` says whether it was there
-                            if record_ids.insert(id) {
-                                counts.stored += 1;
-                                buffer.push(row);
-                                if buffer.len() >= batch_rows(buffer.taken()) {
-                                    hand_over(&mut buffer)?;
-                                }
-                            } else {
+                            if !added_ids.insert(id) {
                                 counts.duplicates += 1;
-                                quarantine.add(
-                                    txn,
-                                    number,
-                                    &Problem::new(
-                                        "record_id",
-                                        id,
-                                        "duplicate: a record with this id is already stored (not stored again)",
-                                    ),
-                                )?;
+                                quarantine.add_duplicate(txn, number, id)?;
+                                continue;
+                            }
+                            counts.stored += 1;
+                            buffer.push(row);
+                            if buffer.len() >= batch_rows(buffer.taken())
+                                || buffer.held_rows() > HELD_ROWS
+                            {
+                                hand_over(&mut buffer)?;
                             }
                         }
                     }

@@ -22,6 +22,7 @@ use crate::error::Result;
 use crate::input::guard::Guard;
 use crate::input::readers::{RawRow, RowSource};
 use crate::input::validate::Validator;
+use crate::store::RecordIds;
 
 use super::check::{Checked, Shape, check_row};
 
@@ -51,6 +52,8 @@ pub struct Checks<'a> {
     pub shape: &'a Shape,
     pub validator: &'a Validator<'a>,
     pub header: &'a [String],
+    /// The ids of the records the store held when the change began.
+    pub stored: &'a RecordIds,
 }
 
 /// Checked rows of one chunk, in the file's order.
@@ -107,6 +110,7 @@ pub fn check(
         shape,
         validator,
         header,
+        stored,
     } = checks;
     run(
         source,
@@ -117,11 +121,17 @@ pub fn check(
             let checked = (rows.into_iter().enumerate())
                 .map(|(i, row)| {
                     match check_row(shape, validator, header, sequence == 0 && i == 0, row) {
+                        // a duplicate of a stored record (all of a file
+                        // ingested again under another name) costs no arrays
+                        Checked::Valid(number, record) if stored.contains(&record.record_id) => {
+                            Checked::Stored(number, record.record_id)
+                        }
                         Checked::Valid(number, record) => {
                             records.push(record);
                             Checked::Valid(number, records.len() - 1)
                         }
                         Checked::Rejected(number, problems) => Checked::Rejected(number, problems),
+                        Checked::Stored(number, id) => Checked::Stored(number, id),
                     }
                 })
                 .collect();
