@@ -147,14 +147,13 @@ fn base_values(r: &CaseRecord, row: &mut Row<'_>) {
 }
 
 /// A batch of `schema`, each record's values appended by `values`.
-fn batch<'a>(
+fn batch(
     schema: SchemaRef,
-    rows: usize,
-    records: impl Iterator<Item = &'a CaseRecord>,
+    records: &[CaseRecord],
     values: fn(&CaseRecord, &mut Row<'_>),
 ) -> Result<RecordBatch> {
     let mut columns: Vec<Column> = (schema.fields().iter())
-        .map(|f| Column::of(f.data_type(), rows))
+        .map(|f| Column::of(f.data_type(), records.len()))
         .collect();
     for r in records {
         let mut row = Row {
@@ -170,30 +169,12 @@ fn batch<'a>(
 
 /// Records in the input schema (what `generate` writes as Parquet).
 pub fn input_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
-    batch(
-        schema::input_schema(),
-        records.len(),
-        records.iter(),
-        input_values,
-    )
+    batch(schema::input_schema(), records, input_values)
 }
 
 /// Records in the base schema: input columns plus derived profile fields.
 pub fn base_batch(records: &[CaseRecord]) -> Result<RecordBatch> {
-    batch(
-        schema::base_schema(),
-        records.len(),
-        records.iter(),
-        base_values,
-    )
-}
-
-/// [`base_batch`] of `rows` records given one after another.
-pub fn base_batch_of<'a>(
-    rows: usize,
-    records: impl Iterator<Item = &'a CaseRecord>,
-) -> Result<RecordBatch> {
-    batch(schema::base_schema(), rows, records, base_values)
+    batch(schema::base_schema(), records, base_values)
 }
 
 #[cfg(test)]

@@ -585,6 +585,17 @@ fn exported_labels_are_normalised_to_codes() {
     }
 }
 
+/// The rows of the quarantine file of the one file an `ingest --json`
+/// summary reports.
+fn quarantine_rows(store: &std::path::Path, summary: &serde_json::Value) -> Vec<csv::StringRecord> {
+    let quarantine = store.join(summary["files"][0]["quarantine_file"].as_str().unwrap());
+    csv::Reader::from_path(&quarantine)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// A later export that repeats every stored record (a cumulative export,
 /// under a new file name) stores only its new records, in order, and
 /// quarantines every repeated one as a duplicate, in the file's order:
@@ -626,12 +637,9 @@ fn a_cumulative_export_stores_only_its_new_records() {
         [["N1"], ["N2"], ["N3"], ["N4"]]
     );
     assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), 6_004);
-    let quarantine = store.join(s["files"][0]["quarantine_file"].as_str().unwrap());
-    let found: Vec<(u64, String)> = csv::Reader::from_path(&quarantine)
-        .unwrap()
-        .records()
+    let found: Vec<(u64, String)> = quarantine_rows(&store, &s)
+        .iter()
         .map(|r| {
-            let r = r.unwrap();
             assert!(r[4].starts_with("duplicate"), "{:?}", r);
             (r[1].parse().unwrap(), r[3].to_string())
         })
@@ -676,14 +684,9 @@ fn a_file_of_many_chunks_is_checked_in_parallel_and_kept_in_order() {
     assert_eq!(s["quarantined"], 6);
     assert_eq!(s["stored"], rows - 7);
     assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), rows - 7);
-    let quarantine = store.join(s["files"][0]["quarantine_file"].as_str().unwrap());
-    let found: Vec<(u64, String)> = csv::Reader::from_path(&quarantine)
-        .unwrap()
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[1].parse().unwrap(), r[2].to_string())
-        })
+    let found: Vec<(u64, String)> = quarantine_rows(&store, &s)
+        .iter()
+        .map(|r| (r[1].parse().unwrap(), r[2].to_string()))
         .collect();
     assert_eq!(found, expected_quarantine);
 

@@ -8,6 +8,7 @@ use crate::input::readers::RawRow;
 use crate::input::validate::{ColumnMap, Problem, Validator};
 
 use super::Input;
+use super::pipeline::Checks;
 
 /// How rows of one file become canonical cells.
 pub enum Shape {
@@ -96,13 +97,24 @@ pub enum Checked<R = CaseRecord> {
     Stored(u64, String),
 }
 
-pub fn check_row(
-    shape: &Shape,
-    validator: &Validator<'_>,
-    header: &[String],
-    first_of_file: bool,
-    row: RawRow,
-) -> Checked {
+impl<R> Checked<R> {
+    /// The same outcome, a valid row's `R` made into an `S`.
+    pub fn map_valid<S>(self, f: impl FnOnce(R) -> S) -> Checked<S> {
+        match self {
+            Checked::Valid(number, valid) => Checked::Valid(number, f(valid)),
+            Checked::Rejected(number, problems) => Checked::Rejected(number, problems),
+            Checked::Stored(number, id) => Checked::Stored(number, id),
+        }
+    }
+}
+
+pub fn check_row(checks: &Checks<'_>, first_of_file: bool, row: RawRow) -> Checked {
+    let Checks {
+        shape,
+        validator,
+        header,
+        stored,
+    } = checks;
     match row {
         RawRow::Malformed {
             number,
@@ -128,6 +140,11 @@ pub fn check_row(
             )
         }
         RawRow::Cells { number, cells } => match shape.validate(validator, number, &cells.strs()) {
+            // a duplicate of a stored record (all of a file ingested again
+            // under another name) costs no arrays
+            Ok(record) if stored.contains(&record.record_id) => {
+                Checked::Stored(number, record.record_id)
+            }
             Ok(record) => Checked::Valid(number, record),
             Err(problems) => Checked::Rejected(number, problems),
         },

@@ -582,7 +582,8 @@ fn ingest_file(
                     let read = counts.read as usize + chunk.rows.len();
                     let per_row = chunk.position as f64 / read as f64;
                     let expected = (size as f64 / per_row) as usize;
-                    // the rows before this chunk are in the set already
+                    // room for every row still to come, should each be new
+                    // (the new rows before this chunk are in the set)
                     let still_to_come = expected.saturating_sub(counts.read as usize);
                     added_ids.reserve(still_to_come.min(100_000_000));
                 }

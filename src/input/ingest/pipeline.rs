@@ -106,12 +106,6 @@ pub fn check(
     on_read: impl Fn(u64) + Send,
     mut consume: impl FnMut(CheckedChunk) -> Result<()>,
 ) -> Result<()> {
-    let Checks {
-        shape,
-        validator,
-        header,
-        stored,
-    } = checks;
     run(
         source,
         vec![(); workers.max(1)],
@@ -120,19 +114,10 @@ pub fn check(
             let mut records = Vec::new();
             let checked = (rows.into_iter().enumerate())
                 .map(|(i, row)| {
-                    match check_row(shape, validator, header, sequence == 0 && i == 0, row) {
-                        // a duplicate of a stored record (all of a file
-                        // ingested again under another name) costs no arrays
-                        Checked::Valid(number, record) if stored.contains(&record.record_id) => {
-                            Checked::Stored(number, record.record_id)
-                        }
-                        Checked::Valid(number, record) => {
-                            records.push(record);
-                            Checked::Valid(number, records.len() - 1)
-                        }
-                        Checked::Rejected(number, problems) => Checked::Rejected(number, problems),
-                        Checked::Stored(number, id) => Checked::Stored(number, id),
-                    }
+                    check_row(&checks, sequence == 0 && i == 0, row).map_valid(|record| {
+                        records.push(record);
+                        records.len() - 1
+                    })
                 })
                 .collect();
             Ok((checked, crate::base::batch::base_batch(&records)?))
