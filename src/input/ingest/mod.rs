@@ -53,9 +53,9 @@ fn batch_rows(taken: usize) -> usize {
 const HELD_ROWS: usize = 4 * BATCH_ROWS;
 
 /// Batches that may wait for the store's thread. The store's work comes in
-/// bursts (a partition's row group written, the waiting rows compressed):
-/// with a queue of one, this thread, and behind it the checking threads,
-/// stopped at every burst, and ingest kept 1.5 of the 2 cores busy. With
+/// bursts (rows handed to the encoder, a row group closed): with a queue
+/// of one, this thread, and behind it the checking threads, stopped at
+/// every burst, and ingest kept 1.5 of the 2 cores busy. With
 /// eight, 1.75 (10M records: 64.5-70.9 s -> 58.1-58.3 s), for about 40 MB
 /// more at the peak (639 -> 677 MB).
 const STORE_QUEUE: usize = 8;
