@@ -4,89 +4,67 @@
 //! distinct texts, and normalising each cell anew (case, accents, an
 //! allocation) was half the time of an ingest.
 //!
-//! Each thread keeps its own memory. With one map behind one lock, the
-//! two threads that check rows took turns owning the lock's cache line on
-//! every lookup: a perf profile of ingest (300,000 records) put two fifths
-//! of the lookup's own time on the lock's atomic instructions and on the
-//! key beside it. Shards that each thread has to itself cost an
-//! uncontended lock, and a text is at worst worked out once per shard.
+//! Each thread keeps its own memory, with no lock: the threads that check
+//! rows look up every cell. With one map behind one lock, they took turns
+//! owning the lock's cache line on every lookup (perf, 300,000 records: two
+//! fifths of the lookup's own time on the lock's atomic instructions); with
+//! a map per thread behind an uncontended lock, the lock's two atomic
+//! instructions were still three quarters of the lookup's own time, about
+//! 4% of ingest's CPU samples (perf, 1M records). A text is worked out at
+//! worst once per thread.
 
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use foldhash::HashMap;
+use thread_local::ThreadLocal;
 
-/// Shards per memory: more than the threads that look up at once, so two
-/// of them rarely share one.
-const SHARDS: usize = 8;
+/// Distinct raw texts remembered per thread; free text beyond it is
+/// worked out every time rather than held.
+const PER_THREAD: usize = 4096;
 
-/// Distinct raw texts remembered per shard; free text beyond it is worked
-/// out every time rather than held.
-const PER_SHARD: usize = 4096;
-
-/// A shard on a cache line (two on CPUs that fetch lines in pairs) of its
-/// own, so that one thread's lock does not evict another's.
-#[repr(align(128))]
-struct Shard<V>(Mutex<HashMap<String, V>>);
-
-pub struct Remembered<V> {
-    shards: [Shard<V>; SHARDS],
+pub struct Remembered<V: Send> {
+    by_thread: ThreadLocal<RefCell<HashMap<String, V>>>,
 }
 
-/// This thread's shard: threads take shards in turn as they first look up.
-fn my_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-    }
-    MINE.with(|mine| *mine)
-}
-
-impl<V: Clone> Remembered<V> {
+impl<V: Clone + Send> Remembered<V> {
     /// The answer for `raw`: remembered, or worked out by `work_out` (and
-    /// then remembered while the shard holds fewer than [`PER_SHARD`]).
+    /// then remembered while this thread holds fewer than [`PER_THREAD`]).
     pub fn get_or(&self, raw: &str, work_out: impl FnOnce() -> V) -> V {
-        let shard = &self.shards[my_shard()].0;
-        // A poisoned shard (a panic elsewhere while it was held) is only
-        // a lost memory: the answer is worked out instead.
-        if let Some(known) = shard.lock().ok().and_then(|seen| seen.get(raw).cloned()) {
-            return known;
+        let seen = self.by_thread.get_or_default();
+        if let Some(known) = seen.borrow().get(raw) {
+            return known.clone();
         }
-        // worked out without the lock held, so `work_out` may look up too
+        // worked out with no borrow held, so `work_out` may look up too
         let answer = work_out();
-        if let Ok(mut seen) = shard.lock()
-            && seen.len() < PER_SHARD
-        {
+        let mut seen = seen.borrow_mut();
+        if seen.len() < PER_THREAD {
             seen.insert(raw.to_string(), answer.clone());
         }
         answer
     }
 }
 
-impl<V> Default for Remembered<V> {
+impl<V: Send> Default for Remembered<V> {
     fn default() -> Self {
         Remembered {
-            shards: std::array::from_fn(|_| Shard(Mutex::default())),
+            by_thread: ThreadLocal::new(),
         }
     }
 }
 
 /// A copy starts with no memory: the answers are worked out again.
-impl<V> Clone for Remembered<V> {
+impl<V: Send> Clone for Remembered<V> {
     fn clone(&self) -> Self {
         Self::default()
     }
 }
 
-impl<V> fmt::Debug for Remembered<V> {
+impl<V: Send> fmt::Debug for Remembered<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let held: usize = self
-            .shards
-            .iter()
-            .map(|s| s.0.lock().map_or(0, |seen| seen.len()))
-            .sum();
-        write!(f, "Remembered({held} answers)")
+        // only this thread's memory can be read from here
+        let held = (self.by_thread.get()).map_or(0, |seen| seen.borrow().len());
+        write!(f, "Remembered({held} answers on this thread)")
     }
 }
 
@@ -112,7 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn threads_get_the_same_answers_from_their_own_shards() {
+    fn threads_get_the_same_answers_from_their_own_memories() {
         let memory: Remembered<String> = Remembered::default();
         let answers: Vec<Vec<String>> = std::thread::scope(|scope| {
             let askers: Vec<_> = (0..3)
@@ -135,12 +113,12 @@ mod tests {
     }
 
     #[test]
-    fn a_full_shard_still_answers_without_remembering() {
+    fn a_full_memory_still_answers_without_remembering() {
         let memory: Remembered<usize> = Remembered::default();
-        for i in 0..PER_SHARD + 10 {
+        for i in 0..PER_THREAD + 10 {
             assert_eq!(memory.get_or(&i.to_string(), || i), i);
         }
-        let beyond = (PER_SHARD + 5).to_string();
+        let beyond = (PER_THREAD + 5).to_string();
         assert_eq!(
             memory.get_or(&beyond, || 7),
             7,

@@ -90,49 +90,6 @@ impl<R: Read> Read for ExpansionLimit<R> {
     }
 }
 
-/// Fails a read that would take the bytes read past the end of the last
-/// whole row by more than [`MAX_ROW_BYTES`]: the CSV reader holds a record
-/// in memory until it ends, so this bounds what one record can take.
-pub struct RowLimit<R> {
-    inner: R,
-    read: u64,
-    row_start: Arc<AtomicU64>,
-}
-
-/// Where the reader's current row began (bytes of text); the reader moves
-/// it after each row.
-pub type RowStart = Arc<AtomicU64>;
-
-impl<R: Read> RowLimit<R> {
-    pub fn new(inner: R) -> (Self, RowStart) {
-        let row_start = Arc::new(AtomicU64::new(0));
-        (
-            RowLimit {
-                inner,
-                read: 0,
-                row_start: Arc::clone(&row_start),
-            },
-            row_start,
-        )
-    }
-}
-
-/// The message of the error [`RowLimit`] gives, recognised by the readers.
-pub const ROW_TOO_LONG: &str = "row too long";
-
-impl<R: Read> Read for RowLimit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        // the reader's own buffer sits between us and the row it parses
-        const SLACK: u64 = 1024 * 1024;
-        if self.read > self.row_start.load(Ordering::Relaxed) + MAX_ROW_BYTES + SLACK {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, ROW_TOO_LONG));
-        }
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
 /// Reads one line (without its `\n`) into `line`, keeping at most
 /// [`MAX_ROW_BYTES`] of it: the rest of an overlong line is consumed and
 /// dropped, so one line can never take more memory than that. Returns the
@@ -199,16 +156,5 @@ mod tests {
         let mut bomb = ExpansionLimit::new(&data[..], compressed);
         let err = io::copy(&mut bomb, &mut io::sink()).unwrap_err();
         assert!(err.to_string().contains("compression bomb"), "{err}");
-    }
-
-    #[test]
-    fn a_row_beyond_the_limit_fails_the_read() {
-        let data = vec![b'x'; (MAX_ROW_BYTES * 2) as usize];
-        let (mut limited, _start) = RowLimit::new(&data[..]);
-        let err = io::copy(&mut limited, &mut io::sink()).unwrap_err();
-        assert_eq!(err.to_string(), ROW_TOO_LONG);
-        let (mut limited, start) = RowLimit::new(&data[..]);
-        start.store(MAX_ROW_BYTES * 2, Ordering::Relaxed);
-        assert!(io::copy(&mut limited, &mut io::sink()).is_ok());
     }
 }

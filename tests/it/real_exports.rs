@@ -789,6 +789,38 @@ fn embedded_newlines_keep_row_numbers_of_the_line_where_a_record_starts() {
     assert_eq!(q[0][1..4], ["4", "reporting_country", "ZZ"]);
 }
 
+/// Windows exports end lines with `\r\n`, old Mac ones with `\r`, and
+/// hand-edited files have blank lines: a bad row is still named by the
+/// line an editor shows it on. (Read through the `csv` crate, a `\r\n`
+/// file named every row one line early, and a blank line moved the rows
+/// after it.)
+#[test]
+fn rows_are_named_by_their_line_whatever_the_line_ends_and_blank_lines() {
+    let dir = TempDir::new().unwrap();
+    let bad = "r3,,,ZZ,2020,,,,,,,,sex,,bar,,,,";
+    for (name, ending, bad_line) in [("crlf.csv", "\r\n", "6"), ("cr.csv", "\r", "6")] {
+        // line 1 header, 2 r1, 3 blank, 4 r2, 5 blank, 6 the bad row
+        let text = [
+            HEADER,
+            &canonical_line("r1", "bar"),
+            "",
+            &canonical_line("r2", "bar"),
+            "",
+            bad,
+            &canonical_line("r4", "bar"),
+            "",
+        ]
+        .join(ending);
+        let file = write_bytes(dir.path(), name, text.as_bytes());
+        let store = dir.path().join(format!("store-{name}"));
+        let summary = ingest_with(&store, &file, &[]);
+        assert_eq!(summary["stored"], 3, "{name}: {summary}");
+        assert_eq!(summary["quarantined"], 1, "{name}: {summary}");
+        let q = quarantine_rows(&store);
+        assert_eq!(q[0][1..4], [bad_line, "reporting_country", "ZZ"], "{name}");
+    }
+}
+
 #[test]
 fn invalid_utf8_after_the_detection_window_is_quarantined_with_row_and_column() {
     let dir = TempDir::new().unwrap();

@@ -4,6 +4,7 @@
 //! line in a text file, the 1-based row in a Parquet file, the sheet row in a
 //! workbook.
 
+mod csv_records;
 pub mod xlsx;
 
 use std::fs::File;
@@ -81,20 +82,65 @@ pub enum RawRow {
 /// The cells of one row as text, in one buffer. A CSV row is read once to
 /// screen it and once to check it; a `String` per cell was 28 allocations a
 /// row per pass, and the allocator took a sixth of ingest's CPU (perf, a
-/// million records).
+/// million records). A CSV line is copied whole, delimiters and all, and
+/// each cell is where it lies in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cells(csv::StringRecord);
+pub struct Cells {
+    text: String,
+    bounds: Vec<(u32, u32)>,
+}
 
 impl Cells {
     /// The cells as string slices, to index by column.
     pub fn strs(&self) -> Vec<&str> {
-        self.0.iter().collect()
+        (self.bounds.iter())
+            .map(|&(start, end)| &self.text[start as usize..end as usize])
+            .collect()
+    }
+
+    /// The fields as text; when one is not UTF-8, its number, and the
+    /// fields given back.
+    fn from_fields(
+        fields: csv_records::Fields,
+    ) -> std::result::Result<Self, (usize, csv_records::Fields)> {
+        let bounds = fields.bounds;
+        match String::from_utf8(fields.bytes) {
+            // a character cut in two by a field's end is not UTF-8 either
+            // (a line's delimiters cannot cut one; a quoted field's end can)
+            Ok(text) => match (bounds.iter()).position(|&(start, end)| {
+                !text.is_char_boundary(start as usize) || !text.is_char_boundary(end as usize)
+            }) {
+                None => Ok(Cells { text, bounds }),
+                Some(field) => Err((
+                    field,
+                    csv_records::Fields {
+                        bytes: text.into_bytes(),
+                        bounds,
+                    },
+                )),
+            },
+            Err(e) => {
+                let bad = e.utf8_error().valid_up_to() as u32;
+                let field = (bounds.iter())
+                    .position(|&(_, end)| bad < end)
+                    .unwrap_or(bounds.len().saturating_sub(1));
+                let bytes = e.into_bytes();
+                Err((field, csv_records::Fields { bytes, bounds }))
+            }
+        }
     }
 }
 
 impl From<Vec<String>> for Cells {
     fn from(cells: Vec<String>) -> Self {
-        Cells(csv::StringRecord::from(cells))
+        let mut text = String::with_capacity(cells.iter().map(String::len).sum());
+        let mut bounds = Vec::with_capacity(cells.len());
+        for cell in &cells {
+            let start = text.len() as u32;
+            text.push_str(cell);
+            bounds.push((start, text.len() as u32));
+        }
+        Cells { text, bounds }
     }
 }
 
@@ -129,11 +175,8 @@ pub fn open(path: &Path, format: InputFormat, options: &ReadOptions) -> Result<B
 
 pub struct CsvSource {
     path: PathBuf,
-    reader: csv::Reader<crate::input::limits::RowLimit<Box<dyn Read + Send>>>,
+    records: csv_records::CsvRecords,
     header: Vec<String>,
-    record: csv::ByteRecord,
-    /// Where the row being read begins, for the row limit.
-    row_start: crate::input::limits::RowStart,
     /// Lines swallowed by a quote that never closed, reported one by one.
     swallowed: std::collections::VecDeque<RawRow>,
     delimiter: u8,
@@ -145,16 +188,21 @@ impl CsvSource {
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| crate::input::decode::sniff_delimiter(&text.sample));
-        let (limited, row_start) = crate::input::limits::RowLimit::new(text.reader);
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .delimiter(delimiter)
-            .from_reader(limited);
-        let raw_header = reader
-            .byte_headers()
-            .map_err(|e| Error::bad_input(path, format!("cannot read the header row: {e}")))?
-            .clone();
+        let mut records = csv_records::CsvRecords::new(text.reader, delimiter);
+        let mut raw_header = csv_records::Fields::default();
+        let read = records
+            .skip_byte_order_mark()
+            .and_then(|()| records.next_record(&mut raw_header));
+        match read {
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Error::bad_input(path, "file has no header row")),
+            Err(e) => {
+                return Err(Error::bad_input(
+                    path,
+                    format!("cannot read the header row: {}", read_error_message(&e)),
+                ));
+            }
+        }
         let mut header = Vec::with_capacity(raw_header.len());
         for (i, name) in raw_header.iter().enumerate() {
             let name = std::str::from_utf8(name).map_err(|_| {
@@ -163,7 +211,7 @@ impl CsvSource {
                     format!("line 1, column {}: header is not valid UTF-8", i + 1),
                 )
             })?;
-            // a UTF-8 byte order mark before the first name is not part of it
+            // a byte order mark after a transcoding is not part of the name
             header.push(name.trim_start_matches('\u{feff}').trim().to_string());
         }
         if header.iter().all(String::is_empty) {
@@ -179,19 +227,26 @@ impl CsvSource {
                 ),
             ));
         }
-        row_start.store(
-            reader.position().byte(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
         Ok(CsvSource {
             path: path.to_path_buf(),
-            reader,
+            records,
             header,
-            record: csv::ByteRecord::new(),
-            row_start,
             swallowed: std::collections::VecDeque::new(),
             delimiter,
         })
+    }
+}
+
+/// What went wrong reading CSV text, with the line it happened on.
+fn read_error_message(error: &csv_records::ReadError) -> String {
+    match error {
+        csv_records::ReadError::TooLong { line } => format!(
+            "line {line}: a row of more than {} bytes (a quote that opens there and never closes, or one giant cell); nothing was stored",
+            crate::input::limits::MAX_ROW_BYTES
+        ),
+        csv_records::ReadError::Io { line, error } => {
+            format!("line {line}: cannot be read as CSV: {error}")
+        }
     }
 }
 
@@ -200,11 +255,11 @@ impl CsvSource {
     /// (as many delimiters as a row has): the sign of a quote that opened
     /// in one row and closed rows later, rather than a cell that really
     /// spans lines (an address, a note).
-    fn holds_whole_rows(&self) -> bool {
+    fn holds_whole_rows(&self, record: &csv_records::Fields) -> bool {
         let needed = self.header.len().saturating_sub(1);
         needed > 0
-            && self.record.iter().any(|cell| {
-                cell.split(|&b| b == b'\n')
+            && record.iter().any(|cell| {
+                cell.split(|&b| b == b'\n' || b == b'\r')
                     .skip(1)
                     .any(|line| line.iter().filter(|&&b| b == self.delimiter).count() >= needed)
             })
@@ -217,50 +272,30 @@ impl RowSource for CsvSource {
     }
 
     fn position(&self) -> u64 {
-        self.reader.position().byte()
+        self.records.position()
     }
 
     fn next_row(&mut self) -> Result<Option<RawRow>> {
         if let Some(row) = self.swallowed.pop_front() {
             return Ok(Some(row));
         }
-        let starts_on = self.reader.position().line();
-        let more = self
-            .reader
-            .read_byte_record(&mut self.record)
-            .map_err(|e| {
-                if e.to_string().contains(crate::input::limits::ROW_TOO_LONG) {
-                    return Error::bad_input(
-                        &self.path,
-                        format!(
-                            "line {starts_on}: a row of more than {} bytes (a quote that opens there and never closes, or one giant cell); nothing was stored",
-                            crate::input::limits::MAX_ROW_BYTES
-                        ),
-                    );
-                }
-                let line = e.position().map(|p| p.line()).unwrap_or(starts_on);
-                Error::bad_input(
-                    &self.path,
-                    format!("line {line}: cannot be read as CSV: {e}"),
-                )
-            })?;
-        let ends_before = self.reader.position().line();
-        self.row_start.store(
-            self.reader.position().byte(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        if !more {
+        // a record of its own, handed on as it is: no copy per row
+        let mut record = csv_records::Fields::with_capacity(256, self.header.len());
+        let span = self
+            .records
+            .next_record(&mut record)
+            .map_err(|e| Error::bad_input(&self.path, read_error_message(&e)))?;
+        let Some(csv_records::Span {
+            line: number,
+            breaks_inside,
+        }) = span
+        else {
             return Ok(None);
-        }
-        let number = self.record.position().map(|p| p.line()).unwrap_or(0);
+        };
         // A line of only delimiters (or spaces) is a row of the export with
         // nothing in it: counted as read and quarantined, so that `read`
         // is every data row of the file. (A truly empty line is no row.)
-        if self
-            .record
-            .iter()
-            .all(|c| c.iter().all(u8::is_ascii_whitespace))
-        {
+        if record.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) {
             return Ok(Some(RawRow::Malformed {
                 number,
                 column: String::new(),
@@ -268,54 +303,51 @@ impl RowSource for CsvSource {
                 reason: "an empty row: only delimiters, no values".into(),
             }));
         }
-        let spans = ends_before.saturating_sub(number);
-        if spans > 1 && (self.record.len() != self.header.len() || self.holds_whole_rows()) {
-            {
-                // A quote that does not close swallows the lines after it
-                // into one field until the next quote: each of those lines
-                // was a row, and each is counted and quarantined, so that
-                // no record vanishes into the one malformed row.
-                let last = number + spans - 1;
-                for line in number + 1..=last {
-                    self.swallowed.push_back(RawRow::Malformed {
-                        number: line,
-                        column: String::new(),
-                        value: String::new(),
-                        reason: format!(
-                            "swallowed by the quote opened on line {number}, which runs to line {last}"
-                        ),
-                    });
-                }
-                return Ok(Some(RawRow::Malformed {
-                    number,
+        if breaks_inside > 0
+            && (record.len() != self.header.len() || self.holds_whole_rows(&record))
+        {
+            // A quote that does not close swallows the lines after it into
+            // one field until the next quote: each of those lines was a
+            // row, and each is counted and quarantined, so that no record
+            // vanishes into the one malformed row.
+            let last = number + breaks_inside;
+            for line in number + 1..=last {
+                self.swallowed.push_back(RawRow::Malformed {
+                    number: line,
                     column: String::new(),
                     value: String::new(),
                     reason: format!(
-                        "a quote opened on this line does not close before line {last}; the {} lines it swallowed are quarantined too (close the quote or remove it)",
-                        spans - 1
+                        "swallowed by the quote opened on line {number}, which runs to line {last}"
                     ),
-                }));
+                });
             }
+            return Ok(Some(RawRow::Malformed {
+                number,
+                column: String::new(),
+                value: String::new(),
+                reason: format!(
+                    "a quote opened on this line does not close before line {last}; the {breaks_inside} lines it swallowed are quarantined too (close the quote or remove it)"
+                ),
+            }));
         }
-        if self.record.len() != self.header.len() {
+        if record.len() != self.header.len() {
             return Ok(Some(RawRow::Malformed {
                 number,
                 column: String::new(),
                 value: String::new(),
                 reason: format!(
                     "row has {} fields, header has {}",
-                    self.record.len(),
+                    record.len(),
                     self.header.len()
                 ),
             }));
         }
-        if let Some((i, reason)) = self
-            .record
+        if let Some((i, reason)) = record
             .iter()
             .enumerate()
             .find_map(|(i, c)| crate::input::limits::cell_too_long(c).map(|r| (i, r)))
         {
-            let value = String::from_utf8_lossy(&self.record[i][..256]).into_owned();
+            let value = String::from_utf8_lossy(&record.get(i)[..256]).into_owned();
             return Ok(Some(RawRow::Malformed {
                 number,
                 column: self.header[i].clone(),
@@ -323,20 +355,14 @@ impl RowSource for CsvSource {
                 reason,
             }));
         }
-        match csv::StringRecord::from_byte_record(self.record.clone()) {
-            Ok(cells) => Ok(Some(RawRow::Cells {
+        match Cells::from_fields(record) {
+            Ok(cells) => Ok(Some(RawRow::Cells { number, cells })),
+            Err((i, record)) => Ok(Some(RawRow::Malformed {
                 number,
-                cells: Cells(cells),
+                column: self.header[i].clone(),
+                value: String::from_utf8_lossy(record.get(i)).into_owned(),
+                reason: "not valid UTF-8 (if the file is Latin-1 or Windows-1252, pass --encoding windows-1252)".into(),
             })),
-            Err(e) => {
-                let i = e.utf8_error().field();
-                Ok(Some(RawRow::Malformed {
-                    number,
-                    column: self.header[i].clone(),
-                    value: String::from_utf8_lossy(&self.record[i]).into_owned(),
-                    reason: "not valid UTF-8 (if the file is Latin-1 or Windows-1252, pass --encoding windows-1252)".into(),
-                }))
-            }
         }
     }
 }
@@ -683,5 +709,40 @@ impl RowSource for ParquetSource {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(cells: &[&[u8]]) -> csv_records::Fields {
+        let mut fields = csv_records::Fields::default();
+        for cell in cells {
+            fields.push(cell);
+        }
+        fields
+    }
+
+    #[test]
+    fn cells_are_the_fields_as_text() {
+        let cells = Cells::from_fields(fields(&[b"a", b"", "café".as_bytes()])).unwrap();
+        assert_eq!(cells.strs(), ["a", "", "café"]);
+        assert_eq!(
+            cells,
+            Cells::from(vec!["a".into(), "".into(), "café".into()])
+        );
+    }
+
+    #[test]
+    fn the_field_that_is_not_utf8_is_named() {
+        let (field, given_back) =
+            Cells::from_fields(fields(&[b"a", b"caf\xe9", b"b"])).unwrap_err();
+        assert_eq!(field, 1);
+        assert_eq!(given_back.get(1), b"caf\xe9");
+        // "é" cut in two by a field's end: each half alone is not UTF-8,
+        // though the bytes together are
+        let (field, _) = Cells::from_fields(fields(&[b"a", b"caf\xc3", b"\xa9"])).unwrap_err();
+        assert_eq!(field, 1);
     }
 }
