@@ -158,6 +158,36 @@ fn reingesting_a_file_changes_nothing_and_says_so() {
     assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), 300);
 }
 
+/// A copy under another name is hashed beside its screen rather than
+/// before it; it is still recognised, in the same `ingest` and in a later
+/// one, and nothing of it is stored twice.
+#[test]
+fn a_copy_under_another_name_is_recognised_as_already_ingested() {
+    let dir = TempDir::new().unwrap();
+    let csv_path = generate(&dir, "export.csv", 300, 1);
+    let copy = dir.path().join("copy.csv");
+    let later = dir.path().join("later-copy.csv");
+    std::fs::copy(&csv_path, &copy).unwrap();
+    std::fs::copy(&csv_path, &later).unwrap();
+    let store = dir.path().join("store");
+    let both = ingest_json(&store, &[&csv_path, &copy]);
+    assert_eq!(both["stored"], 300, "{both}");
+    let status = |summary: &serde_json::Value, i: usize| {
+        summary["files"][i]["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(status(&both, 0), "ingested");
+    assert!(
+        status(&both, 1).contains(&format!("already ingested (as {}", csv_path.display())),
+        "{both}"
+    );
+    let before = snapshot(&store);
+    let again = ingest_json(&store, &[&later]);
+    assert_eq!(again["read"], 0, "{again}");
+    assert!(status(&again, 0).contains("already ingested"), "{again}");
+    assert_eq!(snapshot(&store), before, "the copy changed the store");
+    assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), 300);
+}
+
 #[test]
 fn bad_rows_are_quarantined_with_reasons_and_counts_reconcile() {
     let dir = TempDir::new().unwrap();
@@ -272,12 +302,19 @@ fn file_level_errors_exit_2_and_write_nothing() {
     let header_only = write_csv(dir.path(), "header.csv", &[]);
     let missing = dir.path().join("missing.csv");
     let unknown_col = dir.path().join("extra.csv");
-    std::fs::write(&unknown_col, format!("{HEADER},full_name\n")).unwrap();
+    std::fs::write(&unknown_col, format!("{HEADER},shoe_size\n")).unwrap();
+    // unknown and personal: the screen, which runs first, names it
+    let personal_col = dir.path().join("personal.csv");
+    std::fs::write(&personal_col, format!("{HEADER},full_name\n")).unwrap();
     for (file, needle) in [
         (&empty, "empty"),
         (&header_only, "no data rows"),
         (&missing, "No such file"),
-        (&unknown_col, "unknown column(s) full_name"),
+        (&unknown_col, "unknown column(s) shoe_size"),
+        (
+            &personal_col,
+            "column 'full_name': its name suggests person names",
+        ),
     ] {
         let (code, _, stderr) = run(&["ingest", "--store", p(&store), p(file)]);
         assert_eq!(code, 2, "{file:?}: {stderr}");
