@@ -327,7 +327,7 @@ pub fn ingest(
             // bytes, which the hash alone tells, so the screen waits for it
             let hashed = sha256_file(path);
             let screened = match &hashed {
-                Ok(sha) if is_known(&manifest, &pending, sha) => None,
+                Ok(sha) if seen_as(&manifest, &pending, sha).is_some() => None,
                 _ => Some(screen_file(path, format, &read, options.mapping.as_ref())),
             };
             (hashed, screened)
@@ -343,16 +343,7 @@ pub fn ingest(
             })
         };
         let sha = hashed?;
-        let seen_before = manifest
-            .find_input(&sha)
-            .map(|f| f.name.clone())
-            .or_else(|| {
-                pending
-                    .iter()
-                    .find(|p| p.sha == sha)
-                    .map(|p| p.path.display().to_string())
-            });
-        match (seen_before, screened) {
+        match (seen_as(&manifest, &pending, &sha), screened) {
             // the same bytes as a file already ingested: nothing of this one
             // is read further, whatever the screen found (it found the same
             // when that file was ingested)
@@ -506,10 +497,17 @@ struct Pending {
     allowed: Vec<Allowed>,
 }
 
-/// Whether a file of these bytes is in the store or among the files to
-/// ingest.
-fn is_known(manifest: &crate::store::Manifest, pending: &[Pending], sha: &str) -> bool {
-    manifest.find_input(sha).is_some() || pending.iter().any(|p| p.sha == sha)
+/// The name of a file of these bytes in the store or among the files to
+/// ingest, if there is one.
+fn seen_as(manifest: &crate::store::Manifest, pending: &[Pending], sha: &str) -> Option<String> {
+    manifest
+        .find_input(sha)
+        .map(|f| f.name.clone())
+        .or_else(|| {
+            (pending.iter())
+                .find(|p| p.sha == sha)
+                .map(|p| p.path.display().to_string())
+        })
 }
 
 /// Threads that work on a file's rows.

@@ -1,6 +1,7 @@
 //! Splits CSV text into records. A line with no quote in it is split at
 //! its delimiters directly (one vectorised search for the line's end, then
-//! one for each delimiter); a record with a quote is parsed by `csv_core`,
+//! the delimiters found 32 bytes at a time); a record with a quote is
+//! parsed by `csv_core`,
 //! the state machine under the `csv` crate, so quoted fields, doubled
 //! quotes and line breaks inside quotes mean what they mean there. Through
 //! the `csv` crate every byte went through that state machine, twice per
@@ -138,6 +139,10 @@ pub struct CsvRecords {
     /// Room the quoted-record parser writes fields and their ends into.
     fields: Vec<u8>,
     ends: Vec<usize>,
+    /// Times a quoted record was parsed from its start, counted so that a
+    /// test can hold the re-parsing of a long record to a few.
+    #[cfg(test)]
+    quoted_parses: usize,
 }
 
 impl CsvRecords {
@@ -160,6 +165,8 @@ impl CsvRecords {
             taken: 0,
             fields: Vec::new(),
             ends: Vec::new(),
+            #[cfg(test)]
+            quoted_parses: 0,
         }
     }
 
@@ -190,6 +197,9 @@ impl CsvRecords {
             let unread = &self.buffer[self.start..self.end];
             match memchr::memchr3(b'"', b'\n', b'\r', unread) {
                 Some(at) if unread[at] != b'"' => {
+                    if at as u64 > MAX_ROW_BYTES {
+                        return Err(ReadError::TooLong { line: self.line });
+                    }
                     // a whole line before any quote: split at the delimiters
                     record.push_line(&unread[..at], self.delimiter);
                     let span = Span {
@@ -214,10 +224,15 @@ impl CsvRecords {
 
     /// A record with a quote in it, parsed by `csv_core` from its first
     /// byte. A record that runs past the bytes read is parsed again from
-    /// its start once more are read (rare: records are short next to a
-    /// read).
+    /// its start once more are read: rare, since records are short next to
+    /// a read, and a few times at most for a long one, since each read
+    /// fills a buffer that doubles (see [`Self::read_more`]).
     fn quoted_record(&mut self, record: &mut Fields) -> Result<Option<Span>, ReadError> {
         loop {
+            #[cfg(test)]
+            {
+                self.quoted_parses += 1;
+            }
             self.parser.reset();
             let input = &self.buffer[self.start..self.end];
             let (mut read, mut written, mut ended) = (0, 0, 0);
@@ -265,6 +280,11 @@ impl CsvRecords {
                     self.read_more()?;
                 }
                 ReadRecordResult::Record => {
+                    // held whole in the buffer before the text ended, a
+                    // record past the limit is refused all the same
+                    if read as u64 > MAX_ROW_BYTES {
+                        return Err(ReadError::TooLong { line: self.line });
+                    }
                     let mut field_start = 0;
                     for &field_end in &self.ends[..ended] {
                         record.push(&self.fields[field_start..field_end]);
@@ -334,9 +354,15 @@ impl CsvRecords {
         self.taken += bytes as u64;
     }
 
-    /// Reads more of the text after what is unread; false at its end. A
-    /// record longer than [`MAX_ROW_BYTES`] is refused here, so that one
-    /// record never takes more memory than that.
+    /// Reads more of the text after what is unread, until the buffer is
+    /// full or the text ends; false when nothing more came. A record longer
+    /// than [`MAX_ROW_BYTES`] is refused here, so that one record never
+    /// takes more memory than that (and its buffer at most twice that).
+    ///
+    /// The buffer is filled, not read into once: a gzip or a pipe gives a
+    /// few kilobytes a read, and a record that straddles reads is searched
+    /// (and, when quoted, parsed) again from its start after each. Filled,
+    /// a long record's unread bytes double from one call to the next.
     fn read_more(&mut self) -> Result<bool, ReadError> {
         if self.at_end_of_text {
             return Ok(false);
@@ -353,16 +379,13 @@ impl CsvRecords {
             let doubled = self.buffer.len() * 2;
             self.buffer.resize(doubled, 0);
         }
-        loop {
+        while self.end < self.buffer.len() {
             match self.text.read(&mut self.buffer[self.end..]) {
                 Ok(0) => {
                     self.at_end_of_text = true;
-                    return Ok(false);
+                    break;
                 }
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(true);
-                }
+                Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(error) => {
                     return Err(ReadError::Io {
@@ -372,6 +395,7 @@ impl CsvRecords {
                 }
             }
         }
+        Ok(self.end > unread)
     }
 }
 
@@ -476,6 +500,48 @@ mod tests {
             Err(ReadError::TooLong { line }) => assert_eq!(line, 2),
             other => panic!("expected a refusal, got {other:?}"),
         }
+        // a line without quotes, held whole before the text ends
+        let mut text = b"a,b\n".to_vec();
+        text.resize(MAX_ROW_BYTES as usize + 1024, b'x');
+        text.push(b'\n');
+        let mut reader = CsvRecords::new(Box::new(io::Cursor::new(text)), b',');
+        assert!(reader.next_record(&mut record).unwrap().is_some());
+        match reader.next_record(&mut record) {
+            Err(ReadError::TooLong { line }) => assert_eq!(line, 2),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Gives at most a few bytes a read, as a gzip stream or a pipe may.
+    struct Trickle(io::Cursor<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(16);
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn a_long_quoted_record_read_a_little_at_a_time_is_parsed_a_few_times() {
+        let mut text = b"a,\"".to_vec();
+        text.resize(1024 * 1024, b'x');
+        text.extend(b"\",b\nc,d\n");
+        let mut reader =
+            CsvRecords::with_read_size(Box::new(Trickle(io::Cursor::new(text))), b',', 4096);
+        let mut record = Fields::default();
+        reader.next_record(&mut record).unwrap();
+        assert_eq!(record.len(), 3);
+        assert_eq!(record.get(1).len(), 1024 * 1024 - 3);
+        // read 16 bytes at a time and parsed after each, it was 65,000
+        // parses of up to a megabyte; filled and doubled, 4 KiB to 2 MiB
+        assert!(
+            reader.quoted_parses <= 12,
+            "{} parses",
+            reader.quoted_parses
+        );
+        reader.next_record(&mut record).unwrap();
+        assert_eq!(record.get(0), b"c");
     }
 
     proptest! {
