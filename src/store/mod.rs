@@ -6,6 +6,7 @@
 //! STORE/data/reporting_country=US/year=2019/g000003-<change id>-0001.parquet
 //! STORE/quarantine/g000003-<change id>-<file hash>.csv
 //! STORE/.lock            held by the one change in progress
+//! STORE/.readers         held, shared, by every process reading the store
 //! STORE/.tmp/txn-<change id>/   that change's staging
 //! ```
 //!
@@ -13,12 +14,15 @@
 //! place under names no other change uses, synced to disk, and committed by
 //! atomically replacing `manifest.json`. A change that fails removes what it
 //! created; one that is killed leaves only files the manifest does not list,
-//! which nothing reads and the next change removes. Opening a store checks
+//! which nothing reads and the next change removes. A change removes the
+//! files of the generation it replaced only when no other process is
+//! reading the store ([`readers`]). Opening a store checks
 //! that every listed file is there with its size (`verify` checks hashes
 //! too): a damaged store answers nothing.
 
 pub mod lock;
 pub mod manifest;
+pub mod readers;
 pub mod releases;
 pub mod transaction;
 pub mod verify;
@@ -67,6 +71,20 @@ pub struct Store {
     root: PathBuf,
     manifest: Manifest,
     exists: bool,
+    /// Keeps the files of `manifest`'s generation from being removed by
+    /// another process's change while this one reads them.
+    _pin: Option<readers::ReaderPin>,
+}
+
+/// A reader's pin on the store at `root`, taken before its manifest is read
+/// (a change committing in between would otherwise remove the files of the
+/// manifest read). Only a folder with a manifest gets one: opening a folder
+/// that is not a store writes nothing into it.
+fn pin_if_store(root: &Path) -> Option<readers::ReaderPin> {
+    root.join(manifest::MANIFEST_FILE)
+        .is_file()
+        .then(|| readers::pin(root))
+        .flatten()
 }
 
 impl Store {
@@ -74,12 +92,14 @@ impl Store {
     /// and one missing a listed file, or holding one of another size, is
     /// damaged (exit code 3).
     pub fn open(root: &Path) -> Result<Self> {
+        let pin = pin_if_store(root);
         match Manifest::read(root)? {
             Some(manifest) => {
                 let mut store = Store {
                     root: root.to_path_buf(),
                     manifest,
                     exists: true,
+                    _pin: pin,
                 };
                 // A change that commits while we look removes the files of
                 // the generation we read: that is a newer store, not a
@@ -113,13 +133,14 @@ impl Store {
                 root.display()
             )));
         }
+        let pin = pin_if_store(root);
         let manifest = Manifest::read(root)?;
         // A store's own lock and staging are there before its first
         // commit (another process may be making it right now): they do not
         // make the folder someone else's.
         let foreign = |entry: &std::fs::DirEntry| {
             let name = entry.file_name();
-            name != lock::LOCK_FILE && name != ".tmp"
+            name != lock::LOCK_FILE && name != readers::READERS_FILE && name != ".tmp"
         };
         if manifest.is_none()
             && root.is_dir()
@@ -137,6 +158,7 @@ impl Store {
             root: root.to_path_buf(),
             exists: manifest.is_some(),
             manifest: manifest.unwrap_or_else(Manifest::empty),
+            _pin: pin,
         };
         verify::check_sizes(&store)?;
         Ok(store)

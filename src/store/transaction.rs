@@ -178,13 +178,17 @@ impl<'s> Transaction<'s> {
         // The previous generation's files that the new manifest no longer
         // lists: only paths the old manifest named, which are confined to
         // the store's data/ and quarantine/ folders (checked on reading).
+        // Not while another process reads them: they stay, unlisted, for a
+        // later change to remove (see `remove_leftovers`).
         let keep: std::collections::HashSet<&str> = manifest.listed_files().collect();
-        for old in self.store.manifest().listed_files() {
-            if !keep.contains(old) {
-                let _ = fs::remove_file(root.join(old));
+        super::readers::when_no_one_reads(&root, || {
+            for old in self.store.manifest().listed_files() {
+                if !keep.contains(old) {
+                    let _ = fs::remove_file(root.join(old));
+                }
             }
-        }
-        remove_empty_dirs(&root.join("data"));
+            remove_empty_dirs(&root.join("data"));
+        });
         Ok(())
     }
 }
@@ -240,7 +244,9 @@ impl Drop for Transaction<'_> {
 /// is running): its staging folders under `.tmp/`, and files in `data/` or
 /// `quarantine/` that the manifest does not list and that bear the names
 /// only a change gives (`g000042-<change id>-...`). A file someone else put
-/// there is left alone.
+/// there is left alone. Unlisted files are also those of an older
+/// generation that a process was still reading when it was replaced: they
+/// are removed only when no other process reads the store.
 fn remove_leftovers(store: &Store) -> Result<()> {
     let root = store.root();
     let _ = fs::remove_dir_all(root.join(STAGING_DIR));
@@ -249,15 +255,21 @@ fn remove_leftovers(store: &Store) -> Result<()> {
         .listed_files()
         .map(|f| root.join(f))
         .collect();
-    for dir in ["data", "quarantine", "releases"] {
-        for file in files_under(&root.join(dir)) {
-            let ours = file
-                .file_name()
-                .is_some_and(|n| is_change_file_name(&n.to_string_lossy()));
-            if ours && !listed.contains(&file) {
-                let _ = fs::remove_file(&file);
+    let unlisted: Vec<PathBuf> = ["data", "quarantine", "releases"]
+        .iter()
+        .flat_map(|dir| files_under(&root.join(dir)))
+        .filter(|file| {
+            file.file_name()
+                .is_some_and(|n| is_change_file_name(&n.to_string_lossy()))
+                && !listed.contains(file)
+        })
+        .collect();
+    if !unlisted.is_empty() {
+        super::readers::when_no_one_reads(root, || {
+            for file in &unlisted {
+                let _ = fs::remove_file(file);
             }
-        }
+        });
     }
     remove_empty_dirs(&root.join("data"));
     Ok(())
