@@ -57,8 +57,14 @@ grid AS (
     coalesce(k.year_counts[CAST(array_position(k.count_years, y.year) AS BIGINT)], 0) AS n, y.denominator
   FROM per_category k CROSS JOIN years y
 ),
+-- the previous year's count only when that year is the row before: a year
+-- without records has no row, and the row before it is an earlier year
+-- (whose count, taken as the previous year's, made a false change)
 with_previous AS (
-  SELECT *, lag(n) OVER (PARTITION BY category ORDER BY year) AS prev_n FROM grid
+  SELECT *,
+    CASE WHEN lag(year) OVER (PARTITION BY category ORDER BY year) = year - 1
+      THEN lag(n) OVER (PARTITION BY category ORDER BY year) END AS prev_n
+  FROM grid
 )
 SELECT
   section, type_id, category, year, n, prev_n,

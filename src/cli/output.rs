@@ -14,6 +14,18 @@ pub fn shown(path: &std::path::Path) -> String {
     safetynet::base::escape::terminal(&path.display().to_string()).into_owned()
 }
 
+/// Writes `text` to standard output. A reader that stops reading (`| head`)
+/// is not an error of ours: the rest is not wanted, and the command ends as
+/// it would have (`print!` panicked there, exit code 101).
+pub fn to_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
 /// Prints a summary as one JSON object (for `--json`).
 pub fn print_json(summary: &impl serde::Serialize) -> anyhow::Result<()> {
     println!(

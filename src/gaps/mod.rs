@@ -581,6 +581,8 @@ pub async fn build_for_store(
         selection.from_year.unwrap_or(lo),
         selection.to_year.unwrap_or(hi),
     );
+    // gaps of a selection without records would read as "no gaps"
+    crate::sql::selection::require_records(&ctx, selection, from_year, to_year).await?;
     let mut inputs = store.input_provenance();
     inputs.extend(crate::directory::provenance(store.root())?);
     let mut gaps = build(

@@ -379,32 +379,6 @@ fn hide_small_reference_figures(tables: &mut [Table], min_cell: u64) {
     }
 }
 
-/// A selection without a record is refused, as `compare` refuses one: a
-/// report of empty tables that says "audit passed" reads as "no cases".
-async fn require_records(
-    ctx: &datafusion::prelude::SessionContext,
-    sel: &Selection,
-    from_year: i32,
-    to_year: i32,
-) -> Result<()> {
-    let sql = "SELECT count(*) AS n FROM cases \
-        WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year \
-        AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))";
-    let batches = run_with_parameters(ctx, sql, parameters(sel, from_year, to_year)).await?;
-    if crate::sql::engine::single_count(&batches) > 0 {
-        return Ok(());
-    }
-    let countries = if sel.countries.is_empty() {
-        "any reporting country".to_string()
-    } else {
-        sel.countries.join(", ")
-    };
-    Err(Error::Usage(format!(
-        "the store has no records of {countries} from {from_year} to {to_year}: nothing to report \
-         (see `safetynet query --store STORE \"SELECT reporting_country, year, count(*) FROM cases GROUP BY 1, 2 ORDER BY 1, 2\"`)"
-    )))
-}
-
 /// Builds the report: every table counted twice, once with true counts,
 /// on which disclosure control chooses what to suppress (the whole report
 /// at once), and once with published counts (true counts with the noise
@@ -422,7 +396,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
             "--from {from_year} is after --to {to_year}"
         )));
     }
-    require_records(&ctx, sel, from_year, to_year).await?;
+    crate::sql::selection::require_records(&ctx, sel, from_year, to_year).await?;
     let mut available = vec!["cases".to_string()];
     if let Some(path) = &options.population {
         population::register(&ctx, path).await?;

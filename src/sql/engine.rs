@@ -114,10 +114,7 @@ pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionC
     crate::sql::known_years::register(&ctx, paths.clone());
     let urls = paths
         .iter()
-        .map(|p| {
-            let absolute = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
-            Ok(ListingTableUrl::parse(absolute.to_string_lossy())?)
-        })
+        .map(|p| file_url(p))
         .collect::<Result<Vec<_>>>()?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
@@ -127,6 +124,20 @@ pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionC
     let table = ListingTable::try_new(config)?;
     ctx.register_table("cases", Arc::new(table))?;
     Ok(ctx)
+}
+
+/// A store file as DataFusion's URL for it. Not `ListingTableUrl::parse`,
+/// which reads `[`, `*` and `?` in a path as a glob: a store under
+/// `cases [2024]/` then matched no file and read as empty, with no error.
+pub fn file_url(path: &std::path::Path) -> Result<ListingTableUrl> {
+    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let url = url::Url::from_file_path(&absolute).map_err(|()| {
+        Error::io(
+            path,
+            std::io::Error::other("the path cannot be written as a file URL"),
+        )
+    })?;
+    Ok(ListingTableUrl::try_new(url, None)?)
 }
 
 /// [`session`] for a command that runs many queries over the store (a

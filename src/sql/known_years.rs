@@ -351,12 +351,10 @@ const FOOTERS_AT_ONCE: usize = 8;
 /// One file's footer, through the session's metadata cache; None when it
 /// cannot be read.
 async fn footer(runtime: Arc<RuntimeEnv>, path: PathBuf) -> Option<Arc<ParquetMetaData>> {
-    use datafusion::datasource::listing::ListingTableUrl;
     use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
     use datafusion::object_store::ObjectStoreExt;
     let cache = runtime.cache_manager.get_file_metadata_cache();
-    let absolute = std::path::absolute(&path).ok()?;
-    let url = ListingTableUrl::parse(absolute.to_string_lossy()).ok()?;
+    let url = crate::sql::engine::file_url(&path).ok()?;
     let store = runtime.object_store(url.object_store()).ok()?;
     let object = store.head(url.prefix()).await.ok()?;
     DFParquetMetadata::new(store.as_ref(), &object)

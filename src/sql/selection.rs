@@ -162,6 +162,53 @@ pub async fn reporting_countries(ctx: &SessionContext, asked: &[String]) -> Resu
     Ok(countries)
 }
 
+/// A selection without a record is refused, as `compare` refuses one: a
+/// report (or a list of gaps) of empty tables that says "audit passed"
+/// reads as "no cases". So is a named country without a record in the
+/// years: the report would name it as covered.
+pub async fn require_records(
+    ctx: &SessionContext,
+    sel: &Selection,
+    from_year: i32,
+    to_year: i32,
+) -> Result<()> {
+    // each named country on its own: a report of "US, FR" from a store
+    // without FR would otherwise name FR as covered while counting none
+    let sql = "SELECT DISTINCT reporting_country FROM cases \
+        WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year \
+        AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))";
+    let batches = run_with_parameters(ctx, sql, parameters(sel, from_year, to_year)).await?;
+    let mut present = std::collections::BTreeSet::new();
+    for batch in &batches {
+        let column = cast(batch.column(0), &DataType::Utf8)?;
+        present.extend(
+            column
+                .as_string::<i32>()
+                .iter()
+                .flatten()
+                .map(str::to_string),
+        );
+    }
+    let absent: Vec<&str> = (sel.countries.iter())
+        .filter(|c| !present.contains(c.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !present.is_empty() && absent.is_empty() {
+        return Ok(());
+    }
+    let countries = if sel.countries.is_empty() {
+        "any reporting country".to_string()
+    } else if present.is_empty() {
+        sel.countries.join(", ")
+    } else {
+        absent.join(", ")
+    };
+    Err(Error::Usage(format!(
+        "the store has no records of {countries} from {from_year} to {to_year}: nothing to report \
+         (see `safetynet query --store STORE \"SELECT reporting_country, year, count(*) FROM cases GROUP BY 1, 2 ORDER BY 1, 2\"`)"
+    )))
+}
+
 /// The first and last year of registration in the store, periods of
 /// several years included (a store of an old layout, without the year
 /// span, by its years).

@@ -87,13 +87,26 @@ fn pin_if_store(root: &Path) -> Option<readers::ReaderPin> {
         .flatten()
 }
 
+/// The manifest, read under a pin when the folder is a store. A first
+/// commit between looking for the manifest and reading it gives a manifest
+/// read without a pin: then the pin is taken and the manifest read again.
+fn pinned_manifest(root: &Path) -> Result<(Option<readers::ReaderPin>, Option<Manifest>)> {
+    let pin = pin_if_store(root);
+    let manifest = Manifest::read(root)?;
+    if pin.is_none() && manifest.is_some() {
+        let pin = readers::pin(root);
+        return Ok((pin, Manifest::read(root)?));
+    }
+    Ok((pin, manifest))
+}
+
 impl Store {
     /// Opens an existing store; a directory without a manifest is not one,
     /// and one missing a listed file, or holding one of another size, is
     /// damaged (exit code 3).
     pub fn open(root: &Path) -> Result<Self> {
-        let pin = pin_if_store(root);
-        match Manifest::read(root)? {
+        let (pin, manifest) = pinned_manifest(root)?;
+        match manifest {
             Some(manifest) => {
                 let mut store = Store {
                     root: root.to_path_buf(),
@@ -133,8 +146,7 @@ impl Store {
                 root.display()
             )));
         }
-        let pin = pin_if_store(root);
-        let manifest = Manifest::read(root)?;
+        let (pin, manifest) = pinned_manifest(root)?;
         // A store's own lock and staging are there before its first
         // commit (another process may be making it right now): they do not
         // make the folder someone else's.

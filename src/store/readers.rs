@@ -45,13 +45,19 @@ fn key(root: &Path) -> PathBuf {
     std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())
 }
 
+/// The store's `.readers`, created when missing; opened for reading only
+/// where this user may not write it (another user's store), as a lock
+/// needs no more: without the fallback, such a user's reading went
+/// unprotected and its changes removed files others read.
 fn open_readers_file(root: &Path) -> Option<File> {
+    let path = root.join(READERS_FILE);
     OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(root.join(READERS_FILE))
+        .open(&path)
+        .or_else(|_| File::open(&path))
         .ok()
 }
 
@@ -63,8 +69,9 @@ pub struct ReaderPin {
 }
 
 /// Pins the store at `root` for reading; take it before reading the
-/// manifest. None where the store cannot hold the file (a read-only copy,
-/// which no change can alter either).
+/// manifest. None where the file can be neither made nor opened (a
+/// read-only copy, which no change can alter either) or the file system
+/// has no locks.
 pub fn pin(root: &Path) -> Option<ReaderPin> {
     let key = key(root);
     let mut held = held();
@@ -116,22 +123,16 @@ pub fn when_no_one_reads(root: &Path, remove: impl FnOnce()) -> bool {
             let _ = entry.file.lock_shared();
             alone
         }
-        None => match open_readers_file(root) {
-            Some(file) => {
-                let alone = exclusive(&file);
-                if alone {
-                    remove();
-                    let _ = file.unlock();
-                }
-                alone
-            }
-            // a store that cannot hold the file cannot be read by a pin
-            // either
-            None => {
+        // Not openable even for reading: nothing tells whether anyone
+        // reads, so nothing is removed (a later change tries again).
+        None => open_readers_file(root).is_some_and(|file| {
+            let alone = exclusive(&file);
+            if alone {
                 remove();
-                true
+                let _ = file.unlock();
             }
-        },
+            alone
+        }),
     }
 }
 

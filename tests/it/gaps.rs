@@ -315,3 +315,36 @@ fn gaps_without_a_directory_or_with_a_broken_needs_file_are_refused() {
     assert_eq!(code, 2);
     assert!(stderr.contains("--unit cases does not apply"), "{stderr}");
 }
+
+/// Gaps of a selection without records read as "no gaps": refused, as a
+/// report of one is, naming what the store does not hold.
+#[test]
+fn gaps_of_a_country_or_years_without_records_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let store = store(dir.path());
+    let file = directory(
+        dir.path(),
+        "dir.csv",
+        &["T1,Women's shelter,US,US-TX,shelter,women,sex"],
+    );
+    ok(&["directory", "import", p(&file), "--store", p(&store)]);
+    for (args, named) in [
+        (vec!["--country", "FR"], "FR"),
+        (vec!["--country", "US,FR"], "FR"),
+        (vec!["--from", "2030", "--to", "2031"], "from 2030 to 2031"),
+    ] {
+        let out = dir.path().join("gaps-refused");
+        let mut argv = vec!["gaps", "--store", p(&store), "--out", p(&out)];
+        argv.extend(args.iter().copied());
+        let (code, _, err) = run(&argv);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.contains("has no records of") && err.contains(named),
+            "{args:?}: {err}"
+        );
+        assert!(!out.exists(), "{args:?}");
+    }
+    // and no release was recorded for them
+    let (_, releases, _) = run(&["releases", "--store", p(&store)]);
+    assert!(!releases.contains("gaps"), "{releases}");
+}

@@ -1291,3 +1291,125 @@ fn each_reporting_country_has_its_section_and_the_audit_checks_it() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("the sections by reporting country"), "{err}");
 }
+
+/// A year without records has no row in the trend table, so the row
+/// before a year can be two years back: its count is not the previous
+/// year's, and a change over two years shown as one year's was wrong (and
+/// contradicted the other tables, so such a store could not be published).
+#[test]
+fn a_year_without_records_gives_no_change_from_the_year_before_it() {
+    let dir = TempDir::new().unwrap();
+    let full = dir.path().join("full.csv");
+    ok(&[
+        "generate",
+        "--records",
+        "3000",
+        "--seed",
+        "5",
+        "--countries",
+        "US,MX",
+        "--years",
+        "2018-2022",
+        "--out",
+        p(&full),
+    ]);
+    // the same export without 2021
+    let mut reader = csv::Reader::from_path(&full).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let year = headers.iter().position(|h| h == "year").unwrap();
+    let gap = dir.path().join("gap.csv");
+    let mut writer = csv::Writer::from_path(&gap).unwrap();
+    writer.write_record(&headers).unwrap();
+    for record in reader.records() {
+        let record = record.unwrap();
+        if &record[year] != "2021" {
+            writer.write_record(&record).unwrap();
+        }
+    }
+    writer.flush().unwrap();
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&gap]);
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let trend = query_rows_of_file(&store, &root.join("queries/02_types_by_year.sql"));
+    let year_of = |r: &std::collections::BTreeMap<String, String>| r["year"].clone();
+    assert!(trend.iter().any(|r| year_of(r) == "2020"));
+    assert!(trend.iter().all(|r| year_of(r) != "2021"));
+    for row in trend.iter().filter(|r| year_of(r) == "2022") {
+        assert_eq!(row["prev_n"], "", "{row:?}");
+        assert_eq!(row["change_pct"], "", "{row:?}");
+    }
+    // 2020 still has 2019 before it
+    assert!(
+        trend
+            .iter()
+            .any(|r| year_of(r) == "2020" && !r["prev_n"].is_empty())
+    );
+    let out = dir.path().join("report");
+    ok(&["report", "--store", p(&store), "--out", p(&out)]);
+    for row in read_table(&out, "02_types_by_year")
+        .iter()
+        .filter(|r| r["year"] == "2022")
+    {
+        assert_eq!(row["prev_n"], "", "{row:?}");
+        assert_eq!(row["change_pct"], "", "{row:?}");
+    }
+}
+
+/// A query file's result as rows of column → text (CSV; empty = null).
+fn query_rows_of_file(
+    store: &Path,
+    file: &Path,
+) -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = ok(&[
+        "query",
+        "--store",
+        p(store),
+        "--format",
+        "csv",
+        "--file",
+        p(file),
+    ]);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A report of "US, FR" from a store without FR named FR as covered while
+/// counting none of it: refused, naming FR.
+#[test]
+fn a_report_naming_a_country_without_records_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "2000", "3", "US,MX");
+    let out = dir.path().join("report");
+    let (code, _, err) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--country",
+        "US,FR",
+        "--out",
+        p(&out),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("has no records of FR from"), "{err}");
+    assert!(!out.exists());
+    ok(&[
+        "report",
+        "--store",
+        p(&store),
+        "--country",
+        "US,MX",
+        "--out",
+        p(&out),
+    ]);
+}

@@ -646,3 +646,44 @@ fn a_change_while_another_process_holds_the_lock_is_refused_naming_it() {
     drop(lock);
     ok(&["classify", "--store", p(&store), "--rules", p(&rules)]);
 }
+
+/// DataFusion's path parser reads `[`, `*` and `?` as a glob: a store under
+/// such a folder matched no file and counted 0, with exit code 0.
+#[test]
+fn a_store_under_a_folder_named_with_glob_characters_is_read_whole() {
+    let dir = TempDir::new().unwrap();
+    let export = generated(dir.path(), "US.csv", 1_500, 4, "US");
+    for name in ["cases [2024]", "a*b", "what?"] {
+        let store = dir.path().join(name).join("store");
+        ok(&["ingest", "--store", p(&store), p(&export)]);
+        assert_eq!(records(&store), 1_500, "{name}");
+        let out = dir.path().join(name).join("report");
+        ok(&["report", "--store", p(&store), "--out", p(&out)]);
+    }
+}
+
+/// `query ... | head`: the reader stops reading; the query ends without a
+/// panic (it exited 101 with "failed printing to stdout").
+#[test]
+fn a_query_whose_reader_stops_reading_ends_quietly() {
+    use std::io::Read as _;
+    let dir = TempDir::new().unwrap();
+    let export = generated(dir.path(), "US.csv", 3_000, 5, "US");
+    let store = dir.path().join("store");
+    ok(&["ingest", "--store", p(&store), p(&export)]);
+    // far more than a pipe holds, so the query is still writing
+    let mut child = spawn(&[
+        "query",
+        "--store",
+        p(&store),
+        "--format",
+        "csv",
+        "SELECT * FROM cases CROSS JOIN (SELECT 1 FROM cases LIMIT 20)",
+    ]);
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // the read end is closed here, as `head -c 10` closes it
+    let (code, err) = finish(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

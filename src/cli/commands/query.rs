@@ -108,6 +108,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         }
         Ok::<_, safetynet::Error>(batches)
     })?;
+    // every file read is still there: DataFusion reads a listed file that
+    // has gone as empty (see `store::readers`)
+    safetynet::store::verify::check_sizes(&store)?;
     if let Some(path) = output_file {
         safetynet::sql::output::write_file(&batches, format, &path)?;
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
@@ -120,9 +123,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
     // (the table format has escaped them already)
     use std::io::IsTerminal as _;
     if std::io::stdout().is_terminal() {
-        print!("{}", safetynet::base::escape::terminal_lines(&output));
+        crate::cli::output::to_stdout(&safetynet::base::escape::terminal_lines(&output))?;
     } else {
-        print!("{output}");
+        crate::cli::output::to_stdout(&output)?;
     }
 
     Ok(())
