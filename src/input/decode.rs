@@ -73,11 +73,44 @@ fn detect(sample: &[u8], whole_file: bool, path: &Path) -> Result<&'static Encod
             ),
         ));
     }
-    Ok(if is_utf8(sample, whole_file) {
+    Ok(if is_utf8(sample, whole_file) || mostly_utf8(sample) {
         UTF_8
     } else {
         WINDOWS_1252
     })
+}
+
+/// Whether a sample that is not all UTF-8 has at least as many characters
+/// written in UTF-8 beyond ASCII as bytes that are not UTF-8: a UTF-8
+/// export with a stray Latin-1 byte or two (a row edited by hand). Read as
+/// Windows-1252, every accented value of such a file was garbled ("é" as
+/// "Ã©") and classified by the garbled text; read as UTF-8, the rows with
+/// the stray bytes are quarantined, naming row and column. A Windows-1252
+/// export seldom holds a pair of bytes that is also UTF-8.
+fn mostly_utf8(sample: &[u8]) -> bool {
+    let (mut encoded, mut invalid) = (0usize, 0usize);
+    let mut rest = sample;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                encoded += text.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                let valid = std::str::from_utf8(valid).expect("valid up to here");
+                encoded += valid.chars().filter(|c| !c.is_ascii()).count();
+                match e.error_len() {
+                    Some(n) => {
+                        invalid += 1;
+                        rest = &after[n..];
+                    }
+                    None => break, // a character cut by the sample's end
+                }
+            }
+        }
+    }
+    encoded > 0 && encoded >= invalid
 }
 
 /// Opens `path` as text. `encoding` overrides detection.
@@ -188,5 +221,15 @@ mod tests {
         // but not at the real end of the file
         assert_eq!(detect(b"caf\xc3", false, p).unwrap(), UTF_8);
         assert_eq!(detect(b"caf\xc3", true, p).unwrap(), WINDOWS_1252);
+        // UTF-8 with a stray Latin-1 byte is UTF-8 (that row is
+        // quarantined); Latin-1 throughout is Windows-1252
+        assert_eq!(
+            detect(b"caf\xc3\xa9, ni\xc3\xb1o\nstray \xe9", true, p).unwrap(),
+            UTF_8
+        );
+        assert_eq!(
+            detect(b"caf\xe9, ni\xf1o, \xe9t\xe9", true, p).unwrap(),
+            WINDOWS_1252
+        );
     }
 }

@@ -194,19 +194,35 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
         let mut extra_files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+            // `.SQL` too: a file silently not read is a table silently
+            // not published
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("sql")))
             .collect();
         extra_files.sort();
+        if extra_files.is_empty() {
+            return Err(Error::Usage(format!(
+                "--queries {}: the folder holds no .sql file, so the report would add no table",
+                dir.display()
+            )));
+        }
         for path in extra_files {
             let name = path
                 .file_stem()
                 .expect("a file")
                 .to_string_lossy()
                 .to_string();
-            if files.iter().any(|(n, _)| *n == name) {
-                continue; // the shipped file of the same name is the same table
-            }
             let sql = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            if let Some((_, shipped)) = files.iter().find(|(n, _)| *n == name) {
+                // a copy of the shipped file is the same table; an edited
+                // one would be left out without a word
+                if shipped.trim() != sql.trim() {
+                    return Err(Error::Usage(format!(
+                        "{}: a shipped query has this name, with other SQL; give the file a name of its own",
+                        path.display()
+                    )));
+                }
+                continue;
+            }
             files.push((name, sql));
         }
     }

@@ -54,6 +54,11 @@ pub struct IngestedFile {
     /// `allow` (see [`Allowed`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub guard_allowed: Vec<Allowed>,
+    /// The sheet read, for a workbook: another sheet of the same file is
+    /// another input. (Absent in stores of before 2026-12-07, where a
+    /// workbook's input was its first sheet or the layout's.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// Values the personal-data guard let through a column because the
@@ -208,8 +213,14 @@ impl Manifest {
         Some(crate::base::files::hex(&hasher.finalize()[..16]))
     }
 
-    pub fn find_input(&self, sha256: &str) -> Option<&IngestedFile> {
-        self.inputs.iter().find(|f| f.sha256 == sha256)
+    /// The input of these bytes (and, for a workbook, this sheet). A
+    /// workbook recorded without its sheet counts as any sheet of it: the
+    /// same file again is not ingested twice.
+    pub fn find_input(&self, sha256: &str, sheet: Option<&str>) -> Option<&IngestedFile> {
+        self.inputs.iter().find(|f| {
+            f.sha256 == sha256
+                && (f.sheet.is_none() || sheet.is_none() || f.sheet.as_deref() == sheet)
+        })
     }
 
     pub fn to_json(&self) -> String {

@@ -1216,3 +1216,89 @@ fn alpha3_country_codes_are_read_without_a_value_map() {
         .collect();
     assert!(reasons[0].contains("alpha-3"), "{reasons:?}");
 }
+
+/// A workbook's sheets are inputs of their own: its second sheet was
+/// "already ingested" because its first was (same bytes), and its records
+/// could never be stored. Reading the first sheet says which were not read.
+#[test]
+fn each_sheet_of_a_workbook_is_an_input_of_its_own() {
+    use rust_xlsxwriter::Workbook;
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("two.xlsx");
+    let mut wb = Workbook::new();
+    let header = ["record_id", "reporting_country", "year", "trafficking_form"];
+    for (name, ids) in [("Cases", 1..=20), ("More", 101..=104)] {
+        let sheet = wb.add_worksheet();
+        sheet.set_name(name).unwrap();
+        for (c, h) in header.iter().enumerate() {
+            sheet.write(0, c as u16, *h).unwrap();
+        }
+        for (r, id) in ids.enumerate() {
+            let row = r as u32 + 1;
+            sheet.write(row, 0, format!("R{id}")).unwrap();
+            sheet.write(row, 1, "US").unwrap();
+            sheet.write(row, 2, 2020).unwrap();
+            sheet.write(row, 3, "labor").unwrap();
+        }
+    }
+    wb.save(&path).unwrap();
+    let store = dir.path().join("store");
+    let (code, out, err) = run(&["ingest", "--store", p(&store), p(&path)]);
+    assert_eq!(code, 0, "{err}");
+    let said = format!("{out}{err}");
+    assert!(
+        said.contains("only the sheet 'Cases' was read") && said.contains("More"),
+        "{said}"
+    );
+    let s = ingest_with(&store, &path, &[]);
+    assert!(s.to_string().contains("already ingested"), "{s}");
+    let s = ingest_with(&store, &path, &["--sheet", "More"]);
+    assert_eq!(s["stored"], 4, "{s}");
+    assert_eq!(query_count(&store, "SELECT count(*) FROM cases"), 24);
+    let m = manifest(&store);
+    let sheets: Vec<&str> = m["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["sheet"].as_str().unwrap())
+        .collect();
+    assert_eq!(sheets, ["Cases", "More"]);
+    // the same sheet again is already ingested
+    let s = ingest_with(&store, &path, &["--sheet", "More"]);
+    assert!(s.to_string().contains("already ingested"), "{s}");
+}
+
+/// A UTF-8 export with one stray Latin-1 byte was read as Windows-1252
+/// whole: every accented value garbled ("construcciÃ³n"), and classified
+/// as garbled. Now the row with the stray byte is quarantined, naming row
+/// and column, and the rest is read as written.
+#[test]
+fn a_stray_latin1_byte_in_a_utf8_export_quarantines_its_row_only() {
+    let dir = TempDir::new().unwrap();
+    let rows = [
+        "record_id,reporting_country,year,trafficking_form,venue",
+        "R1,MX,2020,labor,construcción",
+        "R2,MX,2020,labor,estética y masajes",
+        "R3,MX,2020,labor,PLACEHOLDER",
+        "R4,MX,2020,labor,taller de costura",
+    ];
+    let text = rows.join("\n") + "\n";
+    let bytes = text.replace("PLACEHOLDER", "caf\u{1}").into_bytes();
+    // the stray byte: Latin-1 é where the placeholder's control byte is
+    let bytes: Vec<u8> = bytes
+        .iter()
+        .map(|&b| if b == 1 { 0xe9 } else { b })
+        .collect();
+    let path = dir.path().join("mixed.csv");
+    std::fs::write(&path, bytes).unwrap();
+    let store = dir.path().join("store");
+    let s = ingest_with(&store, &path, &[]);
+    assert_eq!(s["stored"], 3, "{s}");
+    assert_eq!(s["quarantined"], 1, "{s}");
+    let venues = query_rows(&store, "SELECT venue FROM cases ORDER BY record_id");
+    let venues: Vec<&str> = venues.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        venues,
+        ["construcción", "estética y masajes", "taller de costura"]
+    );
+}

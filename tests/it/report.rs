@@ -1413,3 +1413,63 @@ fn a_report_naming_a_country_without_records_is_refused() {
         p(&out),
     ]);
 }
+
+/// `--queries DIR` whose files would not be read (none named `.sql`, or one
+/// named as a shipped query with other SQL) published nothing of them,
+/// silently: refused, naming the folder or the file.
+#[test]
+fn report_queries_that_would_not_be_read_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "1500", "6", "US");
+    let out = dir.path().join("report");
+    let refused = |queries: &Path, named: &str| {
+        let (code, _, err) = run(&[
+            "report",
+            "--store",
+            p(&store),
+            "--out",
+            p(&out),
+            "--queries",
+            p(queries),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(named), "{err}");
+        assert!(!out.exists());
+    };
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    refused(&empty, "holds no .sql file");
+    let edited = dir.path().join("edited");
+    std::fs::create_dir(&edited).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("queries/01_totals_by_form_year.sql")).unwrap();
+    std::fs::write(
+        edited.join("01_totals_by_form_year.sql"),
+        shipped.replace("WHERE", "WHERE 1 = 1 AND"),
+    )
+    .unwrap();
+    refused(&edited, "a shipped query has this name");
+    // a copy of the shipped file is the same table, and `.SQL` is read
+    std::fs::write(edited.join("01_totals_by_form_year.sql"), &shipped).unwrap();
+    std::fs::write(
+        edited.join("60_Mine.SQL"),
+        "-- title: Mine\nSELECT 1 AS one FROM cases LIMIT 1",
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&out),
+        "--queries",
+        p(&edited),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // tables are numbered in the report's order
+    let mine = std::fs::read_dir(out.join("tables"))
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with("_Mine.csv"));
+    assert!(mine);
+}

@@ -320,6 +320,13 @@ pub fn ingest(
             })?,
         };
         let name = path.display().to_string();
+        // a workbook's sheet is part of the input: its second sheet is not
+        // "already ingested" because its first was
+        let sheets = match format {
+            InputFormat::Xlsx => Some(readers::xlsx::sheet_read(path, &read)?),
+            _ => None,
+        };
+        let sheet = sheets.as_ref().map(|(read, _)| read.as_str());
         let likely_seen = manifest.inputs.iter().any(|f| f.name == name)
             || pending.iter().any(|p| p.path == *path);
         let (hashed, screened) = if likely_seen {
@@ -327,7 +334,7 @@ pub fn ingest(
             // bytes, which the hash alone tells, so the screen waits for it
             let hashed = sha256_file(path);
             let screened = match &hashed {
-                Ok(sha) if seen_as(&manifest, &pending, sha).is_some() => None,
+                Ok(sha) if seen_as(&manifest, &pending, sha, sheet).is_some() => None,
                 _ => Some(screen_file(path, format, &read, options.mapping.as_ref())),
             };
             (hashed, screened)
@@ -343,7 +350,7 @@ pub fn ingest(
             })
         };
         let sha = hashed?;
-        match (seen_as(&manifest, &pending, &sha), screened) {
+        match (seen_as(&manifest, &pending, &sha, sheet), screened) {
             // the same bytes as a file already ingested: nothing of this one
             // is read further, whatever the screen found (it found the same
             // when that file was ingested)
@@ -360,6 +367,7 @@ pub fn ingest(
                 path: path.clone(),
                 sha,
                 format,
+                sheets: sheets.clone(),
                 allowed: screened?,
             }),
             (None, None) => unreachable!("a file not seen before is screened"),
@@ -380,6 +388,7 @@ pub fn ingest(
             path,
             sha,
             format,
+            sheets,
             allowed,
         } in &pending
         {
@@ -401,7 +410,7 @@ pub fn ingest(
             let FileOutcome {
                 counts,
                 quarantine_file,
-                warnings,
+                mut warnings,
             } = ingest_file(
                 &input,
                 &validator,
@@ -422,6 +431,15 @@ pub fn ingest(
                 options.show_progress,
             )?;
             debug_assert!(counts.reconciles());
+            if let Some((read, others)) = sheets
+                && !others.is_empty()
+            {
+                warnings.push(format!(
+                    "only the sheet '{read}' was read; the workbook's other sheets ({}) were not: \
+                     ingest each that holds records with --sheet NAME",
+                    others.join(", ")
+                ));
+            }
             manifest.inputs.push(IngestedFile {
                 name: path.display().to_string(),
                 sha256: sha.clone(),
@@ -431,6 +449,7 @@ pub fn ingest(
                 ingested_at: crate::base::clock::now_rfc3339(),
                 quarantine_file: quarantine_file.clone(),
                 guard_allowed: guard_allowed.clone(),
+                sheet: sheets.as_ref().map(|(read, _)| read.clone()),
             });
             summaries.push(FileSummary {
                 file: path.display().to_string(),
@@ -493,19 +512,26 @@ struct Pending {
     path: PathBuf,
     sha: String,
     format: InputFormat,
+    /// A workbook's sheet read, and its other sheets.
+    sheets: Option<(String, Vec<String>)>,
     /// What the personal-data guard let through by the mapping's `allow`.
     allowed: Vec<Allowed>,
 }
 
 /// The name of a file of these bytes in the store or among the files to
 /// ingest, if there is one.
-fn seen_as(manifest: &crate::store::Manifest, pending: &[Pending], sha: &str) -> Option<String> {
+fn seen_as(
+    manifest: &crate::store::Manifest,
+    pending: &[Pending],
+    sha: &str,
+    sheet: Option<&str>,
+) -> Option<String> {
     manifest
-        .find_input(sha)
+        .find_input(sha, sheet)
         .map(|f| f.name.clone())
         .or_else(|| {
             (pending.iter())
-                .find(|p| p.sha == sha)
+                .find(|p| p.sha == sha && p.sheets.as_ref().map(|(read, _)| read.as_str()) == sheet)
                 .map(|p| p.path.display().to_string())
         })
 }

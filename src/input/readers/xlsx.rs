@@ -99,6 +99,28 @@ fn header_position(rows: &[SheetRow], expected: &[String]) -> Option<usize> {
         .or_else(|| rows.iter().position(|(_, r)| non_empty(r) >= 2))
 }
 
+/// The sheet a workbook is read from (`--sheet`, or the first) and the
+/// names of its other sheets, which are not read. The sheet is part of
+/// what an input is: two sheets of one file are two inputs.
+pub fn sheet_read(path: &Path, options: &ReadOptions) -> Result<(String, Vec<String>)> {
+    let workbook = open_workbook_auto(path)
+        .map_err(|e| Error::bad_input(path, format!("not a readable workbook: {e}")))?;
+    let names = workbook.sheet_names();
+    let read = match &options.sheet {
+        Some(wanted) => names.iter().find(|n| *n == wanted).cloned(),
+        None => names.first().cloned(),
+    };
+    let read = read.ok_or_else(|| match &options.sheet {
+        Some(wanted) => Error::bad_input(
+            path,
+            format!("no sheet named '{wanted}' (sheets: {})", names.join(", ")),
+        ),
+        None => Error::bad_input(path, "the workbook has no sheets"),
+    })?;
+    let others = names.into_iter().filter(|n| *n != read).collect();
+    Ok((read, others))
+}
+
 impl XlsxSource {
     pub fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
         let mut workbook = open_workbook_auto(path)
