@@ -1422,7 +1422,7 @@ fn report_queries_that_would_not_be_read_are_refused() {
     let dir = TempDir::new().unwrap();
     let store = synthetic_store(dir.path(), "1500", "6", "US");
     let out = dir.path().join("report");
-    let refused = |queries: &Path, named: &str| {
+    let report = |queries: &Path| {
         let (code, _, err) = run(&[
             "report",
             "--store",
@@ -1432,6 +1432,10 @@ fn report_queries_that_would_not_be_read_are_refused() {
             "--queries",
             p(queries),
         ]);
+        (code, err)
+    };
+    let refused = |queries: &Path, named: &str| {
+        let (code, err) = report(queries);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains(named), "{err}");
         assert!(!out.exists());
@@ -1456,15 +1460,7 @@ fn report_queries_that_would_not_be_read_are_refused() {
         "-- title: Mine\nSELECT 1 AS one FROM cases LIMIT 1",
     )
     .unwrap();
-    let (code, _, err) = run(&[
-        "report",
-        "--store",
-        p(&store),
-        "--out",
-        p(&out),
-        "--queries",
-        p(&edited),
-    ]);
+    let (code, err) = report(&edited);
     assert_eq!(code, 0, "{err}");
     // tables are numbered in the report's order
     let mine = std::fs::read_dir(out.join("tables"))
