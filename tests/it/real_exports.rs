@@ -1302,3 +1302,95 @@ fn a_stray_latin1_byte_in_a_utf8_export_quarantines_its_row_only() {
         ["construcción", "estética y masajes", "taller de costura"]
     );
 }
+
+/// A JSON record naming a field twice kept the last value and dropped the
+/// first without a word; now the record is quarantined, naming the field.
+#[test]
+fn a_json_record_naming_a_field_twice_is_quarantined() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("twice.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"record_id":"J1","reporting_country":"MX","year":2020,"trafficking_form":"labor","venue":"taller"}"#,
+            "\n",
+            r#"{"record_id":"J2","reporting_country":"MX","year":2020,"trafficking_form":"labor","venue":"planta","venue":"otra"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let s = ingest_with(&store, &path, &[]);
+    assert_eq!(s["stored"], 1, "{s}");
+    assert_eq!(s["quarantined"], 1, "{s}");
+    let quarantine = std::fs::read_to_string(
+        store.join(
+            manifest(&store)["inputs"][0]["quarantine_file"]
+                .as_str()
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    assert!(
+        quarantine.contains("venue") && quarantine.contains("appears twice"),
+        "{quarantine}"
+    );
+}
+
+/// A formula cell saved without its value (openpyxl and other writers
+/// without a calculation engine) was read as empty and stored as not
+/// recorded, silently; now its row is quarantined, naming the column. A
+/// formula with its value saved is read by the value.
+#[test]
+fn a_workbook_formula_never_computed_quarantines_its_row() {
+    use rust_xlsxwriter::{Formula, Workbook};
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("formulas.xlsx");
+    let mut wb = Workbook::new();
+    let sheet = wb.add_worksheet();
+    for (c, h) in [
+        "record_id",
+        "reporting_country",
+        "year",
+        "venue",
+        "trafficking_form",
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.write(0, c as u16, *h).unwrap();
+    }
+    for (r, id) in ["F1", "F2", "F3"].iter().enumerate() {
+        let row = r as u32 + 1;
+        sheet.write(row, 0, *id).unwrap();
+        sheet.write(row, 1, "US").unwrap();
+        sheet.write(row, 3, "farm").unwrap();
+        sheet.write(row, 4, "labor").unwrap();
+    }
+    sheet.write(1, 2, 2020).unwrap();
+    // saved with an empty value, as writers without a calculation engine do
+    sheet.set_formula_result_default("");
+    sheet.write_formula(2, 2, "=2000+20").unwrap();
+    sheet
+        .write_formula(3, 2, Formula::new("=2000+21").set_result("2021"))
+        .unwrap();
+    wb.save(&path).unwrap();
+    let store = dir.path().join("store");
+    let s = ingest_with(&store, &path, &[]);
+    assert_eq!(s["stored"], 2, "{s}");
+    assert_eq!(s["quarantined"], 1, "{s}");
+    let years = query_rows(&store, "SELECT record_id, year FROM cases ORDER BY 1");
+    assert_eq!(years, [["F1", "2020"], ["F3", "2021"]]);
+    let quarantine = std::fs::read_to_string(
+        store.join(
+            manifest(&store)["inputs"][0]["quarantine_file"]
+                .as_str()
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    assert!(
+        quarantine.contains("year") && quarantine.contains("never computed"),
+        "{quarantine}"
+    );
+}

@@ -442,6 +442,34 @@ impl JsonlSource {
     }
 }
 
+/// A JSON object's fields in their order, a repeated field kept twice:
+/// serde_json's `Map` keeps the last value of a repeated field and drops
+/// the other without a word.
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(field) = map.next_entry::<String, serde_json::Value>()? {
+                    fields.push(field);
+                }
+                Ok(Entries(fields))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
 fn json_cell(value: &serde_json::Value) -> Result<String, &'static str> {
     use serde_json::Value;
     Ok(match value {
@@ -510,13 +538,21 @@ impl RowSource for JsonlSource {
             if text.is_empty() {
                 continue;
             }
-            let object =
-                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
-                    Ok(o) => o,
-                    Err(e) => return malformed("", text, format!("not a JSON object: {e}")),
-                };
-            if let Some(key) = object.keys().find(|k| !self.header.contains(k)) {
+            let object = match serde_json::from_str::<Entries>(text) {
+                Ok(Entries(o)) => o,
+                Err(e) => return malformed("", text, format!("not a JSON object: {e}")),
+            };
+            if let Some((key, _)) = object.iter().find(|(k, _)| !self.header.contains(k)) {
                 return malformed(key, "", "field not in the header of this file".into());
+            }
+            let mut keys = std::collections::HashSet::new();
+            if let Some((key, _)) = object.iter().find(|(k, _)| !keys.insert(k.as_str())) {
+                return malformed(
+                    key,
+                    "",
+                    "the field appears twice in this record; which value is meant is not known"
+                        .into(),
+                );
             }
             let mut cells = vec![String::new(); self.header.len()];
             for (key, value) in &object {

@@ -84,9 +84,18 @@ fn cell_text(cell: &Data) -> Result<String, String> {
             None => return Err(format!("a date Excel cannot represent ({})", d.as_f64())),
         },
         Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(calamine::CellErrorType::GettingData) => return Err(UNCOMPUTED.into()),
         Data::Error(e) => return Err(format!("a spreadsheet error value ({e})")),
     })
 }
+
+/// A formula cell saved without its value: programs that write workbooks
+/// without a calculation engine (openpyxl, many exporters) leave it to the
+/// spreadsheet to compute on opening. Read as empty, the value was stored
+/// as not recorded without a word. Such a cell is read as Excel's
+/// "#GETTING_DATA", which says the same: the value is not there yet.
+const UNCOMPUTED: &str = "a formula whose value was never computed (the workbook was saved by a program \
+     that does not compute formulas): open and save it in a spreadsheet program, or export CSV";
 
 /// The first row that can be the header: one holding a column the layout
 /// expects among the first rows, else the first with two names.
@@ -287,10 +296,10 @@ fn stream_sheet(
     });
     let mut current: Option<(u32, Vec<Data>)> = None;
     while let Some(cell) = cells
-        .next_cell()
+        .next_cell_with_formula_metadata()
         .map_err(|e| format!("sheet '{sheet}': {e}"))?
     {
-        let (row, column) = cell.get_position();
+        let (row, column) = cell.pos;
         if column >= MAX_COLUMNS {
             continue;
         }
@@ -305,7 +314,18 @@ fn stream_sheet(
         if data.len() <= column {
             data.resize(column + 1, Data::Empty);
         }
-        data[column] = Data::from(cell.get_value().clone());
+        let uncomputed = cell.formula.is_some()
+            && match &cell.value {
+                calamine::DataRef::Empty => true,
+                calamine::DataRef::String(s) => s.is_empty(),
+                calamine::DataRef::SharedString(s) => s.is_empty(),
+                _ => false,
+            };
+        data[column] = if uncomputed {
+            Data::Error(calamine::CellErrorType::GettingData)
+        } else {
+            Data::from(cell.value)
+        };
     }
     if let Some((r, data)) = current {
         let _ = rows.send(Ok((u64::from(r) + 1, data)));
@@ -329,10 +349,12 @@ impl RowSource for XlsxSource {
             };
             // a row with nothing under any named column is not a record
             // (templates number hundreds of empty rows)
-            let empty = !self
-                .named
-                .iter()
-                .any(|&c| data.get(c).is_some_and(|d| !header_text(d).is_empty()));
+            // (an error value or a formula never computed is something: its
+            // row is quarantined, not passed over)
+            let empty = !self.named.iter().any(|&c| {
+                data.get(c)
+                    .is_some_and(|d| matches!(d, Data::Error(_)) || !header_text(d).is_empty())
+            });
             if !empty {
                 break (number, data);
             }
