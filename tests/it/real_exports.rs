@@ -1323,14 +1323,7 @@ fn a_json_record_naming_a_field_twice_is_quarantined() {
     let s = ingest_with(&store, &path, &[]);
     assert_eq!(s["stored"], 1, "{s}");
     assert_eq!(s["quarantined"], 1, "{s}");
-    let quarantine = std::fs::read_to_string(
-        store.join(
-            manifest(&store)["inputs"][0]["quarantine_file"]
-                .as_str()
-                .unwrap(),
-        ),
-    )
-    .unwrap();
+    let quarantine = first_quarantine(&store);
     assert!(
         quarantine.contains("venue") && quarantine.contains("appears twice"),
         "{quarantine}"
@@ -1381,16 +1374,18 @@ fn a_workbook_formula_never_computed_quarantines_its_row() {
     assert_eq!(s["quarantined"], 1, "{s}");
     let years = query_rows(&store, "SELECT record_id, year FROM cases ORDER BY 1");
     assert_eq!(years, [["F1", "2020"], ["F3", "2021"]]);
-    let quarantine = std::fs::read_to_string(
-        store.join(
-            manifest(&store)["inputs"][0]["quarantine_file"]
-                .as_str()
-                .unwrap(),
-        ),
-    )
-    .unwrap();
+    let quarantine = first_quarantine(&store);
     assert!(
         quarantine.contains("year") && quarantine.contains("never computed"),
         "{quarantine}"
     );
+}
+
+/// The quarantine file of the store's first input, as text.
+fn first_quarantine(store: &Path) -> String {
+    let relative = manifest(store)["inputs"][0]["quarantine_file"]
+        .as_str()
+        .expect("a quarantine file")
+        .to_string();
+    std::fs::read_to_string(store.join(relative)).unwrap()
 }
