@@ -250,20 +250,7 @@ impl Drop for Transaction<'_> {
 fn remove_leftovers(store: &Store) -> Result<()> {
     let root = store.root();
     let _ = fs::remove_dir_all(root.join(STAGING_DIR));
-    let listed: std::collections::HashSet<PathBuf> = store
-        .manifest()
-        .listed_files()
-        .map(|f| root.join(f))
-        .collect();
-    let unlisted: Vec<PathBuf> = ["data", "quarantine", "releases"]
-        .iter()
-        .flat_map(|dir| files_under(&root.join(dir)))
-        .filter(|file| {
-            file.file_name()
-                .is_some_and(|n| is_change_file_name(&n.to_string_lossy()))
-                && !listed.contains(file)
-        })
-        .collect();
+    let unlisted = unlisted_change_files(store);
     if !unlisted.is_empty() {
         super::readers::when_no_one_reads(root, || {
             for file in &unlisted {
@@ -273,6 +260,27 @@ fn remove_leftovers(store: &Store) -> Result<()> {
     }
     remove_empty_dirs(&root.join("data"));
     Ok(())
+}
+
+/// Files in `data/`, `quarantine/` or `releases/` that bear the names only
+/// a change gives but that the manifest does not list: left by a killed
+/// change, or replaced while another process read them.
+pub(super) fn unlisted_change_files(store: &Store) -> Vec<PathBuf> {
+    let root = store.root();
+    let listed: std::collections::HashSet<PathBuf> = store
+        .manifest()
+        .listed_files()
+        .map(|f| root.join(f))
+        .collect();
+    ["data", "quarantine", "releases"]
+        .iter()
+        .flat_map(|dir| files_under(&root.join(dir)))
+        .filter(|file| {
+            file.file_name()
+                .is_some_and(|n| is_change_file_name(&n.to_string_lossy()))
+                && !listed.contains(file)
+        })
+        .collect()
 }
 
 /// `g000042-1a2b3c4d-0001.parquet`, `g000042-1a2b3c4d-<hash>.csv`.

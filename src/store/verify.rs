@@ -16,6 +16,10 @@ pub struct Verified {
     /// Files listed by a manifest written before sizes and hashes were
     /// recorded: there, and readable, but nothing to check them against.
     pub without_checks: Vec<String>,
+    /// Files no manifest lists any more, of generations replaced while
+    /// another process read them (or left by a killed change): nothing
+    /// reads them, and the next change removes them once no one reads.
+    pub awaiting_removal: usize,
 }
 
 /// Every listed file exists, with its recorded size.
@@ -49,6 +53,7 @@ pub fn verify(store: &Store) -> Result<Verified> {
         files: 0,
         bytes: 0,
         without_checks: Vec::new(),
+        awaiting_removal: super::transaction::unlisted_change_files(store).len(),
     };
     for relative in store.manifest().listed_files() {
         let Some(check) = store.manifest().files.get(relative) else {

@@ -570,7 +570,15 @@ fn a_store_being_read_keeps_its_files_until_the_reader_is_done() {
         .unwrap();
     assert_eq!(rows, 3_000);
     assert_eq!(records(&store), 3_000);
-    ok(&["verify", "--store", p(&store)]);
+    // intact, and says what waits
+    let said = ok(&["verify", "--store", p(&store)]);
+    assert!(
+        said.contains(&format!(
+            "{} files of replaced generations await removal",
+            read.len()
+        )),
+        "{said}"
+    );
 
     // a change while it still reads leaves them too; once it is done, the
     // next change removes them, and only what the manifest lists remains
@@ -585,6 +593,8 @@ fn a_store_being_read_keeps_its_files_until_the_reader_is_done() {
     listed.sort();
     assert_eq!(data_files(&store), listed);
     assert_eq!(records(&store), 5_000);
+    let said = ok(&["verify", "--store", p(&store)]);
+    assert!(!said.contains("await removal"), "{said}");
 }
 
 #[test]

@@ -30,5 +30,12 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
             verified.without_checks.join(", ")
         );
     }
+    if verified.awaiting_removal > 0 {
+        println!(
+            "{} files of replaced generations await removal: no manifest lists them and nothing reads them; \
+             the next change removes them once no other process is reading the store",
+            verified.awaiting_removal
+        );
+    }
     Ok(())
 }
