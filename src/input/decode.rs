@@ -80,26 +80,28 @@ fn detect(sample: &[u8], whole_file: bool, path: &Path) -> Result<&'static Encod
     })
 }
 
-/// Whether a sample that is not all UTF-8 has at least as many characters
-/// written in UTF-8 beyond ASCII as bytes that are not UTF-8: a UTF-8
-/// export with a stray Latin-1 byte or two (a row edited by hand). Read as
-/// Windows-1252, every accented value of such a file was garbled ("é" as
-/// "Ã©") and classified by the garbled text; read as UTF-8, the rows with
-/// the stray bytes are quarantined, naming row and column. A Windows-1252
-/// export seldom holds a pair of bytes that is also UTF-8.
+/// Whether a sample that is not all UTF-8 is UTF-8 with a stray Latin-1
+/// byte or two (a row edited by hand): at least four accented letters or
+/// typographic marks written in UTF-8, and four times as many as bytes that
+/// are not UTF-8. Read as Windows-1252, every accented value of such a file
+/// was garbled ("é" as "Ã©") and classified by the garbled text; read as
+/// UTF-8, the rows with the stray bytes are quarantined, naming row and
+/// column. Only characters a text export holds count: two Windows-1252
+/// characters that happen to form UTF-8 make something else ("É’" is
+/// "ɒ"), so a Windows-1252 export is not taken for UTF-8 by accident.
 fn mostly_utf8(sample: &[u8]) -> bool {
     let (mut encoded, mut invalid) = (0usize, 0usize);
     let mut rest = sample;
     loop {
         match std::str::from_utf8(rest) {
             Ok(text) => {
-                encoded += text.chars().filter(|c| !c.is_ascii()).count();
+                encoded += text.chars().filter(|&c| written_in_exports(c)).count();
                 break;
             }
             Err(e) => {
                 let (valid, after) = rest.split_at(e.valid_up_to());
                 let valid = std::str::from_utf8(valid).expect("valid up to here");
-                encoded += valid.chars().filter(|c| !c.is_ascii()).count();
+                encoded += valid.chars().filter(|&c| written_in_exports(c)).count();
                 match e.error_len() {
                     Some(n) => {
                         invalid += 1;
@@ -110,7 +112,13 @@ fn mostly_utf8(sample: &[u8]) -> bool {
             }
         }
     }
-    encoded > 0 && encoded >= invalid
+    encoded >= 4 && encoded >= 4 * invalid
+}
+
+/// Latin letters with accents (Latin-1 and Latin Extended-A), the
+/// Latin-1 signs, typographic punctuation and the euro sign.
+fn written_in_exports(c: char) -> bool {
+    matches!(c, '\u{a0}'..='\u{17f}' | '\u{2010}'..='\u{206f}' | '\u{20ac}')
 }
 
 /// Opens `path` as text. `encoding` overrides detection.
@@ -224,8 +232,18 @@ mod tests {
         // UTF-8 with a stray Latin-1 byte is UTF-8 (that row is
         // quarantined); Latin-1 throughout is Windows-1252
         assert_eq!(
-            detect(b"caf\xc3\xa9, ni\xc3\xb1o\nstray \xe9", true, p).unwrap(),
+            detect(
+                b"caf\xc3\xa9, ni\xc3\xb1o, \xc3\xa9t\xc3\xa9\nstray \xe9",
+                true,
+                p
+            )
+            .unwrap(),
             UTF_8
+        );
+        // Windows-1252 whose "É’" happens to be UTF-8 ("ɒ") stays so
+        assert_eq!(
+            detect(b"JOS\xc9\x92S BAR, Caf\xe9 Luna", true, p).unwrap(),
+            WINDOWS_1252
         );
         assert_eq!(
             detect(b"caf\xe9, ni\xf1o, \xe9t\xe9", true, p).unwrap(),

@@ -215,7 +215,9 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
             if let Some((_, shipped)) = files.iter().find(|(n, _)| *n == name) {
                 // a copy of the shipped file is the same table; an edited
                 // one would be left out without a word
-                if shipped.trim() != sql.trim() {
+                // (line endings aside: a copy made on Windows is a copy)
+                let same = |text: &str| text.replace("\r\n", "\n").trim().to_string();
+                if same(shipped) != same(&sql) {
                     return Err(Error::Usage(format!(
                         "{}: a shipped query has this name, with other SQL; give the file a name of its own",
                         path.display()

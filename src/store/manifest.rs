@@ -213,13 +213,25 @@ impl Manifest {
         Some(crate::base::files::hex(&hasher.finalize()[..16]))
     }
 
-    /// The input of these bytes (and, for a workbook, this sheet). A
-    /// workbook recorded without its sheet counts as any sheet of it: the
-    /// same file again is not ingested twice.
-    pub fn find_input(&self, sha256: &str, sheet: Option<&str>) -> Option<&IngestedFile> {
+    /// The input of these bytes (and, for a workbook, this sheet; `first`
+    /// is the workbook's first sheet). A workbook recorded without its
+    /// sheet (before sheets were recorded) was read from its first sheet,
+    /// unless a layout named another: its first sheet counts as ingested,
+    /// and another is read (should that be the sheet a layout read, its
+    /// records are found again as duplicates, not stored twice).
+    pub fn find_input(
+        &self,
+        sha256: &str,
+        sheet: Option<&str>,
+        first: Option<&str>,
+    ) -> Option<&IngestedFile> {
         self.inputs.iter().find(|f| {
             f.sha256 == sha256
-                && (f.sheet.is_none() || sheet.is_none() || f.sheet.as_deref() == sheet)
+                && match (f.sheet.as_deref(), sheet) {
+                    (Some(recorded), Some(now)) => recorded == now,
+                    (None, Some(now)) => Some(now) == first,
+                    _ => true,
+                }
         })
     }
 

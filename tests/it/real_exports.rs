@@ -1266,6 +1266,20 @@ fn each_sheet_of_a_workbook_is_an_input_of_its_own() {
     // the same sheet again is already ingested
     let s = ingest_with(&store, &path, &["--sheet", "More"]);
     assert!(s.to_string().contains("already ingested"), "{s}");
+
+    // a store of before sheets were recorded: its workbook was its first
+    // sheet, and another sheet of it can still be ingested
+    let old = dir.path().join("old");
+    ingest_with(&old, &path, &[]);
+    let file = old.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    m["inputs"][0].as_object_mut().unwrap().remove("sheet");
+    std::fs::write(&file, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let s = ingest_with(&old, &path, &[]);
+    assert!(s.to_string().contains("already ingested"), "{s}");
+    let s = ingest_with(&old, &path, &["--sheet", "More"]);
+    assert_eq!(s["stored"], 4, "{s}");
 }
 
 /// A UTF-8 export with one stray Latin-1 byte was read as Windows-1252
@@ -1280,7 +1294,8 @@ fn a_stray_latin1_byte_in_a_utf8_export_quarantines_its_row_only() {
         "R1,MX,2020,labor,construcción",
         "R2,MX,2020,labor,estética y masajes",
         "R3,MX,2020,labor,PLACEHOLDER",
-        "R4,MX,2020,labor,taller de costura",
+        "R4,MX,2020,labor,cocina económica",
+        "R5,MX,2020,labor,niñera en área rural",
     ];
     let text = rows.join("\n") + "\n";
     let bytes = text.replace("PLACEHOLDER", "caf\u{1}").into_bytes();
@@ -1293,13 +1308,18 @@ fn a_stray_latin1_byte_in_a_utf8_export_quarantines_its_row_only() {
     std::fs::write(&path, bytes).unwrap();
     let store = dir.path().join("store");
     let s = ingest_with(&store, &path, &[]);
-    assert_eq!(s["stored"], 3, "{s}");
+    assert_eq!(s["stored"], 4, "{s}");
     assert_eq!(s["quarantined"], 1, "{s}");
     let venues = query_rows(&store, "SELECT venue FROM cases ORDER BY record_id");
     let venues: Vec<&str> = venues.iter().map(|r| r[0].as_str()).collect();
     assert_eq!(
         venues,
-        ["construcción", "estética y masajes", "taller de costura"]
+        [
+            "construcción",
+            "estética y masajes",
+            "cocina económica",
+            "niñera en área rural"
+        ]
     );
 }
 
@@ -1361,19 +1381,34 @@ fn a_workbook_formula_never_computed_quarantines_its_row() {
         sheet.write(row, 4, "labor").unwrap();
     }
     sheet.write(1, 2, 2020).unwrap();
-    // saved with an empty value, as writers without a calculation engine do
+    // saved with no value, as writers without a calculation engine do
+    // (openpyxl): rust_xlsxwriter always writes one, so the mark is taken
+    // out of the file below
+    sheet
+        .write_formula(2, 2, Formula::new("=2000+20").set_result("UNCOMPUTED"))
+        .unwrap();
+    // a formula that returns "" is a value, not a missing one
     sheet.set_formula_result_default("");
-    sheet.write_formula(2, 2, "=2000+20").unwrap();
+    sheet.write_formula(3, 3, "=IF(1=1,\"\",\"x\")").unwrap();
     sheet
         .write_formula(3, 2, Formula::new("=2000+21").set_result("2021"))
         .unwrap();
-    wb.save(&path).unwrap();
+    let written = dir.path().join("written.xlsx");
+    wb.save(&written).unwrap();
+    without_formula_values(
+        &written,
+        &path,
+        r#" t="str"><f>2000+20</f><v>UNCOMPUTED</v>"#,
+    );
     let store = dir.path().join("store");
     let s = ingest_with(&store, &path, &[]);
     assert_eq!(s["stored"], 2, "{s}");
     assert_eq!(s["quarantined"], 1, "{s}");
-    let years = query_rows(&store, "SELECT record_id, year FROM cases ORDER BY 1");
-    assert_eq!(years, [["F1", "2020"], ["F3", "2021"]]);
+    let years = query_rows(
+        &store,
+        "SELECT record_id, year, venue FROM cases ORDER BY 1",
+    );
+    assert_eq!(years, [["F1", "2020", "farm"], ["F3", "2021", ""]]);
     let quarantine = first_quarantine(&store);
     assert!(
         quarantine.contains("year") && quarantine.contains("never computed"),
@@ -1388,4 +1423,34 @@ fn first_quarantine(store: &Path) -> String {
         .expect("a quarantine file")
         .to_string();
     std::fs::read_to_string(store.join(relative)).unwrap()
+}
+
+/// A copy of the workbook `from` at `to` with `cell_tail` (the end of a
+/// formula cell's opening tag, its formula and its value) in the sheet
+/// written as the formula alone: a formula saved without its value.
+fn without_formula_values(from: &Path, to: &Path, cell_tail: &str) {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let formula = cell_tail
+        .split("<v>")
+        .next()
+        .unwrap()
+        .replacen(r#" t="str""#, "", 1);
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut text = Vec::new();
+        entry.read_to_end(&mut text).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(text).unwrap();
+            assert!(xml.contains(cell_tail), "{xml}");
+            text = xml.replacen(cell_tail, &formula, 1).into_bytes();
+        }
+        out.start_file(name, options).unwrap();
+        out.write_all(&text).unwrap();
+    }
+    out.finish().unwrap();
 }

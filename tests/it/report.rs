@@ -1453,8 +1453,13 @@ fn report_queries_that_would_not_be_read_are_refused() {
     )
     .unwrap();
     refused(&edited, "a shipped query has this name");
-    // a copy of the shipped file is the same table, and `.SQL` is read
-    std::fs::write(edited.join("01_totals_by_form_year.sql"), &shipped).unwrap();
+    // a copy of the shipped file (with Windows line endings) is the same
+    // table, and `.SQL` is read
+    std::fs::write(
+        edited.join("01_totals_by_form_year.sql"),
+        shipped.replace('\n', "\r\n"),
+    )
+    .unwrap();
     std::fs::write(
         edited.join("60_Mine.SQL"),
         "-- title: Mine\nSELECT 1 AS one FROM cases LIMIT 1",

@@ -32,8 +32,9 @@ pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
     }
     if verified.awaiting_removal > 0 {
         println!(
-            "{} files of replaced generations await removal: no manifest lists them and nothing reads them; \
-             the next change removes them once no other process is reading the store",
+            "{} files of replaced generations await removal: the manifest no longer lists them (a process \
+             was reading them when they were replaced, or a change was stopped); the next change removes \
+             them once no other process is reading the store",
             verified.awaiting_removal
         );
     }

@@ -326,7 +326,8 @@ pub fn ingest(
             InputFormat::Xlsx => Some(readers::xlsx::sheet_read(path, &read)?),
             _ => None,
         };
-        let sheet = sheets.as_ref().map(|(read, _)| read.as_str());
+        let sheet = sheets.as_ref().map(|s| s.read.as_str());
+        let first = sheets.as_ref().map(|s| s.first.as_str());
         let likely_seen = manifest.inputs.iter().any(|f| f.name == name)
             || pending.iter().any(|p| p.path == *path);
         let (hashed, screened) = if likely_seen {
@@ -334,7 +335,7 @@ pub fn ingest(
             // bytes, which the hash alone tells, so the screen waits for it
             let hashed = sha256_file(path);
             let screened = match &hashed {
-                Ok(sha) if seen_as(&manifest, &pending, sha, sheet).is_some() => None,
+                Ok(sha) if seen_as(&manifest, &pending, sha, sheet, first).is_some() => None,
                 _ => Some(screen_file(path, format, &read, options.mapping.as_ref())),
             };
             (hashed, screened)
@@ -350,7 +351,7 @@ pub fn ingest(
             })
         };
         let sha = hashed?;
-        match (seen_as(&manifest, &pending, &sha, sheet), screened) {
+        match (seen_as(&manifest, &pending, &sha, sheet, first), screened) {
             // the same bytes as a file already ingested: nothing of this one
             // is read further, whatever the screen found (it found the same
             // when that file was ingested)
@@ -431,13 +432,14 @@ pub fn ingest(
                 options.show_progress,
             )?;
             debug_assert!(counts.reconciles());
-            if let Some((read, others)) = sheets
-                && !others.is_empty()
+            if let Some(sheets) = sheets
+                && !sheets.others.is_empty()
             {
                 warnings.push(format!(
-                    "only the sheet '{read}' was read; the workbook's other sheets ({}) were not: \
+                    "only the sheet '{}' was read; the workbook's other sheets ({}) were not: \
                      ingest each that holds records with --sheet NAME",
-                    others.join(", ")
+                    sheets.read,
+                    sheets.others.join(", ")
                 ));
             }
             manifest.inputs.push(IngestedFile {
@@ -449,7 +451,7 @@ pub fn ingest(
                 ingested_at: crate::base::clock::now_rfc3339(),
                 quarantine_file: quarantine_file.clone(),
                 guard_allowed: guard_allowed.clone(),
-                sheet: sheets.as_ref().map(|(read, _)| read.clone()),
+                sheet: sheets.as_ref().map(|s| s.read.clone()),
             });
             summaries.push(FileSummary {
                 file: path.display().to_string(),
@@ -512,8 +514,8 @@ struct Pending {
     path: PathBuf,
     sha: String,
     format: InputFormat,
-    /// A workbook's sheet read, and its other sheets.
-    sheets: Option<(String, Vec<String>)>,
+    /// A workbook's sheets: the one read, the others.
+    sheets: Option<readers::xlsx::Sheets>,
     /// What the personal-data guard let through by the mapping's `allow`.
     allowed: Vec<Allowed>,
 }
@@ -525,13 +527,14 @@ fn seen_as(
     pending: &[Pending],
     sha: &str,
     sheet: Option<&str>,
+    first: Option<&str>,
 ) -> Option<String> {
     manifest
-        .find_input(sha, sheet)
+        .find_input(sha, sheet, first)
         .map(|f| f.name.clone())
         .or_else(|| {
             (pending.iter())
-                .find(|p| p.sha == sha && p.sheets.as_ref().map(|(read, _)| read.as_str()) == sheet)
+                .find(|p| p.sha == sha && p.sheets.as_ref().map(|s| s.read.as_str()) == sheet)
                 .map(|p| p.path.display().to_string())
         })
 }

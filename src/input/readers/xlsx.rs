@@ -108,10 +108,21 @@ fn header_position(rows: &[SheetRow], expected: &[String]) -> Option<usize> {
         .or_else(|| rows.iter().position(|(_, r)| non_empty(r) >= 2))
 }
 
+/// The sheets of a workbook, as ingest sees them.
+#[derive(Debug, Clone)]
+pub struct Sheets {
+    /// The sheet read: `--sheet`, or the first.
+    pub read: String,
+    /// The workbook's first sheet.
+    pub first: String,
+    /// The sheets not read.
+    pub others: Vec<String>,
+}
+
 /// The sheet a workbook is read from (`--sheet`, or the first) and the
 /// names of its other sheets, which are not read. The sheet is part of
 /// what an input is: two sheets of one file are two inputs.
-pub fn sheet_read(path: &Path, options: &ReadOptions) -> Result<(String, Vec<String>)> {
+pub fn sheet_read(path: &Path, options: &ReadOptions) -> Result<Sheets> {
     let workbook = open_workbook_auto(path)
         .map_err(|e| Error::bad_input(path, format!("not a readable workbook: {e}")))?;
     let names = workbook.sheet_names();
@@ -126,8 +137,13 @@ pub fn sheet_read(path: &Path, options: &ReadOptions) -> Result<(String, Vec<Str
         ),
         None => Error::bad_input(path, "the workbook has no sheets"),
     })?;
+    let first = names.first().cloned().unwrap_or_default();
     let others = names.into_iter().filter(|n| *n != read).collect();
-    Ok((read, others))
+    Ok(Sheets {
+        read,
+        first,
+        others,
+    })
 }
 
 impl XlsxSource {
@@ -314,13 +330,9 @@ fn stream_sheet(
         if data.len() <= column {
             data.resize(column + 1, Data::Empty);
         }
-        let uncomputed = cell.formula.is_some()
-            && match &cell.value {
-                calamine::DataRef::Empty => true,
-                calamine::DataRef::String(s) => s.is_empty(),
-                calamine::DataRef::SharedString(s) => s.is_empty(),
-                _ => false,
-            };
+        // no value at all: an empty string (`t="str"`, `<v></v>`) is what
+        // Excel saves for a formula that returns "" (`=IF(A2="","",A2)`)
+        let uncomputed = cell.formula.is_some() && matches!(cell.value, calamine::DataRef::Empty);
         data[column] = if uncomputed {
             Data::Error(calamine::CellErrorType::GettingData)
         } else {
@@ -349,12 +361,12 @@ impl RowSource for XlsxSource {
             };
             // a row with nothing under any named column is not a record
             // (templates number hundreds of empty rows)
-            // (an error value or a formula never computed is something: its
-            // row is quarantined, not passed over)
-            let empty = !self.named.iter().any(|&c| {
-                data.get(c)
-                    .is_some_and(|d| matches!(d, Data::Error(_)) || !header_text(d).is_empty())
-            });
+            // (templates also fill padding rows with lookups showing #N/A,
+            // or formulas not yet computed: such a row holds no value)
+            let empty = !self
+                .named
+                .iter()
+                .any(|&c| data.get(c).is_some_and(|d| !header_text(d).is_empty()));
             if !empty {
                 break (number, data);
             }
