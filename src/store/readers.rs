@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 pub const READERS_FILE: &str = ".readers";
 
@@ -32,9 +32,9 @@ struct Held {
     pins: usize,
 }
 
-static HELD: Mutex<Option<HashMap<PathBuf, Held>>> = Mutex::new(None);
+static HELD: LazyLock<Mutex<HashMap<PathBuf, Held>>> = LazyLock::new(Default::default);
 
-fn held() -> MutexGuard<'static, Option<HashMap<PathBuf, Held>>> {
+fn held() -> MutexGuard<'static, HashMap<PathBuf, Held>> {
     // a panic elsewhere while holding it leaves the map consistent
     HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -74,8 +74,7 @@ pub struct ReaderPin {
 /// has no locks.
 pub fn pin(root: &Path) -> Option<ReaderPin> {
     let key = key(root);
-    let mut held = held();
-    let map = held.get_or_insert_with(HashMap::new);
+    let mut map = held();
     if let Some(entry) = map.get_mut(&key) {
         entry.pins += 1;
         return Some(ReaderPin { key });
@@ -89,8 +88,7 @@ pub fn pin(root: &Path) -> Option<ReaderPin> {
 
 impl Drop for ReaderPin {
     fn drop(&mut self) {
-        let mut held = held();
-        let Some(map) = held.as_mut() else { return };
+        let mut map = held();
         if let Some(entry) = map.get_mut(&self.key) {
             entry.pins -= 1;
             if entry.pins == 0 {
@@ -106,8 +104,7 @@ impl Drop for ReaderPin {
 /// other change can be removing files meanwhile.
 pub fn when_no_one_reads(root: &Path, remove: impl FnOnce()) -> bool {
     let key = key(root);
-    let mut held = held();
-    let map = held.get_or_insert_with(HashMap::new);
+    let map = held();
     match map.get(&key) {
         // This process reads the store itself: its lock is set aside for
         // the test (a lock cannot be both shared and exclusive) and taken

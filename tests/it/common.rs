@@ -142,3 +142,18 @@ pub fn synthetic_store(dir: &Path, records: &str, seed: &str, countries: &str) -
     ingest_json(&store, &[&export]);
     store
 }
+
+/// A CSV's rows as column → text (empty cell: empty text).
+pub fn csv_rows<R: std::io::Read>(mut reader: csv::Reader<R>) -> Vec<BTreeMap<String, String>> {
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}

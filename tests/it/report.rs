@@ -163,21 +163,12 @@ pub(crate) fn fixture_store(dir: &Path) -> PathBuf {
 /// A published table as rows of column → text.
 fn read_table(out: &Path, name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
     // `#` lines: the NOT FOR PUBLICATION stamp of --no-suppression
-    let mut reader = csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .from_path(out.join("tables").join(format!("{name}.csv")))
-        .unwrap();
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(
+        csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .from_path(out.join("tables").join(format!("{name}.csv")))
+            .unwrap(),
+    )
 }
 
 fn row<'a>(
@@ -1370,18 +1361,7 @@ fn query_rows_of_file(
         "--file",
         p(file),
     ]);
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    csv_rows(csv::Reader::from_reader(text.as_bytes()))
 }
 
 /// A report of "US, FR" from a store without FR named FR as covered while

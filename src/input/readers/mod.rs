@@ -545,22 +545,22 @@ impl RowSource for JsonlSource {
             if let Some((key, _)) = object.iter().find(|(k, _)| !self.header.contains(k)) {
                 return malformed(key, "", "field not in the header of this file".into());
             }
-            let mut keys = std::collections::HashSet::new();
-            if let Some((key, _)) = object.iter().find(|(k, _)| !keys.insert(k.as_str())) {
-                return malformed(
-                    key,
-                    "",
-                    "the field appears twice in this record; which value is meant is not known"
-                        .into(),
-                );
-            }
             let mut cells = vec![String::new(); self.header.len()];
+            let mut filled = vec![false; self.header.len()];
             for (key, value) in &object {
                 let i = self
                     .header
                     .iter()
                     .position(|h| h == key)
                     .expect("checked above");
+                if std::mem::replace(&mut filled[i], true) {
+                    return malformed(
+                        key,
+                        "",
+                        "the field appears twice in this record; which value is meant is not known"
+                            .into(),
+                    );
+                }
                 match json_cell(value) {
                     Ok(cell) => {
                         if let Some(reason) = crate::input::limits::cell_too_long(cell.as_bytes()) {

@@ -125,7 +125,11 @@ pub struct Sheets {
 pub fn sheet_read(path: &Path, options: &ReadOptions) -> Result<Sheets> {
     let workbook = open_workbook_auto(path)
         .map_err(|e| Error::bad_input(path, format!("not a readable workbook: {e}")))?;
-    let names = workbook.sheet_names();
+    sheets_of(path, workbook.sheet_names(), options)
+}
+
+/// [`sheet_read`] of a workbook whose sheet names are `names`.
+fn sheets_of(path: &Path, names: Vec<String>, options: &ReadOptions) -> Result<Sheets> {
     let read = match &options.sheet {
         Some(wanted) => names.iter().find(|n| *n == wanted).cloned(),
         None => names.first().cloned(),
@@ -150,23 +154,7 @@ impl XlsxSource {
     pub fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
         let mut workbook = open_workbook_auto(path)
             .map_err(|e| Error::bad_input(path, format!("not a readable workbook: {e}")))?;
-        let names = workbook.sheet_names();
-        let sheet = match &options.sheet {
-            Some(wanted) => names
-                .iter()
-                .find(|n| *n == wanted)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::bad_input(
-                        path,
-                        format!("no sheet named '{wanted}' (sheets: {})", names.join(", ")),
-                    )
-                })?,
-            None => names
-                .first()
-                .cloned()
-                .ok_or_else(|| Error::bad_input(path, "the workbook has no sheets"))?,
-        };
+        let sheet = sheets_of(path, workbook.sheet_names(), options)?.read;
         if matches!(workbook, calamine::Sheets::Xlsx(_)) {
             drop(workbook);
             return Self::streamed(path, &sheet, options);
