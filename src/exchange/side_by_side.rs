@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use super::aggregate::published;
 use super::compare::{Category, category_of, round1, share_cells};
 use crate::error::{Error, Result};
+use crate::publish::mix_tests::p_value_text;
 use crate::publish::table::{Cell, Table, TableSpec};
-use crate::report::independence::p_value_text;
 use crate::sql::proportions::{self, holm};
 
 /// Adjusted p-values below this are called a difference.

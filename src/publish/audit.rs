@@ -161,6 +161,7 @@ pub fn audit_dir(dir: &Path, width: Option<u64>, min_cell: Option<u64>) -> Resul
     let mut findings = audited?;
     findings.extend(agreeing?);
     findings.extend(reference_figures_hidden(&tables, min_cell));
+    findings.extend(mix_tests_from_what_is_shown(&tables, min_cell));
     findings.extend(declared_too_low);
     let suppressed = tables
         .iter()
@@ -243,6 +244,45 @@ pub(crate) fn formats_agree(
     Ok(findings)
 }
 
+/// The typology mix tests, worked out again from the published CSVs of
+/// counts by reporting country and type and by type and year, must be the
+/// tests published: a test that took in a count shown as `x` gives that
+/// count back through its n and statistic.
+fn mix_tests_from_what_is_shown(tables: &[Table], min_cell: u64) -> Vec<String> {
+    let name = super::mix_tests::NAME;
+    let Some(published) = Table::named(tables, name) else {
+        return Vec::new();
+    };
+    let mut rebuilt = tables.to_vec();
+    super::mix_tests::rebuild_from_published(&mut rebuilt, min_cell);
+    let Some(expected) = Table::named(&rebuilt, name) else {
+        return Vec::new();
+    };
+    // read back from the CSV, 0.401 is a number (shown as 0.4), and the
+    // statistic is rounded to one decimal
+    let same = |a: &Cell, b: &Cell| match (a.number(), b.number()) {
+        (Some(x), Some(y)) => (x - y).abs() <= 0.05 + 1e-9,
+        _ => a.render() == b.render(),
+    };
+    let render = |r: &[Cell]| -> Vec<String> { r.iter().map(|c| c.render()).collect() };
+    (published.rows.iter().zip(&expected.rows))
+        .filter(|(shown, wanted)| {
+            shown.len() != wanted.len() || !shown.iter().zip(wanted.iter()).all(|(a, b)| same(a, b))
+        })
+        .map(|(shown, wanted)| (render(shown), render(wanted)))
+        .map(|(shown, wanted)| {
+            format!(
+                "tables/{}.csv: the test of {} against {} is not the one the published counts give ({} published; {} from the tables)",
+                published.spec.name,
+                shown[1],
+                shown[2],
+                shown[3..].join(", "),
+                wanted[3..].join(", ")
+            )
+        })
+        .collect()
+}
+
 /// A published figure of a reference source (`reference import`) from 1 to
 /// K-1 must be shown as `x` like a count of records: what was imported as a
 /// reference could be anyone's internal count. Read from the CSV, not from
@@ -262,6 +302,25 @@ fn reference_figures_hidden(tables: &[Table], min_cell: u64) -> Vec<String> {
                     "tables/{}.csv: a reference figure of {} is below {min_cell} and shown",
                     table.spec.name,
                     row[column].render()
+                ));
+            }
+        }
+        // a share beside a hidden figure's (same source, country, year)
+        // gives their total, and so the hidden figure
+        let Some(share) = table.column("reference_share_pct") else {
+            continue;
+        };
+        let group = super::table::reference_group(table);
+        let hidden: std::collections::BTreeSet<Vec<String>> = (table.rows.iter())
+            .filter(|row| row[column].number().is_none() && !row[column].render().is_empty())
+            .map(|row| group(row))
+            .collect();
+        for row in &table.rows {
+            if hidden.contains(&group(row)) && row[share].number().is_some() {
+                findings.push(format!(
+                    "tables/{}.csv: a reference share of {} is shown beside a hidden figure of the same source, country and year",
+                    table.spec.name,
+                    row[share].render()
                 ));
             }
         }

@@ -13,6 +13,7 @@ pub mod figures;
 pub mod key_figures;
 pub mod linkage;
 pub mod logo;
+pub mod mix_tests;
 pub mod pdf;
 pub mod profiles;
 pub mod reader;

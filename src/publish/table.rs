@@ -284,3 +284,13 @@ pub fn unnumbered(name: &str) -> &str {
         _ => name,
     }
 }
+
+/// The figures of a reference table that share a total: one source's, for
+/// one country and year. (The cells as published, joined.)
+pub fn reference_group(table: &Table) -> impl Fn(&[Cell]) -> Vec<String> + use<> {
+    let columns: Vec<usize> = ["source", "reporting_country", "year"]
+        .iter()
+        .filter_map(|c| table.column(c))
+        .collect();
+    move |row| columns.iter().map(|&c| row[c].render()).collect()
+}

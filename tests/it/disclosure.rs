@@ -301,6 +301,80 @@ fn the_mix_test_compares_every_pair_of_countries_and_the_two_halves_of_the_perio
     assert!(md.contains("Detection differs between hotlines"));
 }
 
+/// The mix tests took in types shown as `x` in the table by reporting
+/// country (hidden to protect a small neighbour), and their n and statistic
+/// gave those cells back (an attacker recovered two, 24 and 10, from one
+/// report). Each test's n is now what the published table shows for the
+/// types both countries show, and the audit works the tests out again.
+#[test]
+fn the_mix_tests_use_only_counts_the_report_shows() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "3000", "7", "US,MX,CA");
+    let out = dir.path().join("out");
+    let (code, _, stderr) = report(&store, &out, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let table = |suffix: &str| {
+        let name = std::fs::read_dir(out.join("tables"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .find(|n| n.ends_with(suffix))
+            .unwrap();
+        (
+            out.join("tables").join(&name),
+            read_csv(&out.join("tables").join(name)),
+        )
+    };
+    let (_, (headers, by_country)) = table("_types_by_reporting_country.csv");
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (country, category, n) = (column("reporting_country"), column("category"), column("n"));
+    // country -> category -> the count shown (None: x)
+    let mut shown: BTreeMap<&str, BTreeMap<&str, Option<u64>>> = BTreeMap::new();
+    for row in &by_country {
+        shown
+            .entry(&row[country])
+            .or_default()
+            .insert(&row[category], row[n].parse().ok());
+    }
+    let hidden_somewhere = shown.values().flat_map(|m| m.values()).any(Option::is_none);
+    assert!(hidden_somewhere, "the data should hide some cell");
+    let (tests_path, (_, tests)) = table("_typology_mix_tests.csv");
+    let mut checked = 0;
+    for test in tests.iter().filter(|t| t[0] == "countries") {
+        let (a, b) = (&shown[test[1].as_str()], &shown[test[2].as_str()]);
+        let expected: u64 = a
+            .keys()
+            .chain(b.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|c| {
+                let x = a.get(c).copied().unwrap_or(Some(0))?;
+                let y = b.get(c).copied().unwrap_or(Some(0))?;
+                Some(x + y)
+            })
+            .sum();
+        assert_eq!(test[3], expected.to_string(), "{test:?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+    // the audit works the tests out from the published counts
+    let text = std::fs::read_to_string(&tests_path).unwrap();
+    let first_n = &tests[0][3];
+    let edited = text.replacen(
+        &format!(",{first_n},"),
+        &format!(",{},", first_n.parse::<u64>().unwrap() + 40),
+        1,
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&tests_path, edited).unwrap();
+    let (code, _, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("is not the one the published counts give"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_report_that_fails_its_audit_is_not_written_and_the_previous_one_stays() {
     use safetynet::publish::Cell;

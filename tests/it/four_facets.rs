@@ -453,6 +453,16 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
         ),
         ("x", "x")
     );
+    // and so is the share of the other figure of that year: 40 at 93.0%
+    // gave the total, 43, and the hidden figure, 43 - 40 = 3
+    let mx_2021_sex = rows
+        .iter()
+        .find(|r| {
+            r["reporting_country"] == "MX" && r["year"] == "2021" && r["trafficking_form"] == "sex"
+        })
+        .expect("MX 2021 sex row");
+    assert_eq!(mx_2021_sex["reference_count"], "40");
+    assert_eq!(mx_2021_sex["reference_share_pct"], "x");
     assert!(rows.len() == 6, "{rows:?}");
     let audit = ok(&["audit", p(&out)]);
     assert!(audit.contains("audit passed"), "{audit}");
@@ -468,4 +478,13 @@ fn published_aggregates_are_kept_beside_the_records_and_never_counted_as_records
     let (code, _, stderr) = run(&["audit", p(&out)]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("reference figure of 3"), "{stderr}");
+    // nor does it trust that the shares beside a hidden figure were withheld
+    std::fs::write(
+        &csv_path,
+        text.replacen("UNODC (synthetic),40,x", "UNODC (synthetic),40,93.0", 1),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["audit", p(&out)]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("reference share of 93.0"), "{stderr}");
 }

@@ -1442,7 +1442,7 @@ fn report_queries_that_would_not_be_read_are_refused() {
     .unwrap();
     std::fs::write(
         edited.join("60_Mine.SQL"),
-        "-- title: Mine\nSELECT 1 AS one FROM cases LIMIT 1",
+        "-- title: Mine\nSELECT 'mine' AS label",
     )
     .unwrap();
     let (code, err) = report(&edited);
@@ -1453,4 +1453,68 @@ fn report_queries_that_would_not_be_read_are_refused() {
         .flatten()
         .any(|e| e.file_name().to_string_lossy().ends_with("_Mine.csv"));
     assert!(mine);
+}
+
+/// A user's table that counts records some other way than with
+/// `protected_count` published true counts, small ones included, beside
+/// the same cells shown as `x` in the shipped tables, and passed the
+/// audit: `sum(1)`, `approx_distinct`, `cardinality(array_agg(...))`,
+/// `max(row_number() OVER ...)`, and a table of the records themselves.
+#[test]
+fn a_users_table_that_counts_records_without_their_noise_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let store = synthetic_store(dir.path(), "1500", "6", "US");
+    let out = dir.path().join("report");
+    let queries = dir.path().join("mine");
+    std::fs::create_dir(&queries).unwrap();
+    let table = queries.join("90_mine.sql");
+    let report = || {
+        let (code, _, err) = run(&[
+            "report",
+            "--store",
+            p(&store),
+            "--out",
+            p(&out),
+            "--queries",
+            p(&queries),
+        ]);
+        (code, err)
+    };
+    for (sql, says) in [
+        (
+            "SELECT year, trafficking_form, sum(1) AS victims FROM cases GROUP BY 1, 2",
+            "applies sum(...) to the records",
+        ),
+        (
+            "SELECT approx_distinct(record_id) AS n FROM cases",
+            "approx_distinct",
+        ),
+        (
+            "SELECT cardinality(array_agg(record_id)) AS n FROM cases",
+            "array_agg",
+        ),
+        (
+            "SELECT max(r) AS n FROM (SELECT row_number() OVER (ORDER BY record_id) AS r FROM cases)",
+            "to the records",
+        ),
+        (
+            "SELECT record_id, year FROM cases",
+            "without being aggregated",
+        ),
+    ] {
+        std::fs::write(&table, format!("-- title: Mine\n{sql}")).unwrap();
+        let (code, err) = report();
+        assert_eq!(code, 2, "{sql}: {err}");
+        assert!(err.contains(says), "{sql}: {err}");
+        assert!(!out.exists());
+    }
+    // protected counts, and totals of them, are published
+    std::fs::write(
+        &table,
+        "-- title: Mine\n-- counts: n\n-- cells: n = records(year)\n\
+         SELECT year, protected_count(record_id) AS n FROM cases GROUP BY year ORDER BY year",
+    )
+    .unwrap();
+    let (code, err) = report();
+    assert_eq!(code, 0, "{err}");
 }
