@@ -10,6 +10,21 @@ use safetynet::report::Published;
 /// A path as printed: control characters in a file name (which a hostile
 /// bundle or export can carry) are shown as escapes, never sent to the
 /// terminal.
+/// Refuses to write over an existing file unless told to (`--replace`):
+/// `generate` cannot tell its own output from a user's export, and a
+/// mistyped `--out` wrote synthetic records over one.
+pub fn refuse_to_replace(out: &std::path::Path, replace: bool) -> anyhow::Result<()> {
+    if out.exists() && !replace {
+        return Err(safetynet::Error::Usage(format!(
+            "--out {}: the file exists, and safetynet never overwrites what it may not have written. \
+             Choose a new name, or give --replace to write over it",
+            shown(out)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 pub fn shown(path: &std::path::Path) -> String {
     safetynet::base::escape::terminal(&path.display().to_string()).into_owned()
 }
@@ -55,6 +70,13 @@ pub fn print_directory_summary(s: &ImportSummary) {
     );
     if let Some(q) = &s.quarantine_file {
         println!("quarantined rows with their reasons: {}", shown(q));
+    }
+    if !s.ignored_columns.is_empty() {
+        eprintln!(
+            "warning: {} column(s) are not directory columns and are not kept: {}",
+            s.ignored_columns.len(),
+            terminal(&safetynet::base::listing::some_of(&s.ignored_columns))
+        );
     }
 }
 

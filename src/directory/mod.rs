@@ -67,6 +67,9 @@ pub struct ImportSummary {
     pub imported: bool,
     pub quarantine_file: Option<PathBuf>,
     pub organizations_in_store: usize,
+    /// Columns of the file that are not directory columns, so not kept.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored_columns: Vec<String>,
 }
 
 /// A row that is not stored, with where and why.
@@ -221,6 +224,7 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
             imported: false,
             quarantine_file: None,
             organizations_in_store: existing.len(),
+            ignored_columns: Vec::new(),
         });
     }
     let format = InputFormat::from_path(file).unwrap_or(InputFormat::Csv);
@@ -243,6 +247,7 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
     {
         return Err(Error::bad_input(file, message));
     }
+    let ignored_columns = other_columns(&header).map_err(|m| Error::bad_input(file, m))?;
     let mut counts = Counts::default();
     let mut rejected: Vec<Rejection> = Vec::new();
     let mut added: Vec<Organization> = Vec::new();
@@ -305,7 +310,31 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
         imported: true,
         quarantine_file,
         organizations_in_store: existing.len(),
+        ignored_columns,
     })
+}
+
+/// The file's columns that are not directory columns. One a letter or two
+/// from a directory column the file lacks is refused as a misspelling: a
+/// file with `subdivison` had every organisation stored as nationwide, and
+/// `gaps` found no gap. The others are reported as not kept.
+fn other_columns(header: &[String]) -> std::result::Result<Vec<String>, String> {
+    let known = |c: &str| REQUIRED.contains(&c) || OPTIONAL.contains(&c);
+    let mut others = Vec::new();
+    for column in header.iter().filter(|c| !c.is_empty() && !known(c)) {
+        let meant = (REQUIRED.iter().chain(OPTIONAL.iter()))
+            .filter(|k| !header.iter().any(|h| h == *k))
+            .find(|k| strsim::osa_distance(&column.replace([' ', '-'], "_"), k) <= 2);
+        if let Some(meant) = meant {
+            return Err(format!(
+                "column '{column}' is not a directory column: did you mean '{meant}'? (a directory has {}, and optionally {})",
+                REQUIRED.join(", "),
+                OPTIONAL.join(", ")
+            ));
+        }
+        others.push(column.clone());
+    }
+    Ok(others)
 }
 
 fn write_quarantine(path: &Path, file: &str, rows: &[Rejection]) -> Result<()> {

@@ -21,6 +21,11 @@ pub struct Scope {
     pub to_year: i32,
     pub unit: Unit,
     pub rules_version: String,
+    /// SHA-256 of the rules the store was classified with: two stores can
+    /// give their rules the same version and classify differently. None in
+    /// a bundle from before the fourteenth session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_sha256: Option<String>,
     pub min_cell: u64,
     pub width: u64,
     /// The noise table's D the counts were published with (0: exact
@@ -168,6 +173,7 @@ pub async fn from_store(
             to_year,
             unit,
             rules_version: rules_version.to_string(),
+            rules_sha256: Some(store.manifest().rules_sha256.clone()).filter(|h| !h.is_empty()),
             min_cell: policy.min_cell,
             width: policy.width(),
             max_noise: policy.perturbation().max_noise,

@@ -66,6 +66,30 @@ pub fn check_compatible(all: &[Aggregates]) -> Result<()> {
                 s.rules_version.clone(),
             );
         }
+        // the same version may name other rules: a store's own edit of the
+        // shipped rules keeps their version, and a type then meant one
+        // thing in one country and another in the next
+        if let (Some(x), Some(y)) = (&f.rules_sha256, &s.rules_sha256)
+            && x != y
+        {
+            return differs(
+                "classification rules (the same version, other rules: SHA-256)",
+                x[..12.min(x.len())].to_string(),
+                y[..12.min(y.len())].to_string(),
+            );
+        }
+        // the comparison is protected, and audited, with one width and one
+        // noise: figures protected with another would fail that audit
+        if s.width != f.width {
+            return differs("protection width", f.width.to_string(), s.width.to_string());
+        }
+        if s.max_noise != f.max_noise {
+            return differs(
+                "noise (largest noise D)",
+                f.max_noise.to_string(),
+                s.max_noise.to_string(),
+            );
+        }
         if (s.from_year, s.to_year) != (f.from_year, f.to_year) {
             return differs(
                 "period",

@@ -191,6 +191,7 @@ fn country_aggregates(
             to_year: model.to_year,
             unit: model.unit,
             rules_version: model.rules_version.clone(),
+            rules_sha256: None,
             min_cell: model.min_cell,
             width: model.width,
             max_noise: model.max_noise,

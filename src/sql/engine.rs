@@ -129,8 +129,13 @@ pub async fn session(store: &Store, settings: EngineSettings) -> Result<SessionC
 /// A store file as DataFusion's URL for it. Not `ListingTableUrl::parse`,
 /// which reads `[`, `*` and `?` in a path as a glob: a store under
 /// `cases [2024]/` then matched no file and read as empty, with no error.
+/// The path is made canonical first: DataFusion refuses a URL with `..`
+/// in it, so `--store ../store` failed every query ("illegal character
+/// sequence"), after `run` had already ingested.
 pub fn file_url(path: &std::path::Path) -> Result<ListingTableUrl> {
-    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let absolute = std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .map_err(|e| Error::io(path, e))?;
     let url = url::Url::from_file_path(&absolute).map_err(|()| {
         Error::io(
             path,

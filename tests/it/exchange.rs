@@ -346,6 +346,39 @@ fn damaged_altered_incompatible_and_newer_bundles_are_refused() {
     let short = dir.path().join("short.snb");
     share(&store, "MX", &short, &["--from", "2018"]);
     refused(&[&us, &short], "differ in period");
+    // rules edited under the same version: Escort Services meant one thing
+    // in one bundle and another in the other
+    let rules =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/rules.toml"))
+            .unwrap();
+    let edited = dir.path().join("edited-rules.toml");
+    std::fs::write(
+        &edited,
+        rules.replace("\ntypology = 1\n", "\ntypology = 4\n"),
+    )
+    .unwrap();
+    let other = synthetic_store(dir.path(), "800", "43", "MX");
+    ok(&["classify", "--store", p(&other), "--rules", p(&edited)]);
+    let (us_years, mx_edited) = (
+        dir.path().join("us-years.snb"),
+        dir.path().join("mx-edited.snb"),
+    );
+    share(&store, "US", &us_years, &["--from", "2016", "--to", "2023"]);
+    share(
+        &other,
+        "MX",
+        &mx_edited,
+        &["--from", "2016", "--to", "2023"],
+    );
+    refused(
+        &[&us_years, &mx_edited],
+        "differ in classification rules (the same version, other rules",
+    );
+    // another protection width: the comparison, protected and audited
+    // with the first bundle's, failed its own audit
+    let wide = dir.path().join("wide.snb");
+    share(&store, "MX", &wide, &["--protection-width", "12"]);
+    refused(&[&us, &wide], "differ in protection width (10 and 12)");
     // (after the K = 10 releases: the store's ledger refuses a lower K later)
     let k12 = dir.path().join("k12.snb");
     share(&store, "MX", &k12, &["--min-cell", "12"]);

@@ -337,3 +337,40 @@ fn gaps_of_a_country_or_years_without_records_are_refused() {
     let (_, releases, _) = run(&["releases", "--store", p(&store)]);
     assert!(!releases.contains("gaps"), "{releases}");
 }
+
+/// A directory whose `subdivision` column was misspelt (`subdivison`) had
+/// every organisation stored as nationwide, with exit 0, and `gaps` then
+/// found no gap. A column a letter or two from a directory column the file
+/// lacks is refused naming both; other columns are imported with a warning
+/// that they are not kept.
+#[test]
+fn a_misspelt_directory_column_is_refused_and_others_are_named() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = store(dir.path());
+    let row = "ORG-1,Shelter,US,US-TX,shelter,all,all";
+    let misspelt = dir.path().join("misspelt.csv");
+    std::fs::write(
+        &misspelt,
+        format!(
+            "{}\n{row}\n",
+            DIRECTORY_HEADER.replace("subdivision", "subdivison")
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["directory", "import", p(&misspelt), "--store", p(&store)]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("'subdivison'") && stderr.contains("did you mean 'subdivision'"),
+        "{stderr}"
+    );
+    assert!(!store.join("directory").exists());
+    let extra = dir.path().join("extra.csv");
+    std::fs::write(&extra, format!("{DIRECTORY_HEADER},phone\n{row},555\n")).unwrap();
+    let (code, stdout, stderr) = run(&["directory", "import", p(&extra), "--store", p(&store)]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("stored 1"), "{stdout}");
+    assert!(
+        stderr.contains("not directory columns and are not kept: phone"),
+        "{stderr}"
+    );
+}

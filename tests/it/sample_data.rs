@@ -43,7 +43,7 @@ fn sample_data_is_what_the_documented_commands_produce() {
             .map(|m| format!(" --mapping {m}"))
             .unwrap_or_default();
         let command = format!(
-            "safetynet generate --records {records} --seed {seed} --countries {country} --years 2015-2024{layout} --out sample-data/{name}"
+            "safetynet generate --records {records} --seed {seed} --countries {country} --years 2015-2024{layout} --replace --out sample-data/{name}"
         );
         assert!(readme.contains(&command), "README does not give: {command}");
         let out = dir.path().join(name);
@@ -70,7 +70,7 @@ fn sample_data_is_what_the_documented_commands_produce() {
             "sample-data/{name} is out of date: regenerate it with the command in sample-data/README.md"
         );
     }
-    let command = "safetynet directory generate --countries US,MX,CA --seed 1 --out sample-data/directory.csv";
+    let command = "safetynet directory generate --countries US,MX,CA --seed 1 --replace --out sample-data/directory.csv";
     assert!(readme.contains(command), "README does not give: {command}");
     let out = dir.path().join("directory.csv");
     ok(&[
@@ -177,4 +177,28 @@ fn per_type_counts_on_the_sample_data_are_pinned() {
         ),
         0
     );
+}
+
+/// `generate --out` and `directory generate --out` wrote over whatever was
+/// there, a user's export included, with exit 0: refused now unless
+/// `--replace` says so, and the file is left as it was.
+#[test]
+fn generating_over_an_existing_file_needs_replace() {
+    let dir = TempDir::new().unwrap();
+    let mine = dir.path().join("mine.csv");
+    for command in [
+        &["generate", "--records", "10"][..],
+        &["directory", "generate", "--countries", "US"][..],
+    ] {
+        std::fs::write(&mine, "precious\n").unwrap();
+        let mut args = command.to_vec();
+        args.extend(["--out", p(&mine)]);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("--replace"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(&mine).unwrap(), "precious\n");
+        args.push("--replace");
+        ok(&args);
+        assert_ne!(std::fs::read_to_string(&mine).unwrap(), "precious\n");
+    }
 }

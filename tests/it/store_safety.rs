@@ -670,6 +670,21 @@ fn a_store_under_a_folder_named_with_glob_characters_is_read_whole() {
         let out = dir.path().join(name).join("report");
         ok(&["report", "--store", p(&store), "--out", p(&out)]);
     }
+    // `..` in the path: DataFusion refused the URL, and every query failed
+    let round_about = dir
+        .path()
+        .join("what?")
+        .join("..")
+        .join("a*b")
+        .join("store");
+    assert_eq!(records(&round_about), 1_500);
+    ok(&[
+        "report",
+        "--store",
+        p(&round_about),
+        "--out",
+        p(&dir.path().join("via-dots")),
+    ]);
 }
 
 /// `query ... | head`: the reader stops reading; the query ends without a

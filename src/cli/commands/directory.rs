@@ -21,7 +21,7 @@ pub enum Command {
     },
     /// Write a synthetic directory of fictional organisations.
     #[command(
-        after_help = "Example:\n  safetynet directory generate --countries US,MX,CA --seed 1 --out sample-data/directory.csv"
+        after_help = "Example:\n  safetynet directory generate --countries US,MX,CA --seed 1 --out directory.csv"
     )]
     Generate {
         #[arg(long, default_value_t = 1)]
@@ -30,6 +30,9 @@ pub enum Command {
         countries: Vec<String>,
         #[arg(long)]
         out: PathBuf,
+        /// Write over the file at --out if there is one.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -52,7 +55,9 @@ pub fn run(command: Command, _globals: &Globals) -> anyhow::Result<()> {
             seed,
             countries,
             out,
+            replace,
         } => {
+            refuse_to_replace(&out, replace)?;
             let countries = safetynet::base::countries::checked_codes(&countries, "--countries")?;
             let text = safetynet::directory::generate::directory_csv(&countries, seed);
             std::fs::write(&out, &text).map_err(|e| safetynet::Error::io(&out, e))?;

@@ -26,6 +26,9 @@ pub struct Args {
     pub coarse: bool,
     #[arg(long)]
     pub out: PathBuf,
+    /// Write over the file at --out if there is one.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
@@ -37,7 +40,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         mapping,
         coarse,
         out,
+        replace,
     } = args;
+    refuse_to_replace(&out, replace)?;
 
     let (first_year, last_year) = parse_years(&years)?;
     let layout = match &mapping {
