@@ -18,6 +18,12 @@ pub struct RecordExplanation {
     pub venue: Option<String>,
     /// The classification stored in the store (from the rules that built it).
     pub stored_rule: Option<String>,
+    /// The type (or extension category) stored for the record, as reports
+    /// count it.
+    pub stored_type: Option<String>,
+    /// The rules' SHA-256 the store was classified with (empty in a store
+    /// from before it was recorded).
+    pub store_rules_sha256: String,
     pub explanation: Explanation,
 }
 
@@ -31,19 +37,27 @@ pub fn explain(store: &Store, rules: &Rules, record_id: &str) -> Result<RecordEx
             "sectors",
             "venue",
             "rule_id",
+            "typology_name",
+            "extension_category",
         ]),
         |batch| {
             if found.is_some() {
                 return Ok(());
             }
-            let ids = batch.column(0).as_string::<i32>();
+            // by name: the scan gives the columns in the store's order
+            let column = |name: &str| batch.column_by_name(name).expect("scanned");
+            let ids = column("record_id").as_string::<i32>();
             if let Some(row) = (0..batch.num_rows()).find(|&r| ids.value(r) == record_id) {
-                let form = batch.column(1).as_string::<i32>().value(row).to_string();
-                let sectors =
-                    crate::classify::classifier::list_texts(batch.column(2).as_list::<i32>(), row);
-                let venues = batch.column(3).as_string::<i32>();
-                let venue = venues.is_valid(row).then(|| venues.value(row).to_string());
-                let rule_ids = batch.column(4).as_string::<i32>();
+                let text = |name: &str| {
+                    let values = column(name).as_string::<i32>();
+                    values.is_valid(row).then(|| values.value(row).to_string())
+                };
+                let form = text("trafficking_form").unwrap_or_default();
+                let sectors = crate::classify::classifier::list_texts(
+                    column("sectors").as_list::<i32>(),
+                    row,
+                );
+                let venue = text("venue");
                 let explanation = classifier.explain(Facts {
                     form: &form,
                     sectors: &sectors,
@@ -54,9 +68,9 @@ pub fn explain(store: &Store, rules: &Rules, record_id: &str) -> Result<RecordEx
                     form,
                     sectors,
                     venue,
-                    stored_rule: rule_ids
-                        .is_valid(row)
-                        .then(|| rule_ids.value(row).to_string()),
+                    stored_rule: text("rule_id"),
+                    stored_type: text("typology_name").or_else(|| text("extension_category")),
+                    store_rules_sha256: store.manifest().rules_sha256.clone(),
                     explanation,
                 });
             }
@@ -111,7 +125,28 @@ pub fn render(e: &RecordExplanation, rules: &Rules) -> String {
         );
         out += &format!("evidence    {}\n", t(d.evidence.as_deref().unwrap_or("")));
     }
-    if e.stored_rule != d.rule_id {
+    // The same rule id can stand for another type under other rules (a
+    // store's own edit keeps the version): reports count the stored type,
+    // so a difference is said, whatever the rule ids.
+    let explained_type = d
+        .typology_name
+        .clone()
+        .or_else(|| d.extension_category.map(String::from));
+    let other_rules = !e.store_rules_sha256.is_empty() && e.store_rules_sha256 != rules.sha256;
+    if other_rules || e.stored_type != explained_type {
+        out += &format!(
+            "stored      {} (what reports count)\n",
+            t(e.stored_type.as_deref().unwrap_or("undetermined"))
+        );
+    }
+    if other_rules {
+        out += &format!(
+            "note        these rules (version {}, SHA-256 {}) are not the ones the store was classified with (SHA-256 {}); pass those with --rules to explain the stored type\n",
+            t(&rules.version),
+            &rules.sha256[..12.min(rules.sha256.len())],
+            t(&e.store_rules_sha256[..12.min(e.store_rules_sha256.len())])
+        );
+    } else if e.stored_rule != d.rule_id {
         out += &format!(
             "note        the store holds rule {} for this record; run `classify` to apply rules {}\n",
             t(e.stored_rule.as_deref().unwrap_or("(none)")),

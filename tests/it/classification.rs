@@ -165,6 +165,31 @@ fn explain_shows_rule_evidence_and_near_misses() {
     let (code, _, stderr) = run(&["explain", "--store", p(&store), "NOPE"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("NOPE"), "{stderr}");
+
+    // A store classified with an edit of the rules under the same version:
+    // `explain` with the shipped rules said "type 1 Escort Services" with
+    // no note, though the store (and every report) holds type 4 for E1.
+    let edited = dir.path().join("edited.toml");
+    let retargeted = rules_with_retargeted("sex.hotel.en", "typology = 1", "typology = 4");
+    std::fs::write(&edited, retargeted).unwrap();
+    ok(&["classify", "--store", p(&store), "--rules", p(&edited)]);
+    let out = ok(&["explain", "--store", p(&store), "E1"]);
+    assert!(out.contains("type        1 Escort Services"), "{out}");
+    let stored = out
+        .lines()
+        .find(|l| l.starts_with("stored      "))
+        .unwrap_or_default();
+    assert!(!stored.is_empty() && !stored.contains("Escort"), "{out}");
+    assert!(
+        out.contains("not the ones the store was classified with"),
+        "{out}"
+    );
+    let out = ok(&["explain", "--store", p(&store), "--rules", p(&edited), "E1"]);
+    assert!(out.contains("type        4 "), "{out}");
+    assert!(
+        !out.contains("stored      ") && !out.contains("note        "),
+        "{out}"
+    );
 }
 
 #[test]
