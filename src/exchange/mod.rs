@@ -38,7 +38,14 @@ pub struct Request {
 /// Each requested country's aggregates, from the store.
 pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<Vec<Aggregates>> {
     let ctx = crate::sql::engine::session_for_many_queries(store, request.engine).await?;
-    let (lo, hi) = year_range(&ctx).await?;
+    // one country's bundle covers that country's years; a comparison
+    // covers the store's, the same for every country
+    let (lo, hi) = match request.countries.as_slice() {
+        [country] if request.from_year.is_none() || request.to_year.is_none() => {
+            crate::sql::selection::year_range_of(&ctx, country).await?
+        }
+        _ => year_range(&ctx).await?,
+    };
     let (from, to) = (
         request.from_year.unwrap_or(lo),
         request.to_year.unwrap_or(hi),

@@ -222,6 +222,24 @@ pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
          CAST(max(coalesce(year_to, year)) AS BIGINT) AS hi FROM cases",
     )
     .await?;
+    bounds_of(&batches)
+}
+
+/// [`year_range`] of one reporting country's records: a bundle of a
+/// country whose records start in 2022 was labelled with the store's
+/// first year, 2015, and its seven empty years read as years without cases.
+pub async fn year_range_of(ctx: &SessionContext, country: &str) -> Result<(i32, i32)> {
+    let batches = run_with_parameters(
+        ctx,
+        "SELECT CAST(min(coalesce(year_from, year)) AS BIGINT) AS lo, \
+         CAST(max(coalesce(year_to, year)) AS BIGINT) AS hi FROM cases WHERE reporting_country = $1",
+        ParamValues::from(vec![datafusion::scalar::ScalarValue::from(country)]),
+    )
+    .await?;
+    bounds_of(&batches)
+}
+
+fn bounds_of(batches: &[datafusion::arrow::array::RecordBatch]) -> Result<(i32, i32)> {
     let bounds = batches.iter().find(|b| b.num_rows() > 0).and_then(|b| {
         let lo = b.column(0).as_primitive::<Int64Type>();
         let hi = b.column(1).as_primitive::<Int64Type>();

@@ -579,3 +579,47 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A bundle of one country without `--from`/`--to` covers that country's
+/// years: one whose records start in 2022 was labelled with the store's
+/// first year, 2015, and its empty years read as years without cases.
+#[test]
+fn a_bundle_covers_its_countrys_years_by_default() {
+    let dir = TempDir::new().unwrap();
+    let mut rows = Vec::new();
+    for (country, years) in [("US", 2015..=2024), ("MX", 2022..=2024)] {
+        for year in years {
+            for i in 0..12 {
+                rows.push(format!(
+                    "{country}-{year}-{i},,src,{country},{year},5,{country},,{country},female,24-26,adult,sex,prostitution,Hotel/Motel,,,,"
+                ));
+            }
+        }
+    }
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = write_csv(dir.path(), "two.csv", &refs);
+    let store = dir.path().join("store");
+    ingest_json(&store, &[&file]);
+    let bundle = dir.path().join("mx.snb");
+    let out = ok(&[
+        "share",
+        "--store",
+        p(&store),
+        "--country",
+        "MX",
+        "--out",
+        p(&bundle),
+    ]);
+    assert!(out.contains("MX 2022–2024"), "{out}");
+    let bundle = dir.path().join("us.snb");
+    let out = ok(&[
+        "share",
+        "--store",
+        p(&store),
+        "--country",
+        "US",
+        "--out",
+        p(&bundle),
+    ]);
+    assert!(out.contains("US 2015–2024"), "{out}");
+}
