@@ -252,7 +252,7 @@ async fn query_tables(
         require_declared_counts(&spec)?;
         require_protected_counting(&name, &sql)?;
         if !DEFAULT_QUERIES.iter().any(|(shipped, _)| *shipped == name) {
-            user_tables::require_protected_aggregation(ctx, &name, &sql).await?;
+            user_tables::require_protected_aggregation(ctx, &spec, &sql).await?;
         }
         if spec.requires.iter().all(|r| available.contains(r)) {
             jobs.push((name, spec, sql));

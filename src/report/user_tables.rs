@@ -1,122 +1,280 @@
 //! What a user's own table (`report --queries DIR`) may compute, checked on
-//! the statement as DataFusion plans it, not on its text: a text check for
+//! the statement as DataFusion plans it, not on its text. A text check for
 //! `count(` let `sum(1)`, `approx_distinct(record_id)`,
 //! `cardinality(array_agg(...))` and `max(row_number() OVER ...)` through,
 //! and each published true counts, small ones included, beside the same
-//! cells suppressed in the shipped tables.
+//! cells shown as `x` in the shipped tables. A first plan check let sums
+//! over rows grouped by `record_id`, a record's id in a scalar subquery, a
+//! count declared as derived, and a join that counted every record ten
+//! times through (an attacker's review, all with a passing audit).
 //!
-//! The rule: records are counted only with `protected_count` and
-//! `published_count`, which carry the records' noise into every release.
-//! Any other aggregate (`sum`, `min`, `max`, `avg`) and the windows `lag`
-//! and `lead` may work only on rows that are already aggregated (a total of
-//! protected counts, say), never on records themselves; every other
-//! aggregate or window function is refused. And no row may come from the
-//! records without passing through an aggregation: a table of the records
-//! themselves is not a statistic.
+//! The rules, so that a table holds only protected counts and what is
+//! worked out from them:
+//! - records are counted only with `protected_count` and
+//!   `published_count`, which carry the records' noise into every release;
+//!   no other aggregate (a sum of rows grouped finely enough is a count);
+//! - `lag` and `lead` only, and over rows already counted;
+//! - a record's id (`record_id`, `case_id`, and what is computed from them)
+//!   only inside those counts or a filter: never grouped on, joined on, or
+//!   published;
+//! - records (the `cases` table) are never joined or unioned before they
+//!   are counted, since either can count one record more than once;
+//! - no subquery inside an expression;
+//! - no row comes from the records without being counted;
+//! - a count, and a column that is a count under another name, is
+//!   declared in `-- counts:`, and a derived column is worked out from
+//!   declared counts only: derived figures are not suppressed.
+
+use std::collections::BTreeSet;
 
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction};
+use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::SessionContext;
 
 use crate::error::{Error, Result};
+use crate::publish::table::TableSpec;
 
 /// The counts that carry their records' noise.
 const PROTECTED_COUNTS: &[&str] = &["protected_count", "published_count"];
 
-/// Functions that may combine rows already aggregated.
-const OVER_AGGREGATES: &[&str] = &["sum", "min", "max", "avg", "lag", "lead"];
+/// Window functions that only move counted values between rows.
+const SHIFTS: &[&str] = &["lag", "lead"];
 
-/// Refuses the user's table `name` unless every aggregate in `sql` follows
-/// the rule above.
+/// The columns that name one record or case.
+const ID_COLUMNS: &[&str] = &["record_id", "case_id"];
+
+/// The table that holds records.
+const RECORDS: &str = "cases";
+
+/// Refuses the user's table unless `sql` follows the rules above.
 pub async fn require_protected_aggregation(
     ctx: &SessionContext,
-    name: &str,
+    spec: &TableSpec,
     sql: &str,
 ) -> Result<()> {
+    let name = &spec.name;
+    let refuse = |problem: String| {
+        Error::Usage(format!(
+            "{name}.sql: {problem}. A published table counts records only with protected_count(unit_id) \
+             (or published_count(unit_id) to rank), which carry the records' noise into every release; \
+             see queries/README.md"
+        ))
+    };
+    if let Some(problem) = derived_from_undeclared(spec) {
+        return Err(refuse(problem));
+    }
     let planned = crate::sql::engine::plan(ctx, sql)
         .await
         .map_err(|e| Error::Usage(format!("{name}.sql: {e}")))?;
-    match problem_in(planned.logical_plan()) {
-        None => Ok(()),
-        Some(problem) => Err(Error::Usage(format!(
-            "{name}.sql: {problem}. A published table counts records only with protected_count(unit_id) \
-             (or published_count(unit_id) to rank), which carry the records' noise into every release; \
-             sum, min, max, avg, lag and lead may then combine those counts. See queries/README.md"
-        ))),
+    let root = walk(planned.logical_plan()).map_err(refuse)?;
+    if root.uncounted {
+        return Err(refuse(
+            "its rows come from the records without being counted".into(),
+        ));
+    }
+    if let Some(id) = root.ids.iter().next() {
+        return Err(refuse(format!(
+            "it publishes {id}, a record's or case's id"
+        )));
+    }
+    if let Some(count) = root.counts.iter().find(|c| !spec.counts.contains(c)) {
+        return Err(refuse(format!(
+            "its column {count} is a protected count not declared in `-- counts:` (a derived figure is not suppressed)"
+        )));
+    }
+    Ok(())
+}
+
+/// A `-- derived:` line whose sources are not all declared counts.
+fn derived_from_undeclared(spec: &TableSpec) -> Option<String> {
+    spec.derived.iter().find_map(|d| {
+        let undeclared: Vec<&str> = (d.sources.iter())
+            .filter(|s| !spec.counts.contains(s))
+            .map(String::as_str)
+            .collect();
+        (!undeclared.is_empty() || d.sources.is_empty()).then(|| {
+            format!(
+                "its derived column(s) {} are worked out from {}, which `-- counts:` does not declare",
+                d.columns.join(", "),
+                if undeclared.is_empty() { "nothing".to_string() } else { undeclared.join(", ") }
+            )
+        })
+    })
+}
+
+/// What the rows of a plan node may hold, by column name.
+#[derive(Default)]
+struct Rows {
+    /// Columns that are a record's id or computed from one.
+    ids: BTreeSet<String>,
+    /// Columns that are a protected count, under its name or another.
+    counts: BTreeSet<String>,
+    /// Whether the rows can be records no count has combined.
+    uncounted: bool,
+}
+
+impl Rows {
+    fn merged(all: Vec<Rows>) -> Rows {
+        let mut rows = Rows::default();
+        for r in all {
+            rows.ids.extend(r.ids);
+            rows.counts.extend(r.counts);
+            rows.uncounted |= r.uncounted;
+        }
+        rows
     }
 }
 
-/// The first thing in `plan` (its subqueries included) that breaks the rule.
-fn problem_in(plan: &LogicalPlan) -> Option<String> {
-    if reads_records_unaggregated(plan) {
-        return Some("its rows come from the records without being aggregated".to_string());
+fn walk(plan: &LogicalPlan) -> std::result::Result<Rows, String> {
+    for expr in plan.expressions() {
+        if has_subquery(&expr) {
+            return Err("it uses a subquery inside an expression".into());
+        }
     }
-    let mut problem = None;
-    let _ = plan.apply_with_subqueries(|node| {
-        let functions: Vec<(String, bool)> = match node {
-            LogicalPlan::Aggregate(aggregate) => aggregate
-                .aggr_expr
-                .iter()
-                .flat_map(function_names)
-                .map(|f| (f, reads_records_unaggregated(&aggregate.input)))
-                .collect(),
-            LogicalPlan::Window(window) => window
-                .window_expr
-                .iter()
-                .flat_map(function_names)
-                .map(|f| (f, reads_records_unaggregated(&window.input)))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for (function, over_records) in functions {
-            if PROTECTED_COUNTS.contains(&function.as_str()) {
-                continue;
-            }
-            if !OVER_AGGREGATES.contains(&function.as_str()) {
-                problem = Some(format!("it uses {function}(...)"));
-            } else if over_records {
-                problem = Some(format!(
-                    "it applies {function}(...) to the records themselves"
-                ));
-            }
-            if problem.is_some() {
-                return Ok(TreeNodeRecursion::Stop);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    problem
-}
-
-/// The aggregate and window functions `expr` calls, nested ones included.
-fn function_names(expr: &Expr) -> Vec<String> {
-    let mut names = Vec::new();
-    let _ = expr.apply(|e| {
-        match e {
-            Expr::AggregateFunction(AggregateFunction { func, .. }) => {
-                names.push(func.name().to_ascii_lowercase());
-            }
-            Expr::WindowFunction(window) => {
-                let WindowFunction { fun, .. } = window.as_ref();
-                names.push(fun.name().to_ascii_lowercase());
-            }
-            _ => {}
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    names
-}
-
-/// Whether rows of `plan` can be records (or rows of a table) that no
-/// aggregation has combined: a path from it to a scan that meets no
-/// `Aggregate` on the way. A literal row (`VALUES`, `SELECT 1`) reads none.
-fn reads_records_unaggregated(plan: &LogicalPlan) -> bool {
+    let inputs = || -> std::result::Result<Vec<Rows>, String> {
+        plan.inputs().into_iter().map(walk).collect()
+    };
     match plan {
-        LogicalPlan::TableScan(_) => true,
-        LogicalPlan::Aggregate(_) => false,
-        other => other.inputs().into_iter().any(reads_records_unaggregated),
+        LogicalPlan::TableScan(scan) => {
+            let is_records = scan.table_name.table() == RECORDS;
+            Ok(Rows {
+                ids: (scan.projected_schema.fields().iter())
+                    .map(|f| f.name().clone())
+                    .filter(|n| is_records && ID_COLUMNS.contains(&n.as_str()))
+                    .collect(),
+                counts: BTreeSet::new(),
+                uncounted: is_records,
+            })
+        }
+        LogicalPlan::Projection(projection) => {
+            let child = walk(&projection.input)?;
+            let mut rows = Rows {
+                uncounted: child.uncounted,
+                ..Rows::default()
+            };
+            for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
+                if references(expr, &child.ids) {
+                    rows.ids.insert(field.name().clone());
+                }
+                if let Expr::Column(c) = unaliased(expr)
+                    && child.counts.contains(&c.name)
+                {
+                    rows.counts.insert(field.name().clone());
+                }
+            }
+            Ok(rows)
+        }
+        LogicalPlan::Aggregate(aggregate) => {
+            let child = walk(&aggregate.input)?;
+            if aggregate
+                .group_expr
+                .iter()
+                .any(|e| references(e, &child.ids))
+            {
+                return Err("it groups by a record's or case's id".into());
+            }
+            for expr in &aggregate.aggr_expr {
+                let Expr::AggregateFunction(AggregateFunction { func, .. }) = unaliased(expr)
+                else {
+                    return Err(format!("it aggregates with {expr}"));
+                };
+                let function = func.name().to_ascii_lowercase();
+                if !PROTECTED_COUNTS.contains(&function.as_str()) {
+                    return Err(format!("it uses {function}(...)"));
+                }
+            }
+            let fields = aggregate.schema.fields();
+            Ok(Rows {
+                ids: BTreeSet::new(),
+                counts: (fields.iter().skip(fields.len() - aggregate.aggr_expr.len()))
+                    .map(|f| f.name().clone())
+                    .collect(),
+                // grouping alone is a list of the records' values
+                uncounted: aggregate.aggr_expr.is_empty() && child.uncounted,
+            })
+        }
+        LogicalPlan::Window(window) => {
+            let child = walk(&window.input)?;
+            if child.uncounted {
+                return Err("it applies a window function to the records themselves".into());
+            }
+            let mut rows = child;
+            let fields = window.schema.fields();
+            let first = fields.len() - window.window_expr.len();
+            for (expr, field) in window.window_expr.iter().zip(fields.iter().skip(first)) {
+                let Expr::WindowFunction(function) = unaliased(expr) else {
+                    return Err(format!("it uses {expr}"));
+                };
+                let name = function.fun.name().to_ascii_lowercase();
+                if !SHIFTS.contains(&name.as_str()) {
+                    return Err(format!("it uses {name}(...)"));
+                }
+                if references(expr, &rows.ids) {
+                    return Err("it moves a record's or case's id between rows".into());
+                }
+                // a count moved from the row before is a count
+                if function.params.args.iter().any(
+                    |a| matches!(unaliased(a), Expr::Column(c) if rows.counts.contains(&c.name)),
+                ) {
+                    rows.counts.insert(field.name().clone());
+                }
+            }
+            Ok(rows)
+        }
+        LogicalPlan::Join(_) | LogicalPlan::Union(_) => {
+            let sides = inputs()?;
+            if sides.iter().any(|s| s.uncounted) {
+                return Err(
+                    "it joins or unions the records before counting them, which can count a record more than once"
+                        .into(),
+                );
+            }
+            let rows = Rows::merged(sides);
+            if let LogicalPlan::Join(join) = plan
+                && (join
+                    .on
+                    .iter()
+                    .any(|(l, r)| references(l, &rows.ids) || references(r, &rows.ids)))
+            {
+                return Err("it joins on a record's or case's id".into());
+            }
+            Ok(rows)
+        }
+        _ => Ok(Rows::merged(inputs()?)),
     }
+}
+
+/// The expression under its alias.
+fn unaliased(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Alias(alias) => unaliased(&alias.expr),
+        other => other,
+    }
+}
+
+/// Whether `expr` reads a column named in `names`.
+fn references(expr: &Expr, names: &BTreeSet<String>) -> bool {
+    !names.is_empty() && expr.column_refs().iter().any(|c| names.contains(&c.name))
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = expr.apply(|e| {
+        found = matches!(
+            e,
+            Expr::ScalarSubquery(_)
+                | Expr::InSubquery(_)
+                | Expr::Exists(_)
+                | Expr::SetComparison(..)
+        );
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
 }
 
 #[cfg(test)]
@@ -147,61 +305,118 @@ mod tests {
         ctx
     }
 
-    fn check(sql: &str) -> Result<()> {
+    fn check(header: &str, sql: &str) -> Result<()> {
         let ctx = context();
+        let spec = TableSpec::parse("mine", header).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        runtime.block_on(require_protected_aggregation(&ctx, "mine", sql))
+        runtime.block_on(require_protected_aggregation(&ctx, &spec, sql))
     }
 
+    const COUNTS: &str = "-- counts: n";
+
     #[test]
-    fn protected_counts_and_what_combines_them_pass() {
-        for sql in [
-            "SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year",
-            "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year) \
-             SELECT sum(n) AS total, max(n) AS most FROM c",
-            "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year) \
-             SELECT year, n, lag(n) OVER (ORDER BY year) AS before FROM c",
+    fn protected_counts_and_what_is_worked_out_from_them_pass() {
+        for (header, sql) in [
+            (
+                COUNTS,
+                "SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year",
+            ),
+            (
+                "-- counts: n, before",
+                "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year) \
+                 SELECT year, n, lag(n) OVER (ORDER BY year) AS before FROM c",
+            ),
+            (
+                "-- counts: n, total\n-- derived: share from n, total",
+                "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year), \
+                 t AS (SELECT protected_count(unit_id) AS total FROM cases) \
+                 SELECT c.year, c.n, t.total, 100.0 * c.n / t.total AS share FROM c CROSS JOIN t",
+            ),
+            (
+                COUNTS,
+                "SELECT year, protected_count(CASE WHEN record_id <> 'a' THEN unit_id END) AS n \
+                 FROM cases WHERE record_id <> 'b' GROUP BY year",
+            ),
         ] {
-            check(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            check(header, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
     }
 
     #[test]
-    fn other_ways_of_counting_records_are_refused() {
-        for (sql, says) in [
+    fn other_ways_of_counting_or_listing_records_are_refused() {
+        for (header, sql, says) in [
             (
+                COUNTS,
                 "SELECT year, sum(1) AS n FROM cases GROUP BY year",
-                "sum(...) to the records",
+                "sum(...)",
             ),
             (
+                COUNTS,
                 "SELECT approx_distinct(record_id) AS n FROM cases",
                 "approx_distinct",
             ),
             (
+                COUNTS,
                 "SELECT cardinality(array_agg(record_id)) AS n FROM cases",
                 "array_agg",
             ),
             (
+                COUNTS,
                 "SELECT max(r) AS n FROM (SELECT row_number() OVER () AS r FROM cases)",
-                "to the records",
+                "window function to the records",
             ),
-            ("SELECT count(*) AS n FROM cases", "count"),
+            (COUNTS, "SELECT count(*) AS n FROM cases", "count"),
             (
-                "SELECT year, avg(year) AS m FROM cases GROUP BY year",
-                "avg(...) to the records",
-            ),
-            (
-                "SELECT year, (SELECT sum(1) FROM cases) AS n FROM cases GROUP BY year",
-                "sum(...) to the records",
+                COUNTS,
+                "SELECT year, (SELECT max(record_id) FROM cases) AS n FROM cases GROUP BY year",
+                "subquery",
             ),
             (
+                COUNTS,
                 "SELECT record_id, year FROM cases",
-                "without being aggregated",
+                "without being counted",
+            ),
+            (
+                COUNTS,
+                "SELECT year FROM cases GROUP BY year",
+                "without being counted",
+            ),
+            (
+                COUNTS,
+                "SELECT record_id, protected_count(unit_id) AS n FROM cases GROUP BY record_id",
+                "groups by a record's or case's id",
+            ),
+            (
+                COUNTS,
+                "SELECT u, protected_count(unit_id) AS n FROM (SELECT unit_id, record_id AS u FROM cases) GROUP BY u",
+                "groups by a record's or case's id",
+            ),
+            (
+                "-- derived: n from year",
+                "SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year",
+                "worked out from year",
+            ),
+            (
+                "",
+                "SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year",
+                "not declared",
+            ),
+            (
+                COUNTS,
+                "SELECT year, protected_count(c.unit_id) AS n FROM cases c \
+                 CROSS JOIN (VALUES (1), (2)) v(k) GROUP BY year",
+                "joins or unions the records",
+            ),
+            (
+                COUNTS,
+                "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year) \
+                 SELECT sum(n) AS n FROM c",
+                "sum(...)",
             ),
         ] {
-            let error = check(sql).expect_err(sql).to_string();
+            let error = check(header, sql).expect_err(sql).to_string();
             assert!(error.contains(says), "{sql}: {error}");
         }
     }

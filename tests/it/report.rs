@@ -1483,7 +1483,7 @@ fn a_users_table_that_counts_records_without_their_noise_is_refused() {
     for (sql, says) in [
         (
             "SELECT year, trafficking_form, sum(1) AS victims FROM cases GROUP BY 1, 2",
-            "applies sum(...) to the records",
+            "uses sum(...)",
         ),
         (
             "SELECT approx_distinct(record_id) AS n FROM cases",
@@ -1495,11 +1495,27 @@ fn a_users_table_that_counts_records_without_their_noise_is_refused() {
         ),
         (
             "SELECT max(r) AS n FROM (SELECT row_number() OVER (ORDER BY record_id) AS r FROM cases)",
-            "to the records",
+            "window function to the records",
+        ),
+        ("SELECT record_id, year FROM cases", "without being counted"),
+        // what a review found past the first plan check: a sum of rows
+        // grouped by record, a record's id in a scalar subquery, every
+        // record counted three times over, the records' values listed
+        (
+            "SELECT year, sum(one) AS n FROM (SELECT record_id, year, 1 AS one FROM cases GROUP BY 1, 2) GROUP BY year",
+            "groups by a record's or case's id",
         ),
         (
-            "SELECT record_id, year FROM cases",
-            "without being aggregated",
+            "SELECT year, (SELECT c.record_id FROM cases c WHERE c.year = 2017 LIMIT 1) AS r FROM cases GROUP BY year",
+            "subquery",
+        ),
+        (
+            "SELECT year, protected_count(c.record_id) AS n FROM cases c CROSS JOIN (VALUES (1), (2), (3)) v(k) GROUP BY year",
+            "joins or unions the records",
+        ),
+        (
+            "SELECT year, gender, age_band FROM cases GROUP BY 1, 2, 3",
+            "without being counted",
         ),
     ] {
         std::fs::write(&table, format!("-- title: Mine\n{sql}")).unwrap();
@@ -1508,7 +1524,17 @@ fn a_users_table_that_counts_records_without_their_noise_is_refused() {
         assert!(err.contains(says), "{sql}: {err}");
         assert!(!out.exists());
     }
-    // protected counts, and totals of them, are published
+    // a protected count passed off as a derived figure (never suppressed)
+    std::fs::write(
+        &table,
+        "-- title: Mine\n-- derived: n from year\n\
+         SELECT year, protected_count(record_id) AS n FROM cases GROUP BY year ORDER BY year",
+    )
+    .unwrap();
+    let (code, err) = report();
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("worked out from year"), "{err}");
+    // protected counts are published
     std::fs::write(
         &table,
         "-- title: Mine\n-- counts: n\n-- cells: n = records(year)\n\
