@@ -8,6 +8,7 @@ pub mod clock;
 pub mod countries;
 pub mod escape;
 pub mod files;
+pub mod leftovers;
 pub mod listing;
 pub mod memory;
 pub mod places;

@@ -156,6 +156,11 @@ pub fn write(
     let json =
         serde_json::to_vec_pretty(&manifest).map_err(|e| Error::store(path, e.to_string()))?;
     refuse_foreign_file(path)?;
+    for leftover in crate::base::leftovers::of_ended_runs(path, &["staging"]) {
+        if leftover.is_file() {
+            let _ = std::fs::remove_file(&leftover);
+        }
+    }
     // Written beside the target under a name of this process's own and
     // renamed, so a failure leaves no half bundle and clobbers nothing.
     let staging = path.with_file_name(format!(

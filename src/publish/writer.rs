@@ -45,6 +45,15 @@ impl OutputDir {
     pub fn begin(target: &Path, command: &str) -> Result<Self> {
         restore_aside(target)?;
         check_target(target, command)?;
+        // what killed runs of this output left: their staging folders, and
+        // previous outputs moved aside (ours by the marker) that a run
+        // killed after putting its own in place did not remove
+        for leftover in crate::base::leftovers::of_ended_runs(target, &["staging", "old"]) {
+            let aside = leftover.to_string_lossy().contains(".old-");
+            if !aside || leftover.join(MARKER).is_file() {
+                let _ = std::fs::remove_dir_all(&leftover);
+            }
+        }
         let staging = sibling(target, "staging")?;
         std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
         Ok(OutputDir {
