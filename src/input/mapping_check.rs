@@ -33,6 +33,13 @@ pub struct UnmappedValue {
     pub rows: u64,
 }
 
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnlistedValues {
+    pub column: String,
+    pub values: u64,
+    pub rows: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
     pub layout: String,
@@ -43,6 +50,10 @@ pub struct CheckReport {
     pub missing_columns: Vec<String>,
     pub dropped_columns: Vec<String>,
     pub unmapped_values: Vec<UnmappedValue>,
+    /// Per column, the unknown values past the first [`VALUES_PER_COLUMN`]
+    /// and their rows: counted, not listed (a list cut short without a
+    /// word read as all there was).
+    pub unlisted_values: Vec<UnlistedValues>,
     /// Values of columns the guard flags are never listed.
     pub personal_data: Option<String>,
     /// What the mapping would do that the user may not mean, one line each
@@ -91,6 +102,14 @@ impl CheckReport {
                     terminal(&v.value),
                     v.rows,
                     terminal(&v.reason)
+                );
+            }
+            for u in &self.unlisted_values {
+                out += &format!(
+                    "  {:<36} and {} more value(s) in {} row(s), not listed\n",
+                    terminal(&u.column),
+                    u.values,
+                    u.rows
                 );
             }
         }
@@ -218,11 +237,25 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
             .then(a.value.cmp(&b.value))
     });
     let mut per_column: HashMap<String, usize> = HashMap::new();
+    let mut past_the_list: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
     unmapped_values.retain(|v| {
         let n = per_column.entry(v.column.clone()).or_default();
         *n += 1;
+        if *n > VALUES_PER_COLUMN {
+            let (values, rows) = past_the_list.entry(v.column.clone()).or_default();
+            *values += 1;
+            *rows += v.rows;
+        }
         *n <= VALUES_PER_COLUMN
     });
+    let unlisted_values = past_the_list
+        .into_iter()
+        .map(|(column, (values, rows))| UnlistedValues {
+            column,
+            values,
+            rows,
+        })
+        .collect();
     Ok(CheckReport {
         layout: spec.layout.name.clone(),
         rows,
@@ -242,6 +275,7 @@ pub fn check(input: &CheckInput<'_>) -> Result<CheckReport> {
             .cloned()
             .collect(),
         unmapped_values,
+        unlisted_values,
         personal_data: (!guard_report.is_clean()).then(|| guard_report.to_string()),
         warnings: co_occurring.warnings(),
     })

@@ -1454,3 +1454,34 @@ fn without_formula_values(from: &Path, to: &Path, cell_tail: &str) {
     }
     out.finish().unwrap();
 }
+
+/// `mapping check` lists 25 unknown values per column; the rest were cut
+/// without a word, so a sample with 300 unknown nationalities read as one
+/// with 25. They are counted now, in the text and in `--json`.
+#[test]
+fn mapping_check_counts_the_values_it_does_not_list() {
+    let dir = TempDir::new().unwrap();
+    let mapping = write_bytes(dir.path(), "es.toml", SPANISH_MAPPING.as_bytes());
+    let mut lines = vec!["Folio,Nombre,Fecha,Sexo,Tipo,Control,Lugar,Notas".to_string()];
+    for i in 0..30 {
+        lines.push(format!("A-{i},,15/03/2021,S{i},Sexual,,bar,"));
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let sample = write_lines(dir.path(), "muestra.csv", &refs);
+    let args = ["mapping", "check", p(&mapping), "--sample", p(&sample)];
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(&[&args[..], &["--json"]].concat())).unwrap();
+    let listed = report["unmapped_values"].as_array().unwrap();
+    let column = listed[0]["column"].as_str().unwrap();
+    assert!(column.starts_with("Sexo"), "{column}");
+    assert_eq!(listed.iter().filter(|v| v["column"] == column).count(), 25);
+    assert_eq!(
+        report["unlisted_values"],
+        serde_json::json!([{"column": column, "values": 5, "rows": 5}])
+    );
+    let (_, text, _) = run(&args);
+    assert!(
+        text.contains("and 5 more value(s) in 5 row(s), not listed"),
+        "{text}"
+    );
+}
