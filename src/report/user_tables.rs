@@ -35,6 +35,11 @@ use datafusion::prelude::SessionContext;
 use crate::error::{Error, Result};
 use crate::publish::table::TableSpec;
 
+/// Why a table that picks its rows by a count is refused: the rows
+/// themselves then tell the count (a join to the numbers 1 to 9 on a count
+/// listed every hidden count, exactly, in a review).
+const SELECTS_BY_COUNT: &str = "it chooses rows by a count (in a filter, a join's condition, a grouping, or an ordering with a limit), so the rows themselves tell the count";
+
 /// The counts that carry their records' noise.
 const PROTECTED_COUNTS: &[&str] = &["protected_count", "published_count"];
 
@@ -173,6 +178,9 @@ struct Rows {
     stored_lists: BTreeSet<String>,
     /// Whether the rows can be records no count has combined.
     uncounted: bool,
+    /// Whether the rows are in an order a count decides (so a `LIMIT`
+    /// would choose them by it).
+    ordered_by_count: bool,
 }
 
 impl Rows {
@@ -191,6 +199,7 @@ impl Rows {
                 rows.counts.insert(name, merged);
             }
             rows.uncounted |= r.uncounted;
+            rows.ordered_by_count |= r.ordered_by_count;
         }
         rows
     }
@@ -273,12 +282,14 @@ impl Walk {
                         .collect(),
                     counts: Default::default(),
                     uncounted: is_records,
+                    ordered_by_count: false,
                 })
             }
             LogicalPlan::Projection(projection) => {
                 let child = self.rows(&projection.input)?;
                 let mut rows = Rows {
                     uncounted: child.uncounted,
+                    ordered_by_count: child.ordered_by_count,
                     ..Rows::default()
                 };
                 for (expr, field) in projection.expr.iter().zip(projection.schema.fields()) {
@@ -327,11 +338,12 @@ impl Walk {
                     uncounted: aggregate.aggr_expr.is_empty() && child.uncounted,
                     ..Rows::default()
                 };
-                for (expr, field) in aggregate.group_expr.iter().zip(fields.iter()) {
-                    if let Some(lineage) = child.lineage_of(expr) {
-                        rows.counts
-                            .insert(field.name().clone(), Lineage::Worked(lineage.counts()));
-                    }
+                if aggregate
+                    .group_expr
+                    .iter()
+                    .any(|e| !child.read_by(e).is_empty())
+                {
+                    return Err(SELECTS_BY_COUNT.into());
                 }
                 let first = fields.len() - aggregate.aggr_expr.len();
                 for field in fields.iter().skip(first) {
@@ -386,13 +398,40 @@ impl Walk {
                     );
                 }
                 let rows = Rows::merged(sides);
-                if let LogicalPlan::Join(join) = plan
-                    && (join
-                        .on
-                        .iter()
-                        .any(|(l, r)| references(l, &rows.ids) || references(r, &rows.ids)))
-                {
-                    return Err("it joins on a record's or case's id".into());
+                if let LogicalPlan::Join(join) = plan {
+                    let conditions: Vec<&Expr> = (join.on.iter())
+                        .flat_map(|(l, r)| [l, r])
+                        .chain(join.filter.iter())
+                        .collect();
+                    if conditions.iter().any(|e| references(e, &rows.ids)) {
+                        return Err("it joins on a record's or case's id".into());
+                    }
+                    if conditions.iter().any(|e| !rows.read_by(e).is_empty()) {
+                        return Err(SELECTS_BY_COUNT.into());
+                    }
+                }
+                Ok(rows)
+            }
+            LogicalPlan::Filter(filter) => {
+                let rows = self.rows(&filter.input)?;
+                if !rows.read_by(&filter.predicate).is_empty() {
+                    return Err(SELECTS_BY_COUNT.into());
+                }
+                Ok(rows)
+            }
+            LogicalPlan::Sort(sort) => {
+                let mut rows = self.rows(&sort.input)?;
+                rows.ordered_by_count |=
+                    sort.expr.iter().any(|e| !rows.read_by(&e.expr).is_empty());
+                if rows.ordered_by_count && sort.fetch.is_some() {
+                    return Err(SELECTS_BY_COUNT.into());
+                }
+                Ok(rows)
+            }
+            LogicalPlan::Limit(limit) => {
+                let rows = self.rows(&limit.input)?;
+                if rows.ordered_by_count {
+                    return Err(SELECTS_BY_COUNT.into());
                 }
                 Ok(rows)
             }
@@ -633,6 +672,31 @@ mod tests {
                 "WITH c AS (SELECT year, protected_count(unit_id) AS m FROM cases GROUP BY year) \
                  SELECT protected_count(year) AS n FROM c",
                 "rows already counted",
+            ),
+            // a third review's: rows chosen by a count tell the count
+            (
+                "",
+                "WITH c AS (SELECT year, published_count(unit_id) AS n FROM cases GROUP BY year) \
+                 SELECT c.year, v.t FROM c JOIN (VALUES (1), (2), (3)) v(t) ON c.n = v.t",
+                "chooses rows by a count",
+            ),
+            (
+                COUNTS,
+                "SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year \
+                 HAVING protected_count(unit_id) < 10",
+                "chooses rows by a count",
+            ),
+            (
+                COUNTS,
+                "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year) \
+                 SELECT year, n FROM c ORDER BY n LIMIT 1",
+                "chooses rows by a count",
+            ),
+            (
+                "",
+                "WITH c AS (SELECT year, protected_count(unit_id) AS n FROM cases GROUP BY year) \
+                 SELECT 'small' AS label FROM c GROUP BY n",
+                "chooses rows by a count",
             ),
         ] {
             let error = check(header, sql).expect_err(sql).to_string();
