@@ -57,6 +57,10 @@ struct ImportedFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Manifest {
     files: Vec<ImportedFile>,
+    /// SHA-256 of `organizations.parquet` as the last import wrote it
+    /// (none in a directory imported before the fourteenth session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    organizations_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -298,6 +302,10 @@ pub fn import(store: &Path, file: &Path, options: &ReadOptions) -> Result<Import
         (&a.country, &a.subdivision, &a.org_id).cmp(&(&b.country, &b.subdivision, &b.org_id))
     });
     write_organizations(store, &existing)?;
+    let organizations = organizations_file(store);
+    let (_, written) = crate::base::files::sha256_file(&organizations)
+        .map_err(|e| Error::io(&organizations, e))?;
+    manifest.organizations_sha256 = Some(written);
     manifest.files.push(ImportedFile {
         name: name.clone(),
         sha256: sha,
@@ -445,6 +453,7 @@ pub fn load(store: &Path) -> Result<Vec<Organization>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
+    check(store)?;
     let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
     let mut out = Vec::new();
@@ -492,6 +501,53 @@ pub fn load(store: &Path) -> Result<Vec<Organization>> {
 }
 
 /// Whether the store has a directory.
+/// Whether the directory's file is the one its last import wrote: it is
+/// beside its manifest and has the SHA-256 recorded there. A directory cut
+/// from six organisations to two, its manifest deleted, read as intact,
+/// and `gaps` published from it (a review). Exit code 3 when not.
+pub fn check(store: &Path) -> Result<()> {
+    let path = organizations_file(store);
+    let manifest = manifest_file(store);
+    let damaged = |message: String| Error::Damaged {
+        path: store.to_path_buf(),
+        message: message
+            + ". Import the directory file again into a new store, or restore the store from a backup",
+    };
+    match (path.exists(), manifest.exists()) {
+        (false, false) => return Ok(()),
+        (true, false) => {
+            return Err(damaged(
+                "directory/organizations.parquet is there without directory/manifest.json".into(),
+            ));
+        }
+        (false, true) if !read_manifest(store)?.files.is_empty() => {
+            return Err(damaged(
+                "directory/manifest.json lists imports, but directory/organizations.parquet is missing".into(),
+            ));
+        }
+        (false, true) => return Ok(()),
+        (true, true) => {}
+    }
+    // An import replaces the file and then its manifest, each by a rename:
+    // between the two they disagree for a moment, so a disagreement is
+    // looked at again before it is called damage.
+    for attempt in 0..3 {
+        let Some(recorded) = read_manifest(store)?.organizations_sha256 else {
+            return Ok(());
+        };
+        let (_, sha) = crate::base::files::sha256_file(&path).map_err(|e| Error::io(&path, e))?;
+        if sha == recorded {
+            return Ok(());
+        }
+        if attempt < 2 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    Err(damaged(
+        "directory/organizations.parquet is not the file its last import wrote (its SHA-256 differs)".into(),
+    ))
+}
+
 pub fn exists(store: &Path) -> bool {
     organizations_file(store).exists()
 }

@@ -374,3 +374,54 @@ fn a_misspelt_directory_column_is_refused_and_others_are_named() {
         "{stderr}"
     );
 }
+
+/// A directory cut from six organisations to two, its manifest deleted,
+/// read as intact in `verify`, and `gaps` published from it. The directory's
+/// file is now checked against the SHA-256 its import recorded, by
+/// `verify` and before anything reads it (exit code 3).
+#[test]
+fn a_directory_changed_outside_the_tool_is_damage() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = self::store(dir.path());
+    let six: Vec<String> = (1..=6)
+        .map(|i| format!("ORG-{i},Shelter {i},US,US-TX,shelter,all,all"))
+        .collect();
+    let six: Vec<&str> = six.iter().map(String::as_str).collect();
+    let full = directory(dir.path(), "six.csv", &six);
+    ok(&["directory", "import", p(&full), "--store", p(&store)]);
+    ok(&["verify", "--store", p(&store)]);
+    // another store's directory of two, copied over this one's
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let other_store = self::store(&other);
+    let two = directory(&other, "two.csv", &six[..2]);
+    ok(&["directory", "import", p(&two), "--store", p(&other_store)]);
+    let parquet = store.join("directory/organizations.parquet");
+    std::fs::copy(
+        other_store.join("directory/organizations.parquet"),
+        &parquet,
+    )
+    .unwrap();
+    for args in [
+        vec!["verify", "--store", p(&store)],
+        vec![
+            "gaps",
+            "--store",
+            p(&store),
+            "--out",
+            p(&dir.path().join("g1")),
+        ],
+    ] {
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 3, "{args:?}: {stderr}");
+        assert!(stderr.contains("SHA-256 differs"), "{stderr}");
+    }
+    std::fs::remove_file(store.join("directory/manifest.json")).unwrap();
+    let (code, _, stderr) = run(&["verify", "--store", p(&store)]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("without directory/manifest.json"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("g1").exists());
+}

@@ -14,6 +14,7 @@ pub struct Args {
 pub fn run(args: Args, _globals: &Globals) -> anyhow::Result<()> {
     let store = Store::open(&args.store)?;
     let verified = safetynet::store::verify::verify(&store)?;
+    safetynet::directory::check(store.root())?;
     if args.json {
         return print_json(&verified);
     }
