@@ -136,7 +136,7 @@ for n in "${SIZES[@]}"; do
     if [ ! -s "$csv" ]; then
         echo "generating $csv ..." >&2
         partial=$WORK/partial-$n.csv
-        "$BIN" --quiet generate --records "$n" --seed 1 --countries US,MX,CA --out "$partial" >"$logs/generate.log" 2>&1 \
+        "$BIN" --quiet generate --records "$n" --seed 1 --countries US,MX,CA --replace --out "$partial" >"$logs/generate.log" 2>&1 \
             || { cat "$logs/generate.log" >&2; die "generate failed"; }
         mv "$partial" "$csv"
     fi

@@ -7,9 +7,6 @@ use safetynet::directory::ImportSummary;
 use safetynet::publish::render::NOT_FOR_PUBLICATION;
 use safetynet::report::Published;
 
-/// A path as printed: control characters in a file name (which a hostile
-/// bundle or export can carry) are shown as escapes, never sent to the
-/// terminal.
 /// Refuses to write over an existing file unless told to (`--replace`):
 /// `generate` cannot tell its own output from a user's export, and a
 /// mistyped `--out` wrote synthetic records over one.
@@ -25,6 +22,9 @@ pub fn refuse_to_replace(out: &std::path::Path, replace: bool) -> anyhow::Result
     Ok(())
 }
 
+/// A path as printed: control characters in a file name (which a hostile
+/// bundle or export can carry) are shown as escapes, never sent to the
+/// terminal.
 pub fn shown(path: &std::path::Path) -> String {
     safetynet::base::escape::terminal(&path.display().to_string()).into_owned()
 }
