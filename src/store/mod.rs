@@ -29,7 +29,6 @@ pub mod verify;
 pub mod writer;
 
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
@@ -365,15 +364,14 @@ pub struct RecordIds(foldhash::HashSet<u128>);
 
 impl RecordIds {
     fn fingerprint(id: &str) -> u128 {
-        // Two SipHash runs with different prefixes: fixed keys, so the same
-        // id always gives the same fingerprint within a process.
-        let half = |salt: u8| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            salt.hash(&mut h);
-            id.hash(&mut h);
-            h.finish()
-        };
-        (u128::from(half(1)) << 64) | u128::from(half(2))
+        // One run of SipHash's 128-bit form (1-3 rounds, as the standard
+        // library's hasher), with fixed keys, so the same id always gives
+        // the same fingerprint. Two 64-bit runs, one per half, had cost
+        // twice the hashing for the same width (perf, 1M records: 1.4% of
+        // ingest's CPU samples).
+        siphasher::sip128::SipHasher13::new_with_keys(0, 0)
+            .hash(id.as_bytes())
+            .into()
     }
 
     pub fn contains(&self, id: &str) -> bool {
