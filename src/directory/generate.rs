@@ -2,6 +2,8 @@
 //! organisations in the subdivisions the case generator uses, with some
 //! places left without any entry and some services offered nowhere, so that
 //! the gap analysis has something to find. No real organisation is named.
+//! A country whose places the generator does not know gets its nationwide
+//! helpline only.
 
 use std::fmt::Write as _;
 
@@ -26,6 +28,20 @@ pub fn directory_csv(countries: &[String], seed: u64) -> String {
             );
         }
         let places = subdivisions(country);
+        if places.is_empty() {
+            // the generator knows no places of this country (its cases
+            // carry none either): a nationwide helpline, so that the
+            // directory is not empty (it was, with exit 0, for one such
+            // country); the last country's helpline then does come
+            if c + 1 == countries.len() {
+                id += 1;
+                let _ = writeln!(
+                    out,
+                    "ORG-{id:04},National Helpline {country},{country},,hotline;case_management,all,all"
+                );
+            }
+            continue;
+        }
         for (i, place) in places.iter().enumerate() {
             // the last place of each country has no entry at all
             if i + 1 == places.len() {
@@ -71,4 +87,31 @@ pub fn directory_csv(countries: &[String], seed: u64) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn organisations(countries: &[&str]) -> Vec<String> {
+        let countries: Vec<String> = countries.iter().map(|c| c.to_string()).collect();
+        directory_csv(&countries, 1)
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn a_country_without_known_places_gets_its_nationwide_helpline() {
+        assert_eq!(
+            organisations(&["FR"]),
+            ["ORG-0001,National Helpline FR,FR,,hotline;case_management,all,all"]
+        );
+        let both = organisations(&["FR", "US"]);
+        assert_eq!(both.iter().filter(|o| o.contains(",FR,")).count(), 1);
+        assert!(both.iter().filter(|o| o.contains(",US,US-")).count() > 5);
+        // the last country with places keeps its gap: no helpline
+        assert!(!both.iter().any(|o| o.contains("National Helpline US")));
+    }
 }
