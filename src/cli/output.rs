@@ -83,6 +83,9 @@ pub fn print_directory_summary(s: &ImportSummary) {
 /// What `report` and `run` say about the report they wrote.
 pub fn print_published(p: &Published) {
     let c = &p.report.context;
+    for note in &c.notes {
+        eprintln!("note: {note}");
+    }
     match &p.audit {
         Some(audit) => println!(
             "wrote {} files to {} ({} counts below {} suppressed, {} more to protect them, {} derived figures \

@@ -57,6 +57,11 @@ pub const GAPS_TABLES: [&str; 3] = ["service_gaps", "demand_and_supply", "direct
 /// typology mix tests, the service gaps). The number a query file's name
 /// starts with orders the files and is otherwise replaced, so a table the
 /// report leaves out (no population table, say) leaves no gap.
+/// Whether the query file named so (its stem, as given) is a shipped one.
+fn is_shipped(name: &str) -> bool {
+    DEFAULT_QUERIES.iter().any(|(shipped, _)| *shipped == name)
+}
+
 fn number_tables(tables: &mut [Table]) {
     for (i, table) in tables.iter_mut().enumerate() {
         let stem = unnumbered(&table.spec.name).to_string();
@@ -86,6 +91,9 @@ pub struct Context {
     /// The categories of [`ReportOptions::trend_types`], as the tables name them.
     pub trend_types: Vec<String>,
     pub pdf: bool,
+    /// What the report did that the user may not expect (a period narrowed
+    /// to the store's years), said on stderr.
+    pub notes: Vec<String>,
 }
 
 pub struct Report {
@@ -226,6 +234,12 @@ fn query_files(extra: Option<&Path>) -> Result<Vec<(String, String)>> {
                 }
                 continue;
             }
+            if name == independence::NAME {
+                return Err(Error::Usage(format!(
+                    "{}: the report's own mix-test table has this name; give the file a name of its own",
+                    path.display()
+                )));
+            }
             files.push((name, sql));
         }
     }
@@ -251,7 +265,7 @@ async fn query_tables(
         let spec = TableSpec::parse(&name, &sql)?;
         require_declared_counts(&spec)?;
         require_protected_counting(&name, &sql)?;
-        if !DEFAULT_QUERIES.iter().any(|(shipped, _)| *shipped == name) {
+        if !is_shipped(&name) {
             user_tables::require_protected_aggregation(ctx, &spec, &sql).await?;
         }
         if spec.requires.iter().all(|r| available.contains(r)) {
@@ -419,8 +433,8 @@ fn hide_small_reference_figures(tables: &mut [Table], min_cell: u64) {
 /// report.
 pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let ctx = crate::sql::engine::session_for_many_queries(store, options.engine).await?;
-    let (lo, hi) = year_range(&ctx).await?;
     let sel = &options.selection;
+    let (lo, hi) = years_of_selection(&ctx, &sel.countries).await?;
     let from_year = sel.from_year.unwrap_or(lo);
     let to_year = sel.to_year.unwrap_or(hi);
     if from_year > to_year {
@@ -429,6 +443,20 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         )));
     }
     crate::sql::selection::require_records(&ctx, sel, from_year, to_year).await?;
+    // A period asked beyond the store's years is narrowed to them: titled
+    // "2005–2024" over records from 2015, a report read as ten years
+    // without a case (the bundles of `share` are labelled the same way).
+    let mut notes = Vec::new();
+    let (from_year, to_year) = {
+        let (from, to) = (from_year.max(lo), to_year.min(hi));
+        if (from, to) != (from_year, to_year) {
+            notes.push(format!(
+                "the store's records fall in {lo}–{hi}: the report covers {from}–{to}, not the \
+                 {from_year}–{to_year} asked"
+            ));
+        }
+        (from, to)
+    };
     let mut available = vec!["cases".to_string()];
     if let Some(path) = &options.population {
         population::register(&ctx, path).await?;
@@ -443,6 +471,13 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     perturb::register(&ctx, settings(Counting::True));
     let mut tables = query_tables(&ctx, options, from_year, to_year, &available).await?;
     let queried = tables.len();
+    // the user's own tables (`--queries`), by place, before the tables are
+    // numbered: not the mix tests', the gaps' or the reference figures',
+    // which the tool builds. The published run gives the same places.
+    let own: Vec<usize> = (tables.iter().enumerate())
+        .filter(|(_, t)| !is_shipped(&t.spec.name) && t.spec.name != independence::NAME)
+        .map(|(i, _)| i)
+        .collect();
     let mut needs_version = None;
     let mut gaps_suppressed = (0, 0);
     if crate::directory::exists(store.root()) {
@@ -498,6 +533,12 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         tables = published;
         hide_small_reference_figures(&mut tables, options.policy.min_cell);
         crate::publish::mix_tests::rebuild_from_published(&mut tables, options.policy.min_cell);
+        if !own.is_empty() {
+            let records = crate::sql::selection::records_in(&ctx, sel, from_year, to_year).await?;
+            for &i in &own {
+                user_tables::refuse_mostly_hidden(&tables[i], records, options.policy.min_cell)?;
+            }
+        }
     }
     // the gap tables were protected on their own model (see `gaps`)
     outcome.primary += gaps_suppressed.0;
@@ -519,6 +560,7 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
                 .as_deref()
                 .map(crate::publish::logo::data_uri)
                 .transpose()?,
+            notes,
             trend_types: charts::chosen_types(&tables, &options.trend_types)?,
             pdf: options.pdf,
             from_year,
@@ -533,6 +575,31 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         },
         tables,
     })
+}
+
+/// The first and last year of the records of the countries chosen (of the
+/// whole store when none is): a report of a country whose records start
+/// in 2022 was titled with the store's first year, 2015, as `share`'s
+/// bundles were. A country without records leaves the range to the
+/// others, and the check for records names it.
+async fn years_of_selection(
+    ctx: &datafusion::prelude::SessionContext,
+    countries: &[String],
+) -> Result<(i32, i32)> {
+    let mut range: Option<(i32, i32)> = None;
+    for country in countries {
+        let (lo, hi) = match crate::sql::selection::year_range_of(ctx, country).await {
+            Ok(range) => range,
+            // no dated record of this country
+            Err(Error::Usage(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+    }
+    match range {
+        Some(range) => Ok(range),
+        None => year_range(ctx).await,
+    }
 }
 
 /// The error to give when the store was changed by another process after

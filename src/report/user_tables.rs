@@ -33,7 +33,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::SessionContext;
 
 use crate::error::{Error, Result};
-use crate::publish::table::TableSpec;
+use crate::publish::table::{Table, TableSpec};
 
 /// Why a table that picks its rows by a count is refused: the rows
 /// themselves then tell the count (a join to the numbers 1 to 9 on a count
@@ -488,9 +488,43 @@ fn has_subquery(expr: &Expr) -> bool {
     found
 }
 
+/// Refuses a user's table most of whose rows show no count once
+/// disclosure control has run, when those rows are more than one for every
+/// `min_cell` of the `records` selected: more than the records could fill
+/// with published counts, so the grouping is finer than the data. Such a
+/// table is a list of rare combinations
+/// of values: grouped on enough columns at once, each row is one or two
+/// records, and the row itself says that a record with those values exists
+/// (a review's table had 2,919 rows for 3,000 records, every count `x`).
+/// A table by one column on a small store, mostly `x` too, has few hidden
+/// rows for its records and passes, as the shipped tables show the same. The
+/// shipped tables are not checked: they are reviewed with the code.
+pub fn refuse_mostly_hidden(table: &Table, records: u64, min_cell: u64) -> Result<()> {
+    let counts: Vec<usize> = (table.spec.counts.iter())
+        .filter_map(|c| table.columns.iter().position(|name| name == c))
+        .collect();
+    if counts.is_empty() || table.rows.is_empty() {
+        return Ok(());
+    }
+    let hidden = (table.rows.iter())
+        .filter(|row| counts.iter().all(|&c| row[c].as_f64().is_none()))
+        .count();
+    let rows = table.rows.len();
+    if hidden * 2 <= rows || (hidden as u64) * min_cell <= records {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{}: {hidden} of its {rows} rows would show no count (each withheld), with {records} records \
+         selected, so the table would list rare combinations of values, close to a list of records. \
+         Group on fewer columns or coarser ones (a band, a region, a period), or leave the table out",
+        crate::publish::table::unnumbered(&table.spec.name),
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::table::Cell;
     use datafusion::arrow::array::{Int32Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
@@ -702,5 +736,36 @@ mod tests {
             let error = check(header, sql).expect_err(sql).to_string();
             assert!(error.contains(says), "{sql}: {error}");
         }
+    }
+
+    fn table(rows: &[&[Cell]]) -> Table {
+        Table {
+            spec: TableSpec::parse("07_mine", "-- counts: n, m").unwrap(),
+            columns: vec!["year".into(), "n".into(), "m".into()],
+            rows: rows.iter().map(|r| r.to_vec()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_table_mostly_of_withheld_rows_is_refused() {
+        use Cell::{Int, Suppressed, Text, Withheld};
+        let year = |y: &str| Text(y.into());
+        // half the rows without a count: published
+        let half = table(&[
+            &[year("2020"), Int(12), Suppressed],
+            &[year("2021"), Suppressed, Withheld],
+        ]);
+        assert!(refuse_mostly_hidden(&half, 4, 10).is_ok());
+        // two of three, more than one for every ten records: refused,
+        // naming the table without its number
+        let most = table(&[
+            &[year("2020"), Int(12), Int(15)],
+            &[year("2021"), Suppressed, Suppressed],
+            &[year("2022"), Suppressed, Withheld],
+        ]);
+        let refused = refuse_mostly_hidden(&most, 19, 10).unwrap_err().to_string();
+        assert!(refused.contains("mine: 2 of its 3 rows"), "{refused}");
+        // the same rows over twenty records or more: few for the records
+        assert!(refuse_mostly_hidden(&most, 20, 10).is_ok());
     }
 }

@@ -23,7 +23,7 @@ fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
     let store = fixture_store(dir.path());
     assert!(ledger(&store).is_empty());
     let report = dir.path().join("report");
-    ok(&[
+    let (code, _, stderr) = run(&[
         "report",
         "--store",
         p(&store),
@@ -34,6 +34,13 @@ fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
         "--country",
         "US",
     ]);
+    assert_eq!(code, 0, "{stderr}");
+    // the fixture's US records start in 2020: the period is narrowed to
+    // them, and the user is told
+    assert!(
+        stderr.contains("the report covers 2020–") && stderr.contains("not the 2019–"),
+        "{stderr}"
+    );
     ok(&[
         "compare",
         "--store",
@@ -69,7 +76,7 @@ fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
     let ids: Vec<u64> = releases.iter().map(|r| r["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, [1, 2, 3]);
     let first = &releases[0];
-    assert_eq!(first["scope"]["from_year"], 2019);
+    assert_eq!(first["scope"]["from_year"], 2020);
     assert_eq!(first["scope"]["countries"], serde_json::json!(["US"]));
     assert_eq!(first["min_cell"], 10);
     // the hashes are those of the files as published
@@ -88,7 +95,7 @@ fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
     assert_eq!(*shared, hex);
     let table = ok(&["releases", "--store", p(&store)]);
     assert!(
-        table.contains("report") && table.contains("2019-"),
+        table.contains("report") && table.contains("2020-2021"),
         "{table}"
     );
 }

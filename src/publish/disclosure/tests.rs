@@ -313,6 +313,15 @@ fn carry_over_takes_the_suppression_and_refuses_counts_without_noise() {
     other[0].rows[3][1] = Cell::Text("another type".into());
     let e = carry_over(&truth, &mut other, p).unwrap_err().to_string();
     assert!(e.contains("its rows differ"), "{e}");
+
+    // the same rows in another order (a statement without ORDER BY): said so
+    let mut reordered = [make(&truth_values)];
+    reordered[0].rows.swap(2, 5);
+    let e = carry_over(&truth, &mut reordered, p)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("come in another order"), "{e}");
+    assert!(e.contains("ORDER BY"), "{e}");
 }
 
 /// A folder or bundle that declares a larger noise bound than the noise
