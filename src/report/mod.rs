@@ -435,15 +435,22 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let ctx = crate::sql::engine::session_for_many_queries(store, options.engine).await?;
     let sel = &options.selection;
     let (lo, hi) = years_of_selection(&ctx, &sel.countries).await?;
+    let whose = match sel.countries.as_slice() {
+        [] => "the store's records".to_string(),
+        countries => format!("the records of {}", countries.join(", ")),
+    };
     let from_year = sel.from_year.unwrap_or(lo);
     let to_year = sel.to_year.unwrap_or(hi);
     if from_year > to_year {
-        return Err(Error::Usage(format!(
-            "--from {from_year} is after --to {to_year}"
-        )));
+        // said with what the user gave: a default is the records' year
+        return Err(Error::Usage(match (sel.from_year, sel.to_year) {
+            (Some(_), Some(_)) => format!("--from {from_year} is after --to {to_year}"),
+            (None, _) => format!("--to {to_year} is before {whose}, which start in {lo}"),
+            (_, None) => format!("--from {from_year} is after {whose}, which end in {hi}"),
+        }));
     }
     crate::sql::selection::require_records(&ctx, sel, from_year, to_year).await?;
-    // A period asked beyond the store's years is narrowed to them: titled
+    // A period asked beyond the records' years is narrowed to them: titled
     // "2005–2024" over records from 2015, a report read as ten years
     // without a case (the bundles of `share` are labelled the same way).
     let mut notes = Vec::new();
@@ -451,8 +458,10 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         let (from, to) = (from_year.max(lo), to_year.min(hi));
         if (from, to) != (from_year, to_year) {
             notes.push(format!(
-                "the store's records fall in {lo}–{hi}: the report covers {from}–{to}, not the \
-                 {from_year}–{to_year} asked"
+                "{whose} fall in {}: the report covers {}, not the {} asked",
+                years(lo, hi),
+                years(from, to),
+                years(from_year, to_year)
             ));
         }
         (from, to)
@@ -474,9 +483,9 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     // the user's own tables (`--queries`), by place, before the tables are
     // numbered: not the mix tests', the gaps' or the reference figures',
     // which the tool builds. The published run gives the same places.
-    let own: Vec<usize> = (tables.iter().enumerate())
+    let own: Vec<(usize, String)> = (tables.iter().enumerate())
         .filter(|(_, t)| !is_shipped(&t.spec.name) && t.spec.name != independence::NAME)
-        .map(|(i, _)| i)
+        .map(|(i, t)| (i, t.spec.name.clone()))
         .collect();
     let mut needs_version = None;
     let mut gaps_suppressed = (0, 0);
@@ -534,10 +543,16 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         hide_small_reference_figures(&mut tables, options.policy.min_cell);
         crate::publish::mix_tests::rebuild_from_published(&mut tables, options.policy.min_cell);
         if !own.is_empty() {
-            let records = crate::sql::selection::records_in(&ctx, sel, from_year, to_year).await?;
-            for &i in &own {
-                user_tables::refuse_mostly_hidden(&tables[i], records, options.policy.min_cell)?;
-            }
+            let units = crate::sql::selection::units_in(&ctx, sel, from_year, to_year).await?;
+            let mine: Vec<(&str, &Table)> = (own.iter())
+                .map(|(i, file)| (file.as_str(), &tables[*i]))
+                .collect();
+            user_tables::refuse_finer_than_the_data(
+                &mine,
+                units,
+                sel.unit.as_str(),
+                options.policy.min_cell,
+            )?;
         }
     }
     // the gap tables were protected on their own model (see `gaps`)
@@ -575,6 +590,15 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         },
         tables,
     })
+}
+
+/// A period as a reader writes it: "2021–2023", or "2023" for one year.
+fn years(from: i32, to: i32) -> String {
+    if from == to {
+        from.to_string()
+    } else {
+        format!("{from}–{to}")
+    }
 }
 
 /// The first and last year of the records of the countries chosen (of the

@@ -166,15 +166,16 @@ pub async fn reporting_countries(ctx: &SessionContext, asked: &[String]) -> Resu
 /// report (or a list of gaps) of empty tables that says "audit passed"
 /// reads as "no cases". So is a named country without a record in the
 /// years: the report would name it as covered.
-/// The records of the selection (a true count, for the tool's own checks:
-/// never published).
-pub async fn records_in(
+/// The units of the selection, records or distinct cases as `--unit`
+/// says (a true count, for the tool's own checks: never published).
+pub async fn units_in(
     ctx: &SessionContext,
     sel: &Selection,
     from_year: i32,
     to_year: i32,
 ) -> Result<u64> {
-    let sql = "SELECT CAST(count(*) AS BIGINT) FROM cases \
+    let sql = "SELECT CAST(count(DISTINCT CASE WHEN $unit = 'cases' THEN case_id ELSE record_id END) AS BIGINT) \
+        FROM cases \
         WHERE coalesce(year_from, year) >= $from_year AND coalesce(year_to, year) <= $to_year \
         AND ($countries = '' OR array_has(string_to_array($countries, ','), reporting_country))";
     let batches = run_with_parameters(ctx, sql, parameters(sel, from_year, to_year)).await?;
