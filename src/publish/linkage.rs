@@ -348,11 +348,12 @@ fn derive_record_relations(
             .map(|p| u128::from(model.cells()[p.0].value))
             .max();
         match unit {
-            // A part larger than its total: not parts of it after all (two
-            // tables that name different counts alike), as for victims
-            // below. Every single-year report in cases failed here, on the
-            // undetermined section of one table against another's
-            // (helper-23's review).
+            // A part larger than its total: not a relation the values can
+            // hold, as for victims below. Counted in cases, a total no
+            // table publishes has for its value the least its relations
+            // allow, not a true count, and every single-year report in
+            // cases failed here, on two such totals of the undetermined
+            // section (helper-23's review).
             Unit::Cases if known_values && largest > Some(value) => {}
             Unit::Cases => parts
                 .iter()

@@ -427,9 +427,10 @@ fn wilson(x: f64, n: f64) -> (f64, f64) {
 }
 
 /// Every report of one year counted in cases failed with exit 1 ("parts
-/// sum to 32 but cell records(section=undetermined) is 15"): two tables
-/// name different counts of the undetermined section alike, and in cases
-/// the derived relation between them was taken as given (helper-23).
+/// sum to 32 but cell records(section=undetermined) is 15"): in cases, a
+/// total no table publishes has a stand-in value (the least its relations
+/// allow), and a relation derived between two of them was checked against
+/// those values (helper-23).
 #[test]
 fn a_report_of_one_year_in_cases_is_published() {
     let dir = TempDir::new().unwrap();
