@@ -30,9 +30,10 @@ pub fn directory_csv(countries: &[String], seed: u64) -> String {
         let places = subdivisions(country);
         if places.is_empty() {
             // the generator knows no places of this country (its cases
-            // carry none either): a nationwide helpline, so that the
-            // directory is not empty (it was, with exit 0, for one such
-            // country); the last country's helpline then does come
+            // carry none either): its nationwide helpline only. Every
+            // country but the last got one above; the last gets it here,
+            // so that the directory is never empty (it was, with exit 0,
+            // for `--countries FR`)
             if c + 1 == countries.len() {
                 id += 1;
                 let _ = writeln!(
