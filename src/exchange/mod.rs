@@ -41,8 +41,8 @@ pub async fn aggregates_from_store(store: &Store, request: &Request) -> Result<V
     // one country's bundle covers that country's years; a comparison
     // covers the store's, the same for every country
     let (lo, hi) = match request.countries.as_slice() {
-        [country] if request.from_year.is_none() || request.to_year.is_none() => {
-            crate::sql::selection::year_range_of(&ctx, country).await?
+        [_] if request.from_year.is_none() || request.to_year.is_none() => {
+            crate::sql::selection::year_range_of(&ctx, &request.countries).await?
         }
         _ => year_range(&ctx).await?,
     };

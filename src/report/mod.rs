@@ -19,7 +19,7 @@ use crate::publish::writer::OutputDir;
 use crate::sql::perturb::{self, CountSettings, Counting};
 use crate::sql::queries::DEFAULT_QUERIES;
 use crate::sql::selection::{
-    Selection, Unit, parameters, reporting_countries, run_with_parameters, year_range,
+    Selection, Unit, parameters, reporting_countries, run_with_parameters,
 };
 use crate::store::Store;
 
@@ -52,16 +52,16 @@ pub struct ReportOptions {
 /// directory), numbered with the others by [`number_tables`].
 pub const GAPS_TABLES: [&str; 3] = ["service_gaps", "demand_and_supply", "directory_coverage"];
 
-/// The one numbering of the report's tables: 01, 02, ... in the order they
-/// are published (the query files in name order, the user's after them, the
-/// typology mix tests, the service gaps). The number a query file's name
-/// starts with orders the files and is otherwise replaced, so a table the
-/// report leaves out (no population table, say) leaves no gap.
 /// Whether the query file named so (its stem, as given) is a shipped one.
 fn is_shipped(name: &str) -> bool {
     DEFAULT_QUERIES.iter().any(|(shipped, _)| *shipped == name)
 }
 
+/// The one numbering of the report's tables: 01, 02, ... in the order they
+/// are published (the query files in name order, the user's after them, the
+/// typology mix tests, the service gaps). The number a query file's name
+/// starts with orders the files and is otherwise replaced, so a table the
+/// report leaves out (no population table, say) leaves no gap.
 fn number_tables(tables: &mut [Table]) {
     for (i, table) in tables.iter_mut().enumerate() {
         let stem = unnumbered(&table.spec.name).to_string();
@@ -434,7 +434,7 @@ fn hide_small_reference_figures(tables: &mut [Table], min_cell: u64) {
 pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let ctx = crate::sql::engine::session_for_many_queries(store, options.engine).await?;
     let sel = &options.selection;
-    let (lo, hi) = years_of_selection(&ctx, &sel.countries).await?;
+    let (lo, hi) = crate::sql::selection::year_range_of(&ctx, &sel.countries).await?;
     let whose = match sel.countries.as_slice() {
         [] => "the store's records".to_string(),
         countries => format!("the records of {}", countries.join(", ")),
@@ -598,31 +598,6 @@ fn years(from: i32, to: i32) -> String {
         from.to_string()
     } else {
         format!("{from}–{to}")
-    }
-}
-
-/// The first and last year of the records of the countries chosen (of the
-/// whole store when none is): a report of a country whose records start
-/// in 2022 was titled with the store's first year, 2015, as `share`'s
-/// bundles were. A country without records leaves the range to the
-/// others, and the check for records names it.
-async fn years_of_selection(
-    ctx: &datafusion::prelude::SessionContext,
-    countries: &[String],
-) -> Result<(i32, i32)> {
-    let mut range: Option<(i32, i32)> = None;
-    for country in countries {
-        let (lo, hi) = match crate::sql::selection::year_range_of(ctx, country).await {
-            Ok(range) => range,
-            // no dated record of this country
-            Err(Error::Usage(_)) => continue,
-            Err(e) => return Err(e),
-        };
-        range = Some(range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-    }
-    match range {
-        Some(range) => Ok(range),
-        None => year_range(ctx).await,
     }
 }
 

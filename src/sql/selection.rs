@@ -162,10 +162,6 @@ pub async fn reporting_countries(ctx: &SessionContext, asked: &[String]) -> Resu
     Ok(countries)
 }
 
-/// A selection without a record is refused, as `compare` refuses one: a
-/// report (or a list of gaps) of empty tables that says "audit passed"
-/// reads as "no cases". So is a named country without a record in the
-/// years: the report would name it as covered.
 /// The units of the selection, records or distinct cases as `--unit`
 /// says (a true count, for the tool's own checks: never published).
 pub async fn units_in(
@@ -184,6 +180,10 @@ pub async fn units_in(
     }))
 }
 
+/// A selection without a record is refused, as `compare` refuses one: a
+/// report (or a list of gaps) of empty tables that says "audit passed"
+/// reads as "no cases". So is a named country without a record in the
+/// years: the report would name it as covered.
 pub async fn require_records(
     ctx: &SessionContext,
     sel: &Selection,
@@ -243,18 +243,27 @@ pub async fn year_range(ctx: &SessionContext) -> Result<(i32, i32)> {
     bounds_of(&batches)
 }
 
-/// [`year_range`] of one reporting country's records: a bundle of a
-/// country whose records start in 2022 was labelled with the store's
-/// first year, 2015, and its seven empty years read as years without cases.
-pub async fn year_range_of(ctx: &SessionContext, country: &str) -> Result<(i32, i32)> {
+/// [`year_range`] of the records of `countries` (of the whole store when
+/// none is, or none of them has a dated record: the check for records then
+/// names them), in one query: a bundle or report of a country whose
+/// records start in 2022 was labelled with the store's first year, 2015,
+/// and its seven empty years read as years without cases.
+pub async fn year_range_of(ctx: &SessionContext, countries: &[String]) -> Result<(i32, i32)> {
+    if countries.is_empty() {
+        return year_range(ctx).await;
+    }
     let batches = run_with_parameters(
         ctx,
         "SELECT CAST(min(coalesce(year_from, year)) AS BIGINT) AS lo, \
-         CAST(max(coalesce(year_to, year)) AS BIGINT) AS hi FROM cases WHERE reporting_country = $1",
-        ParamValues::from(vec![datafusion::scalar::ScalarValue::from(country)]),
+         CAST(max(coalesce(year_to, year)) AS BIGINT) AS hi FROM cases \
+         WHERE array_has(string_to_array($1, ','), reporting_country)",
+        ParamValues::from(vec![ScalarValue::from(countries.join(","))]),
     )
     .await?;
-    bounds_of(&batches)
+    match bounds_of(&batches) {
+        Err(Error::Usage(_)) => year_range(ctx).await,
+        bounds => bounds,
+    }
 }
 
 fn bounds_of(batches: &[datafusion::arrow::array::RecordBatch]) -> Result<(i32, i32)> {

@@ -41,6 +41,24 @@ fn every_publication_is_recorded_with_its_scope_and_file_hashes() {
         stderr.contains("the report covers 2020–") && stderr.contains("not the 2019–"),
         "{stderr}"
     );
+    // a bound that leaves no year is refused, naming what was given (not a
+    // --from the user never passed), and is no release
+    let (code, _, stderr) = run(&[
+        "report",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("none")),
+        "--to",
+        "2019",
+        "--country",
+        "US",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--to 2019 is before the records of US, which start in 2020"),
+        "{stderr}"
+    );
     ok(&[
         "compare",
         "--store",
