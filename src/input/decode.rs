@@ -121,6 +121,14 @@ fn written_in_exports(c: char) -> bool {
     matches!(c, '\u{a0}'..='\u{17f}' | '\u{2010}'..='\u{206f}' | '\u{20ac}')
 }
 
+/// Whether the file starts as gzip does (what [`open_text`] undoes); a file
+/// that cannot be read is not.
+pub fn is_gzip(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    File::open(path).is_ok_and(|mut file| file.read_exact(&mut magic).is_ok())
+        && magic == [0x1f, 0x8b]
+}
+
 /// Opens `path` as text. `encoding` overrides detection.
 pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<TextInput> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;

@@ -101,6 +101,9 @@ pub struct PartitionedWriter {
     pending_bytes: usize,
     /// [`BUFFER_BUDGET`], smaller in tests.
     budget: usize,
+    /// Files are written in memory, not in the staging area (see
+    /// [`Self::held_in_memory`]).
+    in_memory: bool,
 }
 
 /// A batch some of whose rows wait: its bytes, and the partitions holding
@@ -141,6 +144,19 @@ impl PartitionedWriter {
             batches_seen: 0,
             pending_bytes: 0,
             budget: BUFFER_BUDGET,
+            in_memory: false,
+        }
+    }
+
+    /// A writer whose files stay in memory until [staged](HeldFiles::stage):
+    /// for a change that must leave no trace on disk until it is known to be
+    /// kept (an input read once, screened for personal data as it is
+    /// checked). Its memory grows with the encoded store, so it is for
+    /// inputs of bounded size.
+    pub fn held_in_memory(txn: &Transaction<'_>) -> Self {
+        PartitionedWriter {
+            in_memory: true,
+            ..Self::new(txn)
         }
     }
 
@@ -294,21 +310,33 @@ impl PartitionedWriter {
     fn open(&mut self, txn: &Transaction<'_>, key: &PartitionKey) -> Result<OpenFile> {
         let relative = self.relative_path(key, self.opened.len());
         self.opened.insert(key.clone());
-        let path = txn.stage(&relative)?;
-        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-        let writer = ArrowWriter::try_new(file, schema::store_schema(), Some(properties()))?;
+        let sink = if self.in_memory {
+            Sink::Memory(Vec::new())
+        } else {
+            let path = txn.stage(&relative)?;
+            Sink::File(File::create(&path).map_err(|e| Error::io(&path, e))?)
+        };
+        let writer = ArrowWriter::try_new(sink, schema::store_schema(), Some(properties()))?;
         Ok((relative, writer))
     }
 
     /// Writes what waits and closes every file; returns their paths
-    /// relative to the store root.
+    /// relative to the store root. A writer [held in
+    /// memory](Self::held_in_memory) stages its files here.
+    pub fn finish(self, txn: &Transaction<'_>) -> Result<Vec<String>> {
+        self.finish_held(txn)?.stage(txn)
+    }
+
+    /// Writes what waits and closes every file, leaving the files of a
+    /// writer [held in memory](Self::held_in_memory) in memory, for the
+    /// caller to [stage](HeldFiles::stage) or drop.
     ///
     /// The partitions still waiting are written on two cores: each is a
     /// file of its own, so the files are the same bytes in any order of
     /// work (their names are given first, in key order, as one at a time
     /// would give them). On 300,000 records this last step had been a
     /// fifth of ingest's time on one core while the other waited.
-    pub fn finish(mut self, txn: &Transaction<'_>) -> Result<Vec<String>> {
+    pub fn finish_held(mut self, txn: &Transaction<'_>) -> Result<HeldFiles> {
         // opened one at a time first, in key order, so that they are
         // numbered as writing them one after another numbered them
         let unopened: Vec<PartitionKey> = (self.pending.keys())
@@ -333,18 +361,78 @@ impl PartitionedWriter {
             if let Some(rows) = pending.map(Pending::gathered).transpose()?.flatten() {
                 append_rows(&mut writer, &rows)?;
             }
-            writer.close()?;
-            Ok((key, relative))
+            let held = match writer.into_inner()? {
+                Sink::File(_) => None,
+                Sink::Memory(bytes) => Some(bytes),
+            };
+            Ok((key, (relative, held)))
         })?;
         // in key order, as the files were listed before
-        let files: BTreeMap<PartitionKey, String> = written.into_iter().collect();
-        Ok(files.into_values().collect())
+        let files: BTreeMap<PartitionKey, (String, Option<Vec<u8>>)> =
+            written.into_iter().collect();
+        Ok(HeldFiles {
+            files: files.into_values().collect(),
+        })
+    }
+}
+
+/// The closed files of a change, by their paths relative to the store
+/// root, with the bytes of those written in memory.
+#[must_use = "files held in memory reach the store only when staged"]
+pub struct HeldFiles {
+    files: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl HeldFiles {
+    /// Bytes held in memory.
+    pub fn held_bytes(&self) -> usize {
+        (self.files.iter())
+            .filter_map(|(_, bytes)| bytes.as_ref().map(Vec::len))
+            .sum()
+    }
+
+    /// Writes the files held in memory into the change's staging area;
+    /// returns every file's path relative to the store root.
+    pub fn stage(self, txn: &Transaction<'_>) -> Result<Vec<String>> {
+        let mut names = Vec::with_capacity(self.files.len());
+        for (relative, bytes) in self.files {
+            if let Some(bytes) = bytes {
+                let path = txn.stage(&relative)?;
+                std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+            }
+            names.push(relative);
+        }
+        Ok(names)
+    }
+}
+
+/// Where a partition's file is written: the staging area, or memory until
+/// the change may leave a trace on disk (see
+/// [`PartitionedWriter::held_in_memory`]).
+enum Sink {
+    File(File),
+    Memory(Vec<u8>),
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::File(file) => file.write(bytes),
+            Sink::Memory(held) => held.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(file) => file.flush(),
+            Sink::Memory(_) => Ok(()),
+        }
     }
 }
 
 /// A partition's file being written: its path relative to the store root,
 /// and its writer.
-type OpenFile = (String, ArrowWriter<File>);
+type OpenFile = (String, ArrowWriter<Sink>);
 
 /// Hand-overs the encoder has not begun, at most. Each holds its rows as
 /// arrays outside [`BUFFER_BUDGET`], so the queue is short.
@@ -463,7 +551,7 @@ impl Drop for Encoder {
 
 /// Writes rows into the partition's open row group, and closes the row
 /// group once it is full.
-fn append_rows(writer: &mut ArrowWriter<File>, rows: &RecordBatch) -> Result<()> {
+fn append_rows(writer: &mut ArrowWriter<Sink>, rows: &RecordBatch) -> Result<()> {
     writer.write(rows)?;
     if writer.in_progress_rows() >= ROW_GROUP_ROWS {
         // ends the row group, which frees its encoders
@@ -577,7 +665,9 @@ mod tests {
     #[test]
     fn an_error_of_the_encoder_thread_is_returned() {
         let full = File::options().write(true).open("/dev/full").unwrap();
-        let file = ArrowWriter::try_new(full, schema::store_schema(), Some(properties())).unwrap();
+        let file =
+            ArrowWriter::try_new(Sink::File(full), schema::store_schema(), Some(properties()))
+                .unwrap();
         let ids: Vec<String> = (0..20_000).map(|n| format!("record-{n:06}")).collect();
         let batch = rows(&ids, &vec!["US"; ids.len()], &vec![2020; ids.len()]);
         // no room for any open row group: the encoder closes it at once,
@@ -667,6 +757,72 @@ mod tests {
     /// sorted by partition when `sorted`), with budgets so small that rows
     /// are handed over early and row groups closed early, and checks that
     /// every partition's file holds its rows in the order they came.
+    /// Every Parquet file under `root`, by its name, with its bytes.
+    fn parquet_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+        let mut found = BTreeMap::new();
+        let mut dirs = vec![root.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "parquet") {
+                    let name = path.file_name().unwrap().to_string_lossy();
+                    // the change's id differs between the two stores
+                    let name = name.split('-').next_back().unwrap().to_string();
+                    // the partition's folders, not the staging area's
+                    let folders: Vec<_> = path.iter().rev().skip(1).take(2).collect();
+                    let key = format!("{:?}/{name}", folders);
+                    found.insert(key, std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        found
+    }
+
+    /// A writer held in memory leaves nothing on disk until its files are
+    /// staged, and then the same bytes as a writer of the staging area.
+    #[test]
+    fn files_held_in_memory_reach_the_disk_only_when_staged() {
+        let dir = tempfile::tempdir().unwrap();
+        let written: Vec<BTreeMap<String, Vec<u8>>> = [false, true]
+            .into_iter()
+            .map(|in_memory| {
+                let root = dir.path().join(format!("store-{in_memory}"));
+                let store = crate::store::Store::open_or_new(&root).unwrap();
+                let txn = store.begin().unwrap();
+                let mut writer = match in_memory {
+                    true => PartitionedWriter::held_in_memory(&txn),
+                    false => PartitionedWriter::new(&txn),
+                };
+                // tiny: rows are handed over early, and row groups closed early
+                writer.budget = 64 * 1024;
+                writer.encoder.budget = 256 * 1024;
+                for chunk in 0..30 {
+                    let ids: Vec<String> = (0..400)
+                        .map(|i| format!("record-{:06}", chunk * 400 + i))
+                        .collect();
+                    let countries: Vec<&str> = (0..400).map(|i| ["US", "MX"][i % 2]).collect();
+                    let years: Vec<i32> = (0..400).map(|i| 2019 + (i / 2 % 3)).collect();
+                    writer.write(&txn, &rows(&ids, &countries, &years)).unwrap();
+                }
+                let held = writer.finish_held(&txn).unwrap();
+                if in_memory {
+                    assert!(held.held_bytes() > 0);
+                    assert!(parquet_files(&root).is_empty(), "on disk before staging");
+                } else {
+                    assert_eq!(held.held_bytes(), 0);
+                }
+                let names = held.stage(&txn).unwrap();
+                assert_eq!(names.len(), 6);
+                let files = parquet_files(&root);
+                assert_eq!(files.len(), 6);
+                files
+            })
+            .collect();
+        assert!(written[0] == written[1], "the files' bytes differ");
+    }
+
     fn write_and_check_every_row(sorted: bool) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open_or_new(&dir.path().join("store")).unwrap();

@@ -747,6 +747,74 @@ fn a_file_of_many_chunks_is_checked_in_parallel_and_kept_in_order() {
     assert_eq!(snapshot(&store), before);
 }
 
+/// A single uncompressed file is read once, screened on the threads that
+/// check it, its store files held in memory until the screen is done; a
+/// gzip file is read twice, screened first. The two ways store the same
+/// bytes and quarantine the same rows, and the one read once still
+/// recognises records the store holds.
+#[test]
+fn a_file_read_once_stores_what_a_file_read_twice_does() {
+    let dir = TempDir::new().unwrap();
+    let mut lines = Vec::new();
+    for i in 1..=20_000 {
+        lines.push(match i {
+            _ if i % 3_001 == 0 => format!("R{i:05},,src,MX,2019,5,MX,,MX,female,,,sex,,,,,not_a_method,"),
+            12_000 => "R00007,,src,US,2020,1,US,,US,male,,,labor,,,,,,".to_string(),
+            _ if i % 7 == 0 => format!("R{i:05},C{},src,MX,2021,2,US,,MX,male,30-38,,labor,agriculture,Farm,job_offer,,threats,false", i / 3),
+            _ => format!("R{i:05},,src,US,{},5,US,,US,female,,,sex,,,,,,", 2015 + i % 9),
+        });
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let plain = write_csv(dir.path(), "export.csv", &refs);
+    let gzip = dir.path().join("export.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(&plain).unwrap()).unwrap();
+    std::fs::write(&gzip, gz.finish().unwrap()).unwrap();
+
+    let once = dir.path().join("once");
+    let twice = dir.path().join("twice");
+    let read_once = ingest_json(&once, &[&plain]);
+    let read_twice = ingest_json(&twice, &[&gzip]);
+    for key in ["read", "stored", "quarantined", "duplicates"] {
+        assert_eq!(read_once[key], read_twice[key], "{key}");
+    }
+    assert_eq!(read_once["duplicates"], 1, "{read_once}");
+    assert_eq!(read_once["quarantined"], 6, "{read_once}");
+    // the store's files by their bytes (their names carry the change's id)
+    let data = |store: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = snapshot(store)
+            .into_iter()
+            .filter(|(path, _)| path.starts_with("data"))
+            .map(|(path, bytes)| (path.parent().unwrap().display().to_string(), bytes))
+            .collect();
+        files.sort();
+        files
+    };
+    let once_data = data(&once);
+    assert!(once_data.len() >= 10, "{} files", once_data.len());
+    assert!(
+        once_data == data(&twice),
+        "the stores' Parquet files differ"
+    );
+    // the quarantines but their file column
+    let rows = |store: &std::path::Path, summary: &serde_json::Value| -> Vec<Vec<String>> {
+        (quarantine_rows(store, summary).iter())
+            .map(|r| r.iter().skip(1).map(str::to_string).collect())
+            .collect()
+    };
+    assert_eq!(rows(&once, &read_once), rows(&twice, &read_twice));
+
+    // read once into a store that holds some of its records
+    let more: Vec<String> = (19_990..=20_010)
+        .map(|i| format!("R{i:05},,src,US,2024,5,US,,US,female,,,sex,,,,,,"))
+        .collect();
+    let refs: Vec<&str> = more.iter().map(String::as_str).collect();
+    let later = write_csv(dir.path(), "later.csv", &refs);
+    let again = ingest_json(&once, &[&later]);
+    assert_eq!(again["duplicates"], 11, "{again}");
+    assert_eq!(again["stored"], 10, "{again}");
+}
+
 /// `query` writes what analysts' SQL tools write: CSV with list columns
 /// joined, a JSON array, JSON lines, Parquet and XLSX to a file; a file
 /// that exists is never overwritten.

@@ -3,6 +3,7 @@
 
 use crate::base::record::CaseRecord;
 use crate::error::{Error, Result};
+use crate::input::guard::Guard;
 use crate::input::mapping::Mapper;
 use crate::input::readers::RawRow;
 use crate::input::validate::{ColumnMap, Problem, Validator};
@@ -108,7 +109,13 @@ impl<R> Checked<R> {
     }
 }
 
-pub fn check_row(checks: &Checks<'_>, first_of_file: bool, row: RawRow) -> Checked {
+/// Checks one row; with a `guard`, screens it too, on the same cells.
+pub fn check_row(
+    checks: &Checks<'_>,
+    guard: Option<&mut Guard>,
+    first_of_file: bool,
+    row: RawRow,
+) -> Checked {
     let Checks {
         shape,
         validator,
@@ -129,24 +136,30 @@ pub fn check_row(checks: &Checks<'_>, first_of_file: bool, row: RawRow) -> Check
                 reason,
             }],
         ),
-        RawRow::Cells { number, cells } if first_of_file && is_label_row(header, &cells.strs()) => {
-            Checked::Rejected(
-                number,
-                vec![Problem::new(
-                    "",
-                    "",
-                    "repeats the column labels (a label row, not a record)",
-                )],
-            )
-        }
-        RawRow::Cells { number, cells } => match shape.validate(validator, number, &cells.strs()) {
-            // a duplicate of a stored record (all of a file ingested again
-            // under another name) costs no arrays
-            Ok(record) if stored.contains(&record.record_id) => {
-                Checked::Stored(number, record.record_id)
+        RawRow::Cells { number, cells } => {
+            let cells = cells.strs();
+            if let Some(guard) = guard {
+                guard.scan(number, &cells);
             }
-            Ok(record) => Checked::Valid(number, record),
-            Err(problems) => Checked::Rejected(number, problems),
-        },
+            if first_of_file && is_label_row(header, &cells) {
+                return Checked::Rejected(
+                    number,
+                    vec![Problem::new(
+                        "",
+                        "",
+                        "repeats the column labels (a label row, not a record)",
+                    )],
+                );
+            }
+            match shape.validate(validator, number, &cells) {
+                // a duplicate of a stored record (all of a file ingested again
+                // under another name) costs no arrays
+                Ok(record) if stored.contains(&record.record_id) => {
+                    Checked::Stored(number, record.record_id)
+                }
+                Ok(record) => Checked::Valid(number, record),
+                Err(problems) => Checked::Rejected(number, problems),
+            }
+        }
     }
 }

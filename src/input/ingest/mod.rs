@@ -6,7 +6,6 @@ mod by_partition;
 mod check;
 mod pipeline;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{AsArray, RecordBatch};
@@ -173,13 +172,15 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// It is part of the store, so every column name and value written to it
 /// goes through the personal-data screen first: rows that never reached
 /// the guard (broken JSON, invalid UTF-8, nested objects) are quarantined
-/// too, and a flagged value is written as `[masked: <kind>]`.
+/// too, and a flagged value is written as `[masked: <kind>]`. It is kept in
+/// memory (at most [`QUARANTINE_ROWS`] rows) and staged when the file is
+/// done, so that a file screened while it is checked leaves nothing on disk
+/// when the screen refuses it.
 struct Quarantine {
     file_name: String,
-    relative: String,
     /// Columns the mapping parses as dates: a bad date there is shown.
     date_columns: Vec<String>,
-    writer: Option<csv::Writer<File>>,
+    writer: Option<csv::Writer<Vec<u8>>>,
     /// Rows written so far; beyond [`QUARANTINE_ROWS`] rows are counted by
     /// reason instead of written.
     written: u64,
@@ -192,11 +193,16 @@ struct Quarantine {
 /// quarantined, and the file ends with one summary row per reason.
 pub const QUARANTINE_ROWS: u64 = 10_000;
 
+/// A failure to write CSV into memory, which only a broken invariant of the
+/// `csv` crate could cause.
+fn quarantine_error(e: csv::Error) -> Error {
+    Error::store("quarantine", e.to_string())
+}
+
 impl Quarantine {
-    fn new(file_name: String, relative: String, date_columns: Vec<String>) -> Self {
+    fn new(file_name: String, date_columns: Vec<String>) -> Self {
         Quarantine {
             file_name,
-            relative,
             date_columns,
             writer: None,
             written: 0,
@@ -214,28 +220,26 @@ impl Quarantine {
         })
     }
 
-    fn add(&mut self, txn: &Transaction<'_>, row: u64, problem: &Problem) -> Result<()> {
+    fn add(&mut self, row: u64, problem: &Problem) -> Result<()> {
         if self.written >= QUARANTINE_ROWS {
             *self.beyond.entry(problem.reason.clone()).or_default() += 1;
             return Ok(());
         }
         self.written += 1;
-        if self.writer.is_none() {
-            let path = txn.stage(&self.relative)?;
-            let mut w =
-                csv::Writer::from_path(&path).map_err(|e| Error::store(&path, e.to_string()))?;
-            w.write_record(["file", "row", "column", "value", "reason"])
-                .map_err(|e| Error::store(&path, e.to_string()))?;
-            self.writer = Some(w);
-        }
         // values are cut short: a quarantine file is for finding the row,
         // not a second copy of the data
         let value: String = problem.value.chars().take(200).collect();
         let value = guard::masked(&value, self.is_date_column(&problem.column));
         // a JSON key is user text as much as a value is
         let column = guard::masked(&problem.column, false);
-        let Some(writer) = self.writer.as_mut() else {
-            return Err(Error::store(&self.relative, "quarantine file not open"));
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                w.write_record(["file", "row", "column", "value", "reason"])
+                    .map_err(quarantine_error)?;
+                self.writer.insert(w)
+            }
         };
         // opened in a spreadsheet, a value from the input is never a formula
         let cell = crate::base::escape::csv_cell;
@@ -246,45 +250,45 @@ impl Quarantine {
             &cell(&value),
             &cell(&problem.reason),
         ];
-        writer
-            .write_record(fields)
-            .map_err(|e| Error::store(&self.relative, e.to_string()))
+        writer.write_record(fields).map_err(quarantine_error)
     }
 
     /// A record whose id the store holds, or that came before in this
     /// change.
-    fn add_duplicate(&mut self, txn: &Transaction<'_>, row: u64, id: &str) -> Result<()> {
+    fn add_duplicate(&mut self, row: u64, id: &str) -> Result<()> {
         let problem = Problem::new(
             "record_id",
             id,
             "duplicate: a record with this id is already stored (not stored again)",
         );
-        self.add(txn, row, &problem)
+        self.add(row, &problem)
     }
 
-    fn finish(self) -> Result<Option<String>> {
-        match self.writer {
-            Some(mut w) => {
-                let fail = |e: csv::Error| Error::store(&self.relative, e.to_string());
-                // the rows past the limit, one summary row per reason (the
-                // reasons are the tool's own words, never input values)
-                for (reason, n) in &self.beyond {
-                    w.write_record([
-                        crate::base::escape::csv_cell(&self.file_name).as_ref(),
-                        "",
-                        "",
-                        "",
-                        &crate::base::escape::csv_cell(&format!(
-                            "{n} more rows quarantined for this reason, not listed (a quarantine file lists at most {QUARANTINE_ROWS} rows): {reason}"
-                        )),
-                    ])
-                    .map_err(fail)?;
-                }
-                w.flush().map_err(|e| Error::io(&self.relative, e))?;
-                Ok(Some(self.relative))
-            }
-            None => Ok(None),
+    /// Stages the file as `relative`, if any row went there.
+    fn stage(self, txn: &Transaction<'_>, relative: String) -> Result<Option<String>> {
+        let Some(mut w) = self.writer else {
+            return Ok(None);
+        };
+        // the rows past the limit, one summary row per reason (the
+        // reasons are the tool's own words, never input values)
+        for (reason, n) in &self.beyond {
+            w.write_record([
+                crate::base::escape::csv_cell(&self.file_name).as_ref(),
+                "",
+                "",
+                "",
+                &crate::base::escape::csv_cell(&format!(
+                    "{n} more rows quarantined for this reason, not listed (a quarantine file lists at most {QUARANTINE_ROWS} rows): {reason}"
+                )),
+            ])
+            .map_err(quarantine_error)?;
         }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Error::store(&relative, e.to_string()))?;
+        let path = txn.stage(&relative)?;
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        Ok(Some(relative))
     }
 }
 
@@ -304,21 +308,16 @@ pub fn ingest(
     let store = Store::open_or_new(store_dir)?;
     let rules = options.rules;
     check_rules_match(&store, rules)?;
+    let read = options.read_options()?;
+    if let Some((path, format)) = read_once(&store, files, options)? {
+        return ingest_read_once(&store, path, format, options, &read);
+    }
 
     let mut manifest = store.manifest().clone();
     let mut summaries = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
-    let read = options.read_options()?;
     for path in files {
-        let format = match options.format {
-            Some(f) => f,
-            None => InputFormat::from_path(path).ok_or_else(|| {
-                Error::bad_input(
-                    path,
-                    "cannot tell the format from the file name; pass --format",
-                )
-            })?,
-        };
+        let format = format_of(path, options)?;
         let name = path.display().to_string();
         // a workbook's sheet is part of the input: its second sheet is not
         // "already ingested" because its first was
@@ -355,15 +354,7 @@ pub fn ingest(
             // the same bytes as a file already ingested: nothing of this one
             // is read further, whatever the screen found (it found the same
             // when that file was ingested)
-            (Some(previous), _) => summaries.push(FileSummary {
-                file: name,
-                status: format!("already ingested (as {previous}); nothing changed"),
-                sha256: sha,
-                counts: Counts::default(),
-                quarantine_file: None,
-                guard_allowed: Vec::new(),
-                warnings: Vec::new(),
-            }),
+            (Some(previous), _) => summaries.push(already_ingested(name, sha, &previous)),
             (None, Some(screened)) => pending.push(Pending {
                 path: path.clone(),
                 sha,
@@ -377,109 +368,249 @@ pub fn ingest(
 
     if !pending.is_empty() {
         let txn = store.begin()?;
-        // the store's ids are only read while the files are checked; the
-        // ids this change adds are kept apart, by the thread that keeps
-        // the files' order
-        let stored_ids = store.record_ids()?;
-        let mut added_ids = crate::store::RecordIds::default();
-        let mut writer = PartitionedWriter::new(&txn);
-        let mut classifier = Classifier::new(rules);
-        let validator = Validator::new(rules);
-        for Pending {
-            path,
-            sha,
-            format,
-            sheets,
-            allowed,
-        } in &pending
-        {
-            let quarantine_relative = format!(
-                "quarantine/g{:06}-{}-{}.csv",
-                txn.generation(),
-                txn.change_id(),
-                &sha[..16]
-            );
+        let mut change = Change::new(&store, rules, PartitionedWriter::new(&txn))?;
+        for file in &pending {
             let input = Input {
-                path,
-                sha,
-                format: *format,
+                path: &file.path,
+                sha: &file.sha,
+                format: file.format,
                 read: &read,
                 mapping: options.mapping.as_ref(),
                 country: options.country.as_deref(),
             };
-            let guard_allowed = allowed.clone();
-            let FileOutcome {
-                counts,
-                quarantine_file,
-                mut warnings,
-            } = ingest_file(
+            let outcome = ingest_file(
                 &input,
-                &validator,
-                &mut classifier,
-                &stored_ids,
-                &mut added_ids,
+                &mut change,
                 &txn,
-                &mut writer,
-                Quarantine::new(
-                    path.display().to_string(),
-                    quarantine_relative,
-                    options
-                        .mapping
-                        .as_ref()
-                        .map(MappingSpec::date_columns)
-                        .unwrap_or_default(),
-                ),
+                Screening::Done,
                 options.show_progress,
             )?;
-            debug_assert!(counts.reconciles());
-            if let Some(sheets) = sheets
-                && !sheets.others.is_empty()
-            {
-                warnings.push(format!(
-                    "only the sheet '{}' was read; the workbook's other sheets ({}) were not: \
-                     ingest each that holds records with --sheet NAME",
-                    sheets.read,
-                    sheets.others.join(", ")
-                ));
-            }
-            manifest.inputs.push(IngestedFile {
-                name: path.display().to_string(),
-                sha256: sha.clone(),
-                format: format!("{format:?}").to_lowercase(),
-                layout: options.mapping.as_ref().map(|m| m.layout.name.clone()),
-                counts: counts.clone(),
-                ingested_at: crate::base::clock::now_rfc3339(),
-                quarantine_file: quarantine_file.clone(),
-                guard_allowed: guard_allowed.clone(),
-                sheet: sheets.as_ref().map(|s| s.read.clone()),
-            });
-            summaries.push(FileSummary {
-                file: path.display().to_string(),
-                status: "ingested".into(),
-                sha256: sha.clone(),
-                counts,
-                quarantine_file,
-                guard_allowed,
-                warnings,
-            });
+            summaries.push(record_file(&mut manifest, &txn, file, options, outcome)?);
         }
-        manifest.data_files.extend(writer.finish(&txn)?);
+        manifest.data_files.extend(change.writer.finish(&txn)?);
         manifest.rules_version = rules.version.clone();
         manifest.rules_sha256 = rules.sha256.clone();
         txn.commit(manifest)?;
     }
+    Ok(summary_of(summaries, files))
+}
 
+/// The totals of the files' summaries, the summaries in the order the user
+/// gave the files.
+fn summary_of(mut summaries: Vec<FileSummary>, files: &[PathBuf]) -> IngestSummary {
     let mut totals = Counts::default();
     for s in &summaries {
         totals.add(&s.counts);
     }
-    // keep the order the user gave
     let order: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     summaries.sort_by_key(|s| order.iter().position(|o| *o == s.file));
-    Ok(IngestSummary {
+    IngestSummary {
         totals,
         files: summaries,
+    }
+}
+
+/// The container of a file: `--format`'s, or the one its name says.
+fn format_of(path: &Path, options: &IngestOptions<'_>) -> Result<InputFormat> {
+    match options.format {
+        Some(f) => Ok(f),
+        None => InputFormat::from_path(path).ok_or_else(|| {
+            Error::bad_input(
+                path,
+                "cannot tell the format from the file name; pass --format",
+            )
+        }),
+    }
+}
+
+/// The summary of a file whose bytes were ingested before.
+fn already_ingested(name: String, sha: String, previous: &str) -> FileSummary {
+    FileSummary {
+        file: name,
+        status: format!("already ingested (as {previous}); nothing changed"),
+        sha256: sha,
+        counts: Counts::default(),
+        quarantine_file: None,
+        guard_allowed: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// Stages a checked file's quarantine and adds the file to the manifest;
+/// returns its summary.
+fn record_file(
+    manifest: &mut crate::store::Manifest,
+    txn: &Transaction<'_>,
+    file: &Pending,
+    options: &IngestOptions<'_>,
+    outcome: FileOutcome,
+) -> Result<FileSummary> {
+    let FileOutcome {
+        counts,
+        quarantine,
+        mut warnings,
+        screened: _,
+    } = outcome;
+    debug_assert!(counts.reconciles());
+    let relative = format!(
+        "quarantine/g{:06}-{}-{}.csv",
+        txn.generation(),
+        txn.change_id(),
+        &file.sha[..16]
+    );
+    let quarantine_file = quarantine.stage(txn, relative)?;
+    if let Some(sheets) = &file.sheets
+        && !sheets.others.is_empty()
+    {
+        warnings.push(format!(
+            "only the sheet '{}' was read; the workbook's other sheets ({}) were not: \
+             ingest each that holds records with --sheet NAME",
+            sheets.read,
+            sheets.others.join(", ")
+        ));
+    }
+    let name = file.path.display().to_string();
+    manifest.inputs.push(IngestedFile {
+        name: name.clone(),
+        sha256: file.sha.clone(),
+        format: format!("{:?}", file.format).to_lowercase(),
+        layout: options.mapping.as_ref().map(|m| m.layout.name.clone()),
+        counts: counts.clone(),
+        ingested_at: crate::base::clock::now_rfc3339(),
+        quarantine_file: quarantine_file.clone(),
+        guard_allowed: file.allowed.clone(),
+        sheet: file.sheets.as_ref().map(|s| s.read.clone()),
+    });
+    Ok(FileSummary {
+        file: name,
+        status: "ingested".into(),
+        sha256: file.sha.clone(),
+        counts,
+        quarantine_file,
+        guard_allowed: file.allowed.clone(),
+        warnings,
     })
+}
+
+/// The largest input read once rather than twice: its encoded records wait
+/// in memory for the screen's verdict, so memory grows with it (a million
+/// records, 200 MB of CSV, are about 27 MB of Parquet).
+const READ_ONCE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The one file of this ingest, when it is read once: screened for
+/// personal data while its rows are checked, not in a pass of its own
+/// first. So only for a single, uncompressed text file of at most
+/// [`READ_ONCE_BYTES`] that the store holds no file of the same name of
+/// (whose bytes the hash, first, most likely finds ingested already).
+/// Workbooks and Parquet files are read twice, as are several files
+/// together: each file's screen would otherwise have to wait for the
+/// others' in memory.
+fn read_once<'p>(
+    store: &Store,
+    files: &'p [PathBuf],
+    options: &IngestOptions<'_>,
+) -> Result<Option<(&'p Path, InputFormat)>> {
+    let [path] = files else {
+        return Ok(None);
+    };
+    let format = format_of(path, options)?;
+    if !matches!(format, InputFormat::Csv | InputFormat::Jsonl) {
+        return Ok(None);
+    }
+    let name = path.display().to_string();
+    if store.manifest().inputs.iter().any(|f| f.name == name) {
+        return Ok(None);
+    }
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= READ_ONCE_BYTES);
+    Ok((small && !crate::input::decode::is_gzip(path)).then_some((path, format)))
+}
+
+/// Ingests one file read once ([`read_once`]): its rows are screened for
+/// personal data on the threads that check them, and everything the change
+/// writes (the Parquet files, the quarantine) is held in memory until the
+/// whole file has been screened. A finding leaves no trace on disk, as when
+/// the screen reads the file first; the file is read and split into cells
+/// once instead of twice.
+fn ingest_read_once(
+    store: &Store,
+    path: &Path,
+    format: InputFormat,
+    options: &IngestOptions<'_>,
+    read: &ReadOptions,
+) -> Result<IngestSummary> {
+    let rules = options.rules;
+    let mapping = options.mapping.as_ref();
+    // a mapping that makes up record ids names them by the file's hash
+    let early_sha = match mapping {
+        Some(_) => Some(sha256_file(path)?),
+        None => None,
+    };
+    let txn = store.begin()?;
+    let mut change = Change::new(store, rules, PartitionedWriter::held_in_memory(&txn))?;
+    let (checked, sha) = std::thread::scope(|scope| {
+        let hashing = early_sha
+            .is_none()
+            .then(|| scope.spawn(|| sha256_file(path)));
+        let input = Input {
+            path,
+            sha: early_sha.as_deref().unwrap_or_default(),
+            format,
+            read,
+            mapping,
+            country: options.country.as_deref(),
+        };
+        let checked = ingest_file(
+            &input,
+            &mut change,
+            &txn,
+            Screening::WhileChecking,
+            options.show_progress,
+        );
+        let sha = match hashing {
+            Some(thread) => thread.join().expect("hashing does not panic"),
+            None => Ok(early_sha.clone().unwrap_or_default()),
+        };
+        (checked, sha)
+    });
+    let mut outcome = match checked {
+        Ok(outcome) => outcome,
+        // the error the screen, reading the file first, would have given
+        // comes first: a header that names personal data before a header
+        // the layout does not know
+        Err(error) => {
+            screen_file(path, format, read, mapping)?;
+            return Err(error);
+        }
+    };
+    let sha = sha?;
+    let name = path.display().to_string();
+    let manifest = store.manifest();
+    if let Some(previous) = seen_as(manifest, &[], &sha, None, None) {
+        // dropped unstaged: nothing of this file reaches the disk
+        return Ok(summary_of(
+            vec![already_ingested(name, sha, &previous)],
+            &[path.to_path_buf()],
+        ));
+    }
+    let Some(screened) = outcome.screened.take() else {
+        unreachable!("a file read once is screened while it is checked")
+    };
+    let file = Pending {
+        path: path.to_path_buf(),
+        sha,
+        format,
+        sheets: None,
+        allowed: verdict(path, screened)?,
+    };
+    let mut manifest = manifest.clone();
+    let summary = record_file(&mut manifest, &txn, &file, options, outcome)?;
+    manifest
+        .data_files
+        .extend(change.writer.finish_held(&txn)?.stage(&txn)?);
+    manifest.rules_version = rules.version.clone();
+    manifest.rules_sha256 = rules.sha256.clone();
+    txn.commit(manifest)?;
+    Ok(summary_of(vec![summary], &[path.to_path_buf()]))
 }
 
 /// Records classified by different rules must not be mixed in one store.
@@ -559,7 +690,16 @@ fn screen_file(
 ) -> Result<Vec<Allowed>> {
     let source = readers::open(path, format, read)?;
     let header = source.header().to_vec();
-    let report = pipeline::screen(source, guard_for(mapping, &header), workers())?.finish();
+    verdict(
+        path,
+        pipeline::screen(source, guard_for(mapping, &header), workers())?,
+    )
+}
+
+/// What the allowances let through, or the error of a file the screen
+/// found personal data in.
+fn verdict(path: &Path, screened: Guard) -> Result<Vec<Allowed>> {
+    let report = screened.finish();
     if !report.is_clean() {
         return Err(Error::PersonalData {
             path: path.to_path_buf(),
@@ -567,6 +707,15 @@ fn screen_file(
         });
     }
     Ok(report.allowed)
+}
+
+/// Where a file's rows are screened for personal data.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Screening {
+    /// In a pass of its own, before the rows are checked.
+    Done,
+    /// On the threads that check the rows, as they are checked.
+    WhileChecking,
 }
 
 /// The personal-data guard for a file's columns: every column is screened
@@ -578,24 +727,59 @@ fn guard_for(mapping: Option<&MappingSpec>, header: &[String]) -> Guard {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the files of one change of the store are checked against and
+/// written with.
+struct Change<'r> {
+    /// The store's ids, only read while the files are checked; the ids this
+    /// change adds are kept apart, by the thread that keeps the files'
+    /// order.
+    stored_ids: crate::store::RecordIds,
+    added_ids: crate::store::RecordIds,
+    writer: PartitionedWriter,
+    classifier: Classifier<'r>,
+    validator: Validator<'r>,
+}
+
+impl<'r> Change<'r> {
+    fn new(store: &Store, rules: &'r Rules, writer: PartitionedWriter) -> Result<Self> {
+        Ok(Change {
+            stored_ids: store.record_ids()?,
+            added_ids: crate::store::RecordIds::default(),
+            writer,
+            classifier: Classifier::new(rules),
+            validator: Validator::new(rules),
+        })
+    }
+}
+
+/// Checks a file's rows and hands its records to the change's writer.
 fn ingest_file(
     input: &Input<'_>,
-    validator: &Validator<'_>,
-    classifier: &mut Classifier<'_>,
-    stored_ids: &crate::store::RecordIds,
-    added_ids: &mut crate::store::RecordIds,
+    change: &mut Change<'_>,
     txn: &Transaction<'_>,
-    writer: &mut PartitionedWriter,
-    mut quarantine: Quarantine,
+    screening: Screening,
     show_progress: bool,
 ) -> Result<FileOutcome> {
+    let Change {
+        stored_ids,
+        added_ids,
+        writer,
+        classifier,
+        validator,
+    } = change;
     let path = input.path;
     let format = input.format;
     let workers = workers();
     let source = readers::open(path, format, input.read)?;
     let header = source.header().to_vec();
     let shape = Shape::new(input, &header)?;
+    let mut quarantine = Quarantine::new(
+        path.display().to_string(),
+        (input.mapping)
+            .map(MappingSpec::date_columns)
+            .unwrap_or_default(),
+    );
+    let guard = (screening == Screening::WhileChecking).then(|| guard_for(input.mapping, &header));
     let mut warnings = Vec::new();
     if let (Shape::Mapped(mapper), Some(spec)) = (&shape, input.mapping)
         && !mapper.missing_columns.is_empty()
@@ -624,6 +808,8 @@ fn ingest_file(
         header: &header,
         stored: stored_ids,
     };
+    // what the screen finds, when it reads the rows as they are checked
+    let mut screened = None;
     // The store's side (classification, partitions, Parquet) runs on a
     // thread of its own, on the same batches in the same order as when this
     // thread did it all: on 300,000 records this thread had been busy for
@@ -660,6 +846,7 @@ fn ingest_file(
         let checked = pipeline::check(
             source,
             checks,
+            guard,
             workers,
             |position| progress.set_position(position),
             |chunk| {
@@ -694,19 +881,19 @@ fn ingest_file(
                         Checked::Rejected(number, problems) => {
                             counts.quarantined += 1;
                             for p in &problems {
-                                quarantine.add(txn, number, p)?;
+                                quarantine.add(number, p)?;
                             }
                         }
                         Checked::Stored(number, id) => {
                             counts.duplicates += 1;
-                            quarantine.add_duplicate(txn, number, &id)?;
+                            quarantine.add_duplicate(number, &id)?;
                         }
                         Checked::Valid(number, row) => {
                             let id = ids.value(row);
                             // one look-up: `insert` says whether it was there
                             if !added_ids.insert(id) {
                                 counts.duplicates += 1;
-                                quarantine.add_duplicate(txn, number, id)?;
+                                quarantine.add_duplicate(number, id)?;
                                 continue;
                             }
                             counts.stored += 1;
@@ -722,7 +909,10 @@ fn ingest_file(
                 Ok(())
             },
         )
-        .and_then(|()| hand_over(&mut buffer));
+        .and_then(|guard| {
+            screened = guard;
+            hand_over(&mut buffer)
+        });
         drop(to_store);
         let stored = store_side
             .join()
@@ -736,16 +926,20 @@ fn ingest_file(
     }
     Ok(FileOutcome {
         counts,
-        quarantine_file: quarantine.finish()?,
+        quarantine,
         warnings,
+        screened,
     })
 }
 
 /// What ingesting one file gave.
 struct FileOutcome {
     counts: Counts,
-    quarantine_file: Option<String>,
+    /// Not staged yet: its name is the change's and the file's.
+    quarantine: Quarantine,
     warnings: Vec<String>,
+    /// What the screen found, when it read the rows as they were checked.
+    screened: Option<Guard>,
 }
 
 /// What `--format` names: a container, or a public layout (read from the

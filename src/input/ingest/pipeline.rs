@@ -88,36 +88,42 @@ pub fn screen(source: Box<dyn RowSource>, guard: Guard, workers: usize) -> Resul
         },
         |_, ()| Ok(()),
     )?;
-    let mut parts = screened.into_iter();
-    let mut merged = parts.next().expect("at least one worker");
-    for part in parts {
-        merged.merge(part);
-    }
-    Ok(merged)
+    Ok(merged(screened).expect("at least one worker"))
 }
 
 /// Checks every row on `workers` threads and hands the chunks to `consume`
 /// in the file's order. `on_read` hears the reader's position after each
-/// chunk (for a progress bar).
+/// chunk (for a progress bar). With a `guard`, the checking threads also
+/// screen every row with it, and their merged findings are returned.
 pub fn check(
     source: Box<dyn RowSource>,
     checks: Checks<'_>,
+    guard: Option<Guard>,
     workers: usize,
     on_read: impl Fn(u64) + Send,
     mut consume: impl FnMut(CheckedChunk) -> Result<()>,
-) -> Result<()> {
-    run(
+) -> Result<Option<Guard>> {
+    if guard.is_some() {
+        crate::input::guard::compile_patterns();
+    }
+    let states = vec![guard; workers.max(1)];
+    let screened = run(
         source,
-        vec![(); workers.max(1)],
+        states,
         on_read,
-        &|_: &mut (), sequence, rows: Vec<RawRow>| -> Result<(Vec<Checked<usize>>, RecordBatch)> {
+        &|guard: &mut Option<Guard>,
+          sequence,
+          rows: Vec<RawRow>|
+         -> Result<(Vec<Checked<usize>>, RecordBatch)> {
             let mut records = Vec::new();
             let checked = (rows.into_iter().enumerate())
                 .map(|(i, row)| {
-                    check_row(&checks, sequence == 0 && i == 0, row).map_valid(|record| {
-                        records.push(record);
-                        records.len() - 1
-                    })
+                    check_row(&checks, guard.as_mut(), sequence == 0 && i == 0, row).map_valid(
+                        |record| {
+                            records.push(record);
+                            records.len() - 1
+                        },
+                    )
                 })
                 .collect();
             Ok((checked, crate::base::batch::base_batch(&records)?))
@@ -131,7 +137,17 @@ pub fn check(
             })
         },
     )?;
-    Ok(())
+    Ok(merged(screened.into_iter().flatten()))
+}
+
+/// The findings of the workers' guards together; `None` without guards.
+fn merged(guards: impl IntoIterator<Item = Guard>) -> Option<Guard> {
+    let mut guards = guards.into_iter();
+    let mut merged = guards.next()?;
+    for part in guards {
+        merged.merge(part);
+    }
+    Some(merged)
 }
 
 struct ReadChunk {
