@@ -62,6 +62,8 @@ pub struct Gaps {
     /// their SHA-256, and the classification rules version.
     pub inputs: Vec<String>,
     pub rules_version: String,
+    /// What the user should be told (a period narrowed to the records').
+    pub notes: Vec<String>,
 }
 
 const CLASSES_SQL: &str = "\
@@ -457,6 +459,7 @@ pub async fn build(ctx: &SessionContext, request: &Request<'_>) -> Result<Gaps> 
         needs_version: needs.version.clone(),
         inputs: Vec::new(),
         rules_version: String::new(),
+        notes: Vec::new(),
     })
 }
 
@@ -576,13 +579,13 @@ pub async fn build_for_store(
     let needs = Needs::load(needs)?;
     let organizations = crate::directory::load(store.root())?;
     let ctx = crate::sql::engine::session(store, engine).await?;
-    let (lo, hi) = crate::sql::selection::year_range(&ctx).await?;
-    let (from_year, to_year) = (
-        selection.from_year.unwrap_or(lo),
-        selection.to_year.unwrap_or(hi),
-    );
-    // gaps of a selection without records would read as "no gaps"
-    crate::sql::selection::require_records(&ctx, selection, from_year, to_year).await?;
+    // gaps of a selection without records would read as "no gaps", and
+    // of years without records as years without victims
+    let crate::sql::selection::Period {
+        from_year,
+        to_year,
+        notes,
+    } = crate::sql::selection::period_of(&ctx, selection, "gaps list").await?;
     let mut inputs = store.input_provenance();
     inputs.extend(crate::directory::provenance(store.root())?);
     let mut gaps = build(
@@ -600,6 +603,7 @@ pub async fn build_for_store(
     .await?;
     gaps.inputs = inputs;
     gaps.rules_version = store.manifest().rules_version.clone();
+    gaps.notes = notes;
     Ok(gaps)
 }
 

@@ -434,38 +434,11 @@ fn hide_small_reference_figures(tables: &mut [Table], min_cell: u64) {
 pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
     let ctx = crate::sql::engine::session_for_many_queries(store, options.engine).await?;
     let sel = &options.selection;
-    let (lo, hi) = crate::sql::selection::year_range_of(&ctx, &sel.countries).await?;
-    let whose = match sel.countries.as_slice() {
-        [] => "the store's records".to_string(),
-        countries => format!("the records of {}", countries.join(", ")),
-    };
-    let from_year = sel.from_year.unwrap_or(lo);
-    let to_year = sel.to_year.unwrap_or(hi);
-    if from_year > to_year {
-        // said with what the user gave: a default is the records' year
-        return Err(Error::Usage(match (sel.from_year, sel.to_year) {
-            (Some(_), Some(_)) => format!("--from {from_year} is after --to {to_year}"),
-            (None, _) => format!("--to {to_year} is before {whose}, which start in {lo}"),
-            (_, None) => format!("--from {from_year} is after {whose}, which end in {hi}"),
-        }));
-    }
-    crate::sql::selection::require_records(&ctx, sel, from_year, to_year).await?;
-    // A period asked beyond the records' years is narrowed to them: titled
-    // "2005–2024" over records from 2015, a report read as ten years
-    // without a case (the bundles of `share` are labelled the same way).
-    let mut notes = Vec::new();
-    let (from_year, to_year) = {
-        let (from, to) = (from_year.max(lo), to_year.min(hi));
-        if (from, to) != (from_year, to_year) {
-            notes.push(format!(
-                "{whose} fall in {}: the report covers {}, not the {} asked",
-                years(lo, hi),
-                years(from, to),
-                years(from_year, to_year)
-            ));
-        }
-        (from, to)
-    };
+    let crate::sql::selection::Period {
+        from_year,
+        to_year,
+        notes,
+    } = crate::sql::selection::period_of(&ctx, sel, "report").await?;
     let mut available = vec!["cases".to_string()];
     if let Some(path) = &options.population {
         population::register(&ctx, path).await?;
@@ -590,15 +563,6 @@ pub async fn build(store: &Store, options: &ReportOptions) -> Result<Report> {
         },
         tables,
     })
-}
-
-/// A period as a reader writes it: "2021–2023", or "2023" for one year.
-fn years(from: i32, to: i32) -> String {
-    if from == to {
-        from.to_string()
-    } else {
-        format!("{from}–{to}")
-    }
 }
 
 /// The error to give when the store was changed by another process after

@@ -180,6 +180,66 @@ pub async fn units_in(
     }))
 }
 
+/// The years a publication of a selection covers, and what the user should
+/// be told about them.
+pub struct Period {
+    pub from_year: i32,
+    pub to_year: i32,
+    /// Said on stderr: a period asked beyond the records' years, narrowed.
+    pub notes: Vec<String>,
+}
+
+/// The period `what` (a report, the gaps) of `selection` covers: the chosen
+/// countries' years by default, and a period asked beyond them narrowed to
+/// them, with a note. Titled "2005–2024" over records from 2015, a
+/// publication read as ten years without a case. A selection without a
+/// record in the period is refused ([`require_records`]); so is a bound
+/// that leaves no year, said with what the user gave.
+pub async fn period_of(ctx: &SessionContext, selection: &Selection, what: &str) -> Result<Period> {
+    let (lo, hi) = year_range_of(ctx, &selection.countries).await?;
+    let whose = match selection.countries.as_slice() {
+        [] => "the store's records".to_string(),
+        countries => format!("the records of {}", countries.join(", ")),
+    };
+    let from_year = selection.from_year.unwrap_or(lo);
+    let to_year = selection.to_year.unwrap_or(hi);
+    if from_year > to_year {
+        // said with what the user gave: a default is the records' year
+        return Err(Error::Usage(
+            match (selection.from_year, selection.to_year) {
+                (Some(_), Some(_)) => format!("--from {from_year} is after --to {to_year}"),
+                (None, _) => format!("--to {to_year} is before {whose}, which start in {lo}"),
+                (_, None) => format!("--from {from_year} is after {whose}, which end in {hi}"),
+            },
+        ));
+    }
+    require_records(ctx, selection, from_year, to_year).await?;
+    let (from, to) = (from_year.max(lo), to_year.min(hi));
+    let mut notes = Vec::new();
+    if (from, to) != (from_year, to_year) {
+        notes.push(format!(
+            "{whose} fall in {}: the {what} covers {}, not the {} asked",
+            years(lo, hi),
+            years(from, to),
+            years(from_year, to_year)
+        ));
+    }
+    Ok(Period {
+        from_year: from,
+        to_year: to,
+        notes,
+    })
+}
+
+/// A period as a reader writes it: "2021–2023", or "2023" for one year.
+fn years(from: i32, to: i32) -> String {
+    if from == to {
+        from.to_string()
+    } else {
+        format!("{from}–{to}")
+    }
+}
+
 /// A selection without a record is refused, as `compare` refuses one: a
 /// report (or a list of gaps) of empty tables that says "audit passed"
 /// reads as "no cases". So is a named country without a record in the

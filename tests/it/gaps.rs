@@ -338,6 +338,74 @@ fn gaps_of_a_country_or_years_without_records_are_refused() {
     assert!(!releases.contains("gaps"), "{releases}");
 }
 
+/// Gaps cover the chosen countries' years, as a report does: `--country
+/// US` over a store whose other country reports earlier years was labelled
+/// with the store's first year, and a period asked beyond the records is
+/// narrowed to them, with a note.
+#[test]
+fn gaps_cover_the_chosen_records_years_and_say_when_they_narrow_a_period() {
+    let dir = TempDir::new().unwrap();
+    let store = store(dir.path());
+    let earlier = write_csv(
+        dir.path(),
+        "earlier.csv",
+        &["CA1,CA1,fixture,CA,2019,,CA,,CA,female,24-26,,sex,prostitution,Hotel,,,,"],
+    );
+    ingest_json(&store, &[&earlier]);
+    let file = directory(
+        dir.path(),
+        "dir.csv",
+        &["T1,Women's shelter,US,US-TX,shelter,women,sex"],
+    );
+    ok(&["directory", "import", p(&file), "--store", p(&store)]);
+    let scope_of = |out: &str, args: &[&str]| -> (String, String) {
+        let mut argv = vec!["gaps", "--store", p(&store), "--out"];
+        let out = dir.path().join(out);
+        argv.push(p(&out));
+        argv.extend(args);
+        let (code, _, err) = run(&argv);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let (_, releases, _) = run(&["releases", "--store", p(&store)]);
+        let last = releases.lines().last().unwrap_or_default().to_string();
+        (last, err)
+    };
+    let (scope, note) = scope_of("us", &["--country", "US"]);
+    assert!(
+        scope.contains("2022-2022") || scope.contains(" 2022 "),
+        "{scope}"
+    );
+    assert!(!scope.contains("2019"), "{scope}");
+    assert!(!note.contains("note:"), "{note}");
+    let (scope, note) = scope_of(
+        "us-wider",
+        &["--country", "US", "--from", "2010", "--to", "2030"],
+    );
+    assert!(
+        !scope.contains("2010") && !scope.contains("2030"),
+        "{scope}"
+    );
+    assert!(
+        note.contains("note: the records of US fall in 2022: the gaps list covers 2022, not the 2010–2030 asked"),
+        "{note}"
+    );
+    let (code, _, err) = run(&[
+        "gaps",
+        "--store",
+        p(&store),
+        "--out",
+        p(&dir.path().join("none")),
+        "--country",
+        "US",
+        "--to",
+        "2020",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--to 2020 is before the records of US, which start in 2022"),
+        "{err}"
+    );
+}
+
 /// A directory whose `subdivision` column was misspelt (`subdivison`) had
 /// every organisation stored as nationwide, with exit 0, and `gaps` then
 /// found no gap. A column a letter or two from a directory column the file

@@ -52,6 +52,9 @@ pub fn run(args: Args, globals: &Globals) -> anyhow::Result<()> {
         unit: "victims".into(),
     };
     let written = safetynet::gaps::write(&gaps, disclosure.policy(), &out, Some((&store, scope)))?;
+    for note in &gaps.notes {
+        eprintln!("note: {note}");
+    }
     println!(
         "wrote {} files to {} ({} gaps ranked)",
         written.len(),
