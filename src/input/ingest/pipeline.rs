@@ -115,7 +115,9 @@ pub fn check(
           sequence,
           rows: Vec<RawRow>|
          -> Result<(Vec<Checked<usize>>, RecordBatch)> {
-            let mut records = Vec::new();
+            // room for every row: a record is some hundreds of bytes, and
+            // growing the vector copied them again and again
+            let mut records = Vec::with_capacity(rows.len());
             let checked = (rows.into_iter().enumerate())
                 .map(|(i, row)| {
                     check_row(&checks, guard.as_mut(), sequence == 0 && i == 0, row).map_valid(
