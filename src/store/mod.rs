@@ -240,7 +240,15 @@ impl Store {
 
     /// Starts a change of the store.
     pub fn begin(&self) -> Result<Transaction<'_>> {
-        Transaction::begin(self)
+        Transaction::begin(self, transaction::new_change_id())
+    }
+
+    /// Starts a change whose id was chosen before ([`transaction::new_change_id`]):
+    /// for files written in memory, under their names, before the change
+    /// began. It fails, as `begin` does, if another process changed the
+    /// store since this one read it.
+    pub fn begin_as(&self, change_id: String) -> Result<Transaction<'_>> {
+        Transaction::begin(self, change_id)
     }
 
     /// Like [`Store::scan`], but the files are read and decoded on another

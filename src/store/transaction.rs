@@ -43,7 +43,7 @@ fn io<T>(path: &Path, r: std::io::Result<T>) -> Result<T> {
 }
 
 impl<'s> Transaction<'s> {
-    pub(super) fn begin(store: &'s Store) -> Result<Self> {
+    pub(super) fn begin(store: &'s Store, change_id: String) -> Result<Self> {
         let root = store.root();
         let created_root = !root.exists();
         io(root, fs::create_dir_all(root))?;
@@ -67,7 +67,6 @@ impl<'s> Transaction<'s> {
             ));
         }
         remove_leftovers(store)?;
-        let change_id = new_change_id();
         let staging = root.join(STAGING_DIR).join(format!("txn-{change_id}"));
         io(&staging, fs::create_dir_all(&staging))?;
         Ok(Transaction {
@@ -207,7 +206,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Eight hex digits from the process id and the clock: two changes, in one
 /// process or two, never get the same one (the lock orders them in time).
-fn new_change_id() -> String {
+pub fn new_change_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -44,6 +46,32 @@ const OPEN_ROW_GROUPS_BUDGET: usize = 160 * 1024 * 1024;
 /// with every partition's row group open, Parquet's default (20,000 rows,
 /// room for 32,768 codes) held 256 KB per column and partition.
 const PAGE_ROWS: usize = 7 * 1024;
+
+/// Where a writer's files are staged: a change of the store.
+pub trait Stage: Sync {
+    /// A path in the staging area for a file that will live at `relative`.
+    fn stage(&self, relative: &str) -> Result<std::path::PathBuf>;
+}
+
+impl Stage for Transaction<'_> {
+    fn stage(&self, relative: &str) -> Result<std::path::PathBuf> {
+        Transaction::stage(self, relative)
+    }
+}
+
+/// No change begun: for a writer [held in
+/// memory](PartitionedWriter::held_in_memory), which stages nothing until
+/// its files are [staged](HeldFiles::stage).
+pub struct NotYet;
+
+impl Stage for NotYet {
+    fn stage(&self, relative: &str) -> Result<std::path::PathBuf> {
+        Err(Error::store(
+            relative,
+            "no change of the store begun to stage it in",
+        ))
+    }
+}
 
 /// Partition key: reporting country and year (`None` = year not recorded).
 type PartitionKey = (String, Option<i32>);
@@ -101,9 +129,9 @@ pub struct PartitionedWriter {
     pending_bytes: usize,
     /// [`BUFFER_BUDGET`], smaller in tests.
     budget: usize,
-    /// Files are written in memory, not in the staging area (see
-    /// [`Self::held_in_memory`]).
-    in_memory: bool,
+    /// Files are written in memory, not in the staging area, counted
+    /// against a budget (see [`Self::held_in_memory`]).
+    in_memory: Option<HeldBudget>,
 }
 
 /// A batch some of whose rows wait: its bytes, and the partitions holding
@@ -134,18 +162,7 @@ fn properties() -> WriterProperties {
 impl PartitionedWriter {
     /// A writer for the files of `txn`'s change.
     pub fn new(txn: &Transaction<'_>) -> Self {
-        PartitionedWriter {
-            generation: txn.generation(),
-            change_id: txn.change_id().to_string(),
-            opened: BTreeSet::new(),
-            encoder: Encoder::default(),
-            pending: BTreeMap::new(),
-            held: BTreeMap::new(),
-            batches_seen: 0,
-            pending_bytes: 0,
-            budget: BUFFER_BUDGET,
-            in_memory: false,
-        }
+        Self::writing(txn.generation(), txn.change_id(), None)
     }
 
     /// A writer whose files stay in memory until [staged](HeldFiles::stage):
@@ -153,10 +170,32 @@ impl PartitionedWriter {
     /// kept (an input read once, screened for personal data as it is
     /// checked). Its memory grows with the encoded store, so it is for
     /// inputs of bounded size.
-    pub fn held_in_memory(txn: &Transaction<'_>) -> Self {
+    ///
+    /// Its files are named for the change of `generation` and `change_id`
+    /// ([`Store::begin_as`](super::Store::begin_as) begins it), and it writes
+    /// no more than `budget` bytes: past that the writes fail, and the
+    /// [`HeldBudget`] returned beside it says why.
+    pub fn held_in_memory(generation: u64, change_id: &str, budget: usize) -> (Self, HeldBudget) {
+        let held = HeldBudget {
+            written: Arc::new(AtomicUsize::new(0)),
+            budget,
+        };
+        let writer = Self::writing(generation, change_id, Some(held.clone()));
+        (writer, held)
+    }
+
+    fn writing(generation: u64, change_id: &str, in_memory: Option<HeldBudget>) -> Self {
         PartitionedWriter {
-            in_memory: true,
-            ..Self::new(txn)
+            generation,
+            change_id: change_id.to_string(),
+            opened: BTreeSet::new(),
+            encoder: Encoder::default(),
+            pending: BTreeMap::new(),
+            held: BTreeMap::new(),
+            batches_seen: 0,
+            pending_bytes: 0,
+            budget: BUFFER_BUDGET,
+            in_memory,
         }
     }
 
@@ -178,7 +217,7 @@ impl PartitionedWriter {
     /// is one partition), and gathered only when they are spread: gathering
     /// every row into its partition was 7.5% of ingest's CPU (perf, 1M
     /// records).
-    pub fn write(&mut self, txn: &Transaction<'_>, batch: &RecordBatch) -> Result<()> {
+    pub fn write(&mut self, txn: &impl Stage, batch: &RecordBatch) -> Result<()> {
         super::fail_point("store-write", Path::new("data"))?;
         let rows = batch.num_rows();
         if rows == 0 {
@@ -246,7 +285,7 @@ impl PartitionedWriter {
     /// When the batches that waiting rows keep take more than the budget,
     /// the partitions holding rows of the oldest batch hand them over, until
     /// half the budget is held: the oldest batch is then let go.
-    fn bound_memory(&mut self, txn: &Transaction<'_>) -> Result<()> {
+    fn bound_memory(&mut self, txn: &impl Stage) -> Result<()> {
         if self.pending_bytes <= self.budget {
             return Ok(());
         }
@@ -271,7 +310,7 @@ impl PartitionedWriter {
     /// Hands a partition's waiting rows to the encoder, to go into the
     /// partition's open row group, opening the partition's file on first
     /// use; the batches none of whose rows wait any more are let go.
-    fn hand_over(&mut self, txn: &Transaction<'_>, key: &PartitionKey) -> Result<()> {
+    fn hand_over(&mut self, txn: &impl Stage, key: &PartitionKey) -> Result<()> {
         let Some(pending) = self.pending.remove(key) else {
             return Ok(());
         };
@@ -307,11 +346,11 @@ impl PartitionedWriter {
 
     /// Opens the file of a partition that has none yet. Files are numbered
     /// in the order they are opened.
-    fn open(&mut self, txn: &Transaction<'_>, key: &PartitionKey) -> Result<OpenFile> {
+    fn open(&mut self, txn: &impl Stage, key: &PartitionKey) -> Result<OpenFile> {
         let relative = self.relative_path(key, self.opened.len());
         self.opened.insert(key.clone());
-        let sink = if self.in_memory {
-            Sink::Memory(Vec::new())
+        let sink = if let Some(held) = &self.in_memory {
+            Sink::Memory(Vec::new(), held.clone())
         } else {
             let path = txn.stage(&relative)?;
             Sink::File(File::create(&path).map_err(|e| Error::io(&path, e))?)
@@ -336,7 +375,7 @@ impl PartitionedWriter {
     /// work (their names are given first, in key order, as one at a time
     /// would give them). On 300,000 records this last step had been a
     /// fifth of ingest's time on one core while the other waited.
-    pub fn finish_held(mut self, txn: &Transaction<'_>) -> Result<HeldFiles> {
+    pub fn finish_held(mut self, txn: &impl Stage) -> Result<HeldFiles> {
         // opened one at a time first, in key order, so that they are
         // numbered as writing them one after another numbered them
         let unopened: Vec<PartitionKey> = (self.pending.keys())
@@ -363,7 +402,7 @@ impl PartitionedWriter {
             }
             let held = match writer.into_inner()? {
                 Sink::File(_) => None,
-                Sink::Memory(bytes) => Some(bytes),
+                Sink::Memory(bytes, _) => Some(bytes),
             };
             Ok((key, (relative, held)))
         })?;
@@ -411,21 +450,45 @@ impl HeldFiles {
 /// [`PartitionedWriter::held_in_memory`]).
 enum Sink {
     File(File),
-    Memory(Vec<u8>),
+    Memory(Vec<u8>, HeldBudget),
+}
+
+/// The bytes written in memory by all of a writer's files, and how many
+/// they may be.
+#[derive(Clone)]
+pub struct HeldBudget {
+    written: Arc<AtomicUsize>,
+    budget: usize,
+}
+
+impl HeldBudget {
+    /// Whether the writer stopped because its files would take more.
+    pub fn exceeded(&self) -> bool {
+        self.written.load(Ordering::Relaxed) > self.budget
+    }
 }
 
 impl std::io::Write for Sink {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
             Sink::File(file) => file.write(bytes),
-            Sink::Memory(held) => held.write(bytes),
+            Sink::Memory(held, counted) => {
+                let written = counted.written.fetch_add(bytes.len(), Ordering::Relaxed);
+                if written + bytes.len() > counted.budget {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::OutOfMemory,
+                        "more bytes than a writer held in memory may hold",
+                    ));
+                }
+                held.write(bytes)
+            }
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Sink::File(file) => file.flush(),
-            Sink::Memory(_) => Ok(()),
+            Sink::Memory(..) => Ok(()),
         }
     }
 }
@@ -792,7 +855,14 @@ mod tests {
                 let store = crate::store::Store::open_or_new(&root).unwrap();
                 let txn = store.begin().unwrap();
                 let mut writer = match in_memory {
-                    true => PartitionedWriter::held_in_memory(&txn),
+                    true => {
+                        PartitionedWriter::held_in_memory(
+                            txn.generation(),
+                            txn.change_id(),
+                            usize::MAX,
+                        )
+                        .0
+                    }
                     false => PartitionedWriter::new(&txn),
                 };
                 // tiny: rows are handed over early, and row groups closed early
@@ -821,6 +891,31 @@ mod tests {
             })
             .collect();
         assert!(written[0] == written[1], "the files' bytes differ");
+    }
+
+    /// A writer held in memory writes no more than its budget: past it its
+    /// writes fail, and the budget says so (ingest then reads the file
+    /// twice instead).
+    #[test]
+    fn a_writer_held_in_memory_stops_at_its_budget() {
+        let (mut writer, held) = PartitionedWriter::held_in_memory(1, "c0ffee00", 64 * 1024);
+        writer.budget = 64 * 1024;
+        writer.encoder.budget = 64 * 1024;
+        let mut outcome = Ok(());
+        for chunk in 0..40 {
+            let ids: Vec<String> = (0..500)
+                .map(|i| format!("record-{:06}-{}", chunk * 500 + i, "x".repeat(40)))
+                .collect();
+            outcome = writer.write(&NotYet, &rows(&ids, &vec!["US"; 500], &vec![2020; 500]));
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let finished = outcome.and_then(|()| writer.finish_held(&NotYet).map(|_| ()));
+        assert!(finished.is_err(), "1 MB of ids fit in a budget of 64 KB");
+        assert!(held.exceeded());
+        let (_, roomy) = PartitionedWriter::held_in_memory(1, "c0ffee00", 64 * 1024);
+        assert!(!roomy.exceeded());
     }
 
     fn write_and_check_every_row(sorted: bool) {

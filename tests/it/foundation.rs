@@ -813,6 +813,31 @@ fn a_file_read_once_stores_what_a_file_read_twice_does() {
     let again = ingest_json(&once, &[&later]);
     assert_eq!(again["duplicates"], 11, "{again}");
     assert_eq!(again["stored"], 10, "{again}");
+
+    // a copy under another name is already ingested, even read as
+    // something its checks refuse (one column, with `;` as the delimiter)
+    let before = snapshot(&once);
+    let copy = dir.path().join("copy.txt");
+    std::fs::copy(&plain, &copy).unwrap();
+    let (code, out, err) = run(&["ingest", "--store", p(&once), "--delimiter", ";", p(&copy)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("already ingested"), "{out}");
+    assert_eq!(snapshot(&once), before);
+
+    // refused for personal data: nothing is written, not even the store's
+    // folder, its lock or the folders above it
+    let personal = dir.path().join("personal.csv");
+    let mut text = std::fs::read_to_string(&plain).unwrap();
+    text.push_str("R99999,,src,US,2020,1,US,,US,male,,,labor,,write to ana@example.org,,,,\n");
+    std::fs::write(&personal, text).unwrap();
+    let nested = dir.path().join("a").join("b").join("store");
+    let (code, _, err) = run(&["ingest", "--store", p(&nested), p(&personal)]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("e-mail"), "{err}");
+    assert!(
+        !dir.path().join("a").exists(),
+        "a refused file left folders"
+    );
 }
 
 /// `query` writes what analysts' SQL tools write: CSV with list columns

@@ -109,10 +109,10 @@ impl<R> Checked<R> {
     }
 }
 
-/// Checks one row; with a `guard`, screens it too, on the same cells.
+/// Screens one row with `guard` and checks it, on the same cells.
 pub fn check_row(
     checks: &Checks<'_>,
-    guard: Option<&mut Guard>,
+    guard: &mut Guard,
     first_of_file: bool,
     row: RawRow,
 ) -> Checked {
@@ -138,9 +138,7 @@ pub fn check_row(
         ),
         RawRow::Cells { number, cells } => {
             let cells = cells.strs();
-            if let Some(guard) = guard {
-                guard.scan(number, &cells);
-            }
+            guard.scan(number, &cells);
             if first_of_file && is_label_row(header, &cells) {
                 return Checked::Rejected(
                     number,

@@ -20,7 +20,7 @@ use crate::input::guard::{self, Allowed, Guard};
 use crate::input::mapping::MappingSpec;
 use crate::input::readers::{self, InputFormat, ReadOptions};
 use crate::input::validate::{Problem, Validator};
-use crate::store::writer::PartitionedWriter;
+use crate::store::writer::{NotYet, PartitionedWriter, Stage};
 use crate::store::{Counts, IngestedFile, Store, Transaction};
 
 use by_partition::ByPartition;
@@ -309,8 +309,10 @@ pub fn ingest(
     let rules = options.rules;
     check_rules_match(&store, rules)?;
     let read = options.read_options()?;
-    if let Some((path, format)) = read_once(&store, files, options)? {
-        return ingest_read_once(&store, path, format, options, &read);
+    if let Some((path, format)) = read_once(&store, files, options)?
+        && let Some(summary) = ingest_read_once(&store, path, format, options, &read)?
+    {
+        return Ok(summary);
     }
 
     let mut manifest = store.manifest().clone();
@@ -355,13 +357,15 @@ pub fn ingest(
             // is read further, whatever the screen found (it found the same
             // when that file was ingested)
             (Some(previous), _) => summaries.push(already_ingested(name, sha, &previous)),
-            (None, Some(screened)) => pending.push(Pending {
-                path: path.clone(),
-                sha,
-                format,
-                sheets: sheets.clone(),
-                allowed: screened?,
-            }),
+            (None, Some(screened)) => {
+                screened?;
+                pending.push(Pending {
+                    path: path.clone(),
+                    sha,
+                    format,
+                    sheets: sheets.clone(),
+                })
+            }
             (None, None) => unreachable!("a file not seen before is screened"),
         }
     }
@@ -378,14 +382,20 @@ pub fn ingest(
                 mapping: options.mapping.as_ref(),
                 country: options.country.as_deref(),
             };
-            let outcome = ingest_file(
-                &input,
-                &mut change,
+            let (outcome, screened) =
+                ingest_file(&input, &mut change, &txn, options.show_progress)?;
+            // Screened again as it was checked: a file changed since its
+            // screen (an export still being written) stored rows no screen
+            // had read. Refused, the change is dropped with its staging.
+            let allowed = verdict(&file.path, screened)?;
+            summaries.push(record_file(
+                &mut manifest,
                 &txn,
-                Screening::Done,
-                options.show_progress,
-            )?;
-            summaries.push(record_file(&mut manifest, &txn, file, options, outcome)?);
+                file,
+                options,
+                outcome,
+                allowed,
+            )?);
         }
         manifest.data_files.extend(change.writer.finish(&txn)?);
         manifest.rules_version = rules.version.clone();
@@ -444,12 +454,12 @@ fn record_file(
     file: &Pending,
     options: &IngestOptions<'_>,
     outcome: FileOutcome,
+    allowed: Vec<Allowed>,
 ) -> Result<FileSummary> {
     let FileOutcome {
         counts,
         quarantine,
         mut warnings,
-        screened: _,
     } = outcome;
     debug_assert!(counts.reconciles());
     let relative = format!(
@@ -478,7 +488,7 @@ fn record_file(
         counts: counts.clone(),
         ingested_at: crate::base::clock::now_rfc3339(),
         quarantine_file: quarantine_file.clone(),
-        guard_allowed: file.allowed.clone(),
+        guard_allowed: allowed.clone(),
         sheet: file.sheets.as_ref().map(|s| s.read.clone()),
     });
     Ok(FileSummary {
@@ -487,7 +497,7 @@ fn record_file(
         sha256: file.sha.clone(),
         counts,
         quarantine_file,
-        guard_allowed: file.allowed.clone(),
+        guard_allowed: allowed,
         warnings,
     })
 }
@@ -525,28 +535,59 @@ fn read_once<'p>(
     Ok((small && !crate::input::decode::is_gzip(path)).then_some((path, format)))
 }
 
+/// What a file read once may hold in memory as Parquet until it is
+/// screened: a million typical records (200 MB of CSV) are about 27 MB,
+/// but long distinct values can come to twice the CSV (a review's file of
+/// 128-letter ids). Past it the file is read twice, as a larger one is.
+const READ_ONCE_HELD_BYTES: usize = 128 * 1024 * 1024;
+
 /// Ingests one file read once ([`read_once`]): its rows are screened for
 /// personal data on the threads that check them, and everything the change
 /// writes (the Parquet files, the quarantine) is held in memory until the
-/// whole file has been screened. A finding leaves no trace on disk, as when
-/// the screen reads the file first; the file is read and split into cells
-/// once instead of twice.
+/// whole file has been screened. Nothing at all is written before that, not
+/// even the store's lock: the store is read without it, and the change
+/// begins only once the file is screened, failing if another process
+/// changed the store meanwhile. So a finding leaves no trace on disk, as
+/// when the screen reads the file first, and the file is read and split
+/// into cells once instead of twice.
+///
+/// `None` when the file is to be read twice after all: its Parquet would
+/// take more than [`READ_ONCE_HELD_BYTES`], or the store cannot be read
+/// (reading twice reports that after the screen, as always).
 fn ingest_read_once(
     store: &Store,
     path: &Path,
     format: InputFormat,
     options: &IngestOptions<'_>,
     read: &ReadOptions,
-) -> Result<IngestSummary> {
-    let rules = options.rules;
+) -> Result<Option<IngestSummary>> {
     let mapping = options.mapping.as_ref();
+    let name = path.display().to_string();
+    let already = |sha: String| {
+        (seen_as(store.manifest(), &[], &sha, None, None)).map(|previous| {
+            summary_of(
+                vec![already_ingested(name.clone(), sha, &previous)],
+                &[path.to_path_buf()],
+            )
+        })
+    };
     // a mapping that makes up record ids names them by the file's hash
     let early_sha = match mapping {
         Some(_) => Some(sha256_file(path)?),
         None => None,
     };
-    let txn = store.begin()?;
-    let mut change = Change::new(store, rules, PartitionedWriter::held_in_memory(&txn))?;
+    if let Some(summary) = early_sha.clone().and_then(already) {
+        return Ok(Some(summary));
+    }
+    let change_id = crate::store::transaction::new_change_id();
+    let (writer, held) = PartitionedWriter::held_in_memory(
+        store.manifest().generation + 1,
+        &change_id,
+        READ_ONCE_HELD_BYTES,
+    );
+    let Ok(mut change) = Change::new(store, options.rules, writer) else {
+        return Ok(None);
+    };
     let (checked, sha) = std::thread::scope(|scope| {
         let hashing = early_sha
             .is_none()
@@ -559,21 +600,25 @@ fn ingest_read_once(
             mapping,
             country: options.country.as_deref(),
         };
-        let checked = ingest_file(
-            &input,
-            &mut change,
-            &txn,
-            Screening::WhileChecking,
-            options.show_progress,
-        );
+        let checked = ingest_file(&input, &mut change, &NotYet, options.show_progress)
+            .and_then(|outcome| Ok((outcome, change.writer.finish_held(&NotYet)?)));
         let sha = match hashing {
             Some(thread) => thread.join().expect("hashing does not panic"),
             None => Ok(early_sha.clone().unwrap_or_default()),
         };
         (checked, sha)
     });
-    let mut outcome = match checked {
-        Ok(outcome) => outcome,
+    // the same bytes as a file ingested before: nothing of this one is
+    // kept, whatever its rows held, as when the hash comes first
+    let sha = sha?;
+    if let Some(summary) = already(sha.clone()) {
+        return Ok(Some(summary));
+    }
+    if held.exceeded() {
+        return Ok(None);
+    }
+    let ((outcome, screened), files) = match checked {
+        Ok(checked) => checked,
         // the error the screen, reading the file first, would have given
         // comes first: a header that names personal data before a header
         // the layout does not know
@@ -582,35 +627,21 @@ fn ingest_read_once(
             return Err(error);
         }
     };
-    let sha = sha?;
-    let name = path.display().to_string();
-    let manifest = store.manifest();
-    if let Some(previous) = seen_as(manifest, &[], &sha, None, None) {
-        // dropped unstaged: nothing of this file reaches the disk
-        return Ok(summary_of(
-            vec![already_ingested(name, sha, &previous)],
-            &[path.to_path_buf()],
-        ));
-    }
-    let Some(screened) = outcome.screened.take() else {
-        unreachable!("a file read once is screened while it is checked")
-    };
+    let allowed = verdict(path, screened)?;
     let file = Pending {
         path: path.to_path_buf(),
         sha,
         format,
         sheets: None,
-        allowed: verdict(path, screened)?,
     };
-    let mut manifest = manifest.clone();
-    let summary = record_file(&mut manifest, &txn, &file, options, outcome)?;
-    manifest
-        .data_files
-        .extend(change.writer.finish_held(&txn)?.stage(&txn)?);
-    manifest.rules_version = rules.version.clone();
-    manifest.rules_sha256 = rules.sha256.clone();
+    let txn = store.begin_as(change_id)?;
+    let mut manifest = store.manifest().clone();
+    let summary = record_file(&mut manifest, &txn, &file, options, outcome, allowed)?;
+    manifest.data_files.extend(files.stage(&txn)?);
+    manifest.rules_version = options.rules.version.clone();
+    manifest.rules_sha256 = options.rules.sha256.clone();
     txn.commit(manifest)?;
-    Ok(summary_of(vec![summary], &[path.to_path_buf()]))
+    Ok(Some(summary_of(vec![summary], &[path.to_path_buf()])))
 }
 
 /// Records classified by different rules must not be mixed in one store.
@@ -647,8 +678,6 @@ struct Pending {
     format: InputFormat,
     /// A workbook's sheets: the one read, the others.
     sheets: Option<readers::xlsx::Sheets>,
-    /// What the personal-data guard let through by the mapping's `allow`.
-    allowed: Vec<Allowed>,
 }
 
 /// The name of a file of these bytes in the store or among the files to
@@ -709,15 +738,6 @@ fn verdict(path: &Path, screened: Guard) -> Result<Vec<Allowed>> {
     Ok(report.allowed)
 }
 
-/// Where a file's rows are screened for personal data.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Screening {
-    /// In a pass of its own, before the rows are checked.
-    Done,
-    /// On the threads that check the rows, as they are checked.
-    WhileChecking,
-}
-
 /// The personal-data guard for a file's columns: every column is screened
 /// but those the mapping drops; the mapping's date columns may hold dates.
 fn guard_for(mapping: Option<&MappingSpec>, header: &[String]) -> Guard {
@@ -756,10 +776,9 @@ impl<'r> Change<'r> {
 fn ingest_file(
     input: &Input<'_>,
     change: &mut Change<'_>,
-    txn: &Transaction<'_>,
-    screening: Screening,
+    txn: &impl Stage,
     show_progress: bool,
-) -> Result<FileOutcome> {
+) -> Result<(FileOutcome, Guard)> {
     let Change {
         stored_ids,
         added_ids,
@@ -779,7 +798,9 @@ fn ingest_file(
             .map(MappingSpec::date_columns)
             .unwrap_or_default(),
     );
-    let guard = (screening == Screening::WhileChecking).then(|| guard_for(input.mapping, &header));
+    // every row is screened as it is checked: what is stored is what was
+    // screened, whether or not a pass of the screen's own came first
+    let guard = guard_for(input.mapping, &header);
     let mut warnings = Vec::new();
     if let (Shape::Mapped(mapper), Some(spec)) = (&shape, input.mapping)
         && !mapper.missing_columns.is_empty()
@@ -808,7 +829,7 @@ fn ingest_file(
         header: &header,
         stored: stored_ids,
     };
-    // what the screen finds, when it reads the rows as they are checked
+    // what the screen finds as the rows are checked (set when the pass ends)
     let mut screened = None;
     // The store's side (classification, partitions, Parquet) runs on a
     // thread of its own, on the same batches in the same order as when this
@@ -910,7 +931,7 @@ fn ingest_file(
             },
         )
         .and_then(|guard| {
-            screened = guard;
+            screened = Some(guard);
             hand_over(&mut buffer)
         });
         drop(to_store);
@@ -924,12 +945,17 @@ fn ingest_file(
     if counts.read == 0 {
         return Err(Error::bad_input(path, "file has a header but no data rows"));
     }
-    Ok(FileOutcome {
-        counts,
-        quarantine,
-        warnings,
+    let Some(screened) = screened else {
+        unreachable!("the pass returns its guard when it succeeds")
+    };
+    Ok((
+        FileOutcome {
+            counts,
+            quarantine,
+            warnings,
+        },
         screened,
-    })
+    ))
 }
 
 /// What ingesting one file gave.
@@ -938,8 +964,6 @@ struct FileOutcome {
     /// Not staged yet: its name is the change's and the file's.
     quarantine: Quarantine,
     warnings: Vec<String>,
-    /// What the screen found, when it read the rows as they were checked.
-    screened: Option<Guard>,
 }
 
 /// What `--format` names: a container, or a public layout (read from the

@@ -93,25 +93,23 @@ pub fn screen(source: Box<dyn RowSource>, guard: Guard, workers: usize) -> Resul
 
 /// Checks every row on `workers` threads and hands the chunks to `consume`
 /// in the file's order. `on_read` hears the reader's position after each
-/// chunk (for a progress bar). With a `guard`, the checking threads also
-/// screen every row with it, and their merged findings are returned.
+/// chunk (for a progress bar). The checking threads also screen every row
+/// with `guard`, and their merged findings are returned.
 pub fn check(
     source: Box<dyn RowSource>,
     checks: Checks<'_>,
-    guard: Option<Guard>,
+    guard: Guard,
     workers: usize,
     on_read: impl Fn(u64) + Send,
     mut consume: impl FnMut(CheckedChunk) -> Result<()>,
-) -> Result<Option<Guard>> {
-    if guard.is_some() {
-        crate::input::guard::compile_patterns();
-    }
+) -> Result<Guard> {
+    crate::input::guard::compile_patterns();
     let states = vec![guard; workers.max(1)];
     let screened = run(
         source,
         states,
         on_read,
-        &|guard: &mut Option<Guard>,
+        &|guard: &mut Guard,
           sequence,
           rows: Vec<RawRow>|
          -> Result<(Vec<Checked<usize>>, RecordBatch)> {
@@ -120,12 +118,10 @@ pub fn check(
             let mut records = Vec::with_capacity(rows.len());
             let checked = (rows.into_iter().enumerate())
                 .map(|(i, row)| {
-                    check_row(&checks, guard.as_mut(), sequence == 0 && i == 0, row).map_valid(
-                        |record| {
-                            records.push(record);
-                            records.len() - 1
-                        },
-                    )
+                    check_row(&checks, guard, sequence == 0 && i == 0, row).map_valid(|record| {
+                        records.push(record);
+                        records.len() - 1
+                    })
                 })
                 .collect();
             Ok((checked, crate::base::batch::base_batch(&records)?))
@@ -139,7 +135,7 @@ pub fn check(
             })
         },
     )?;
-    Ok(merged(screened.into_iter().flatten()))
+    Ok(merged(screened).expect("at least one worker"))
 }
 
 /// The findings of the workers' guards together; `None` without guards.
