@@ -343,19 +343,27 @@ pub struct ColumnFinding {
     /// Kind → (number of values, first row where one was seen).
     pub by_value: BTreeMap<Kind, (u64, u64)>,
     /// The shapes of the flagged values of kinds that are digits in a
-    /// layout (`9999-9999` → count), never the values; at most
-    /// [`SHAPES_SHOWN`] of them.
+    /// layout (`9999-9999` → count), never the values; the
+    /// [`SHAPES_SHOWN`] first in text order.
     pub shapes: BTreeMap<String, u64>,
 }
 
 impl ColumnFinding {
-    /// Counts `n` more values of `shape`; a new shape is kept only while
-    /// fewer than [`SHAPES_SHOWN`] are.
+    /// Counts `n` more values of `shape`, keeping the [`SHAPES_SHOWN`]
+    /// first shapes in text order. The first in order, not the first seen:
+    /// each screening thread sees other rows, so "the first five seen" gave
+    /// other shapes, and other counts, from run to run of the same file (a
+    /// review had four messages in four runs). A shape among the first five
+    /// of the file is among the first five of every thread that sees it, so
+    /// it is kept from its first value on, and counted whole.
     fn count_shape(&mut self, shape: String, n: u64) {
         if let Some(count) = self.shapes.get_mut(&shape) {
             *count += n;
-        } else if self.shapes.len() < SHAPES_SHOWN {
-            self.shapes.insert(shape, n);
+            return;
+        }
+        self.shapes.insert(shape, n);
+        if self.shapes.len() > SHAPES_SHOWN {
+            self.shapes.pop_last();
         }
     }
 }
@@ -810,6 +818,36 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("allow = [\"phone\"]"), "{text}");
+    }
+
+    /// The shapes a finding keeps, and their counts, are the same however
+    /// the rows were shared out between the screening threads.
+    #[test]
+    fn the_shapes_kept_do_not_depend_on_which_thread_saw_which_rows() {
+        let shapes: Vec<String> = (1..=12)
+            .map(|i| format!("{}-9999", "9".repeat(i)))
+            .collect();
+        let finding_of = |parts: &[Vec<String>]| {
+            let mut merged = ColumnFinding::default();
+            for part in parts {
+                let mut one = ColumnFinding::default();
+                for shape in part {
+                    one.count_shape(shape.clone(), 1);
+                }
+                for (shape, n) in one.shapes {
+                    merged.count_shape(shape, n);
+                }
+            }
+            merged.shapes
+        };
+        let evens: Vec<String> = shapes.iter().step_by(2).cloned().collect();
+        let odds: Vec<String> = shapes.iter().skip(1).step_by(2).cloned().collect();
+        let reversed: Vec<String> = shapes.iter().rev().cloned().collect();
+        let whole = finding_of(std::slice::from_ref(&shapes));
+        assert_eq!(whole.len(), SHAPES_SHOWN);
+        assert_eq!(finding_of(&[evens.clone(), odds.clone()]), whole);
+        assert_eq!(finding_of(&[odds, evens]), whole);
+        assert_eq!(finding_of(&[reversed]), whole);
     }
 
     #[test]
