@@ -1,10 +1,11 @@
 //! Passes over an input file that use both cores: one thread reads rows,
 //! worker threads work on chunks of them, and the caller's thread takes the
-//! results in the file's order. Ingest makes two such passes: the
-//! personal-data screen ([`screen`]), which must finish before anything of
-//! the file is written anywhere, then the checks ([`check`]), whose results
-//! are consumed in order because duplicates, the quarantine and the store
-//! depend on order.
+//! results in the file's order. The checks ([`check`]) screen every row for
+//! personal data too; their results are consumed in order because
+//! duplicates, the quarantine and the store depend on order. A file whose
+//! store files cannot wait in memory for the screen's verdict is screened in
+//! a pass of its own first ([`screen`]), which must finish before anything
+//! of the file is written anywhere.
 //!
 //! Memory stays bounded: the reader needs a free slot to send a chunk, and a
 //! slot comes free only when the caller has consumed a chunk, so at most
