@@ -121,12 +121,15 @@ fn written_in_exports(c: char) -> bool {
     matches!(c, '\u{a0}'..='\u{17f}' | '\u{2010}'..='\u{206f}' | '\u{20ac}')
 }
 
+/// The first two bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Whether the file starts as gzip does (what [`open_text`] undoes); a file
 /// that cannot be read is not.
 pub fn is_gzip(path: &Path) -> bool {
     let mut magic = [0u8; 2];
     File::open(path).is_ok_and(|mut file| file.read_exact(&mut magic).is_ok())
-        && magic == [0x1f, 0x8b]
+        && magic == GZIP_MAGIC
 }
 
 /// Opens `path` as text. `encoding` overrides detection.
@@ -135,7 +138,7 @@ pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<Tex
     let (counted, compressed) = crate::input::limits::Counting::new(file);
     let mut raw = BufReader::new(counted);
     let magic = read_up_to(&mut raw, 2, path)?;
-    let gzip = magic == [0x1f, 0x8b];
+    let gzip = magic == GZIP_MAGIC;
     let rest: Box<dyn Read + Send> = Box::new(Cursor::new(magic).chain(raw));
     let mut stream: Box<dyn Read + Send> = if gzip {
         Box::new(crate::input::limits::ExpansionLimit::new(

@@ -918,6 +918,33 @@ mod tests {
         assert!(!roomy.exceeded());
     }
 
+    /// Files held in memory are named for a change chosen before it began;
+    /// it begins under that id only if no other process changed the store
+    /// since this one read it (ingest reads a file once without the store's
+    /// lock, and another ingest may commit meanwhile).
+    #[test]
+    fn a_change_begun_as_an_id_chosen_before_refuses_a_store_changed_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let read_before = crate::store::Store::open_or_new(&root).unwrap();
+        let id = crate::store::transaction::new_change_id();
+        {
+            let txn = read_before.begin_as(id.clone()).unwrap();
+            assert_eq!(txn.change_id(), id);
+        }
+        let other = crate::store::Store::open_or_new(&root).unwrap();
+        let txn = other.begin().unwrap();
+        let manifest = other.manifest().clone();
+        txn.commit(manifest).unwrap();
+        let stale = read_before.begin_as(id).err().expect("the store changed");
+        assert!(
+            stale
+                .to_string()
+                .contains("changed by another process since"),
+            "{stale}"
+        );
+    }
+
     fn write_and_check_every_row(sorted: bool) {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open_or_new(&dir.path().join("store")).unwrap();

@@ -503,8 +503,8 @@ fn record_file(
 }
 
 /// The largest input read once rather than twice: its encoded records wait
-/// in memory for the screen's verdict, so memory grows with it (a million
-/// records, 200 MB of CSV, are about 27 MB of Parquet).
+/// in memory for the screen's verdict (a million records, 200 MB of CSV,
+/// are about 27 MB of Parquet), up to [`READ_ONCE_HELD_BYTES`].
 const READ_ONCE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// The one file of this ingest, when it is read once: screened for
