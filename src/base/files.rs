@@ -36,6 +36,49 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
     Ok((size, hex(&hasher.finalize())))
 }
 
+/// The SHA-256 of the bytes read through a [`Hashing`] reader, worked out
+/// as they are read: a file's hash that describes exactly the bytes a pass
+/// took its rows from, without a read of its own. Shared between the
+/// reader and whoever asks for the hash once the reading is done.
+#[derive(Clone, Default)]
+pub struct ReadDigest(std::sync::Arc<std::sync::Mutex<Sha256>>);
+
+impl ReadDigest {
+    /// The hash, as hex, of the bytes read so far.
+    pub fn hex(&self) -> String {
+        let hasher = self.0.lock().expect("no reader panics holding it").clone();
+        hex(&hasher.finalize())
+    }
+}
+
+impl std::fmt::Debug for ReadDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadDigest")
+    }
+}
+
+/// A reader that adds every byte read through it to a [`ReadDigest`].
+pub struct Hashing<R> {
+    inner: R,
+    digest: ReadDigest,
+}
+
+impl<R: Read> Hashing<R> {
+    pub fn new(inner: R, digest: ReadDigest) -> Self {
+        Hashing { inner, digest }
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.digest.0.lock())
+            .expect("no reader panics holding it")
+            .update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// Every file under `root`, as its path relative to `root` with `/`
 /// between parts, and its full path; sorted by the relative path.
 /// Symbolic links are listed as files and never followed.

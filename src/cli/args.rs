@@ -85,7 +85,7 @@ impl ReadArgs {
             encoding,
             delimiter,
             sheet: self.sheet.clone(),
-            expected_columns: Vec::new(),
+            ..Default::default()
         })
     }
 }

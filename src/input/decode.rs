@@ -11,6 +11,7 @@ use std::path::Path;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
+use crate::base::files::{Hashing, ReadDigest};
 use crate::error::{Error, Result};
 
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -132,9 +133,19 @@ pub fn is_gzip(path: &Path) -> bool {
         && magic == GZIP_MAGIC
 }
 
-/// Opens `path` as text. `encoding` overrides detection.
-pub fn open_text(path: &Path, encoding: Option<&'static Encoding>) -> Result<TextInput> {
+/// Opens `path` as text. `encoding` overrides detection. With a `digest`,
+/// the file's bytes, as read from disk (before any gzip is undone), go into
+/// it as the text is read.
+pub fn open_text(
+    path: &Path,
+    encoding: Option<&'static Encoding>,
+    digest: Option<&ReadDigest>,
+) -> Result<TextInput> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file: Box<dyn Read + Send> = match digest {
+        Some(digest) => Box::new(Hashing::new(file, digest.clone())),
+        None => Box::new(file),
+    };
     let (counted, compressed) = crate::input::limits::Counting::new(file);
     let mut raw = BufReader::new(counted);
     let magic = read_up_to(&mut raw, 2, path)?;
@@ -219,6 +230,37 @@ pub fn sniff_delimiter(sample: &str) -> u8 {
 mod tests {
     use super::*;
     use encoding_rs::UTF_16LE;
+
+    #[test]
+    fn a_digest_hashes_the_bytes_on_disk_as_the_text_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "\u{feff}id;name\n1;Zoë\n2;Ana\n".repeat(5_000);
+        let plain = dir.path().join("a.csv");
+        std::fs::write(&plain, &text).unwrap();
+        let gzip = dir.path().join("a.csv.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        std::fs::write(&gzip, gz.finish().unwrap()).unwrap();
+        for path in [&plain, &gzip] {
+            let digest = ReadDigest::default();
+            let mut input = open_text(path, None, Some(&digest)).unwrap();
+            let mut read = String::new();
+            input.reader.read_to_string(&mut read).unwrap();
+            // the text came through whole, and the digest is of the file's
+            // own bytes (the compressed ones for gzip), not of the text
+            assert_eq!(
+                read.trim_start_matches('\u{feff}'),
+                text.trim_start_matches('\u{feff}')
+            );
+            let (_, sha) = crate::base::files::sha256_file(path).unwrap();
+            assert_eq!(digest.hex(), sha, "{}", path.display());
+        }
+        // without reading to the end, the digest is of what was read
+        let digest = ReadDigest::default();
+        let _opened = open_text(&plain, None, Some(&digest)).unwrap();
+        let (_, whole) = crate::base::files::sha256_file(&plain).unwrap();
+        assert_ne!(digest.hex(), whole);
+    }
 
     #[test]
     fn delimiters() {

@@ -205,7 +205,9 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Eight hex digits from the process id and the clock: two changes, in one
-/// process or two, never get the same one (the lock orders them in time).
+/// process or two, never get the same one (in one process they come one
+/// after another; the process ids of two differ). A file read once chooses
+/// its change's id before the lock is taken, which this does not depend on.
 pub fn new_change_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

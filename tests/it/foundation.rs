@@ -780,6 +780,12 @@ fn a_file_read_once_stores_what_a_file_read_twice_does() {
     }
     assert_eq!(read_once["duplicates"], 1, "{read_once}");
     assert_eq!(read_once["quarantined"], 6, "{read_once}");
+    // the hash worked out as the rows were read is the file's, as is the
+    // hash of the gzip file read twice
+    for (summary, file) in [(&read_once, &plain), (&read_twice, &gzip)] {
+        let (_, sha) = safetynet::base::files::sha256_file(file).unwrap();
+        assert_eq!(summary["files"][0]["sha256"], sha.as_str(), "{summary}");
+    }
     // the store's files by their bytes (their names carry the change's id)
     let data = |store: &std::path::Path| -> Vec<(String, Vec<u8>)> {
         let mut files: Vec<(String, Vec<u8>)> = snapshot(store)

@@ -588,34 +588,39 @@ fn ingest_read_once(
     let Ok(mut change) = Change::new(store, options.rules, writer) else {
         return Ok(None);
     };
-    let (checked, sha) = std::thread::scope(|scope| {
-        let hashing = early_sha
-            .is_none()
-            .then(|| scope.spawn(|| sha256_file(path)));
-        let input = Input {
-            path,
-            sha: early_sha.as_deref().unwrap_or_default(),
-            format,
-            read,
-            mapping,
-            country: options.country.as_deref(),
-        };
-        let checked = ingest_file(&input, &mut change, &NotYet, options.show_progress)
-            .and_then(|outcome| Ok((outcome, change.writer.finish_held(&NotYet)?)));
-        let sha = match hashing {
-            Some(thread) => thread.join().expect("hashing does not panic"),
-            None => Ok(early_sha.clone().unwrap_or_default()),
-        };
-        (checked, sha)
-    });
-    // the same bytes as a file ingested before: nothing of this one is
-    // kept, whatever its rows held, as when the hash comes first
-    let sha = sha?;
-    if let Some(summary) = already(sha.clone()) {
-        return Ok(Some(summary));
-    }
+    // the file is hashed as its rows are read: the hash is of the bytes
+    // the rows came from, and the file is not read again for it
+    let digest = crate::base::files::ReadDigest::default();
+    let read_hashing = ReadOptions {
+        digest: Some(digest.clone()),
+        ..read.clone()
+    };
+    let input = Input {
+        path,
+        sha: early_sha.as_deref().unwrap_or_default(),
+        format,
+        read: &read_hashing,
+        mapping,
+        country: options.country.as_deref(),
+    };
+    let checked = ingest_file(&input, &mut change, &NotYet, options.show_progress)
+        .and_then(|outcome| Ok((outcome, change.writer.finish_held(&NotYet)?)));
+    // past the budget the pass stopped part way: the file is read twice,
+    // and that path hashes it (before, as here, anything the rows held)
     if held.exceeded() {
         return Ok(None);
+    }
+    let sha = match (&early_sha, &checked) {
+        (Some(sha), _) => sha.clone(),
+        // the pass read the whole file
+        (None, Ok(_)) => digest.hex(),
+        // it stopped somewhere: the whole file's hash, read for it
+        (None, Err(_)) => sha256_file(path)?,
+    };
+    // the same bytes as a file ingested before: nothing of this one is
+    // kept, whatever its rows held, as when the hash comes first
+    if let Some(summary) = already(sha.clone()) {
+        return Ok(Some(summary));
     }
     let ((outcome, screened), files) = match checked {
         Ok(checked) => checked,

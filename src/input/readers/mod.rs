@@ -39,6 +39,9 @@ pub struct ReadOptions {
     pub sheet: Option<String>,
     /// Column names the layout expects, to find the header row of a sheet.
     pub expected_columns: Vec<String>,
+    /// Where a text file's bytes are hashed as its rows are read (CSV and
+    /// JSON lines; the reading pass only, not a probe before it).
+    pub digest: Option<crate::base::files::ReadDigest>,
 }
 
 impl InputFormat {
@@ -184,7 +187,8 @@ pub struct CsvSource {
 
 impl CsvSource {
     fn open(path: &Path, options: &ReadOptions) -> Result<Self> {
-        let text = crate::input::decode::open_text(path, options.encoding)?;
+        let text =
+            crate::input::decode::open_text(path, options.encoding, options.digest.as_ref())?;
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| crate::input::decode::sniff_delimiter(&text.sample));
@@ -385,7 +389,7 @@ impl JsonlSource {
         // without a header; later lines that are not objects are quarantined
         // by the reading pass.
         let mut probe =
-            BufReader::new(crate::input::decode::open_text(path, options.encoding)?.reader);
+            BufReader::new(crate::input::decode::open_text(path, options.encoding, None)?.reader);
         let mut header: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut first = true;
@@ -430,7 +434,8 @@ impl JsonlSource {
         if header.is_empty() {
             return Err(Error::bad_input(path, "file has no records"));
         }
-        let text = crate::input::decode::open_text(path, options.encoding)?;
+        let text =
+            crate::input::decode::open_text(path, options.encoding, options.digest.as_ref())?;
         Ok(JsonlSource {
             path: path.to_path_buf(),
             lines: BufReader::new(text.reader),
