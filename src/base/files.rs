@@ -41,13 +41,28 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
 /// took its rows from, without a read of its own. Shared between the
 /// reader and whoever asks for the hash once the reading is done.
 #[derive(Clone, Default)]
-pub struct ReadDigest(std::sync::Arc<std::sync::Mutex<Sha256>>);
+pub struct ReadDigest(std::sync::Arc<std::sync::Mutex<Hashed>>);
+
+#[derive(Default)]
+struct Hashed {
+    hasher: Sha256,
+    bytes: u64,
+}
 
 impl ReadDigest {
-    /// The hash, as hex, of the bytes read so far.
-    pub fn hex(&self) -> String {
-        let hasher = self.0.lock().expect("no reader panics holding it").clone();
-        hex(&hasher.finalize())
+    /// The hash of the whole file at `path`, when the reading took in as
+    /// many bytes as the file holds now; `None` when it stopped short (a
+    /// reader that ends at a compressed stream's end, say) or the file
+    /// changed size meanwhile. A reader reaching its end is not taken on
+    /// trust: the hash names the file in the store's manifest.
+    pub fn of_whole_file(&self, path: &Path) -> Option<String> {
+        let size = std::fs::metadata(path).ok()?.len();
+        let hashed = self.hashed();
+        (hashed.bytes == size).then(|| hex(&hashed.hasher.clone().finalize()))
+    }
+
+    fn hashed(&self) -> std::sync::MutexGuard<'_, Hashed> {
+        self.0.lock().expect("no reader panics holding it")
     }
 }
 
@@ -72,9 +87,9 @@ impl<R: Read> Hashing<R> {
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        (self.digest.0.lock())
-            .expect("no reader panics holding it")
-            .update(&buf[..n]);
+        let mut hashed = self.digest.hashed();
+        hashed.hasher.update(&buf[..n]);
+        hashed.bytes += n as u64;
         Ok(n)
     }
 }

@@ -610,12 +610,12 @@ fn ingest_read_once(
     if held.exceeded() {
         return Ok(None);
     }
-    let sha = match (&early_sha, &checked) {
+    let sha = match (&early_sha, digest.of_whole_file(path)) {
         (Some(sha), _) => sha.clone(),
-        // the pass read the whole file
-        (None, Ok(_)) => digest.hex(),
+        // the pass read every byte of the file
+        (None, Some(sha)) => sha,
         // it stopped somewhere: the whole file's hash, read for it
-        (None, Err(_)) => sha256_file(path)?,
+        (None, None) => sha256_file(path)?,
     };
     // the same bytes as a file ingested before: nothing of this one is
     // kept, whatever its rows held, as when the hash comes first
