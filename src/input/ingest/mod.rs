@@ -315,7 +315,7 @@ pub fn ingest(
         return Ok(summary);
     }
 
-    let mut manifest = store.manifest().clone();
+    let manifest = store.manifest().clone();
     let mut summaries = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     for path in files {
@@ -371,38 +371,54 @@ pub fn ingest(
     }
 
     if !pending.is_empty() {
-        let txn = store.begin()?;
-        let mut change = Change::new(&store, rules, PartitionedWriter::new(&txn))?;
-        for file in &pending {
-            let input = Input {
-                path: &file.path,
-                sha: &file.sha,
-                format: file.format,
-                read: &read,
-                mapping: options.mapping.as_ref(),
-                country: options.country.as_deref(),
-            };
-            let (outcome, screened) =
-                ingest_file(&input, &mut change, &txn, options.show_progress)?;
-            // Screened again as it was checked: a file changed since its
-            // screen (an export still being written) stored rows no screen
-            // had read. Refused, the change is dropped with its staging.
-            let allowed = verdict(&file.path, screened)?;
-            summaries.push(record_file(
-                &mut manifest,
-                &txn,
-                file,
-                options,
-                outcome,
-                allowed,
-            )?);
-        }
-        manifest.data_files.extend(change.writer.finish(&txn)?);
-        manifest.rules_version = rules.version.clone();
-        manifest.rules_sha256 = rules.sha256.clone();
-        txn.commit(manifest)?;
+        summaries.extend(store_screened(&store, manifest, &pending, options, &read)?);
     }
     Ok(summary_of(summaries, files))
+}
+
+/// The second pass of a file read twice: checks the files screened
+/// before and stores their records, all in one change of the store
+/// (`manifest` is the store's, with what this command found already
+/// ingested recorded).
+fn store_screened(
+    store: &Store,
+    mut manifest: crate::store::Manifest,
+    pending: &[Pending],
+    options: &IngestOptions<'_>,
+    read: &ReadOptions,
+) -> Result<Vec<FileSummary>> {
+    let rules = options.rules;
+    let txn = store.begin()?;
+    let mut change = Change::new(store, rules, PartitionedWriter::new(&txn))?;
+    let mut summaries = Vec::new();
+    for file in pending {
+        let input = Input {
+            path: &file.path,
+            sha: &file.sha,
+            format: file.format,
+            read,
+            mapping: options.mapping.as_ref(),
+            country: options.country.as_deref(),
+        };
+        let (outcome, screened) = ingest_file(&input, &mut change, &txn, options.show_progress)?;
+        // Screened again as it was checked: a file changed since its
+        // screen (an export still being written) stored rows no screen
+        // had read. Refused, the change is dropped with its staging.
+        let allowed = verdict(&file.path, screened)?;
+        summaries.push(record_file(
+            &mut manifest,
+            &txn,
+            file,
+            options,
+            outcome,
+            allowed,
+        )?);
+    }
+    manifest.data_files.extend(change.writer.finish(&txn)?);
+    manifest.rules_version = rules.version.clone();
+    manifest.rules_sha256 = rules.sha256.clone();
+    txn.commit(manifest)?;
+    Ok(summaries)
 }
 
 /// The totals of the files' summaries, the summaries in the order the user
@@ -1032,6 +1048,68 @@ pub fn resolve_layout(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file read twice: screened whole, then checked. A file that changed
+    /// between the two passes (an export still being written, or replaced)
+    /// is screened again as its rows are checked, and refused with nothing
+    /// of it left in the store: the first screen is not taken on trust.
+    #[test]
+    fn a_file_changed_after_its_screen_is_refused_when_its_rows_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = Rules::default_rules().unwrap();
+        let options = IngestOptions::canonical(&rules);
+        let read = options.read_options().unwrap();
+        let clean: String = std::iter::once(
+            "record_id,reporting_country,year,trafficking_form,venue\n".to_string(),
+        )
+        .chain((1..=50).map(|i| format!("r{i},US,2020,labor,farm\n")))
+        .collect();
+        // the file as screened, then as checked; a clean copy beside it shows
+        // that the same steps store a file that did not change
+        let changed = dir.path().join("export.csv");
+        let unchanged = dir.path().join("unchanged.csv");
+        let mut stored = Vec::new();
+        for path in [&changed, &unchanged] {
+            std::fs::write(path, &clean).unwrap();
+            screen_file(path, InputFormat::Csv, &read, None).unwrap();
+            let pending = [Pending {
+                path: path.clone(),
+                sha: sha256_file(path).unwrap(),
+                format: InputFormat::Csv,
+                sheets: None,
+            }];
+            if path == &changed {
+                let appended = clean.clone() + "r51,US,2020,labor,maria.lopez@example.com\n";
+                std::fs::write(path, appended).unwrap();
+            }
+            let store_dir = dir.path().join(format!("store-{}", stored.len()));
+            let store = Store::open_or_new(&store_dir).unwrap();
+            let manifest = store.manifest().clone();
+            let result = store_screened(&store, manifest, &pending, &options, &read);
+            let files: Vec<String> = crate::base::files::relative_files(&store_dir)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            stored.push((result.map(|s| s[0].counts.clone()), files));
+        }
+        let (refused, left) = &stored[0];
+        match refused {
+            Err(Error::PersonalData { findings, .. }) => {
+                assert!(findings.contains("column 'venue'"), "{findings}")
+            }
+            other => panic!("not refused for personal data: {other:?}"),
+        }
+        assert!(
+            !left
+                .iter()
+                .any(|f| f.ends_with(".parquet") || f.contains("quarantine")),
+            "{left:?}"
+        );
+        let (kept, files) = &stored[1];
+        assert_eq!(kept.as_ref().unwrap().stored, 50, "{kept:?}");
+        assert!(files.iter().any(|f| f.ends_with(".parquet")), "{files:?}");
+    }
 
     #[test]
     fn batches_double_from_the_first_to_the_full_size() {
