@@ -377,9 +377,8 @@ pub fn ingest(
 }
 
 /// The second pass of a file read twice: checks the files screened
-/// before and stores their records, all in one change of the store
-/// (`manifest` is the store's, with what this command found already
-/// ingested recorded).
+/// before and stores their records, all in one change of the store whose
+/// manifest is `manifest`.
 fn store_screened(
     store: &Store,
     mut manifest: crate::store::Manifest,
@@ -392,11 +391,16 @@ fn store_screened(
     let mut change = Change::new(store, rules, PartitionedWriter::new(&txn))?;
     let mut summaries = Vec::new();
     for file in pending {
+        let digest = crate::base::files::ReadDigest::default();
+        let read_hashing = ReadOptions {
+            digest: Some(digest.clone()),
+            ..read.clone()
+        };
         let input = Input {
             path: &file.path,
             sha: &file.sha,
             format: file.format,
-            read,
+            read: &read_hashing,
             mapping: options.mapping.as_ref(),
             country: options.country.as_deref(),
         };
@@ -405,6 +409,20 @@ fn store_screened(
         // screen (an export still being written) stored rows no screen
         // had read. Refused, the change is dropped with its staging.
         let allowed = verdict(&file.path, screened)?;
+        // Without a finding, such a file would be recorded under the hash
+        // of bytes its rows did not come from, and the whole file, once
+        // written, taken for "already ingested". Where the reader hashed
+        // every byte it read (CSV and JSON lines, not compressed), the two
+        // hashes are compared.
+        if digest
+            .of_whole_file(&file.path)
+            .is_some_and(|sha| sha != file.sha)
+        {
+            return Err(Error::bad_input(
+                &file.path,
+                "the file changed between its screen and its checks (an export still being written?): nothing of it was stored; run the command again once the file is complete",
+            ));
+        }
         summaries.push(record_file(
             &mut manifest,
             &txn,
@@ -608,7 +626,7 @@ fn ingest_read_once(
     // the rows came from, and the file is not read again for it
     let digest = crate::base::files::ReadDigest::default();
     let read_hashing = ReadOptions {
-        digest: Some(digest.clone()),
+        digest: early_sha.is_none().then(|| digest.clone()),
         ..read.clone()
     };
     let input = Input {
@@ -626,12 +644,19 @@ fn ingest_read_once(
     if held.exceeded() {
         return Ok(None);
     }
-    let sha = match (&early_sha, digest.of_whole_file(path)) {
+    let sha = match (&early_sha, &checked) {
         (Some(sha), _) => sha.clone(),
-        // the pass read every byte of the file
-        (None, Some(sha)) => sha,
-        // it stopped somewhere: the whole file's hash, read for it
-        (None, None) => sha256_file(path)?,
+        (None, Ok(_)) => match digest.of_whole_file(path) {
+            // the pass read every byte of the file as it is now
+            Some(sha) => sha,
+            // the file changed as it was read or since (an export still
+            // being written): the rows came from bytes no hash can name
+            // now, so it is read twice, from the file as it is then
+            None => return Ok(None),
+        },
+        // the pass stopped on an error: the whole file's hash, read for
+        // it, says whether these bytes were ingested before
+        (None, Err(_)) => sha256_file(path)?,
     };
     // the same bytes as a file ingested before: nothing of this one is
     // kept, whatever its rows held, as when the hash comes first
@@ -1053,6 +1078,8 @@ mod tests {
     /// between the two passes (an export still being written, or replaced)
     /// is screened again as its rows are checked, and refused with nothing
     /// of it left in the store: the first screen is not taken on trust.
+    /// Without a finding it is refused too, as its rows are not the bytes
+    /// its hash names.
     #[test]
     fn a_file_changed_after_its_screen_is_refused_when_its_rows_are_checked() {
         let dir = tempfile::tempdir().unwrap();
@@ -1064,51 +1091,64 @@ mod tests {
         )
         .chain((1..=50).map(|i| format!("r{i},US,2020,labor,farm\n")))
         .collect();
-        // the file as screened, then as checked; a clean copy beside it shows
-        // that the same steps store a file that did not change
-        let changed = dir.path().join("export.csv");
-        let unchanged = dir.path().join("unchanged.csv");
-        let mut stored = Vec::new();
-        for path in [&changed, &unchanged] {
-            std::fs::write(path, &clean).unwrap();
-            screen_file(path, InputFormat::Csv, &read, None).unwrap();
+        // what is appended after the screen: a row with an e-mail address, a
+        // clean row, nothing (the same steps then store the file)
+        let appended = [
+            "r51,US,2020,labor,maria.lopez@example.com\n",
+            "r51,US,2020,labor,farm\n",
+            "",
+        ];
+        let mut outcomes = Vec::new();
+        for (case, more) in appended.iter().enumerate() {
+            let path = dir.path().join(format!("export-{case}.csv"));
+            std::fs::write(&path, &clean).unwrap();
+            screen_file(&path, InputFormat::Csv, &read, None).unwrap();
             let pending = [Pending {
                 path: path.clone(),
-                sha: sha256_file(path).unwrap(),
+                sha: sha256_file(&path).unwrap(),
                 format: InputFormat::Csv,
                 sheets: None,
             }];
-            if path == &changed {
-                let appended = clean.clone() + "r51,US,2020,labor,maria.lopez@example.com\n";
-                std::fs::write(path, appended).unwrap();
-            }
-            let store_dir = dir.path().join(format!("store-{}", stored.len()));
+            std::fs::write(&path, clean.clone() + more).unwrap();
+            let store_dir = dir.path().join(format!("store-{case}"));
             let store = Store::open_or_new(&store_dir).unwrap();
             let manifest = store.manifest().clone();
             let result = store_screened(&store, manifest, &pending, &options, &read);
-            let files: Vec<String> = crate::base::files::relative_files(&store_dir)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect();
-            stored.push((result.map(|s| s[0].counts.clone()), files));
+            // a store the failed change created is removed with it
+            let files: Vec<String> = match store_dir.exists() {
+                true => crate::base::files::relative_files(&store_dir).unwrap(),
+                false => Vec::new(),
+            }
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+            outcomes.push((result.map(|s| s[0].counts.clone()), files));
         }
-        let (refused, left) = &stored[0];
-        match refused {
-            Err(Error::PersonalData { findings, .. }) => {
-                assert!(findings.contains("column 'venue'"), "{findings}")
+        let nothing_kept = |files: &[String]| {
+            !files
+                .iter()
+                .any(|f| f.ends_with(".parquet") || f.contains("quarantine"))
+        };
+        match &outcomes[0] {
+            (Err(Error::PersonalData { findings, .. }), files) => {
+                assert!(findings.contains("column 'venue'"), "{findings}");
+                assert!(nothing_kept(files), "{files:?}");
             }
             other => panic!("not refused for personal data: {other:?}"),
         }
-        assert!(
-            !left
-                .iter()
-                .any(|f| f.ends_with(".parquet") || f.contains("quarantine")),
-            "{left:?}"
-        );
-        let (kept, files) = &stored[1];
+        match &outcomes[1] {
+            (Err(Error::BadInput { message, .. }), files) => {
+                assert!(
+                    message.contains("changed between its screen and its checks"),
+                    "{message}"
+                );
+                assert!(nothing_kept(files), "{files:?}");
+            }
+            other => panic!("not refused as changed: {other:?}"),
+        }
+        let (kept, files) = &outcomes[2];
         assert_eq!(kept.as_ref().unwrap().stored, 50, "{kept:?}");
-        assert!(files.iter().any(|f| f.ends_with(".parquet")), "{files:?}");
+        assert!(!nothing_kept(files), "{files:?}");
     }
 
     #[test]
