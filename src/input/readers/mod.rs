@@ -757,6 +757,45 @@ impl RowSource for ParquetSource {
 mod tests {
     use super::*;
 
+    /// The reading pass of a CSV or JSON-lines file hashes every byte of the
+    /// file exactly once (a probe or a sniff reads nothing twice into it),
+    /// so a file read once gets its hash without a read of its own; a file
+    /// appended to after the pass gets none, and is read twice instead.
+    #[test]
+    fn a_reading_pass_hashes_each_byte_of_the_file_once() {
+        use crate::base::files::{ReadDigest, sha256_file};
+        let dir = tempfile::tempdir().unwrap();
+        let csv: String = std::iter::once("id,name\n".to_string())
+            .chain((0..20_000).map(|i| format!("{i},name {i}\n")))
+            .collect();
+        let jsonl: String = (0..20_000)
+            .map(|i| format!("{{\"id\": {i}, \"name\": \"name {i}\"}}\n"))
+            .collect();
+        for (name, text, format) in [
+            ("a.csv", csv, InputFormat::Csv),
+            ("a.jsonl", jsonl, InputFormat::Jsonl),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).unwrap();
+            let digest = ReadDigest::default();
+            let options = ReadOptions {
+                digest: Some(digest.clone()),
+                ..Default::default()
+            };
+            let mut source = open(&path, format, &options).unwrap();
+            let mut rows = 0;
+            while source.next_row().unwrap().is_some() {
+                rows += 1;
+            }
+            assert_eq!(rows, 20_000, "{name}");
+            let (_, sha) = sha256_file(&path).unwrap();
+            assert_eq!(digest.of_whole_file(&path), Some(sha), "{name}");
+            // appended to after the pass: no hash names the file now
+            std::fs::write(&path, text + "\n").unwrap();
+            assert_eq!(digest.of_whole_file(&path), None, "{name}");
+        }
+    }
+
     fn fields(cells: &[&[u8]]) -> csv_records::Fields {
         let mut fields = csv_records::Fields::default();
         for cell in cells {
