@@ -61,6 +61,12 @@ impl ReadDigest {
         (hashed.bytes == size).then(|| hex(&hashed.hasher.clone().finalize()))
     }
 
+    /// Whether any byte went into it: a reader that seeks in its file
+    /// (workbooks, Parquet) feeds it nothing.
+    pub fn took_in_bytes(&self) -> bool {
+        self.hashed().bytes > 0
+    }
+
     fn hashed(&self) -> std::sync::MutexGuard<'_, Hashed> {
         self.0.lock().expect("no reader panics holding it")
     }

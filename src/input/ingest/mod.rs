@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use serde::Serialize;
 
+use crate::base::files::ReadDigest;
 use crate::base::progress::Progress;
 use crate::base::schema::INPUT_COLUMNS;
 use crate::classify::classifier::Classifier;
@@ -391,7 +392,7 @@ fn store_screened(
     let mut change = Change::new(store, rules, PartitionedWriter::new(&txn))?;
     let mut summaries = Vec::new();
     for file in pending {
-        let digest = crate::base::files::ReadDigest::default();
+        let digest = ReadDigest::default();
         let read_hashing = ReadOptions {
             digest: Some(digest.clone()),
             ..read.clone()
@@ -411,13 +412,8 @@ fn store_screened(
         let allowed = verdict(&file.path, screened)?;
         // Without a finding, such a file would be recorded under the hash
         // of bytes its rows did not come from, and the whole file, once
-        // written, taken for "already ingested". Where the reader hashed
-        // every byte it read (CSV and JSON lines, not compressed), the two
-        // hashes are compared.
-        if digest
-            .of_whole_file(&file.path)
-            .is_some_and(|sha| sha != file.sha)
-        {
+        // written, taken for "already ingested".
+        if !same_as_screened(&digest, &file.path, &file.sha)? {
             return Err(Error::bad_input(
                 &file.path,
                 "the file changed between its screen and its checks (an export still being written?): nothing of it was stored; run the command again once the file is complete",
@@ -437,6 +433,32 @@ fn store_screened(
     manifest.rules_sha256 = rules.sha256.clone();
     txn.commit(manifest)?;
     Ok(summaries)
+}
+
+/// Whether the file at `path`, just checked through `digest`, is the file
+/// whose screen hashed it `sha`. A reader that hashes what it reads (CSV and
+/// JSON lines, gzip-compressed or not) answers exactly: the checks took
+/// their rows from the bytes the screen read only when that reading covers
+/// the whole file as it is now and has the screen's hash. Workbooks and
+/// Parquet files are read by seeking, not through, so the file is hashed
+/// again after its checks: that finds a file replaced since its screen, not
+/// one replaced and put back while it was checked.
+fn same_as_screened(digest: &ReadDigest, path: &Path, sha: &str) -> Result<bool> {
+    if digest.took_in_bytes() {
+        return Ok(digest.of_whole_file(path).is_some_and(|read| read == sha));
+    }
+    Ok(sha256_file(path)? == sha)
+}
+
+/// The hash of the bytes a file read once took its rows from, once its
+/// reading pass through `digest` succeeded; `None` when no hash names them
+/// now (the file changed as it was read or since: an export still being
+/// written), and the file is to be read twice instead. With a mapping the
+/// file was hashed before it was read (`early`: the made-up record ids
+/// are named by it), and the reading must have read those same bytes.
+fn hash_of_rows(early: Option<&str>, digest: &ReadDigest, path: &Path) -> Option<String> {
+    let read = digest.of_whole_file(path)?;
+    early.is_none_or(|early| early == read).then_some(read)
 }
 
 /// The totals of the files' summaries, the summaries in the order the user
@@ -623,10 +645,11 @@ fn ingest_read_once(
         return Ok(None);
     };
     // the file is hashed as its rows are read: the hash is of the bytes
-    // the rows came from, and the file is not read again for it
-    let digest = crate::base::files::ReadDigest::default();
+    // the rows came from, and the file is not read again for it (with a
+    // mapping, that hash must be the one taken first)
+    let digest = ReadDigest::default();
     let read_hashing = ReadOptions {
-        digest: early_sha.is_none().then(|| digest.clone()),
+        digest: Some(digest.clone()),
         ..read.clone()
     };
     let input = Input {
@@ -645,17 +668,15 @@ fn ingest_read_once(
         return Ok(None);
     }
     let sha = match (&early_sha, &checked) {
-        (Some(sha), _) => sha.clone(),
-        (None, Ok(_)) => match digest.of_whole_file(path) {
-            // the pass read every byte of the file as it is now
+        (_, Ok(_)) => match hash_of_rows(early_sha.as_deref(), &digest, path) {
             Some(sha) => sha,
-            // the file changed as it was read or since (an export still
-            // being written): the rows came from bytes no hash can name
-            // now, so it is read twice, from the file as it is then
+            // the rows came from bytes no hash names now, so the file is
+            // read twice, from the file as it is then
             None => return Ok(None),
         },
-        // the pass stopped on an error: the whole file's hash, read for
-        // it, says whether these bytes were ingested before
+        // the pass stopped on an error: the whole file's hash says
+        // whether these bytes were ingested before
+        (Some(sha), Err(_)) => sha.clone(),
         (None, Err(_)) => sha256_file(path)?,
     };
     // the same bytes as a file ingested before: nothing of this one is
@@ -1149,6 +1170,115 @@ mod tests {
         let (kept, files) = &outcomes[2];
         assert_eq!(kept.as_ref().unwrap().stored, 50, "{kept:?}");
         assert!(!nothing_kept(files), "{files:?}");
+    }
+
+    /// A Parquet input of `venues.len()` records, one per venue.
+    fn write_parquet_export(path: &Path, venues: &[&str]) {
+        use datafusion::arrow::array::{ArrayRef, StringArray};
+        let column =
+            |values: Vec<String>| std::sync::Arc::new(StringArray::from(values)) as ArrayRef;
+        let n = venues.len();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "record_id",
+                column((1..=n).map(|i| format!("r{i}")).collect()),
+            ),
+            ("reporting_country", column(vec!["US".into(); n])),
+            ("year", column(vec!["2020".into(); n])),
+            ("trafficking_form", column(vec!["labor".into(); n])),
+            (
+                "venue",
+                column(venues.iter().map(|v| v.to_string()).collect()),
+            ),
+        ])
+        .unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        let mut writer =
+            datafusion::parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    /// A Parquet file is read by seeking, so its reader hashes nothing: a
+    /// file replaced between its screen and its checks is found by hashing
+    /// it again after them, and refused; the same file is stored.
+    #[test]
+    fn a_parquet_file_replaced_after_its_screen_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = Rules::default_rules().unwrap();
+        let options = IngestOptions::canonical(&rules);
+        let read = options.read_options().unwrap();
+        let mut outcomes = Vec::new();
+        for (case, replaced) in [true, false].into_iter().enumerate() {
+            let path = dir.path().join(format!("export-{case}.parquet"));
+            write_parquet_export(&path, &["farm"; 40]);
+            screen_file(&path, InputFormat::Parquet, &read, None).unwrap();
+            let pending = [Pending {
+                path: path.clone(),
+                sha: sha256_file(&path).unwrap(),
+                format: InputFormat::Parquet,
+                sheets: None,
+            }];
+            if replaced {
+                write_parquet_export(&path, &["farm"; 41]);
+            }
+            let store = Store::open_or_new(&dir.path().join(format!("store-{case}"))).unwrap();
+            let manifest = store.manifest().clone();
+            outcomes.push(store_screened(&store, manifest, &pending, &options, &read));
+        }
+        match &outcomes[0] {
+            Err(Error::BadInput { message, .. }) => assert!(
+                message.contains("changed between its screen and its checks"),
+                "{message}"
+            ),
+            other => panic!("not refused as changed: {other:?}"),
+        }
+        assert_eq!(outcomes[1].as_ref().unwrap()[0].counts.stored, 40);
+    }
+
+    /// The hashes that decide whether a file's rows are the bytes its hash
+    /// names: a reading that did not cover the file as it is now, or (with
+    /// a mapping) read other bytes than were hashed first, names none.
+    #[test]
+    fn a_hash_names_the_rows_only_when_the_reading_covered_those_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.csv");
+        let text = "record_id,venue\n".to_string() + &"r1,farm\n".repeat(1_000);
+        std::fs::write(&path, &text).unwrap();
+        let before = sha256_file(&path).unwrap();
+        let read_through = || {
+            let digest = ReadDigest::default();
+            let options = ReadOptions {
+                digest: Some(digest.clone()),
+                ..Default::default()
+            };
+            let mut source = readers::open(&path, InputFormat::Csv, &options).unwrap();
+            while source.next_row().unwrap().is_some() {}
+            digest
+        };
+        let digest = read_through();
+        assert_eq!(hash_of_rows(None, &digest, &path), Some(before.clone()));
+        assert_eq!(
+            hash_of_rows(Some(&before), &digest, &path),
+            Some(before.clone())
+        );
+        assert!(same_as_screened(&digest, &path, &before).unwrap());
+        // changed between a mapping's first hash and the reading
+        std::fs::write(&path, text.replace("farm", "mine")).unwrap();
+        let digest = read_through();
+        assert_eq!(hash_of_rows(Some(&before), &digest, &path), None);
+        assert!(!same_as_screened(&digest, &path, &before).unwrap());
+        // changed after the reading: the reading no longer covers the file
+        std::fs::write(&path, text.clone()).unwrap();
+        let digest = read_through();
+        std::fs::write(&path, text.clone() + "r2,farm\n").unwrap();
+        assert_eq!(hash_of_rows(None, &digest, &path), None);
+        assert!(!same_as_screened(&digest, &path, &before).unwrap());
+        // a reader that fed nothing: the file as it is now decides
+        let nothing = ReadDigest::default();
+        assert!(!same_as_screened(&nothing, &path, &before).unwrap());
+        std::fs::write(&path, &text).unwrap();
+        assert!(same_as_screened(&nothing, &path, &before).unwrap());
     }
 
     #[test]
