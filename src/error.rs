@@ -48,6 +48,15 @@ pub enum Error {
     )]
     Locked { path: PathBuf, holder: String },
 
+    /// Another process committed a change of the store after this command
+    /// read it and before this command's change began: what this command
+    /// worked out (duplicates above all) was against a store that no longer
+    /// is.
+    #[error(
+        "store {path}: the store was changed by another process since this command read it; run the command again"
+    )]
+    Changed { path: PathBuf },
+
     /// The published tables cannot be put into one disclosure model (they
     /// disagree about a shared count), or the engine failed on them.
     #[error("disclosure control: {0}")]

@@ -61,10 +61,9 @@ impl<'s> Transaction<'s> {
         // on, or another change committed since this process read it.
         let on_disk = Manifest::read(root)?.map(|m| m.generation).unwrap_or(0);
         if on_disk != store.manifest().generation {
-            return Err(Error::store(
-                root,
-                "the store was changed by another process since this command read it; run the command again",
-            ));
+            return Err(Error::Changed {
+                path: root.to_path_buf(),
+            });
         }
         remove_leftovers(store)?;
         let staging = root.join(STAGING_DIR).join(format!("txn-{change_id}"));

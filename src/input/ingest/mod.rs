@@ -306,14 +306,34 @@ pub fn ingest(
             "--country: '{cc}' is not an ISO 3166-1 alpha-2 code (or XX for pooled data)"
         )));
     }
-    let store = Store::open_or_new(store_dir)?;
+    ingest_into(Store::open_or_new(store_dir)?, files, options)
+}
+
+/// [`ingest`] into `store`, as this command read it.
+fn ingest_into(
+    mut store: Store,
+    files: &[PathBuf],
+    options: &IngestOptions<'_>,
+) -> Result<IngestSummary> {
     let rules = options.rules;
     check_rules_match(&store, rules)?;
     let read = options.read_options()?;
-    if let Some((path, format)) = read_once(&store, files, options)?
-        && let Some(summary) = ingest_read_once(&store, path, format, options, &read)?
-    {
-        return Ok(summary);
+    if let Some((path, format)) = read_once(&store, files, options)? {
+        match ingest_read_once(&store, path, format, options, &read) {
+            Ok(Some(summary)) => return Ok(summary),
+            Ok(None) => {}
+            // A file read once is read without the store's lock, and
+            // another process committed a change meanwhile (another ingest
+            // finishing, say): its records may share ids with this file's,
+            // so the file is checked again, read twice, against the store
+            // as it is now, rather than the user asked to run it again.
+            Err(Error::Changed { .. }) => {
+                let root = store.root().to_path_buf();
+                store = Store::open_or_new(&root)?;
+                check_rules_match(&store, rules)?;
+            }
+            Err(other) => return Err(other),
+        }
     }
 
     let manifest = store.manifest().clone();
@@ -1279,6 +1299,45 @@ mod tests {
         assert!(!same_as_screened(&nothing, &path, &before).unwrap());
         std::fs::write(&path, &text).unwrap();
         assert!(same_as_screened(&nothing, &path, &before).unwrap());
+    }
+
+    /// A file read once is read without the store's lock. When another
+    /// process commits a change meanwhile, the change of the file does not
+    /// begin on the store as it was read (its duplicates were found against
+    /// it): the file is checked again against the store as it is then, and
+    /// a record the other change stored is a duplicate.
+    #[test]
+    fn a_store_changed_while_a_file_is_read_once_is_checked_as_it_is_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = Rules::default_rules().unwrap();
+        let options = IngestOptions::canonical(&rules);
+        let read = options.read_options().unwrap();
+        let root = dir.path().join("store");
+        let export = |name: &str, ids: std::ops::RangeInclusive<u32>| {
+            let path = dir.path().join(name);
+            let rows: String = ids.map(|i| format!("r{i},US,2020,labor,farm\n")).collect();
+            std::fs::write(
+                &path,
+                "record_id,reporting_country,year,trafficking_form,venue\n".to_string() + &rows,
+            )
+            .unwrap();
+            path
+        };
+        let first = export("first.csv", 1..=10);
+        let second = export("second.csv", 6..=20);
+        // this command reads the store, then another process ingests
+        let read_before = Store::open_or_new(&root).unwrap();
+        let also_before = Store::open_or_new(&root).unwrap();
+        ingest(&root, std::slice::from_ref(&first), &options).unwrap();
+
+        let stale = ingest_read_once(&also_before, &second, InputFormat::Csv, &options, &read);
+        assert!(matches!(stale, Err(Error::Changed { .. })), "{stale:?}");
+        let summary = ingest_into(read_before, std::slice::from_ref(&second), &options).unwrap();
+        let counts = &summary.files[0].counts;
+        assert_eq!((counts.read, counts.stored, counts.duplicates), (15, 10, 5));
+        let manifest = Store::open(&root).unwrap().manifest().clone();
+        assert_eq!(manifest.inputs.len(), 2);
+        assert_eq!(manifest.generation, 2);
     }
 
     #[test]
