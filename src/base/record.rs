@@ -9,6 +9,15 @@ use std::borrow::Cow;
 /// "female" (each allocated on a checking thread and freed on another).
 pub type Code = Cow<'static, str>;
 
+/// The codes of a multi-valued field, in vocabulary order. Shared, not
+/// copied: validation remembers each distinct cell's codes and hands the
+/// same list to every record with that cell (a list of its own per record
+/// was an allocation and a free per field and record). Measured on the AMD
+/// machine, 2026-12-08, `ingest` of a million records into a fresh store,
+/// 11 runs of each build interleaved: median 3.75 -> 3.49 s wall and 6.56
+/// -> 6.02 s user CPU, the store's bytes unchanged.
+pub type Codes = std::sync::Arc<[Code]>;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseRecord {
     pub record_id: String,
@@ -34,11 +43,11 @@ pub struct CaseRecord {
     pub age_band: Option<Code>,
     pub majority_status: Option<Code>,
     pub trafficking_form: Code,
-    pub sectors: Option<Vec<Code>>,
+    pub sectors: Option<Codes>,
     pub venue: Option<String>,
-    pub recruitment_tactics: Option<Vec<Code>>,
-    pub recruiter_relations: Option<Vec<Code>>,
-    pub control_methods: Option<Vec<Code>>,
+    pub recruitment_tactics: Option<Codes>,
+    pub recruiter_relations: Option<Codes>,
+    pub control_methods: Option<Codes>,
     pub abduction: Option<bool>,
     pub perpetrators: Perpetrators,
 }
@@ -49,12 +58,12 @@ pub struct CaseRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Perpetrators {
     pub count: Option<i32>,
-    pub roles: Option<Vec<Code>>,
-    pub genders: Option<Vec<Code>>,
-    pub age_groups: Option<Vec<Code>>,
+    pub roles: Option<Codes>,
+    pub genders: Option<Codes>,
+    pub age_groups: Option<Codes>,
     /// Alpha-2 country codes or M49 area codes.
     pub citizenships: Option<Vec<String>>,
-    pub relations: Option<Vec<Code>>,
+    pub relations: Option<Codes>,
     pub money_paid: Option<bool>,
     pub transaction: Option<bool>,
     pub control_abuse: Option<bool>,
@@ -119,7 +128,7 @@ impl CaseRecord {
         fn num(v: Option<i32>) -> String {
             v.map(|n| n.to_string()).unwrap_or_default()
         }
-        fn list(v: &Option<Vec<Code>>) -> String {
+        fn list(v: &Option<Codes>) -> String {
             v.as_ref().map(|l| l.join(";")).unwrap_or_default()
         }
         fn flag(v: Option<bool>) -> String {

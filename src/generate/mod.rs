@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::parquet::arrow::ArrowWriter;
 
-use crate::base::record::{CaseRecord, Code, Perpetrators};
+use crate::base::record::{CaseRecord, Code, Codes, Perpetrators};
 use crate::base::rng::Rng;
 use crate::base::schema::INPUT_COLUMNS;
 use crate::base::vocab;
@@ -55,7 +55,7 @@ fn weights_for(country: &str, year_index: i32) -> Vec<f64> {
         .collect()
 }
 
-fn pick_codes(rng: &mut Rng, table: &[(&str, f64)], max: usize) -> Vec<Code> {
+fn pick_codes(rng: &mut Rng, table: &[(&str, f64)], max: usize) -> Codes {
     let n = 1 + rng.below(max);
     let weights: Vec<f64> = table.iter().map(|(_, w)| *w).collect();
     rng.weighted_distinct(&weights, n)
@@ -104,7 +104,7 @@ fn perpetrators(
             codes
                 .into_iter()
                 .map(|c| Code::from(c.to_string()))
-                .collect::<Vec<_>>(),
+                .collect::<Codes>(),
         )
     };
     citizenships.sort();

@@ -4,7 +4,7 @@
 
 use crate::base::countries;
 use crate::base::places::{self, Place};
-use crate::base::record::{CaseRecord, Code, Perpetrators};
+use crate::base::record::{CaseRecord, Code, Codes, Perpetrators};
 use crate::base::remembered::Remembered;
 use crate::base::schema::INPUT_COLUMNS;
 use crate::base::vocab::{self, CodedField};
@@ -114,7 +114,7 @@ pub struct Validator<'r> {
 /// and the text alone, so they can be remembered.
 #[derive(Clone, Default)]
 struct ListCell {
-    codes: Option<Vec<Code>>,
+    codes: Option<Codes>,
     problems: Vec<Problem>,
 }
 
@@ -582,7 +582,7 @@ impl<'r> Validator<'r> {
     /// A multi-valued cell: values joined with ";". Values are normalised to
     /// codes, de-duplicated and put in vocabulary order so equal sets compare
     /// equal. Only "not recorded" labels → null; never an empty list.
-    fn list(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<Vec<Code>> {
+    fn list(&self, problems: &mut Vec<Problem>, field: CodedField, raw: &str) -> Option<Codes> {
         let cell = self.lists[field as usize].get_or(raw, || self.work_out_list(field, raw));
         problems.extend(cell.problems);
         cell.codes
@@ -606,7 +606,7 @@ impl<'r> Validator<'r> {
             let order = |c: &Code| field.codes().iter().position(|x| *x == c.as_ref());
             codes.sort_by_key(order);
             codes.dedup();
-            cell.codes = Some(codes);
+            cell.codes = Some(codes.into());
         }
         cell
     }
