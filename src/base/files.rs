@@ -61,10 +61,11 @@ impl ReadDigest {
         (hashed.bytes == size).then(|| hex(&hashed.hasher.clone().finalize()))
     }
 
-    /// Whether any byte went into it: a reader that seeks in its file
-    /// (workbooks, Parquet) feeds it nothing.
-    pub fn took_in_bytes(&self) -> bool {
-        self.hashed().bytes > 0
+    /// The hash of the bytes read so far, whatever the file holds now: to
+    /// compare with a hash of the whole file taken before, which only the
+    /// same bytes, all of them, give.
+    pub fn of_what_was_read(&self) -> String {
+        hex(&self.hashed().hasher.clone().finalize())
     }
 
     fn hashed(&self) -> std::sync::MutexGuard<'_, Hashed> {

@@ -318,6 +318,7 @@ fn ingest_into(
     let rules = options.rules;
     check_rules_match(&store, rules)?;
     let read = options.read_options()?;
+    let mut read_again = None;
     if let Some((path, format)) = read_once(&store, files, options)? {
         match ingest_read_once(&store, path, format, options, &read) {
             Ok(Some(summary)) => return Ok(summary),
@@ -328,6 +329,7 @@ fn ingest_into(
             // so the file is checked again, read twice, against the store
             // as it is now, rather than the user asked to run it again.
             Err(Error::Changed { .. }) => {
+                read_again = Some(path.display().to_string());
                 let root = store.root().to_path_buf();
                 store = Store::open_or_new(&root)?;
                 check_rules_match(&store, rules)?;
@@ -394,6 +396,15 @@ fn ingest_into(
     if !pending.is_empty() {
         summaries.extend(store_screened(&store, manifest, &pending, options, &read)?);
     }
+    // the user is told why the file took two readings
+    if let Some(name) = read_again
+        && let Some(summary) = summaries.iter_mut().find(|s| s.file == name)
+    {
+        summary.warnings.push(
+            "another process changed the store while this file was read; it was read again and checked against the store as it is now"
+                .to_string(),
+        );
+    }
     Ok(summary_of(summaries, files))
 }
 
@@ -433,7 +444,7 @@ fn store_screened(
         // Without a finding, such a file would be recorded under the hash
         // of bytes its rows did not come from, and the whole file, once
         // written, taken for "already ingested".
-        if !same_as_screened(&digest, &file.path, &file.sha)? {
+        if !same_as_screened(file, &digest)? {
             return Err(Error::bad_input(
                 &file.path,
                 "the file changed between its screen and its checks (an export still being written?): nothing of it was stored; run the command again once the file is complete",
@@ -455,19 +466,21 @@ fn store_screened(
     Ok(summaries)
 }
 
-/// Whether the file at `path`, just checked through `digest`, is the file
-/// whose screen hashed it `sha`. A reader that hashes what it reads (CSV and
-/// JSON lines, gzip-compressed or not) answers exactly: the checks took
-/// their rows from the bytes the screen read only when that reading covers
-/// the whole file as it is now and has the screen's hash. Workbooks and
-/// Parquet files are read by seeking, not through, so the file is hashed
-/// again after its checks: that finds a file replaced since its screen, not
-/// one replaced and put back while it was checked.
-fn same_as_screened(digest: &ReadDigest, path: &Path, sha: &str) -> Result<bool> {
-    if digest.took_in_bytes() {
-        return Ok(digest.of_whole_file(path).is_some_and(|read| read == sha));
+/// Whether the checks of `file`, just read through `digest`, took their
+/// rows from the bytes its screen hashed. The readers of CSV and JSON lines
+/// (gzip-compressed or not) hash every byte they read, so the answer is
+/// exact: the hash of what they read is the screen's hash of the whole file
+/// only when they read those bytes, all of them (a file appended to after
+/// its checks, whose rows are still the screened ones, is kept). Workbooks
+/// and Parquet files are read by seeking, not through, and their readers
+/// hash nothing, so the file is hashed again after its checks: that finds a
+/// file replaced since its screen, not one replaced and put back while it
+/// was checked.
+fn same_as_screened(file: &Pending, digest: &ReadDigest) -> Result<bool> {
+    match file.format {
+        InputFormat::Csv | InputFormat::Jsonl => Ok(digest.of_what_was_read() == file.sha),
+        InputFormat::Xlsx | InputFormat::Parquet => Ok(sha256_file(&file.path)? == file.sha),
     }
-    Ok(sha256_file(path)? == sha)
 }
 
 /// The hash of the bytes a file read once took its rows from, once its
@@ -1242,18 +1255,35 @@ mod tests {
             if replaced {
                 write_parquet_export(&path, &["farm"; 41]);
             }
-            let store = Store::open_or_new(&dir.path().join(format!("store-{case}"))).unwrap();
+            let store_dir = dir.path().join(format!("store-{case}"));
+            let store = Store::open_or_new(&store_dir).unwrap();
             let manifest = store.manifest().clone();
-            outcomes.push(store_screened(&store, manifest, &pending, &options, &read));
+            let result = store_screened(&store, manifest, &pending, &options, &read);
+            // what the change left in the store (a store it created goes
+            // with it)
+            let kept: Vec<String> = match store_dir.exists() {
+                true => crate::base::files::relative_files(&store_dir).unwrap(),
+                false => Vec::new(),
+            }
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| name.ends_with(".parquet") || name.contains("quarantine"))
+            .collect();
+            outcomes.push((result, kept));
         }
         match &outcomes[0] {
-            Err(Error::BadInput { message, .. }) => assert!(
-                message.contains("changed between its screen and its checks"),
-                "{message}"
-            ),
+            (Err(Error::BadInput { message, .. }), kept) => {
+                assert!(
+                    message.contains("changed between its screen and its checks"),
+                    "{message}"
+                );
+                assert!(kept.is_empty(), "{kept:?}");
+            }
             other => panic!("not refused as changed: {other:?}"),
         }
-        assert_eq!(outcomes[1].as_ref().unwrap()[0].counts.stored, 40);
+        let (stored, kept) = &outcomes[1];
+        assert_eq!(stored.as_ref().unwrap()[0].counts.stored, 40);
+        assert!(!kept.is_empty());
     }
 
     /// The hashes that decide whether a file's rows are the bytes its hash
@@ -1282,23 +1312,38 @@ mod tests {
             hash_of_rows(Some(&before), &digest, &path),
             Some(before.clone())
         );
-        assert!(same_as_screened(&digest, &path, &before).unwrap());
-        // changed between a mapping's first hash and the reading
+        let screened = |format| Pending {
+            path: path.clone(),
+            sha: before.clone(),
+            format,
+            sheets: None,
+        };
+        let csv = screened(InputFormat::Csv);
+        assert!(same_as_screened(&csv, &digest).unwrap());
+        // changed between a screen (or a mapping's first hash) and the reading
         std::fs::write(&path, text.replace("farm", "mine")).unwrap();
         let digest = read_through();
         assert_eq!(hash_of_rows(Some(&before), &digest, &path), None);
-        assert!(!same_as_screened(&digest, &path, &before).unwrap());
-        // changed after the reading: the reading no longer covers the file
+        assert!(!same_as_screened(&csv, &digest).unwrap());
+        // grown after the reading: the rows are the screened bytes, but no
+        // hash of the whole file names them now
         std::fs::write(&path, text.clone()).unwrap();
         let digest = read_through();
         std::fs::write(&path, text.clone() + "r2,farm\n").unwrap();
         assert_eq!(hash_of_rows(None, &digest, &path), None);
-        assert!(!same_as_screened(&digest, &path, &before).unwrap());
-        // a reader that fed nothing: the file as it is now decides
+        assert!(same_as_screened(&csv, &digest).unwrap());
+        // read only in part: not the screened bytes
+        let part = ReadDigest::default();
+        let mut hashing =
+            crate::base::files::Hashing::new(std::fs::File::open(&path).unwrap(), part.clone());
+        std::io::Read::read_exact(&mut hashing, &mut [0u8; 100]).unwrap();
+        assert!(!same_as_screened(&csv, &part).unwrap());
+        // a reader that hashes nothing: the file as it is now decides
+        let parquet = screened(InputFormat::Parquet);
         let nothing = ReadDigest::default();
-        assert!(!same_as_screened(&nothing, &path, &before).unwrap());
+        assert!(!same_as_screened(&parquet, &nothing).unwrap());
         std::fs::write(&path, &text).unwrap();
-        assert!(same_as_screened(&nothing, &path, &before).unwrap());
+        assert!(same_as_screened(&parquet, &nothing).unwrap());
     }
 
     /// A file read once is read without the store's lock. When another
@@ -1335,6 +1380,14 @@ mod tests {
         let summary = ingest_into(read_before, std::slice::from_ref(&second), &options).unwrap();
         let counts = &summary.files[0].counts;
         assert_eq!((counts.read, counts.stored, counts.duplicates), (15, 10, 5));
+        assert!(
+            summary.files[0]
+                .warnings
+                .iter()
+                .any(|w| w.contains("another process changed the store")),
+            "{:?}",
+            summary.files[0].warnings
+        );
         let manifest = Store::open(&root).unwrap().manifest().clone();
         assert_eq!(manifest.inputs.len(), 2);
         assert_eq!(manifest.generation, 2);
