@@ -55,6 +55,32 @@ pub fn is_alpha2(code: &str) -> bool {
             .contains(code)
 }
 
+/// The alpha-2 code of a country cell written as an alpha-2 or alpha-3
+/// code, in any case, as [`normalise_country`] reads it, but borrowed from
+/// the code table rather than allocated: ingest reads three such cells in
+/// every record.
+pub fn country_code(raw: &str) -> Option<&'static str> {
+    static CODES: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static str>> =
+        std::sync::OnceLock::new();
+    let t = raw.trim().as_bytes();
+    if !(2..=3).contains(&t.len()) {
+        return None;
+    }
+    let mut upper = [0u8; 3];
+    upper[..t.len()].copy_from_slice(t);
+    upper.make_ascii_uppercase();
+    let code = std::str::from_utf8(&upper[..t.len()]).ok()?;
+    CODES
+        .get_or_init(|| {
+            let alpha2 = ALPHA2.split_ascii_whitespace();
+            (alpha2.clone().zip(alpha2.clone()))
+                .chain(ALPHA3.split_ascii_whitespace().zip(alpha2))
+                .collect()
+        })
+        .get(code)
+        .copied()
+}
+
 /// Normalises a country cell: trims and uppercases. Returns `None` for text
 /// that is not a valid code, so the caller can quarantine it with the value.
 pub fn normalise_alpha2(raw: &str) -> Option<String> {
@@ -115,6 +141,35 @@ pub fn normalise_subdivision(raw: &str, country: Option<&str>) -> Result<String,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_borrowed_country_code_is_the_normalised_one() {
+        let mut cells: Vec<String> = Vec::new();
+        for (a2, a3) in ALPHA2
+            .split_ascii_whitespace()
+            .zip(ALPHA3.split_ascii_whitespace())
+        {
+            cells.extend([
+                a2.into(),
+                a2.to_lowercase(),
+                format!(" {a3} "),
+                a3.to_lowercase(),
+            ]);
+        }
+        cells.extend(
+            [
+                "", " ", "U", "UK", "USAA", "é", "éU", "ÉÉ", "U S", "XX", "XKX", "12", "usa\t",
+            ]
+            .map(String::from),
+        );
+        for cell in &cells {
+            assert_eq!(
+                country_code(cell).map(str::to_string),
+                normalise_country(cell),
+                "{cell:?}"
+            );
+        }
+    }
 
     #[test]
     fn validates_alpha2() {

@@ -23,7 +23,7 @@ pub struct CaseRecord {
     pub record_id: String,
     pub case_id: String,
     pub data_source: Option<String>,
-    pub reporting_country: String,
+    pub reporting_country: Code,
     /// The year of registration, when the record can be placed in one.
     pub year: Option<i32>,
     /// A registration period of several years (`2014-2018`), first and
@@ -31,12 +31,12 @@ pub struct CaseRecord {
     /// single year is the period (year, year), which the store derives.
     pub period: Option<(i32, i32)>,
     pub month: Option<i32>,
-    pub exploitation_country: Option<String>,
+    pub exploitation_country: Option<Code>,
     /// The UN M49 region or subregion of exploitation (numeric code) when
     /// the export names only that, not the country.
     pub exploitation_area: Option<String>,
     pub exploitation_subdivision: Option<String>,
-    pub citizenship: Option<String>,
+    pub citizenship: Option<Code>,
     /// The M49 region or subregion of citizenship when only that is known.
     pub citizenship_area: Option<String>,
     pub gender: Option<Code>,
@@ -104,12 +104,18 @@ impl CaseRecord {
 
     /// The M49 region and subregion of the place of exploitation.
     pub fn exploitation_regions(&self) -> (Option<&'static str>, Option<&'static str>) {
-        place_regions(&self.exploitation_country, &self.exploitation_area)
+        place_regions(
+            self.exploitation_country.as_deref(),
+            self.exploitation_area.as_deref(),
+        )
     }
 
     /// The M49 region and subregion of the citizenship.
     pub fn citizenship_regions(&self) -> (Option<&'static str>, Option<&'static str>) {
-        place_regions(&self.citizenship, &self.citizenship_area)
+        place_regions(
+            self.citizenship.as_deref(),
+            self.citizenship_area.as_deref(),
+        )
     }
 
     /// The first and last year the record can fall in: its period, or its
@@ -136,9 +142,9 @@ impl CaseRecord {
         }
         // a country by its code, a region by its English name, which
         // `places::parse` reads back
-        fn place(country: &Option<String>, area: &Option<String>) -> String {
+        fn place(country: Option<&str>, area: Option<&str>) -> String {
             match (country, area) {
-                (Some(c), _) if c.len() == 2 => c.clone(),
+                (Some(c), _) if c.len() == 2 => c.to_string(),
                 (Some(code), _) | (None, Some(code)) => crate::base::places::name_of(code)
                     .unwrap_or(code)
                     .to_string(),
@@ -150,15 +156,21 @@ impl CaseRecord {
             self.record_id.clone(),
             self.case_id.clone(),
             opt(&self.data_source),
-            self.reporting_country.clone(),
+            self.reporting_country.to_string(),
             match self.period {
                 Some((from, to)) => format!("{from}-{to}"),
                 None => num(self.year),
             },
             num(self.month),
-            place(&self.exploitation_country, &self.exploitation_area),
+            place(
+                self.exploitation_country.as_deref(),
+                self.exploitation_area.as_deref(),
+            ),
             opt(&self.exploitation_subdivision),
-            place(&self.citizenship, &self.citizenship_area),
+            place(
+                self.citizenship.as_deref(),
+                self.citizenship_area.as_deref(),
+            ),
             opt(&self.gender),
             opt(&self.age_band),
             opt(&self.majority_status),
@@ -176,7 +188,7 @@ impl CaseRecord {
             p.citizenships
                 .iter()
                 .flatten()
-                .map(|c| place(&Some(c.clone()), &None))
+                .map(|c| place(Some(c), None))
                 .collect::<Vec<_>>()
                 .join(";"),
             list(&p.relations),
@@ -188,8 +200,8 @@ impl CaseRecord {
 }
 
 fn place_regions(
-    country: &Option<String>,
-    area: &Option<String>,
+    country: Option<&str>,
+    area: Option<&str>,
 ) -> (Option<&'static str>, Option<&'static str>) {
     use crate::base::places::{regions_of, regions_of_country};
     match (country, area) {

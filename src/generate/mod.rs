@@ -149,21 +149,20 @@ fn coarsened(mut record: CaseRecord, rng: &mut Rng, (first, last): (i32, i32)) -
             record.month = None;
         }
     }
-    let region = |country: &Option<String>| {
+    let region = |country: Option<&str>| {
         country
-            .as_ref()
             .and_then(|c| regions_of_country(c).0)
             .map(str::to_string)
     };
-    record.exploitation_area = region(&record.exploitation_country);
+    record.exploitation_area = region(record.exploitation_country.as_deref());
     record.exploitation_country = None;
     record.exploitation_subdivision = None;
-    record.citizenship_area = region(&record.citizenship);
+    record.citizenship_area = region(record.citizenship.as_deref());
     record.citizenship = None;
     if let Some(citizenships) = &record.perpetrators.citizenships {
         let mut regions: Vec<String> = citizenships
             .iter()
-            .filter_map(|c| region(&Some(c.clone())))
+            .filter_map(|c| region(Some(c)))
             .collect();
         regions.sort();
         regions.dedup();
@@ -345,14 +344,14 @@ impl Generator {
             case_id: record_id.clone(),
             record_id,
             data_source: Some(format!("{country} hotline (synthetic)")),
-            reporting_country: country,
+            reporting_country: country.into(),
             year: Some(year),
             period: None,
             month: (!rng.chance(0.03)).then(|| 1 + rng.below(12) as i32),
-            exploitation_country,
+            exploitation_country: exploitation_country.map(Code::from),
             exploitation_area: None,
             exploitation_subdivision: subdivision,
-            citizenship,
+            citizenship: citizenship.map(Code::from),
             citizenship_area: None,
             gender: gender.map(|g| Code::from(g.to_string())),
             age_band: age_band.map(|b| Code::from(b.to_string())),

@@ -250,26 +250,30 @@ impl<'r> Validator<'r> {
         };
         let case_id = text(col!("case_id")).unwrap_or_else(|| record_id.clone());
 
-        let reporting_country = match text(col!("reporting_country")) {
-            None => {
+        // codes borrowed from the code table: no allocation per record
+        let reporting_country: Code = match cell(col!("reporting_country")).trim() {
+            "" => {
                 problems.push(Problem::new(
                     "reporting_country",
                     "",
                     "missing required value",
                 ));
-                String::new()
+                Code::Borrowed("")
             }
             // XX (user-assigned in ISO 3166) marks data pooled from several
             // reporting countries, such as the CTDC global dataset
-            Some(raw) if raw.eq_ignore_ascii_case("XX") => "XX".to_string(),
-            Some(raw) => countries::normalise_alpha2(&raw).unwrap_or_else(|| {
-                problems.push(Problem::new(
-                    "reporting_country",
-                    &raw,
-                    "not an ISO 3166-1 alpha-2 country code",
-                ));
-                String::new()
-            }),
+            raw if raw.eq_ignore_ascii_case("XX") => Code::Borrowed("XX"),
+            raw => match countries::country_code(raw) {
+                Some(code) if raw.len() == 2 => Code::Borrowed(code),
+                _ => {
+                    problems.push(Problem::new(
+                        "reporting_country",
+                        raw,
+                        "not an ISO 3166-1 alpha-2 country code",
+                    ));
+                    Code::Borrowed("")
+                }
+            },
         };
 
         let (year, period) = self.year_or_period(&mut problems, cell(col!("year")));
@@ -550,12 +554,17 @@ impl<'r> Validator<'r> {
         problems: &mut Vec<Problem>,
         column: &str,
         raw: &str,
-    ) -> (Option<String>, Option<String>) {
+    ) -> (Option<Code>, Option<String>) {
         if self.rules.is_not_recorded(raw) {
             return (None, None); // empty, "unknown", "no especificado", ...
         }
+        // a country's code, as most exports write it, borrowed from the code
+        // table; names and regions are looked up as places
+        if let Some(code) = countries::country_code(raw) {
+            return (Some(Code::Borrowed(code)), None);
+        }
         match places::parse(raw) {
-            Some(Place::Country(code)) => (Some(code), None),
+            Some(Place::Country(code)) => (Some(Code::Owned(code)), None),
             Some(Place::Area(code)) => (None, Some(code)),
             None => {
                 problems.push(Problem::new(column, raw, NOT_A_PLACE));

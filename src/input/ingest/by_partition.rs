@@ -144,7 +144,7 @@ mod tests {
             .map(|&(id, country, year)| CaseRecord {
                 record_id: id.to_string(),
                 case_id: id.to_string(),
-                reporting_country: country.to_string(),
+                reporting_country: country.to_string().into(),
                 year,
                 ..CaseRecord::default()
             })
