@@ -1128,6 +1128,41 @@ pub fn resolve_layout(
 mod tests {
     use super::*;
 
+    /// Screens the file at `path`, lets `change` change it, then runs the
+    /// second pass of a file read twice into a new store at `store_dir`:
+    /// what that gave, and the data and quarantine files it left in the
+    /// store (a store the failed change created goes with it).
+    fn screen_change_then_store(
+        path: &Path,
+        format: InputFormat,
+        store_dir: &Path,
+        change: impl FnOnce(),
+    ) -> (Result<Vec<FileSummary>>, Vec<String>) {
+        let rules = Rules::default_rules().unwrap();
+        let options = IngestOptions::canonical(&rules);
+        let read = options.read_options().unwrap();
+        screen_file(path, format, &read, None).unwrap();
+        let pending = [Pending {
+            path: path.to_path_buf(),
+            sha: sha256_file(path).unwrap(),
+            format,
+            sheets: None,
+        }];
+        change();
+        let store = Store::open_or_new(store_dir).unwrap();
+        let manifest = store.manifest().clone();
+        let result = store_screened(&store, manifest, &pending, &options, &read);
+        let kept = match store_dir.exists() {
+            true => crate::base::files::relative_files(store_dir).unwrap(),
+            false => Vec::new(),
+        }
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name.ends_with(".parquet") || name.contains("quarantine"))
+        .collect();
+        (result, kept)
+    }
+
     /// A file read twice: screened whole, then checked. A file that changed
     /// between the two passes (an export still being written, or replaced)
     /// is screened again as its rows are checked, and refused with nothing
@@ -1137,9 +1172,6 @@ mod tests {
     #[test]
     fn a_file_changed_after_its_screen_is_refused_when_its_rows_are_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let rules = Rules::default_rules().unwrap();
-        let options = IngestOptions::canonical(&rules);
-        let read = options.read_options().unwrap();
         let clean: String = std::iter::once(
             "record_id,reporting_country,year,trafficking_form,venue\n".to_string(),
         )
@@ -1152,57 +1184,36 @@ mod tests {
             "r51,US,2020,labor,farm\n",
             "",
         ];
-        let mut outcomes = Vec::new();
-        for (case, more) in appended.iter().enumerate() {
-            let path = dir.path().join(format!("export-{case}.csv"));
-            std::fs::write(&path, &clean).unwrap();
-            screen_file(&path, InputFormat::Csv, &read, None).unwrap();
-            let pending = [Pending {
-                path: path.clone(),
-                sha: sha256_file(&path).unwrap(),
-                format: InputFormat::Csv,
-                sheets: None,
-            }];
-            std::fs::write(&path, clean.clone() + more).unwrap();
-            let store_dir = dir.path().join(format!("store-{case}"));
-            let store = Store::open_or_new(&store_dir).unwrap();
-            let manifest = store.manifest().clone();
-            let result = store_screened(&store, manifest, &pending, &options, &read);
-            // a store the failed change created is removed with it
-            let files: Vec<String> = match store_dir.exists() {
-                true => crate::base::files::relative_files(&store_dir).unwrap(),
-                false => Vec::new(),
-            }
-            .into_iter()
-            .map(|(name, _)| name)
+        let outcomes: Vec<_> = (appended.iter().enumerate())
+            .map(|(case, more)| {
+                let path = dir.path().join(format!("export-{case}.csv"));
+                std::fs::write(&path, &clean).unwrap();
+                let store_dir = dir.path().join(format!("store-{case}"));
+                screen_change_then_store(&path, InputFormat::Csv, &store_dir, || {
+                    std::fs::write(&path, clean.clone() + more).unwrap()
+                })
+            })
             .collect();
-            outcomes.push((result.map(|s| s[0].counts.clone()), files));
-        }
-        let nothing_kept = |files: &[String]| {
-            !files
-                .iter()
-                .any(|f| f.ends_with(".parquet") || f.contains("quarantine"))
-        };
         match &outcomes[0] {
-            (Err(Error::PersonalData { findings, .. }), files) => {
+            (Err(Error::PersonalData { findings, .. }), kept) => {
                 assert!(findings.contains("column 'venue'"), "{findings}");
-                assert!(nothing_kept(files), "{files:?}");
+                assert!(kept.is_empty(), "{kept:?}");
             }
             other => panic!("not refused for personal data: {other:?}"),
         }
         match &outcomes[1] {
-            (Err(Error::BadInput { message, .. }), files) => {
+            (Err(Error::BadInput { message, .. }), kept) => {
                 assert!(
                     message.contains("changed between its screen and its checks"),
                     "{message}"
                 );
-                assert!(nothing_kept(files), "{files:?}");
+                assert!(kept.is_empty(), "{kept:?}");
             }
             other => panic!("not refused as changed: {other:?}"),
         }
-        let (kept, files) = &outcomes[2];
-        assert_eq!(kept.as_ref().unwrap().stored, 50, "{kept:?}");
-        assert!(!nothing_kept(files), "{files:?}");
+        let (stored, kept) = &outcomes[2];
+        assert_eq!(stored.as_ref().unwrap()[0].counts.stored, 50);
+        assert!(!kept.is_empty(), "{kept:?}");
     }
 
     /// A Parquet input of `venues.len()` records, one per venue.
@@ -1238,39 +1249,18 @@ mod tests {
     #[test]
     fn a_parquet_file_replaced_after_its_screen_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let rules = Rules::default_rules().unwrap();
-        let options = IngestOptions::canonical(&rules);
-        let read = options.read_options().unwrap();
-        let mut outcomes = Vec::new();
-        for (case, replaced) in [true, false].into_iter().enumerate() {
-            let path = dir.path().join(format!("export-{case}.parquet"));
-            write_parquet_export(&path, &["farm"; 40]);
-            screen_file(&path, InputFormat::Parquet, &read, None).unwrap();
-            let pending = [Pending {
-                path: path.clone(),
-                sha: sha256_file(&path).unwrap(),
-                format: InputFormat::Parquet,
-                sheets: None,
-            }];
-            if replaced {
-                write_parquet_export(&path, &["farm"; 41]);
-            }
-            let store_dir = dir.path().join(format!("store-{case}"));
-            let store = Store::open_or_new(&store_dir).unwrap();
-            let manifest = store.manifest().clone();
-            let result = store_screened(&store, manifest, &pending, &options, &read);
-            // what the change left in the store (a store it created goes
-            // with it)
-            let kept: Vec<String> = match store_dir.exists() {
-                true => crate::base::files::relative_files(&store_dir).unwrap(),
-                false => Vec::new(),
-            }
-            .into_iter()
-            .map(|(name, _)| name)
-            .filter(|name| name.ends_with(".parquet") || name.contains("quarantine"))
+        let outcomes: Vec<_> = ([true, false].into_iter().enumerate())
+            .map(|(case, replaced)| {
+                let path = dir.path().join(format!("export-{case}.parquet"));
+                write_parquet_export(&path, &["farm"; 40]);
+                let store_dir = dir.path().join(format!("store-{case}"));
+                screen_change_then_store(&path, InputFormat::Parquet, &store_dir, || {
+                    if replaced {
+                        write_parquet_export(&path, &["farm"; 41]);
+                    }
+                })
+            })
             .collect();
-            outcomes.push((result, kept));
-        }
         match &outcomes[0] {
             (Err(Error::BadInput { message, .. }), kept) => {
                 assert!(
@@ -1283,7 +1273,7 @@ mod tests {
         }
         let (stored, kept) = &outcomes[1];
         assert_eq!(stored.as_ref().unwrap()[0].counts.stored, 40);
-        assert!(!kept.is_empty());
+        assert!(!kept.is_empty(), "{kept:?}");
     }
 
     /// The hashes that decide whether a file's rows are the bytes its hash
